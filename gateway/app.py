@@ -1,0 +1,50 @@
+"""The HTTP gateway's application factory.  Feature routers (FHIR, DICOMweb, UI) plug in here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from storage.platform import Platform
+
+REQUESTS = Counter(
+    "yilian_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+LATENCY = Histogram("yilian_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(title="Yilian 医联", version="0.1.0", docs_url="/docs", redoc_url=None)
+    app.state.platform = platform
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        # The route template, never the concrete path: paths may carry identifiers.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> JSONResponse:
+        checks = await run_in_threadpool(platform.health)
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,61 @@
+"""``yilian serve``: every service of the platform in one process, or just the ones asked for.
+
+Services are found through the ``yilian.services`` entry-point group (name -> ``async run(platform,
+stop)``), so this runner starts the DICOM node and the lab bridge without importing them.
+SIGTERM/SIGINT set the shared stop event: listeners close, in-flight work completes, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from storage import Platform, Settings, import_alliance_file, open_platform, plugins
+
+log = logging.getLogger("yilian")
+ServiceRun = Callable[[Platform, asyncio.Event], Awaitable[None]]
+DEMO_ALLIANCE = Path(__file__).resolve().parents[1] / "examples" / "jinhua-alliance.yaml"
+
+
+def bootstrap(platform: Platform) -> None:
+    """Import the configured alliance file and/or the demo alliance (idempotent)."""
+    settings = platform.settings
+    files = [f for f in (DEMO_ALLIANCE if settings.demo else None, settings.config_file) if f]
+    for path in files:
+        report = import_alliance_file(platform.sessions, Path(path))
+        log.info("alliance file imported", extra={"file": str(path), "summary": report.summary()})
+
+
+async def serve(settings: Settings, services: Sequence[str]) -> int:
+    available: dict[str, ServiceRun] = plugins("yilian.services")
+    missing = [s for s in services if s not in available]
+    if missing:
+        raise SystemExit(f"unknown or uninstalled services: {', '.join(missing)}")
+    platform = await asyncio.to_thread(open_platform, settings)
+    try:
+        await asyncio.to_thread(bootstrap, platform)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        tasks = {asyncio.create_task(available[name](platform, stop), name=name) for name in services}
+        log.info("yilian started", extra={"services": ",".join(services)})
+        failed = False
+        pending = tasks
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    failed = True
+                    log.error("service failed", exc_info=task.exception(), extra={"service": task.get_name()})
+                elif not stop.is_set():
+                    failed = True
+                    log.error("service ended unexpectedly", extra={"service": task.get_name()})
+            stop.set()  # one service ending ends them all
+        log.info("yilian stopped", extra={"clean": not failed})
+        return 1 if failed else 0
+    finally:
+        platform.close()

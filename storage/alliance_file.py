@@ -1,0 +1,304 @@
+"""The alliance bootstrap file (``yilian.yaml``): its schema and its validation.
+
+Every problem is reported as ``FILE: section[i] (id X): field 'f': reason`` so an administrator
+can find it at once; all problems are collected before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from storage.errors import ConfigError
+from storage.models.registry import (
+    AEKind,
+    AllianceKind,
+    CentreKind,
+    HL7Encoding,
+    LabelledEnum,
+    OrgKind,
+    Role,
+)
+
+# GB 32100-2015 unified social credit code: 18 characters with a check character.
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_AE_TITLE = re.compile(r"^[\x21-\x5b\x5d-\x7e][\x20-\x5b\x5d-\x7e]{0,15}$")
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def _national_id(value: str) -> str:
+    value = str(value).strip().upper()
+    if len(value) != 18 or any(c not in _USCC_CHARS for c in value):
+        raise ValueError("must be an 18-character unified social credit code (统一社会信用代码)")
+    if uscc_check_char(value[:17]) != value[17]:
+        raise ValueError("check character of the unified social credit code is wrong")
+    return value
+
+
+def _code(value: str) -> str:
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise ValueError("must be 1-64 characters of a-z, 0-9 and '-', starting with a letter/digit")
+    return value
+
+
+def _ae_title(value: str) -> str:
+    if not isinstance(value, str) or not _AE_TITLE.match(value) or value != value.strip():
+        raise ValueError("must be 1-16 printable ASCII characters without backslash or edge spaces")
+    return value
+
+
+def _enum(enum: type[LabelledEnum]) -> BeforeValidator:
+    return BeforeValidator(lambda v: enum.parse(v) if isinstance(v, str) else v)
+
+
+Code = Annotated[str, BeforeValidator(_code)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrganizationEntry(_Entry):
+    id: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: Annotated[OrgKind, _enum(OrgKind)]
+    national_id: Annotated[str, BeforeValidator(_national_id)]
+
+
+class AllianceEntry(_Entry):
+    id: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: Annotated[AllianceKind, _enum(AllianceKind)]
+    lead: Code
+    members: list[Code] = Field(min_length=1)
+
+
+class CentreEntry(_Entry):
+    id: Code
+    name: str = Field(min_length=1, max_length=200)
+    kind: Annotated[CentreKind, _enum(CentreKind)]
+    alliance: Code
+    organization: Code
+    serves: list[Code] | None = Field(None, description="members served; all members if absent")
+
+
+class AETitleEntry(_Entry):
+    ae_title: Annotated[str, BeforeValidator(_ae_title)]
+    organization: Code
+    kind: Annotated[AEKind, _enum(AEKind)]
+    description: str = Field("", max_length=200)
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _host_port_together(self) -> AETitleEntry:
+        if (self.host is None) != (self.port is None):
+            raise ValueError("host and port must be given together (C-MOVE destination) or not at all")
+        return self
+
+
+class MllpPeerEntry(_Entry):
+    id: Code
+    organization: Code
+    sending_application: str = Field(min_length=1, max_length=180)
+    sending_facility: str = Field(min_length=1, max_length=180)
+    encoding: Annotated[HL7Encoding, _enum(HL7Encoding)] = HL7Encoding.UTF8
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _host_port_together(self) -> MllpPeerEntry:
+        if (self.host is None) != (self.port is None):
+            raise ValueError("host and port must be given together (outbound peer) or not at all")
+        return self
+
+
+class _HasSecret(_Entry):
+    """Exactly one of a plaintext secret (hashed on import) or its Argon2 hash."""
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> _HasSecret:
+        plain, hashed = self._secret_fields()
+        if (getattr(self, plain) is None) == (getattr(self, hashed) is None):
+            raise ValueError(f"give exactly one of '{plain}' or '{hashed}'")
+        value = getattr(self, hashed)
+        if value is not None and not value.startswith("$argon2"):
+            raise ValueError(f"'{hashed}' must be an Argon2 hash ($argon2id$...)")
+        return self
+
+    def _secret_fields(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+
+class ApiClientEntry(_HasSecret):
+    client_id: Code
+    name: str = Field(min_length=1, max_length=200)
+    organization: Code
+    scopes: list[str] = Field(min_length=1)
+    secret: str | None = Field(None, min_length=12)
+    secret_hash: str | None = None
+
+    def _secret_fields(self) -> tuple[str, str]:
+        return ("secret", "secret_hash")
+
+
+class UserEntry(_HasSecret):
+    username: Code
+    name: str = Field(min_length=1, max_length=100)
+    organization: Code
+    practitioner_id: str | None = Field(None, max_length=64)
+    roles: list[Annotated[Role, _enum(Role)]] = Field(min_length=1)
+    password: str | None = Field(None, min_length=8)
+    password_hash: str | None = None
+
+    def _secret_fields(self) -> tuple[str, str]:
+        return ("password", "password_hash")
+
+
+class AllianceFile(_Entry):
+    organizations: list[OrganizationEntry] = Field(min_length=1)
+    alliances: list[AllianceEntry] = Field(min_length=1)
+    centres: list[CentreEntry] = []
+    ae_titles: list[AETitleEntry] = []
+    mllp_peers: list[MllpPeerEntry] = []
+    api_clients: list[ApiClientEntry] = []
+    users: list[UserEntry] = []
+
+
+_ENTRY_KEYS = ("id", "ae_title", "client_id", "username")
+
+
+def _entry_label(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """``organizations[3] (id wc-cd)`` for a location inside the file."""
+    if len(loc) < 2 or not isinstance(loc[1], int):
+        return str(loc[0]) if loc else "file"
+    label = f"{loc[0]}[{loc[1]}]"
+    try:
+        entry = raw[loc[0]][loc[1]]
+    except (KeyError, IndexError, TypeError):
+        return label
+    if isinstance(entry, dict):
+        for key in _ENTRY_KEYS:
+            if isinstance(entry.get(key), str):
+                return f"{label} ({key} {entry[key]})"
+    return label
+
+
+def _field_label(loc: tuple[int | str, ...]) -> str:
+    rest = [str(p) for p in loc[2:] if not str(p).startswith("function-")]
+    return f"field '{'.'.join(rest)}'" if rest else "entry"
+
+
+def parse_alliance_file(path: Path) -> AllianceFile:
+    """Read and validate the file; raise ConfigError listing every problem found."""
+    name = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{name}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name}: not UTF-8 text") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}: the top level must be a mapping of sections")
+    try:
+        parsed = AllianceFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append(f"{name}: {_entry_label(raw, loc)}: {_field_label(loc)}: {message}")
+        raise ConfigError("\n".join(problems)) from exc
+    problems = [f"{name}: {p}" for p in _cross_check(parsed)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return parsed
+
+
+def _duplicates(section: str, keys: list[str], field: str) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for index, key in enumerate(keys):
+        if key in seen:
+            problems.append(f"{section}[{index}] ({field} {key}): field '{field}': duplicate")
+        seen.add(key)
+    return problems
+
+
+def _cross_check(f: AllianceFile) -> list[str]:
+    """References between entries, uniqueness, and the alliance's shape."""
+    problems: list[str] = []
+    problems += _duplicates("organizations", [o.id for o in f.organizations], "id")
+    problems += _duplicates(
+        "organizations", [o.national_id for o in f.organizations], "national_id"
+    )
+    problems += _duplicates("alliances", [a.id for a in f.alliances], "id")
+    problems += _duplicates("centres", [c.id for c in f.centres], "id")
+    problems += _duplicates("ae_titles", [a.ae_title for a in f.ae_titles], "ae_title")
+    problems += _duplicates("mllp_peers", [p.id for p in f.mllp_peers], "id")
+    problems += _duplicates(
+        "mllp_peers",
+        [f"{p.sending_application}^{p.sending_facility}" for p in f.mllp_peers],
+        "sending_application",
+    )
+    problems += _duplicates("api_clients", [c.client_id for c in f.api_clients], "client_id")
+    problems += _duplicates("users", [u.username for u in f.users], "username")
+
+    orgs = {o.id: o for o in f.organizations}
+    alliances = {a.id: a for a in f.alliances}
+
+    def ref(section: str, index: int, key: str, field: str, value: str, known: dict) -> None:
+        if value not in known:
+            problems.append(
+                f"{section}[{index}] ({key}): field '{field}': unknown {field} {value!r}"
+            )
+
+    for i, a in enumerate(f.alliances):
+        ref("alliances", i, f"id {a.id}", "lead", a.lead, orgs)
+        for m in a.members:
+            ref("alliances", i, f"id {a.id}", "members", m, orgs)
+        if a.lead not in a.members:
+            problems.append(f"alliances[{i}] (id {a.id}): field 'members': must include the lead")
+    for i, c in enumerate(f.centres):
+        key = f"id {c.id}"
+        ref("centres", i, key, "alliance", c.alliance, alliances)
+        ref("centres", i, key, "organization", c.organization, orgs)
+        alliance = alliances.get(c.alliance)
+        if alliance is None:
+            continue
+        if c.organization != alliance.lead:
+            problems.append(
+                f"centres[{i}] ({key}): field 'organization': a shared centre belongs to the "
+                f"alliance's lead hospital {alliance.lead!r}"
+            )
+        for s in c.serves or []:
+            if s not in alliance.members:
+                problems.append(
+                    f"centres[{i}] ({key}): field 'serves': {s!r} is not a member of {c.alliance!r}"
+                )
+    for section, entries, key_field in (
+        ("ae_titles", f.ae_titles, "ae_title"),
+        ("mllp_peers", f.mllp_peers, "id"),
+        ("api_clients", f.api_clients, "client_id"),
+        ("users", f.users, "username"),
+    ):
+        for i, entry in enumerate(entries):
+            key = f"{key_field} {getattr(entry, key_field)}"
+            ref(section, i, key, "organization", entry.organization, orgs)  # type: ignore[attr-defined]
+    return problems

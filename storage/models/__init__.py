@@ -1,0 +1,50 @@
+"""Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
+
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.objects import StoredObject
+from storage.models.outbox import OutboxEvent, OutboxState
+from storage.models.registry import (
+    AEKind,
+    AETitle,
+    Alliance,
+    AllianceKind,
+    AllianceMember,
+    ApiClient,
+    Centre,
+    CentreKind,
+    CentreServed,
+    HL7Encoding,
+    LabelledEnum,
+    MllpPeer,
+    Organization,
+    OrgKind,
+    Role,
+    User,
+    UserRole,
+)
+
+__all__ = [
+    "AEKind",
+    "AETitle",
+    "Alliance",
+    "AllianceKind",
+    "AllianceMember",
+    "ApiClient",
+    "Base",
+    "Centre",
+    "CentreKind",
+    "CentreServed",
+    "HL7Encoding",
+    "LabelledEnum",
+    "MllpPeer",
+    "OrgKind",
+    "Organization",
+    "OutboxEvent",
+    "OutboxState",
+    "Role",
+    "StoredObject",
+    "UTCDateTime",
+    "User",
+    "UserRole",
+    "utcnow",
+]

@@ -1,0 +1,125 @@
+"""The outbox: events written in the producer's transaction and claimed by workers.
+
+A claim is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` statement:
+on PostgreSQL concurrent workers skip each other's rows; on SQLite the single writer makes the
+statement atomic.  A claim is a lease: if a worker dies, the event becomes claimable again when
+the lease expires.  Failures retry with exponential backoff, then land in ``dead`` for an admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import transaction
+from storage.models import OutboxEvent, OutboxState
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue(
+    session: Session,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    delay: timedelta = timedelta(0),
+    max_attempts: int = 10,
+) -> OutboxEvent:
+    """Add an event to ``session``; it becomes visible when the caller's transaction commits."""
+    event = OutboxEvent(
+        topic=topic,
+        payload=payload,
+        state=OutboxState.PENDING,
+        attempts=0,
+        max_attempts=max_attempts,
+        available_at=datetime.now(UTC) + delay,
+    )
+    session.add(event)
+    return event
+
+
+def claim(
+    sessions: sessionmaker[Session],
+    *,
+    limit: int = 10,
+    lease: timedelta = timedelta(minutes=5),
+    topics: list[str] | None = None,
+) -> list[ClaimedEvent]:
+    now = datetime.now(UTC)
+    claimable = or_(
+        and_(OutboxEvent.state == OutboxState.PENDING, OutboxEvent.available_at <= now),
+        and_(OutboxEvent.state == OutboxState.RUNNING, OutboxEvent.locked_until < now),
+    )
+    candidates = select(OutboxEvent.id).where(claimable)
+    if topics is not None:
+        candidates = candidates.where(OutboxEvent.topic.in_(topics))
+    candidates = (
+        candidates.order_by(OutboxEvent.available_at, OutboxEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(candidates.scalar_subquery()), claimable)
+        .values(
+            state=OutboxState.RUNNING,
+            attempts=OutboxEvent.attempts + 1,
+            locked_until=now + lease,
+            updated_at=now,
+        )
+        .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    with transaction(sessions) as session:
+        rows = session.execute(statement).all()
+    return sorted((ClaimedEvent(*row) for row in rows), key=lambda e: e.id)
+
+
+def complete(sessions: sessionmaker[Session], event_id: int) -> None:
+    with transaction(sessions) as session:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id)
+            .values(state=OutboxState.DONE, locked_until=None, last_error=None)
+        )
+
+
+def fail(
+    sessions: sessionmaker[Session], event_id: int, error: str, *, permanent: bool = False
+) -> OutboxState:
+    """Record a failed attempt: retry later with backoff, or give up into ``dead``."""
+    with transaction(sessions) as session:
+        event = session.get(OutboxEvent, event_id)
+        if event is None:
+            raise LookupError(f"no outbox event {event_id}")
+        event.last_error = error[:4000]
+        event.locked_until = None
+        if permanent or event.attempts >= event.max_attempts:
+            event.state = OutboxState.DEAD
+        else:
+            backoff = min(timedelta(seconds=2 ** min(event.attempts, 20)), MAX_BACKOFF)
+            event.state = OutboxState.PENDING
+            event.available_at = datetime.now(UTC) + backoff
+        return OutboxState(event.state)
+
+
+def replay(sessions: sessionmaker[Session], event_id: int) -> None:
+    """Put a dead event back in the queue (an admin's action)."""
+    with transaction(sessions) as session:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id, OutboxEvent.state == OutboxState.DEAD)
+            .values(state=OutboxState.PENDING, attempts=0, available_at=datetime.now(UTC))
+        )

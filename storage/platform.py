@@ -1,0 +1,66 @@
+"""What every service of one process shares: settings, the database and the object store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.blobs import BlobStore, open_blob_store
+from storage.blobs_s3 import S3BlobStore
+from storage.db import create_db_engine, migrate, session_factory
+from storage.errors import DatabaseUnavailable, StorageError
+from storage.settings import Settings
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def health(self) -> dict[str, str]:
+        """``ok`` or a short reason per dependency (no secrets, no patient data)."""
+        status: dict[str, str] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status["database"] = "ok"
+        except SQLAlchemyError as exc:
+            status["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            self.blobs.check()
+            status["object_store"] = "ok"
+        except StorageError as exc:
+            status["object_store"] = f"unavailable: {exc}"
+        return status
+
+
+def open_platform(settings: Settings, *, run_migrations: bool = True) -> Platform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        if run_migrations:
+            migrate(engine)
+        blobs = open_blob_store(settings.effective_object_store_url)
+        if isinstance(blobs, S3BlobStore):
+            blobs.ensure_bucket()
+    except (StorageError, SQLAlchemyError) as exc:
+        engine.dispose()
+        if isinstance(exc, SQLAlchemyError):
+            raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+        raise
+    return Platform(settings, engine, session_factory(engine), blobs)
+
+
+def plugins(group: str) -> dict[str, Any]:
+    """Objects that installed packages register under ``group`` (see pyproject.toml)."""
+    return {ep.name: ep.load() for ep in entry_points(group=group)}

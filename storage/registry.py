@@ -1,0 +1,49 @@
+"""Read the alliance registry: who may connect, and which organization they speak for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import AETitle, ApiClient, MllpPeer, User
+from storage.secrets import verify_secret
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredAE:
+    ae_title: str
+    org_id: str
+    kind: str
+    host: str | None
+    port: int | None
+
+
+def registered_ae_titles(session: Session) -> dict[str, RegisteredAE]:
+    return {
+        row.ae_title: RegisteredAE(row.ae_title, row.org_id, row.kind, row.host, row.port)
+        for row in session.scalars(select(AETitle))
+    }
+
+
+def find_mllp_peer(session: Session, application: str, facility: str) -> MllpPeer | None:
+    return session.scalars(
+        select(MllpPeer).where(
+            MllpPeer.sending_application == application, MllpPeer.sending_facility == facility
+        )
+    ).one_or_none()
+
+
+def authenticate_client(session: Session, client_id: str, secret: str) -> ApiClient | None:
+    client = session.get(ApiClient, client_id)
+    if client is None or not verify_secret(client.secret_hash, secret):
+        return None
+    return client
+
+
+def authenticate_user(session: Session, username: str, password: str) -> User | None:
+    user = session.get(User, username)
+    if user is None or not verify_secret(user.password_hash, password):
+        return None
+    return user

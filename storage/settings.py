@@ -1,0 +1,44 @@
+"""Platform settings, read once (from ``YILIAN_*`` environment variables and CLI options)
+into one object that the CLI builds and hands to every service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["http", "dicom", "mllp", "worker"]
+ALL_SERVICES: tuple[ServiceName, ...] = ("http", "dicom", "mllp", "worker")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YILIAN_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address every listener binds to")
+    http_port: int = Field(8080, ge=0, le=65535)
+    dicom_port: int = Field(11112, ge=0, le=65535)
+    mllp_port: int = Field(2575, ge=0, le=65535)
+    ae_title: str = Field("YILIAN", min_length=1, max_length=16, description="the node's own AE")
+    data_dir: Path = Field(Path("var"), description="database and objects, unless URLs are set")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    object_store_url: str | None = Field(None, description="file:///path or s3://...")
+    config_file: Path | None = Field(None, description="alliance file imported at startup")
+    demo: bool = Field(False, description="load the demo alliance from examples/")
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+    worker_poll_seconds: float = Field(1.0, gt=0)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'yilian.db').resolve()}"
+
+    @property
+    def effective_object_store_url(self) -> str:
+        if self.object_store_url:
+            return self.object_store_url
+        return (self.data_dir / "objects").resolve().as_uri()

@@ -1,0 +1,86 @@
+"""The background worker: claims outbox events and runs their handlers; sweeps leftovers.
+
+Handlers are registered by the services under the ``yilian.outbox_handlers`` entry-point group
+(topic name -> ``handler(platform, payload)``), so the worker never imports a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import Counter
+
+from storage import outbox
+from storage.blobs_fs import FileBlobStore
+from storage.errors import StorageError
+from storage.platform import Platform, plugins
+
+log = logging.getLogger("yilian.worker")
+Handler = Callable[[Platform, dict[str, Any]], None]
+
+EVENTS = Counter("yilian_outbox_events_total", "Outbox events handled", ["topic", "outcome"])
+MAINTENANCE_EVERY = 600.0
+
+
+class PermanentFailure(Exception):
+    """A handler's way of saying "retrying cannot help": the event goes to dead-letter."""
+
+
+def process_batch(platform: Platform, handlers: dict[str, Handler], limit: int = 10) -> int:
+    """Claim and run up to ``limit`` events; return how many were claimed."""
+    events = outbox.claim(platform.sessions, limit=limit)
+    for event in events:
+        handler = handlers.get(event.topic)
+        try:
+            if handler is None:
+                raise PermanentFailure(f"no handler for topic {event.topic!r}")
+            handler(platform, event.payload)
+        except PermanentFailure as exc:
+            outbox.fail(platform.sessions, event.id, str(exc), permanent=True)
+            EVENTS.labels(event.topic, "dead").inc()
+            log.error("outbox event dead", extra={"event_id": event.id, "topic": event.topic})
+        except Exception as exc:
+            state = outbox.fail(platform.sessions, event.id, f"{type(exc).__name__}: {exc}")
+            EVENTS.labels(event.topic, state.value).inc()
+            log.warning(
+                "outbox event failed",
+                extra={"event_id": event.id, "topic": event.topic, "next_state": state.value},
+            )
+        else:
+            outbox.complete(platform.sessions, event.id)
+            EVENTS.labels(event.topic, "done").inc()
+    return len(events)
+
+
+def maintenance(platform: Platform) -> None:
+    if isinstance(platform.blobs, FileBlobStore):
+        removed = platform.blobs.sweep_incoming()
+        if removed:
+            log.info("removed interrupted uploads", extra={"count": removed})
+
+
+async def run(platform: Platform, stop: asyncio.Event) -> None:
+    """Service entry point: poll until ``stop`` is set; the batch in hand always finishes."""
+    handlers: dict[str, Handler] = plugins("yilian.outbox_handlers")
+    poll = platform.settings.worker_poll_seconds
+    last_maintenance = 0.0
+    log.info("worker started", extra={"topics": ",".join(sorted(handlers))})
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last_maintenance > MAINTENANCE_EVERY:
+                await asyncio.to_thread(maintenance, platform)
+                last_maintenance = time.monotonic()
+            claimed = await asyncio.to_thread(process_batch, platform, handlers)
+        except StorageError as exc:
+            log.warning("worker cannot reach storage", extra={"error": str(exc)})
+            claimed = 0
+        if not claimed:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=poll)
+            except TimeoutError:
+                pass
+    log.info("worker stopped")
