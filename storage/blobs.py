@@ -62,7 +62,7 @@ class BlobStore(Protocol):
         ...
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        """Keys that start with ``prefix``, in lexicographic order."""
+        """Keys that start with ``prefix`` (order is store-specific), streamed page by page."""
         ...
 
     def check(self) -> None:
@@ -101,12 +101,22 @@ class HashingReader:
         self._pending = b""
         self._sha = hashlib.sha256()
         self.size = 0
+        # The producer's own failure (a client disconnecting), kept so a store does not
+        # report it as its own outage.
+        self.source_error: BaseException | None = None
 
     @property
     def sha256(self) -> str:
         return self._sha.hexdigest()
 
     def _next_piece(self, n: int) -> bytes:
+        try:
+            return self._produce(n)
+        except BaseException as exc:
+            self.source_error = exc
+            raise
+
+    def _produce(self, n: int) -> bytes:
         if self._file is not None:
             return self._file.read(n)  # type: ignore[union-attr]
         if self._pending:

@@ -61,6 +61,8 @@ class FileBlobStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if reader.source_error is exc:
+                raise
             raise StoreUnavailable(f"cannot write object: {exc.strerror}") from exc
         except BaseException:
             with contextlib.suppress(OSError):
@@ -141,7 +143,7 @@ class FileBlobStore:
         yield from (key for key in self._walk(start, base) if key.startswith(prefix))
 
     def _walk(self, directory: Path, base: str) -> Iterator[str]:
-        """Keys below ``directory`` in the byte order S3 lists them (a directory sorts as "name/")."""
+        """Keys below ``directory`` in byte order (a directory sorts as "name/", as in AWS S3)."""
         try:
             entries = list(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError):

@@ -86,16 +86,21 @@ class S3BlobStore:
     def put(self, key: str, data: BinaryIO | Iterable[bytes]) -> BlobInfo:
         validate_key(key)
         reader = HashingReader(data)
-        self._call(
-            lambda: self._client.put_object(
-                self.bucket,
-                key,
-                reader,  # type: ignore[arg-type]
-                length=-1,
-                part_size=PART_SIZE,
-                num_parallel_uploads=1,
+        try:
+            self._call(
+                lambda: self._client.put_object(
+                    self.bucket,
+                    key,
+                    reader,  # type: ignore[arg-type]
+                    length=-1,
+                    part_size=PART_SIZE,
+                    num_parallel_uploads=1,
+                )
             )
-        )
+        except StorageError:
+            if reader.source_error is not None:  # the producer failed, not S3
+                raise reader.source_error from None
+            raise
         return BlobInfo(key=key, size=reader.size, sha256=reader.sha256)
 
     def get(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -1,0 +1,81 @@
+"""Shared fixtures: both databases (SQLite, real PostgreSQL) and both object stores
+(filesystem, real SeaweedFS S3).  Parametrised fixtures run each test against each backend."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.blobs import BlobStore
+from storage.blobs_fs import FileBlobStore
+from storage.blobs_s3 import S3BlobStore
+from storage.db import create_db_engine, migrate, session_factory
+from tests.servers import SeaweedS3, postgres_cluster
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_ALLIANCE = REPO / "examples" / "jinhua-alliance.yaml"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+def new_postgres_database(server_url: str) -> str:
+    name = f"t{next(_counter)}_{uuid.uuid4().hex[:8]}"
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'yilian.db'}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture(params=["fs", "s3"])
+def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    if request.param == "fs":
+        return FileBlobStore(tmp_path / "objects")
+    server: SeaweedS3 = request.getfixturevalue("seaweed")
+    store = S3BlobStore(
+        endpoint=server.endpoint, access_key="yilian", secret_key="yilian-secret",
+        bucket=f"t{uuid.uuid4().hex[:12]}",
+    )
+    store.ensure_bucket()
+    return store

