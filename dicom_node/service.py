@@ -21,10 +21,21 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     log.info("dicom node listening", extra={"ae_title": settings.ae_title, "port": settings.dicom_port})
     await stop.wait()
     # Stop accepting, then let associations in progress finish (a push in flight completes).
+    # Connections that never became associations (TCP health probes, silent peers) have no
+    # work in flight: their reader threads are stopped at once.  Established associations
+    # (a modality in the middle of a push) get the grace period to finish.
     await asyncio.to_thread(server.shutdown)
     deadline = time.monotonic() + settings.shutdown_grace_seconds
-    while server.active_associations and time.monotonic() < deadline:
+    while True:
+        established = []
+        for assoc in server.active_associations:
+            if assoc.is_established:
+                established.append(assoc)
+            else:
+                assoc.dul.kill_dul()
+        if not established or time.monotonic() > deadline:
+            break
         await asyncio.sleep(0.1)
-    for assoc in server.active_associations:
-        assoc.abort()
+    for assoc in established:
+        await asyncio.to_thread(assoc.abort)
     log.info("dicom node stopped")

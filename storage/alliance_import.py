@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.alliance_file import AllianceFile, parse_alliance_file
 from storage.db import transaction
+from storage.errors import ConfigError
 from storage.models import (
     AETitle,
     Alliance,
@@ -49,8 +51,13 @@ class ImportReport:
 def import_alliance_file(sessions: sessionmaker[Session], path: Path) -> ImportReport:
     """Validate ``path`` completely, then apply it in one transaction."""
     parsed = parse_alliance_file(path)
-    with transaction(sessions) as session:
-        return apply_alliance(session, parsed)
+    try:
+        with transaction(sessions) as session:
+            return apply_alliance(session, parsed)
+    except IntegrityError as exc:
+        # e.g. a national_id already held by another organization in the database
+        detail = str(exc.orig).splitlines()[0]
+        raise ConfigError(f"{path}: conflicts with data already in the database: {detail}") from exc
 
 
 def _secret_hash(existing_hash: str | None, plain: str | None, given_hash: str | None) -> str:
