@@ -18,7 +18,9 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     server = ae.start_server(
         (settings.host, settings.dicom_port), block=False, evt_handlers=handlers
     )
-    log.info("dicom node listening", extra={"ae_title": settings.ae_title, "port": settings.dicom_port})
+    log.info(
+        "dicom node listening", extra={"ae_title": settings.ae_title, "port": settings.dicom_port}
+    )
     await stop.wait()
     # Stop accepting, then let associations in progress finish (a push in flight completes).
     # Connections that never became associations (TCP health probes, silent peers) have no

@@ -12,9 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from storage.platform import Platform
 
-REQUESTS = Counter(
-    "yilian_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("yilian_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 

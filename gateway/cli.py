@@ -25,7 +25,9 @@ def _platform_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("platform (also YILIAN_* environment variables)")
     group.add_argument("--data-dir", type=Path, help="database and objects (default ./var)")
     group.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql://u:p@host/db")
-    group.add_argument("--object-store-url", help="file:///path or s3://KEY:SECRET@host:port/bucket")
+    group.add_argument(
+        "--object-store-url", help="file:///path or s3://KEY:SECRET@host:port/bucket"
+    )
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING ...")
     group.add_argument("--log-format", choices=["json", "text"])
 
@@ -36,13 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("serve", help="run the platform (all services in one process)")
     _platform_options(run)
-    run.add_argument("--only", action="append", choices=ALL_SERVICES, help="run only this service (repeatable)")
+    run.add_argument(
+        "--only", action="append", choices=ALL_SERVICES, help="run only this service (repeatable)"
+    )
     run.add_argument("--host", help="bind address (default 127.0.0.1)")
     run.add_argument("--http-port", type=int)
     run.add_argument("--dicom-port", type=int)
     run.add_argument("--mllp-port", type=int)
     run.add_argument("--ae-title", help="the node's own DICOM AE title (default YILIAN)")
-    run.add_argument("--config", dest="config_file", type=Path, help="alliance file to import at start")
+    run.add_argument(
+        "--config", dest="config_file", type=Path, help="alliance file to import at start"
+    )
     run.add_argument("--demo", action="store_true", default=None, help="load the demo alliance")
 
     init = commands.add_parser("init", help="create or upgrade the database schema and bucket")
@@ -84,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                 report = import_alliance_file(platform.sessions, args.file)
                 print(f"{args.file}: imported - {report.summary()}")
             else:
-                print(f"database and object store ready ({settings.effective_object_store_url.split(':')[0]})")
+                scheme = settings.effective_object_store_url.split(":")[0]
+                print(f"database and object store ready ({scheme})")
         finally:
             platform.close()
         return 0

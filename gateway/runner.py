@@ -41,7 +41,9 @@ async def serve(settings: Settings, services: Sequence[str]) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        tasks = {asyncio.create_task(available[name](platform, stop), name=name) for name in services}
+        tasks = {
+            asyncio.create_task(available[name](platform, stop), name=name) for name in services
+        }
         log.info("yilian started", extra={"services": ",".join(services)})
         failed = False
         pending = tasks
@@ -50,7 +52,11 @@ async def serve(settings: Settings, services: Sequence[str]) -> int:
             for task in done:
                 if task.exception() is not None:
                     failed = True
-                    log.error("service failed", exc_info=task.exception(), extra={"service": task.get_name()})
+                    log.error(
+                        "service failed",
+                        exc_info=task.exception(),
+                        extra={"service": task.get_name()},
+                    )
                 elif not stop.is_set():
                     failed = True
                     log.error("service ended unexpectedly", extra={"service": task.get_name()})

@@ -35,7 +35,7 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[bytes | None, int]:
     except asyncio.LimitOverrunError as exc:
         # Drain the oversized frame so the next one can be read.
         await reader.readexactly(exc.consumed)
-        raise FrameTooLarge(f"frame larger than {reader._limit} bytes") from exc  # noqa: SLF001
+        raise FrameTooLarge(f"frame larger than {reader._limit} bytes") from exc
     start = chunk.rfind(START)
     if start < 0:
         return b"", len(chunk)

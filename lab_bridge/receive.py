@@ -41,7 +41,8 @@ def _decode(raw: bytes) -> str:
 
 def _header(text: str) -> Header:
     message = parse_message(
-        text.replace("\n", "\r").strip("\r"), find_groups=False,
+        text.replace("\n", "\r").strip("\r"),
+        find_groups=False,
         validation_level=VALIDATION_LEVEL.TOLERANT,
     )
     msh = message.msh
@@ -72,7 +73,9 @@ def handle_message(platform: Platform, raw: bytes) -> Outcome:
         return _answer(header, "utf-8", AckCode.ERROR, "registry unavailable, send again later")
     if peer_id is None:
         log.warning("HL7 message from unregistered sender rejected")
-        return _answer(header, "utf-8", AckCode.REJECT, "sending application/facility not registered")
+        return _answer(
+            header, "utf-8", AckCode.REJECT, "sending application/facility not registered"
+        )
     now = datetime.now(UTC)
     key = f"hl7/{now:%Y/%m/%d}/{peer_id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
     try:
@@ -84,5 +87,7 @@ def handle_message(platform: Platform, raw: bytes) -> Outcome:
     return _answer(header, encoding, AckCode.ACCEPT, "message stored", key)
 
 
-def _answer(header: Header, encoding: str, code: AckCode, text: str, key: str | None = None) -> Outcome:
+def _answer(
+    header: Header, encoding: str, code: AckCode, text: str, key: str | None = None
+) -> Outcome:
     return Outcome(code, build_ack(header, code, text).encode(encoding), key)

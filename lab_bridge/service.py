@@ -20,7 +20,9 @@ SKIPPED = Counter("yilian_mllp_skipped_bytes_total", "Bytes outside MLLP frames"
 class Connection:
     """One peer connection; ``busy`` while a message is being stored and acknowledged."""
 
-    def __init__(self, platform: Platform, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, platform: Platform, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.platform = platform
         self.reader = reader
         self.writer = writer

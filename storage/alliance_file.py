@@ -47,7 +47,9 @@ def _national_id(value: str) -> str:
 
 def _code(value: str) -> str:
     if not isinstance(value, str) or not _CODE.match(value):
-        raise ValueError("must be 1-64 characters of a-z, 0-9 and '-', starting with a letter/digit")
+        raise ValueError(
+            "must be 1-64 characters of a-z, 0-9 and '-', starting with a letter/digit"
+        )
     return value
 
 
@@ -103,7 +105,9 @@ class AETitleEntry(_Entry):
     @model_validator(mode="after")
     def _host_port_together(self) -> AETitleEntry:
         if (self.host is None) != (self.port is None):
-            raise ValueError("host and port must be given together (C-MOVE destination) or not at all")
+            raise ValueError(
+                "host and port must be given together (C-MOVE destination) or not at all"
+            )
         return self
 
 

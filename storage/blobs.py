@@ -153,7 +153,8 @@ def open_blob_store(url: str) -> BlobStore:
     """Build the store named by ``url``.
 
     * ``file:///var/lib/yilian/objects`` - local filesystem
-    * ``s3://ACCESS:SECRET@host:port/bucket?secure=false&region=cn-east-1`` - any S3 (MinIO, SeaweedFS)
+    * ``s3://ACCESS:SECRET@host:port/bucket?secure=false&region=cn-east-1`` - any S3
+      (MinIO, SeaweedFS)
     """
     parts = urlsplit(url)
     if parts.scheme == "file":
@@ -167,7 +168,9 @@ def open_blob_store(url: str) -> BlobStore:
 
         bucket = parts.path.strip("/")
         if not bucket or not parts.hostname:
-            raise ConfigError(f"object store URL needs host and bucket: s3://KEY:SECRET@host:port/bucket")
+            raise ConfigError(
+                "object store URL needs host and bucket: s3://KEY:SECRET@host:port/bucket"
+            )
         query = parse_qs(parts.query)
         secure = parts.scheme == "s3+https" or query.get("secure", ["false"])[0] == "true"
         endpoint = parts.hostname + (f":{parts.port}" if parts.port else "")
@@ -179,4 +182,6 @@ def open_blob_store(url: str) -> BlobStore:
             secure=secure,
             region=query.get("region", [None])[0],
         )
-    raise ConfigError(f"unsupported object store URL scheme {parts.scheme!r} (use file:// or s3://)")
+    raise ConfigError(
+        f"unsupported object store URL scheme {parts.scheme!r} (use file:// or s3://)"
+    )

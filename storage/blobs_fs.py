@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.blobs import CHUNK_SIZE, BlobInfo, BlobStat, HashingReader, validate_key, validate_prefix
+from storage.blobs import (
+    CHUNK_SIZE,
+    BlobInfo,
+    BlobStat,
+    HashingReader,
+    validate_key,
+    validate_prefix,
+)
 from storage.errors import BlobNotFound, StoreUnavailable
 
 _INCOMING = ".incoming"

@@ -16,7 +16,14 @@ import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from storage.blobs import CHUNK_SIZE, BlobInfo, BlobStat, HashingReader, validate_key, validate_prefix
+from storage.blobs import (
+    CHUNK_SIZE,
+    BlobInfo,
+    BlobStat,
+    HashingReader,
+    validate_key,
+    validate_prefix,
+)
 from storage.errors import BlobNotFound, StorageError, StoreUnavailable
 
 PART_SIZE = 16 * 1024 * 1024

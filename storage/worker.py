@@ -7,6 +7,7 @@ Handlers are registered by the services under the ``yilian.outbox_handlers`` ent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -79,8 +80,6 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
             log.warning("worker cannot reach storage", extra={"error": str(exc)})
             claimed = 0
         if not claimed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll)
-            except TimeoutError:
-                pass
     log.info("worker stopped")

@@ -74,7 +74,9 @@ def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
         return FileBlobStore(tmp_path / "objects")
     server: SeaweedS3 = request.getfixturevalue("seaweed")
     store = S3BlobStore(
-        endpoint=server.endpoint, access_key="yilian", secret_key="yilian-secret",
+        endpoint=server.endpoint,
+        access_key="yilian",
+        secret_key="yilian-secret",
         bucket=f"t{uuid.uuid4().hex[:12]}",
     )
     store.ensure_bucket()

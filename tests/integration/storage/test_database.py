@@ -102,18 +102,22 @@ def test_reimport_with_one_change_updates_only_that_entry(sessions, tmp_path: Pa
     edited = tmp_path / "alliance.yaml"
     text_ = DEMO_ALLIANCE.read_text(encoding="utf-8")
     edited.write_text(
-        text_.replace("roles: [reader], practitioner_id: \"110330700000101\"",
-                      "roles: [reader, senior_reader], practitioner_id: \"110330700000101\"")
-        .replace("description: 汤溪卫生院 CT", "description: 汤溪卫生院 64排CT"),
+        text_.replace(
+            'roles: [reader], practitioner_id: "110330700000101"',
+            'roles: [reader, senior_reader], practitioner_id: "110330700000101"',
+        ).replace("description: 汤溪卫生院 CT", "description: 汤溪卫生院 64排CT"),
         encoding="utf-8",
     )
     report = import_alliance_file(sessions, edited)
-    assert report.updated["users"] == 1 and report.unchanged["users"] == 13
+    assert report.updated["users"] == 1
+    assert report.unchanged["users"] == 13
     assert report.updated["ae_titles"] == 1
     assert sum(report.created.values()) == 0
     with sessions() as session:
         assert sorted(r.role for r in session.get(User, "wanglei").roles) == [
-            "reader", "senior_reader"]
+            "reader",
+            "senior_reader",
+        ]
 
 
 def test_conflict_with_existing_data_rolls_back_the_whole_file(sessions, tmp_path: Path):
@@ -158,7 +162,8 @@ def test_outbox_claim_complete_retry_and_dead_letter(sessions):
     assert sorted(e.topic for e in events) == ["fragile", "study.stable"]
     assert claim(sessions) == []  # leased: nobody else gets them
     stable = next(e for e in events if e.topic == "study.stable")
-    assert stable.payload == {"study": "1.2.3"} and stable.attempts == 1
+    assert stable.payload == {"study": "1.2.3"}
+    assert stable.attempts == 1
     complete(sessions, stable.id)
 
     fragile = next(e for e in events if e.topic == "fragile")
@@ -198,7 +203,7 @@ def test_concurrent_workers_never_claim_the_same_event(sessions):
             while events := claim(sessions, limit=7):
                 with lock:
                     seen.extend(e.id for e in events)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -225,7 +230,7 @@ def test_failed_index_write_removes_the_object_again(sessions, blob_store: BlobS
     def index(session: Session, info: BlobInfo) -> None:
         session.add(AETitle(ae_title="X", org_id="no-such-org", kind="modality"))  # FK fails
 
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         store_object(sessions, blob_store, "dicom/a/b/c", [b"DICM"], on_stored=index)
     assert not blob_store.exists("dicom/a/b/c")
     with sessions() as session:

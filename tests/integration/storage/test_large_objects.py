@@ -60,7 +60,10 @@ def test_two_gigabyte_object_streams_with_flat_memory(kind, tmp_path, request):
         url = request.getfixturevalue("seaweed").url("large-objects")
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, url, str(SIZE)],
-        capture_output=True, text=True, timeout=900, check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{kind}: {result}")

@@ -1,0 +1,133 @@
+"""A broken alliance file is refused with a message naming the file, the entry and the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage import ConfigError, parse_alliance_file
+from storage.alliance_file import uscc_check_char
+from tests.conftest import DEMO_ALLIANCE
+
+YILIAN = str(Path(sys.executable).with_name("yilian"))
+
+
+def broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEMO_ALLIANCE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "broken.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'kind: 乡镇卫生院, national_id: "12330702470147800P"',
+            'kind: 诊所, national_id: "12330702470147800P"',
+            "organizations[6] (id blq-wsy): field 'kind': '诊所' is not one of",
+        ),
+        (
+            '"12330702470120100X"',
+            '"12330702470120100Y"',
+            "organizations[1] (id wcrm): field 'national_id': check character",
+        ),
+        (
+            "{ae_title: TX_CT1, organization: tx-wsy",
+            "{ae_title: TX_CT1, organization: tx",
+            "ae_titles[7] (ae_title TX_CT1): field 'organization': unknown organization 'tx'",
+        ),
+        (
+            "{ae_title: TX_CT1,",
+            "{ae_title: TX_CT1_TOO_LONG_TITLE,",
+            "ae_titles[7] (ae_title TX_CT1_TOO_LONG_TITLE): field 'ae_title': must be 1-16",
+        ),
+        (
+            "host: 127.0.0.1, port: 11113}",
+            "port: 11113}",
+            "ae_titles[9] (ae_title JHZX_READ1): entry: host and port must be given together",
+        ),
+        (
+            "{username: hejun, name: 何军, organization: sj-sq, roles: [clinician]",
+            "{username: hejun, name: 何军, organization: sj-sq, roles: [nurse]",
+            "users[10] (username hejun): field 'roles.0': 'nurse' is not one of",
+        ),
+        (
+            "{username: admin, name: 系统管理员,",
+            "{username: admin, nickname: x, name: 系统管理员,",
+            "users[4] (username admin): field 'nickname': unknown field",
+        ),
+        (
+            "secret: demo-secret-wcdy,",
+            "",
+            "api_clients[2] (client_id his-wcdy): entry: give exactly one of 'secret' or "
+            "'secret_hash'",
+        ),
+        (
+            "    serves: [wcrm, wcdy]",
+            "    serves: [wcrm, somewhere]",
+            "centres[3] (id jhzx-pathology): field 'serves': 'somewhere' is not a member",
+        ),
+        (
+            "{ae_title: WCDY_DR1,",
+            "{ae_title: WCRM_CT1,",
+            "ae_titles[2] (ae_title WCRM_CT1): field 'ae_title': duplicate",
+        ),
+    ],
+)
+def test_broken_file_names_file_entry_and_field(tmp_path, old, new, expected):
+    path = broken(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        parse_alliance_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path):
+    path = broken(tmp_path, "members: [jhzx, wcrm,", "members: [jhzx, wcrm,,]]")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML at line \d+, column \d+"):
+        parse_alliance_file(path)
+
+
+def test_missing_file_and_wrong_top_level(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
+        parse_alliance_file(tmp_path / "nope.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        parse_alliance_file(listing)
+
+
+def test_chinese_labels_and_codes_are_both_accepted():
+    parsed = parse_alliance_file(DEMO_ALLIANCE)
+    kinds = {o.id: o.kind.value for o in parsed.organizations}
+    assert kinds["jhzx"] == "lead_hospital"  # written as 牵头医院
+    assert kinds["wcrm"] == "county_hospital"  # written as the code
+    assert parsed.alliances[0].kind.label_zh == "城市医疗集团"
+
+
+def test_uscc_check_character_matches_gb32100_example():
+    # The example of GB 32100-2015 Annex: 91350100M000100Y4 + check '3'
+    assert uscc_check_char("91350100M000100Y4") == "3"
+
+
+def test_check_config_command_reports_problems_and_exit_code(tmp_path):
+    path = broken(
+        tmp_path, "organization: wcrm, kind: modality", "organization: nobody, kind: modality"
+    )
+    done = subprocess.run([YILIAN, "check-config", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert (
+        "ae_titles[1] (ae_title WCRM_CT1): field 'organization': unknown organization 'nobody'"
+        in done.stderr
+    )
+    ok = subprocess.run(
+        [YILIAN, "check-config", str(DEMO_ALLIANCE)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0
+    assert "9 organizations" in ok.stdout
