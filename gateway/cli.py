@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.runner import serve
+from gateway.runner import bootstrap, serve
 from storage import (
     ALL_SERVICES,
     ConfigError,
@@ -51,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--demo", action="store_true", default=None, help="load the demo alliance")
 
-    init = commands.add_parser("init", help="create or upgrade the database schema and bucket")
+    init = commands.add_parser(
+        "init", help="create or upgrade the schema and bucket; import YILIAN_CONFIG_FILE if set"
+    )
     _platform_options(init)
+    init.add_argument("--config", dest="config_file", type=Path, help="alliance file to import")
 
     imp = commands.add_parser("import-alliance", help="import an alliance file (idempotent)")
     _platform_options(imp)
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 report = import_alliance_file(platform.sessions, args.file)
                 print(f"{args.file}: imported - {report.summary()}")
             else:
+                bootstrap(platform)
                 scheme = settings.effective_object_store_url.split(":")[0]
                 print(f"database and object store ready ({scheme})")
         finally:
