@@ -69,9 +69,10 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture(params=["fs", "s3"])
-def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
     if request.param == "fs":
-        return FileBlobStore(tmp_path / "objects")
+        yield FileBlobStore(tmp_path / "objects")
+        return
     server: SeaweedS3 = request.getfixturevalue("seaweed")
     store = S3BlobStore(
         endpoint=server.endpoint,
@@ -80,4 +81,5 @@ def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
         bucket=f"t{uuid.uuid4().hex[:12]}",
     )
     store.ensure_bucket()
-    return store
+    yield store
+    server.drop_bucket(store.bucket)

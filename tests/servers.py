@@ -181,8 +181,9 @@ class SeaweedS3:
                 f"-filer.port={p['filer']}",
                 "-s3",
                 f"-s3.port={p['s3']}",
-                "-master.volumeSizeLimitMB=1024",
-                "-volume.max=0",
+                # Every bucket is a collection with volumes of its own: small and many.
+                "-master.volumeSizeLimitMB=128",
+                "-volume.max=2000",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -213,6 +214,17 @@ class SeaweedS3:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def drop_bucket(self, bucket: str) -> None:
+        """Delete a test bucket and its objects (SeaweedFS frees the bucket's volumes)."""
+        from minio import Minio
+        from minio.deleteobjects import DeleteObject
+
+        client = Minio(self.endpoint, "yilian", "yilian-secret", secure=False)
+        names = [DeleteObject(o.object_name) for o in client.list_objects(bucket, recursive=True)]
+        for error in client.remove_objects(bucket, names):
+            raise RuntimeError(f"cannot delete test object: {error}")
+        client.remove_bucket(bucket)
 
     def stop(self) -> None:
         if self.proc is not None:
