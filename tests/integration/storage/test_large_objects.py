@@ -15,8 +15,8 @@ SIZE = 2 * 1024**3
 RSS_LIMIT_MB = 200
 
 SCRIPT = textwrap.dedent(
-    """
-    import hashlib, json, resource, sys, time
+    r"""
+    import hashlib, json, pathlib, re, sys, time
     from storage.blobs import open_blob_store
 
     url, size = sys.argv[1], int(sys.argv[2])
@@ -45,7 +45,10 @@ SCRIPT = textwrap.dedent(
         "size": info.size, "sha_put": info.sha256, "sha_get": sha.hexdigest(), "got": got,
         "tail_ok": tail == chunk[-16:],
         "put_s": round(put_s, 1), "get_s": round(get_s, 1),
-        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM: this process's own peak RSS (ru_maxrss would include the forking parent's).
+        "max_rss_mb": int(
+            re.search(r"VmHWM:\s+(\d+)", pathlib.Path("/proc/self/status").read_text())[1]
+        ) / 1024,
     }))
     """
 )
