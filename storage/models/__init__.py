@@ -1,6 +1,16 @@
 """Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
 
 from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.dicom import (
+    ConflictKind,
+    DicomConflict,
+    DicomDelivery,
+    DicomInstance,
+    DicomPatient,
+    DicomRoute,
+    DicomSeries,
+    DicomStudy,
+)
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.registry import (
@@ -34,6 +44,14 @@ __all__ = [
     "Centre",
     "CentreKind",
     "CentreServed",
+    "ConflictKind",
+    "DicomConflict",
+    "DicomDelivery",
+    "DicomInstance",
+    "DicomPatient",
+    "DicomRoute",
+    "DicomSeries",
+    "DicomStudy",
     "HL7Encoding",
     "LabelledEnum",
     "MllpPeer",

@@ -1,0 +1,247 @@
+"""Read what the index needs from a received DICOM file without loading its bulk data:
+identifying attributes, and the byte range of each frame's pixel data in the file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+
+PIXEL_DATA = 0x7FE00010
+_ITEM = 0xFFFEE000
+_SEQUENCE_DELIMITER = 0xFFFEE0DD
+_DEFER = 4096
+# First bytes of a codestream that starts a frame: JPEG SOI, JPEG 2000 SOC / JP2 box.
+_FRAME_STARTS = (b"\xff\xd8", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP")
+
+FrameRanges = list[list[list[int]]]
+
+
+class InvalidInstance(ValueError):
+    """The received data cannot be indexed.  ``undecodable``: not parseable DICOM;
+    otherwise the dataset lacks or contradicts what identifies it."""
+
+    def __init__(self, reason: str, *, undecodable: bool) -> None:
+        super().__init__(reason)
+        self.undecodable = undecodable
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedInstance:
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax_uid: str
+    study_uid: str
+    series_uid: str
+    patient_id: str
+    patient_name: str
+    birth_date: str
+    sex: str
+    study_date: str
+    study_time: str
+    accession_number: str
+    study_id: str
+    study_description: str
+    referring_physician: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    body_part: str
+    series_date: str
+    series_time: str
+    instance_number: int | None
+    rows: int | None
+    columns: int | None
+    number_of_frames: int | None
+    frames: FrameRanges | None
+    size: int
+    sha256: str
+
+
+def _text(ds: Dataset, keyword: str, limit: int = 200) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        value = "\\".join(str(v) for v in value)
+    return str(value).strip()[:limit]
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _uid(ds: Dataset, keyword: str) -> str:
+    value = _text(ds, keyword, 64)
+    if not value or not UID(value).is_valid:
+        raise InvalidInstance(f"{keyword} missing or not a valid UID", undecodable=False)
+    return value
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        while chunk := fp.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_instance(path: Path, expected_sop_instance_uid: str | None = None) -> ParsedInstance:
+    size = os.stat(path).st_size
+    try:
+        with open(path, "rb") as fp:
+            ds = dcmread(fp, defer_size=_DEFER)
+            meta = ds.file_meta
+            transfer_syntax = str(meta.get("TransferSyntaxUID", ""))
+            if not transfer_syntax:
+                raise InvalidInstance("no transfer syntax in the file meta", undecodable=True)
+            # Deflated data: value offsets count in the inflated stream, not in the file.
+            if transfer_syntax != DeflatedExplicitVRLittleEndian:
+                _check_lengths(ds, size)
+            frames = _frame_ranges(fp, ds, transfer_syntax, size)
+    except InvalidInstance:
+        raise
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, struct.error) as exc:
+        raise InvalidInstance(f"not decodable: {type(exc).__name__}", undecodable=True) from exc
+    sop_instance_uid = _uid(ds, "SOPInstanceUID")
+    if expected_sop_instance_uid and sop_instance_uid != expected_sop_instance_uid:
+        raise InvalidInstance(
+            "SOPInstanceUID in the data set differs from the C-STORE request", undecodable=False
+        )
+    return ParsedInstance(
+        sop_class_uid=_uid(ds, "SOPClassUID"),
+        sop_instance_uid=sop_instance_uid,
+        transfer_syntax_uid=transfer_syntax,
+        study_uid=_uid(ds, "StudyInstanceUID"),
+        series_uid=_uid(ds, "SeriesInstanceUID"),
+        patient_id=_text(ds, "PatientID", 64),
+        patient_name=_text(ds, "PatientName", 324),
+        birth_date=_text(ds, "PatientBirthDate", 8),
+        sex=_text(ds, "PatientSex", 16),
+        study_date=_text(ds, "StudyDate", 8),
+        study_time=_text(ds, "StudyTime", 16),
+        accession_number=_text(ds, "AccessionNumber", 64),
+        study_id=_text(ds, "StudyID", 16),
+        study_description=_text(ds, "StudyDescription"),
+        referring_physician=_text(ds, "ReferringPhysicianName", 324),
+        modality=_text(ds, "Modality", 16),
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_text(ds, "SeriesDescription"),
+        body_part=_text(ds, "BodyPartExamined", 64),
+        series_date=_text(ds, "SeriesDate", 8),
+        series_time=_text(ds, "SeriesTime", 16),
+        instance_number=_int(ds, "InstanceNumber"),
+        rows=_int(ds, "Rows"),
+        columns=_int(ds, "Columns"),
+        number_of_frames=_int(ds, "NumberOfFrames"),
+        frames=frames,
+        size=size,
+        sha256=sha256_of(path),
+    )
+
+
+def _check_lengths(ds: Dataset, size: int) -> None:
+    """Deferred (large) values are not read here: check that each one fits in the file, so
+    that a truncated transfer is refused instead of indexed."""
+    for tag in ds.keys():  # noqa: SIM118 (iterating a Dataset would load each element)
+        elem = ds.get_item(tag, keep_deferred=True)
+        tell, length = getattr(elem, "value_tell", None), getattr(elem, "length", 0)
+        if tell is not None and length != 0xFFFFFFFF and tell + length > size:
+            raise InvalidInstance(f"{elem.tag} runs past the end of the data", undecodable=True)
+
+
+def _frame_ranges(fp: BinaryIO, ds: Dataset, transfer_syntax: str, size: int) -> FrameRanges | None:
+    if PIXEL_DATA not in ds or transfer_syntax == DeflatedExplicitVRLittleEndian:
+        return None
+    raw: Any = ds.get_item(PIXEL_DATA, keep_deferred=True)
+    offset, length = getattr(raw, "value_tell", None), getattr(raw, "length", None)
+    if offset is None or length is None:
+        return None
+    count = _int(ds, "NumberOfFrames") or 1
+    if length != 0xFFFFFFFF:
+        if offset + length > size:
+            raise InvalidInstance("pixel data runs past the end of the data", undecodable=True)
+        frame = _native_frame_length(ds)
+        if frame is None or frame * count > length:
+            return None
+        return [[[offset + i * frame, frame]] for i in range(count)]
+    little = UID(transfer_syntax).is_little_endian
+    return _encapsulated_frames(fp, offset, count, size, little)
+
+
+def _native_frame_length(ds: Dataset) -> int | None:
+    rows, columns = _int(ds, "Rows"), _int(ds, "Columns")
+    bits = _int(ds, "BitsAllocated")
+    samples = _int(ds, "SamplesPerPixel") or 1
+    if not rows or not columns or not bits or bits % 8:
+        return None  # 1-bit frames are not byte aligned: no ranges
+    return rows * columns * samples * bits // 8
+
+
+def _encapsulated_frames(
+    fp: BinaryIO, offset: int, count: int, size: int, little: bool
+) -> FrameRanges | None:
+    """Walk the items of encapsulated pixel data (PS3.5 A.4): the Basic Offset Table, then
+    fragments; group fragments into frames."""
+    header = struct.Struct("<HHI" if little else ">HHI")
+    fp.seek(offset)
+    items: list[tuple[int, int]] = []  # (offset of item tag, length of its value)
+    position = offset
+    while True:
+        raw = fp.read(8)
+        if len(raw) < 8:
+            raise InvalidInstance("encapsulated pixel data is truncated", undecodable=True)
+        group, element, length = header.unpack(raw)
+        tag = group << 16 | element
+        if tag == _SEQUENCE_DELIMITER:
+            break
+        if tag != _ITEM or position + 8 + length > size:
+            raise InvalidInstance("encapsulated pixel data is malformed", undecodable=True)
+        items.append((position, length))
+        position += 8 + length
+        fp.seek(position)
+    if not items:
+        raise InvalidInstance("encapsulated pixel data has no offset table", undecodable=True)
+    table_at, table_length = items[0]
+    fragments = items[1:]
+    if not fragments:
+        return None
+    first = fragments[0][0]
+
+    def ranges(group: list[tuple[int, int]]) -> list[list[int]]:
+        return [[at + 8, length] for at, length in group]
+
+    if count == 1:
+        return [ranges(fragments)]
+    if table_length:
+        fp.seek(table_at + 8)
+        starts = list(
+            struct.unpack(f"{'<' if little else '>'}{table_length // 4}I", fp.read(table_length))
+        )
+        if len(starts) == count:
+            bounds = [*starts, position]
+            return [
+                ranges([f for f in fragments if bounds[i] <= f[0] - first < bounds[i + 1]])
+                for i in range(count)
+            ]
+    if len(fragments) == count:
+        return [ranges([f]) for f in fragments]
+    frames: list[list[tuple[int, int]]] = []
+    for at, length in fragments:
+        fp.seek(at + 8)
+        if fp.read(12).startswith(_FRAME_STARTS) or not frames:
+            frames.append([])
+        frames[-1].append((at, length))
+    return [ranges(f) for f in frames] if len(frames) == count else None
