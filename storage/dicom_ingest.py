@@ -142,6 +142,8 @@ def _seen_before(session: Session, parsed: ParsedInstance) -> Outcome | None:
 def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sender) -> Outcome:
     if info.sha256 != parsed.sha256:
         raise DatabaseUnavailable("the received file changed while it was being stored")
+    # The models carry no relationships, so rows are flushed parent first, by hand.
+    session.flush()
     existing = session.get(DicomInstance, parsed.sop_instance_uid)
     if existing is not None:
         if existing.sha256 == parsed.sha256:
@@ -182,6 +184,7 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
             first_received_at=now,
         )
         session.add(study)
+        session.flush()
     elif study.patient_pk != patient.id and not _open_flag(session, parsed.study_uid):
         _flag_patient(session, parsed, sender, study.patient_pk, patient.id, "study")
     series = session.get(DicomSeries, parsed.series_uid)
@@ -198,6 +201,7 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
             instance_count=0,
         )
         session.add(series)
+        session.flush()
         study.series_count += 1
     modalities = [m for m in study.modalities.split("\\") if m]
     if parsed.modality and parsed.modality not in modalities:

@@ -1,0 +1,105 @@
+"""Reading a received file for the index: attributes, and the byte range of every frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.encaps import generate_frames
+
+from storage.dicom_parse import InvalidInstance, parse_instance
+from tests.dicom_data import SAMPLES, Study, sample, write_series
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_sample_is_indexed_with_its_transfer_syntax(name: str) -> None:
+    parsed = parse_instance(sample(name))
+    ds = pydicom.dcmread(sample(name))
+    assert parsed.sop_instance_uid == ds.SOPInstanceUID
+    assert parsed.transfer_syntax_uid == ds.file_meta.TransferSyntaxUID
+    assert parsed.size == sample(name).stat().st_size
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "JPEG2000.dcm",
+        "JPEG-lossy.dcm",
+        "SC_rgb_jpeg_gdcm.dcm",
+        "SC_rgb_rle_2frame.dcm",
+        "examples_ybr_color.dcm",
+        "MR_small_RLE.dcm",
+    ],
+)
+def test_encapsulated_frame_ranges_point_at_each_frames_bytes(name: str) -> None:
+    parsed = parse_instance(sample(name))
+    ds = pydicom.dcmread(sample(name))
+    expected = list(generate_frames(ds.PixelData, number_of_frames=ds.get("NumberOfFrames", 1)))
+    data = sample(name).read_bytes()
+    assert parsed.frames is not None
+    assert len(parsed.frames) == len(expected)
+    for ranges, frame in zip(parsed.frames, expected, strict=True):
+        # Fragments may be padded to even length: compare up to the frame's own length.
+        read = b"".join(data[offset : offset + length] for offset, length in ranges)
+        assert read[: len(frame)] == frame
+
+
+def test_native_frame_ranges_for_a_multiframe_dose(tmp_path: Path) -> None:
+    parsed = parse_instance(sample("rtdose.dcm"))
+    ds = pydicom.dcmread(sample("rtdose.dcm"))
+    data = sample("rtdose.dcm").read_bytes()
+    assert parsed.frames is not None
+    assert len(parsed.frames) == ds.NumberOfFrames
+    frame_bytes = len(ds.PixelData) // ds.NumberOfFrames
+    for i, [[offset, length]] in enumerate(parsed.frames):
+        assert length == frame_bytes
+        assert data[offset : offset + length] == ds.PixelData[i * length : (i + 1) * length]
+
+
+def test_synthetic_ct_attributes(tmp_path: Path) -> None:
+    study = Study(accession="A123")
+    [path] = write_series(study, tmp_path, 1)
+    parsed = parse_instance(path)
+    assert parsed.study_uid == study.study_uid
+    assert parsed.patient_name == study.patient.name
+    assert parsed.accession_number == "A123"
+    assert parsed.modality == "CT"
+    assert parsed.rows == 64
+    assert parsed.frames is not None
+    [[offset, length]] = parsed.frames[0]
+    assert length == 64 * 64 * 2
+    assert path.read_bytes()[offset : offset + length] == pydicom.dcmread(path).PixelData
+
+
+def test_truncated_file_is_refused_as_undecodable(tmp_path: Path) -> None:
+    [path] = write_series(Study(), tmp_path, 1)
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(InvalidInstance) as raised:
+        parse_instance(cut)
+    assert raised.value.undecodable
+
+
+def test_garbage_is_refused_as_undecodable(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"\x00" * 128 + b"DICM" + bytes(range(256)) * 8)
+    with pytest.raises(InvalidInstance) as raised:
+        parse_instance(junk)
+    assert raised.value.undecodable
+
+
+def test_missing_study_uid_is_refused_but_not_as_undecodable(tmp_path: Path) -> None:
+    [path] = write_series(Study(), tmp_path, 1)
+    ds = pydicom.dcmread(path)
+    del ds.StudyInstanceUID
+    ds.save_as(path)
+    with pytest.raises(InvalidInstance) as raised:
+        parse_instance(path)
+    assert not raised.value.undecodable
+
+
+def test_sop_uid_must_match_the_request(tmp_path: Path) -> None:
+    [path] = write_series(Study(), tmp_path, 1)
+    with pytest.raises(InvalidInstance, match="differs"):
+        parse_instance(path, expected_sop_instance_uid="1.2.3.4")
