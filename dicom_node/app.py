@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from pynetdicom import evt
+from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, _config, evt
 from pynetdicom.events import Event
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import (
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StorageCommitmentPushModel,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
 
-from dicom_node.handlers import echo
+from dicom_node.handlers import commitment, echo, find, retrieve, store
 from dicom_node.metrics import ASSOCIATIONS
+from dicom_node.node import Node
 from dicom_node.registry_ae import RegistryAE
 from storage.platform import Platform
 
 log = logging.getLogger("yilian.dicom")
+
+# Received data sets go straight to a temporary file (with a file meta header) instead of
+# memory: an instance of any size costs a fixed amount of RAM.
+_config.STORE_RECV_CHUNKED_DATASET = True
+
+QUERY_RETRIEVE = (
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelMove,
+    PatientRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelGet,
+)
 
 
 def _accepted(event: Event) -> None:
@@ -26,13 +50,25 @@ def _rejected(event: Event) -> None:
     log.warning("association rejected", extra={"calling_ae": event.assoc.requestor.ae_title})
 
 
-def build_ae(platform: Platform) -> tuple[RegistryAE, list[tuple[evt.EventType, object]]]:
+def build_ae(platform: Platform) -> tuple[RegistryAE, list[Any]]:
     ae = RegistryAE(platform.settings.ae_title, platform.sessions)
-    ae.add_supported_context(Verification)
+    ae.require_called_aet = True
     ae.maximum_pdu_size = 0  # no limit on what we receive
-    handlers = [
+    ae.add_supported_context(Verification)
+    for context in AllStoragePresentationContexts:
+        # Both roles: a modality pushes (SCU), a C-GET requestor receives (SCP).
+        ae.add_supported_context(
+            context.abstract_syntax, ALL_TRANSFER_SYNTAXES, scu_role=True, scp_role=True
+        )
+    for model in QUERY_RETRIEVE:
+        ae.add_supported_context(model)
+    ae.add_supported_context(StorageCommitmentPushModel)
+    node = Node(platform, ae)
+    handlers: list[Any] = [
         *echo.HANDLERS,
         (evt.EVT_ACCEPTED, _accepted),
         (evt.EVT_REJECTED, _rejected),
     ]
+    for module in (store, find, retrieve, commitment):
+        handlers.extend((event, handler, [node]) for event, handler in module.HANDLERS)
     return ae, handlers

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.audit import audit
 from storage.blobs import BlobInfo, BlobStore
 from storage.db import transaction
 from storage.dicom_parse import ParsedInstance, parse_instance
@@ -60,6 +61,8 @@ class IngestResult:
 class Sender:
     org_id: str
     ae_title: str
+    channel: str = "dicom"
+    action: str = "C-STORE"
 
 
 class _AlreadyStored(Exception):
@@ -227,6 +230,16 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
             number_of_frames=parsed.number_of_frames,
             frames=parsed.frames,
         )
+    )
+    audit(
+        session,
+        channel=sender.channel,
+        actor=sender.ae_title,
+        actor_org_id=sender.org_id,
+        action=sender.action,
+        outcome="success",
+        study_uid=parsed.study_uid,
+        sop_instance_uid=parsed.sop_instance_uid,
     )
     return Outcome.STORED
 

@@ -83,3 +83,15 @@ def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobS
     store.ensure_bucket()
     yield store
     server.drop_bucket(store.bucket)
+
+
+@pytest.fixture(params=["fs", "s3"])
+def blob_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An object store URL as a deployment would configure it (the bucket is made on open)."""
+    if request.param == "fs":
+        yield (tmp_path / "objects").as_uri()
+        return
+    server: SeaweedS3 = request.getfixturevalue("seaweed")
+    bucket = f"t{uuid.uuid4().hex[:12]}"
+    yield server.url(bucket)
+    server.drop_bucket(bucket)

@@ -139,3 +139,10 @@ def write_series(
 
 def sop_uid_of(path: Path) -> UID:
     return pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID
+
+
+def data_set_bytes(raw: bytes) -> bytes:
+    """A Part 10 file without preamble and file meta: the data set as it travels on the wire
+    (the receiver writes its own file meta, so only this part is compared byte for byte)."""
+    group_length = int.from_bytes(raw[140:144], "little")
+    return raw[144 + group_length :]

@@ -1,5 +1,6 @@
 """Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
 
+from storage.models.audit import AuditRecord
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.dicom import (
     ConflictKind,
@@ -40,6 +41,7 @@ __all__ = [
     "AllianceKind",
     "AllianceMember",
     "ApiClient",
+    "AuditRecord",
     "Base",
     "Centre",
     "CentreKind",

@@ -1,0 +1,113 @@
+"""A DICOM node running in the test process on a real socket, over each database and object
+store, with the demo alliance's AE titles; and helpers to drive it with DCMTK's tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pynetdicom.transport import ThreadedAssociationServer
+
+from dicom_node.app import build_ae
+from storage import import_alliance_file, open_platform
+from storage.platform import Platform
+from storage.settings import Settings
+from tests.conftest import DEMO_ALLIANCE
+from tests.servers import free_port
+
+NODE_AE = "YILIAN"
+CLINIC_AE = "TX_CT1"  # 汤溪卫生院 CT
+OTHER_CLINIC_AE = "BLQ_DR1"  # 白龙桥卫生院 DR
+READER_AE = "JHZX_READ1"  # the lead hospital's reading workstation (its centres serve both)
+
+
+@dataclass
+class RunningNode:
+    platform: Platform
+    server: ThreadedAssociationServer
+    port: int
+
+    def dcmtk(self, tool: str, *args: str, calling: str = CLINIC_AE, timeout: float = 120):
+        return subprocess.run(
+            [tool, "-aet", calling, "-aec", NODE_AE, *args, "127.0.0.1", str(self.port)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def storescu(self, *files: Path, calling: str = CLINIC_AE, extra: tuple[str, ...] = ()):
+        return subprocess.run(
+            [
+                "storescu",
+                "-aet",
+                calling,
+                "-aec",
+                NODE_AE,
+                *extra,
+                "127.0.0.1",
+                str(self.port),
+                *map(str, files),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+def start_node(
+    tmp: Path, database_url: str, object_store_url: str, *, imported: bool = False
+) -> RunningNode:
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        object_store_url=object_store_url,
+        ae_title=NODE_AE,
+    )
+    platform = open_platform(settings)
+    if not imported:
+        import_alliance_file(platform.sessions, DEMO_ALLIANCE)
+    ae, handlers = build_ae(platform)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
+    return RunningNode(platform, server, port)
+
+
+def stop_node(node: RunningNode) -> None:
+    node.server.shutdown()
+    node.platform.close()
+
+
+@pytest.fixture
+def node(tmp_path: Path, database_url: str, blob_store_url: str) -> Iterator[RunningNode]:
+    running = start_node(tmp_path / "node", database_url, blob_store_url)
+    yield running
+    stop_node(running)
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo alliance imported, copied by each test
+    (importing hashes every demo secret: seconds per test otherwise)."""
+    path = tmp_path_factory.mktemp("template") / "yilian.db"
+    platform = open_platform(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
+    import_alliance_file(platform.sessions, DEMO_ALLIANCE)
+    platform.close()
+    return path
+
+
+@pytest.fixture
+def sqlite_node(tmp_path: Path, demo_sqlite: Path) -> Iterator[RunningNode]:
+    """Embedded defaults only (for tests that are about DICOM, not the backends)."""
+    shutil.copy(demo_sqlite, tmp_path / "yilian.db")
+    running = start_node(
+        tmp_path / "node",
+        f"sqlite:///{tmp_path / 'yilian.db'}",
+        (tmp_path / "objects").as_uri(),
+        imported=True,
+    )
+    yield running
+    stop_node(running)
