@@ -44,6 +44,11 @@ class RegistryAE(AE):
                     log.warning("registry unavailable; using the last known AE titles")
             return self._known
 
+    def refresh(self) -> None:
+        """Forget the cached titles: the next association reads the registry again."""
+        with self._lock:
+            self._loaded_at = float("-inf")
+
     @property  # type: ignore[override]
     def require_calling_aet(self) -> list[str]:
         return list(self.registered()) or [_NOBODY]
