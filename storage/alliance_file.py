@@ -111,6 +111,15 @@ class AETitleEntry(_Entry):
         return self
 
 
+class DicomRouteEntry(_Entry):
+    """Forward every stable study matching the filter to a registered peer (C-STORE)."""
+
+    id: Code
+    destination: Annotated[str, BeforeValidator(_ae_title)]
+    source_organization: Code | None = None
+    modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,16}$")]] = []
+
+
 class MllpPeerEntry(_Entry):
     id: Code
     organization: Code
@@ -174,6 +183,7 @@ class AllianceFile(_Entry):
     alliances: list[AllianceEntry] = Field(min_length=1)
     centres: list[CentreEntry] = []
     ae_titles: list[AETitleEntry] = []
+    dicom_routes: list[DicomRouteEntry] = []
     mllp_peers: list[MllpPeerEntry] = []
     api_clients: list[ApiClientEntry] = []
     users: list[UserEntry] = []
@@ -255,6 +265,7 @@ def _cross_check(f: AllianceFile) -> list[str]:
     problems += _duplicates("alliances", [a.id for a in f.alliances], "id")
     problems += _duplicates("centres", [c.id for c in f.centres], "id")
     problems += _duplicates("ae_titles", [a.ae_title for a in f.ae_titles], "ae_title")
+    problems += _duplicates("dicom_routes", [r.id for r in f.dicom_routes], "id")
     problems += _duplicates("mllp_peers", [p.id for p in f.mllp_peers], "id")
     problems += _duplicates(
         "mllp_peers",
@@ -296,6 +307,17 @@ def _cross_check(f: AllianceFile) -> list[str]:
                 problems.append(
                     f"centres[{i}] ({key}): field 'serves': {s!r} is not a member of {c.alliance!r}"
                 )
+    ae_titles = {a.ae_title: a for a in f.ae_titles}
+    for i, r in enumerate(f.dicom_routes):
+        ref("dicom_routes", i, f"id {r.id}", "destination", r.destination, ae_titles)
+        if r.source_organization is not None:
+            ref("dicom_routes", i, f"id {r.id}", "source_organization", r.source_organization, orgs)
+        peer = ae_titles.get(r.destination)
+        if peer is not None and peer.host is None:
+            problems.append(
+                f"dicom_routes[{i}] (id {r.id}): field 'destination': {r.destination!r} "
+                "has no host/port to send to"
+            )
     for section, entries, key_field in (
         ("ae_titles", f.ae_titles, "ae_title"),
         ("mllp_peers", f.mllp_peers, "id"),

@@ -21,6 +21,7 @@ from storage.models import (
     Base,
     Centre,
     CentreServed,
+    DicomRoute,
     MllpPeer,
     Organization,
     User,
@@ -166,6 +167,18 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "description": ae.description,
                 "host": ae.host,
                 "port": ae.port,
+            },
+        )
+    for r in f.dicom_routes:
+        up.row(
+            "dicom_routes",
+            DicomRoute,
+            r.id,
+            {
+                "id": r.id,
+                "destination_ae": r.destination,
+                "source_org_id": r.source_organization,
+                "modalities": "\\".join(r.modalities),
             },
         )
     for p in f.mllp_peers:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     worker_poll_seconds: float = Field(1.0, gt=0)
+    study_stable_seconds: float = Field(
+        60.0, gt=0, description="a study with no new instance for this long emits study.stable"
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -18,13 +19,16 @@ from prometheus_client import Counter
 from storage import outbox
 from storage.blobs_fs import FileBlobStore
 from storage.errors import StorageError
+from storage.object_records import sweep_orphans
 from storage.platform import Platform, plugins
+from storage.study_stability import emit_stable_studies
 
 log = logging.getLogger("yilian.worker")
 Handler = Callable[[Platform, dict[str, Any]], None]
 
 EVENTS = Counter("yilian_outbox_events_total", "Outbox events handled", ["topic", "outcome"])
 MAINTENANCE_EVERY = 600.0
+PERIODIC_EVERY = 5.0
 
 
 class PermanentFailure(Exception):
@@ -58,23 +62,39 @@ def process_batch(platform: Platform, handlers: dict[str, Handler], limit: int =
 
 
 def maintenance(platform: Platform) -> None:
+    """Remove what interrupted writes left: partial uploads, objects no row records."""
     if isinstance(platform.blobs, FileBlobStore):
         removed = platform.blobs.sweep_incoming()
         if removed:
             log.info("removed interrupted uploads", extra={"count": removed})
+    orphans = sweep_orphans(platform.sessions, platform.blobs, prefix="dicom/")
+    if orphans:
+        log.info("removed objects without an index row", extra={"count": orphans})
+
+
+def periodic(platform: Platform) -> None:
+    """Frequent, cheap checks: studies that became stable."""
+    quiet = timedelta(seconds=platform.settings.study_stable_seconds)
+    stable = emit_stable_studies(platform.sessions, quiet)
+    if stable:
+        log.info("studies stable", extra={"count": stable})
 
 
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     """Service entry point: poll until ``stop`` is set; the batch in hand always finishes."""
     handlers: dict[str, Handler] = plugins("yilian.outbox_handlers")
     poll = platform.settings.worker_poll_seconds
-    last_maintenance = 0.0
+    last_maintenance = last_periodic = float("-inf")  # both run at once on start
+    periodic_every = min(PERIODIC_EVERY, platform.settings.study_stable_seconds / 4)
     log.info("worker started", extra={"topics": ",".join(sorted(handlers))})
     while not stop.is_set():
         try:
             if time.monotonic() - last_maintenance > MAINTENANCE_EVERY:
                 await asyncio.to_thread(maintenance, platform)
                 last_maintenance = time.monotonic()
+            if time.monotonic() - last_periodic > periodic_every:
+                await asyncio.to_thread(periodic, platform)
+                last_periodic = time.monotonic()
             claimed = await asyncio.to_thread(process_batch, platform, handlers)
         except StorageError as exc:
             log.warning("worker cannot reach storage", extra={"error": str(exc)})

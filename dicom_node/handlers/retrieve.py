@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from io import BytesIO
 from typing import Any
 
-from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import build_context, evt
+from pynetdicom import evt
 from pynetdicom.events import Event
-from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
@@ -27,6 +23,7 @@ from pynetdicom.sop_class import (
 )
 
 from dicom_node.handlers.find import STUDY_ROOT_LEVELS
+from dicom_node.instances import contexts_for, load
 from dicom_node.metrics import DIMSE
 from dicom_node.node import Node, Requestor
 from dicom_node.status import (
@@ -48,8 +45,6 @@ LEVELS = {
     StudyRootQueryRetrieveInformationModelMove: STUDY_ROOT_LEVELS,
     StudyRootQueryRetrieveInformationModelGet: STUDY_ROOT_LEVELS,
 }
-MAX_CONTEXTS = 128
-UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 Answer = tuple[int, Dataset | None]
 
@@ -76,19 +71,6 @@ def _designated(event: Event, node: Node, requestor: Requestor) -> list[StoredIn
         raise Refused(OUT_OF_RESOURCES, "out_of_resources") from exc
 
 
-def _load(node: Node, instance: StoredInstance) -> Dataset:
-    """The stored instance as sent; if it cannot be read, a stand-in that makes this one
-    sub-operation fail and be listed by its SOP Instance UID."""
-    try:
-        data = b"".join(node.platform.blobs.get(instance.object_key))
-        return dcmread(BytesIO(data))
-    except (StorageError, ValueError, EOFError) as exc:
-        log.error("stored instance unreadable", extra={"error": type(exc).__name__})
-        unreadable = Dataset()
-        unreadable.SOPInstanceUID = instance.sop_instance_uid
-        return unreadable
-
-
 def _sub_operations(
     event: Event, node: Node, instances: list[StoredInstance], service: str
 ) -> Iterator[Answer]:
@@ -97,18 +79,8 @@ def _sub_operations(
             DIMSE.labels(service, "cancelled").inc()
             yield CANCELLED, None
             return
-        yield PENDING, _load(node, instance)
+        yield PENDING, load(node.platform.blobs, instance)
     DIMSE.labels(service, "done").inc()
-
-
-def destination_contexts(instances: list[StoredInstance]) -> list[PresentationContext]:
-    """One context per SOP class, offering its stored transfer syntaxes and uncompressed ones."""
-    syntaxes: dict[str, list[str]] = {}
-    for instance in instances:
-        offered = syntaxes.setdefault(instance.sop_class_uid, list(UNCOMPRESSED))
-        if instance.transfer_syntax_uid not in offered:
-            offered.insert(0, instance.transfer_syntax_uid)
-    return [build_context(sop, ts) for sop, ts in list(syntaxes.items())[:MAX_CONTEXTS]]
 
 
 def handle_move(event: Event, node: Node) -> Iterator[Any]:
@@ -139,7 +111,7 @@ def handle_move(event: Event, node: Node) -> Iterator[Any]:
     yield (
         destination.host,
         destination.port,
-        {"ae_title": destination.ae_title, "contexts": destination_contexts(instances)},
+        {"ae_title": destination.ae_title, "contexts": contexts_for(instances)},
     )
     yield len(instances)
     yield from _sub_operations(event, node, instances, "C-MOVE")

@@ -6,18 +6,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pynetdicom.transport import ThreadedAssociationServer
+from sqlalchemy import update
 
 from dicom_node.app import build_ae
-from storage import import_alliance_file, open_platform
+from storage import import_alliance_file, open_platform, transaction
+from storage.models import AETitle
 from storage.platform import Platform
 from storage.settings import Settings
 from tests.conftest import DEMO_ALLIANCE
-from tests.servers import free_port
+from tests.servers import free_port, stop_process, wait_for_port
 
 NODE_AE = "YILIAN"
 CLINIC_AE = "TX_CT1"  # 汤溪卫生院 CT
@@ -56,6 +59,35 @@ class RunningNode:
             text=True,
             timeout=300,
         )
+
+
+def register_address(node: RunningNode, ae_title: str, port: int | None) -> None:
+    """Point a registered AE at a local port (as an admin would) and make the node see it."""
+    with transaction(node.platform.sessions) as session:
+        session.execute(
+            update(AETitle)
+            .where(AETitle.ae_title == ae_title)
+            .values(host="127.0.0.1" if port else None, port=port)
+        )
+    node.server.ae.refresh()
+
+
+@contextmanager
+def storescp(node: RunningNode, ae_title: str, out: Path) -> Iterator[Path]:
+    """DCMTK's storescp as the registered AE ``ae_title``; every received file is kept."""
+    port = free_port()
+    register_address(node, ae_title, port)
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        ["storescp", "-aet", ae_title, "+xa", "+uf", "-od", str(out), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 30, proc)
+        yield out
+    finally:
+        stop_process(proc)
 
 
 def start_node(

@@ -14,14 +14,13 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import CTImageStorage, StorageCommitmentPushModel
-from sqlalchemy import update
 
 from storage import transaction
-from storage.models import AETitle, OutboxEvent, OutboxState
+from storage.models import OutboxEvent, OutboxState
 from storage.platform import plugins
 from storage.worker import process_batch
 from tests.dicom_data import Study, write_series
-from tests.integration.dicom.conftest import CLINIC_AE, NODE_AE, RunningNode
+from tests.integration.dicom.conftest import CLINIC_AE, NODE_AE, RunningNode, register_address
 from tests.servers import free_port
 
 
@@ -65,11 +64,7 @@ class Modality:
 @pytest.fixture
 def modality(sqlite_node: RunningNode) -> Iterator[Modality]:
     port = free_port()
-    with transaction(sqlite_node.platform.sessions) as session:
-        session.execute(
-            update(AETitle).where(AETitle.ae_title == CLINIC_AE).values(host="127.0.0.1", port=port)
-        )
-    sqlite_node.server.ae.refresh()
+    register_address(sqlite_node, CLINIC_AE, port)
     running = Modality(port)
     yield running
     running.server.shutdown()
@@ -119,11 +114,7 @@ def test_report_is_retried_until_the_modality_listens(
     sqlite_node: RunningNode, tmp_path: Path
 ) -> None:
     """The modality is off when the report is due: the outbox keeps it for a later attempt."""
-    port = free_port()
-    with transaction(sqlite_node.platform.sessions) as session:
-        session.execute(
-            update(AETitle).where(AETitle.ae_title == CLINIC_AE).values(host="127.0.0.1", port=port)
-        )
+    register_address(sqlite_node, CLINIC_AE, free_port())  # nobody listens there
     paths = write_series(Study(), tmp_path, 1)
     assert sqlite_node.storescu(*paths).returncode == 0
     request_commitment(

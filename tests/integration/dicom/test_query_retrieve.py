@@ -11,18 +11,17 @@ import pydicom
 import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove
-from sqlalchemy import update
 
 from storage import transaction
-from storage.models import AETitle, DicomInstance
+from storage.models import DicomInstance
 from tests.dicom_data import Patient, Study, data_set_bytes, write_series
 from tests.integration.dicom.conftest import (
     CLINIC_AE,
     OTHER_CLINIC_AE,
     READER_AE,
     RunningNode,
+    storescp,
 )
-from tests.servers import free_port, stop_process, wait_for_port
 
 
 @dataclass
@@ -200,22 +199,8 @@ def test_each_ae_sees_what_its_organization_may_see(
 @pytest.fixture
 def reader_storescp(alliance: Alliance, tmp_path: Path) -> Iterator[Path]:
     """The reading workstation's storage SCP (DCMTK storescp) at its registered address."""
-    port = free_port()
-    with transaction(alliance.node.platform.sessions) as session:
-        session.execute(update(AETitle).where(AETitle.ae_title == READER_AE).values(port=port))
-    alliance.node.server.ae.refresh()
-    out = tmp_path / "received"
-    out.mkdir()
-    proc = subprocess.Popen(
-        ["storescp", "-aet", READER_AE, "+xa", "-od", str(out), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 30, proc)
+    with storescp(alliance.node, READER_AE, tmp_path / "received") as out:
         yield out
-    finally:
-        stop_process(proc)
 
 
 def test_move_study_to_the_reading_workstation(alliance: Alliance, reader_storescp: Path) -> None:

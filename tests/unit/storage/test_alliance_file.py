@@ -77,6 +77,21 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "{ae_title: WCRM_CT1,",
             "ae_titles[2] (ae_title WCRM_CT1): field 'ae_title': duplicate",
         ),
+        (
+            "dicom_routes: []",
+            "dicom_routes: [{id: r1, destination: JHZX_CT1}]",
+            "dicom_routes[0] (id r1): field 'destination': 'JHZX_CT1' has no host/port",
+        ),
+        (
+            "dicom_routes: []",
+            "dicom_routes: [{id: r1, destination: NOBODY}]",
+            "dicom_routes[0] (id r1): field 'destination': unknown destination 'NOBODY'",
+        ),
+        (
+            "dicom_routes: []",
+            "dicom_routes: [{id: r1, destination: JHZX_PACS, modalities: [ct]}]",
+            "dicom_routes[0] (id r1): field 'modalities.0': String should match pattern",
+        ),
     ],
 )
 def test_broken_file_names_file_entry_and_field(tmp_path, old, new, expected):
