@@ -23,13 +23,17 @@ from storage.errors import DatabaseUnavailable
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
+    """``lock_wait_seconds``: how long an SQLite write waits for another writer's lock before
+    failing (the sender then gets a "try later" answer)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
+            url,
+            connect_args={"check_same_thread": False, "timeout": lock_wait_seconds},
+            pool_pre_ping=False,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -44,7 +48,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # FULL: a committed transaction survives power loss, which the durability contract needs.
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

@@ -46,7 +46,9 @@ class Platform:
 
 def open_platform(settings: Settings, *, run_migrations: bool = True) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.effective_database_url)
+    engine = create_db_engine(
+        settings.effective_database_url, lock_wait_seconds=settings.database_lock_wait_seconds
+    )
     try:
         if run_migrations:
             migrate(engine)

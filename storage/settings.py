@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     ae_title: str = Field("YILIAN", min_length=1, max_length=16, description="the node's own AE")
     data_dir: Path = Field(Path("var"), description="database and objects, unless URLs are set")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    database_lock_wait_seconds: float = Field(
+        30.0, gt=0, description="how long an SQLite write waits for a lock before failing"
+    )
     object_store_url: str | None = Field(None, description="file:///path or s3://...")
     config_file: Path | None = Field(None, description="alliance file imported at startup")
     demo: bool = Field(False, description="load the demo alliance from examples/")

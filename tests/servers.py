@@ -74,61 +74,88 @@ def _pg_bin(name: str) -> str:
     return found[-1]
 
 
+class PostgresServer:
+    """A fresh cluster on a free loopback port; restartable on the same port and data."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="yilian-pg-"))
+        self.data, self.sock = self.base / "data", self.base / "sock"
+        self.sock.mkdir()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            user = pwd.getpwnam("postgres")
+            for path in (self.base, self.sock):
+                os.chown(path, user.pw_uid, user.pw_gid)
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(
+            [
+                *self.run_as,
+                _pg_bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "yilian",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://yilian@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *self.run_as,
+                _pg_bin("postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.sock),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, 60, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 10)
+            self.proc = None
+            # runuser may return before postgres has finished its shutdown.
+            deadline = time.monotonic() + 30
+            while (self.data / "postmaster.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Yield the URL of a superuser connection to a fresh cluster on a free port."""
-    base = Path(tempfile.mkdtemp(prefix="yilian-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        user = pwd.getpwnam("postgres")
-        for path in (base, sock):
-            os.chown(path, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *run_as,
-            _pg_bin("initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "yilian",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *run_as,
-            _pg_bin("postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(sock),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "max_connections=200",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = PostgresServer()
     try:
-        wait_for_port(port, 60, proc)
-        yield f"postgresql+psycopg://yilian@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server.url
     finally:
-        stop_process(proc, 10)
-        shutil.rmtree(base, ignore_errors=True)
+        server.close()
 
 
 # --- SeaweedFS S3 ----------------------------------------------------------------------------
