@@ -108,13 +108,8 @@ def test_database_locked_longer_than_the_wait(
     removes the object it had written; once the lock is gone the retry is stored."""
     db = tmp_path / "yilian.db"
     shutil.copy(demo_sqlite, db)
-    os.environ["YILIAN_DATABASE_LOCK_WAIT_SECONDS"] = "1"
-    try:
-        node = start_node(
-            tmp_path, f"sqlite:///{db}", (tmp_path / "objects").as_uri(), imported=True
-        )
-    finally:
-        del os.environ["YILIAN_DATABASE_LOCK_WAIT_SECONDS"]
+    monkeypatch.setenv("YILIAN_DATABASE_LOCK_WAIT_SECONDS", "1")
+    node = start_node(tmp_path, f"sqlite:///{db}", (tmp_path / "objects").as_uri(), imported=True)
     try:
         paths = write_series(Study(), tmp_path / "ct", 4)
         with association(node.port) as store:
