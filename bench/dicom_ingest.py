@@ -1,0 +1,406 @@
+"""DICOM ingest throughput, Yilian against Orthanc, and C-FIND latency on 10,000 studies.
+
+A CT-heavy dataset (CT series of 512x512 slices, some large DX images, ECG waveforms) is pushed
+by DCMTK's ``storescu`` at concurrency 1 and 4 (one storescu process per share of the studies)
+to Yilian on its embedded defaults (SQLite + filesystem, ``yilian serve --only dicom``) and to
+Orthanc from Debian (default SQLite + filesystem storage).  Both run in a network namespace that
+has only the loopback interface (Orthanc 1.10 cannot bind to loopback alone), with their clients.
+Printed: instances/s and MB/s per system and concurrency (median of the repeats), the ratio,
+Yilian's peak RSS after a small and after the full push, and C-FIND study-level latency with
+10,000 studies indexed.
+
+Run as root from the repository (``apt-get install orthanc dcmtk`` first):
+
+    .venv/bin/python bench/dicom_ingest.py [--ct-studies 5] [--slices 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pydicom import dcmread  # noqa: E402
+from pydicom.dataset import Dataset  # noqa: E402
+from pydicom.uid import generate_uid  # noqa: E402
+
+from storage.platform import Platform  # noqa: E402
+from tests.dicom_data import Patient, Study, sample, write_series  # noqa: E402
+
+NETNS = "yilian-bench"
+IN_NS = ["ip", "netns", "exec", NETNS]
+YILIAN = str(Path(sys.executable).with_name("yilian"))
+CALLING = "TX_CT1"  # a demo modality
+PORT = 11112
+
+
+def build_dataset(root: Path, ct_studies: int, slices: int) -> list[list[Path]]:
+    """One list of files per study; generated once and reused."""
+    marker = root / f"done-{ct_studies}x{slices}"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        for i in range(ct_studies):
+            study = Study(patient=Patient(f"P{i:05d}", f"Wang^Wei{i}"), accession=f"CT{i}")
+            write_series(study, root / f"ct{i}", slices, "CT", 512, 512)
+        for i in range(2):
+            study = Study(patient=Patient(f"D{i:05d}", f"Li^Na{i}"), accession=f"DX{i}")
+            write_series(study, root / f"dx{i}", 10, "DX", 2048, 2048)
+        ecg_dir = root / "ecg"
+        ecg_dir.mkdir()
+        for i in range(20):
+            ds = dcmread(sample("waveform_ecg.dcm"))
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.StudyInstanceUID = generate_uid()
+            ds.SeriesInstanceUID = generate_uid()
+            ds.save_as(ecg_dir / f"ecg{i}.dcm")
+        marker.touch()
+    return [sorted(d.glob("*.dcm")) for d in sorted(root.iterdir()) if d.is_dir()]
+
+
+def shares(studies: list[list[Path]], concurrency: int) -> list[list[Path]]:
+    """Split whole studies between the senders, balancing bytes."""
+    buckets: list[list[Path]] = [[] for _ in range(concurrency)]
+    sizes = [0] * concurrency
+    for files in sorted(studies, key=lambda f: -sum(p.stat().st_size for p in f)):
+        i = sizes.index(min(sizes))
+        buckets[i] += files
+        sizes[i] += sum(p.stat().st_size for p in files)
+    return [b for b in buckets if b]
+
+
+def ensure_netns() -> None:
+    existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    if NETNS not in existing.split():
+        subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    subprocess.run([*IN_NS, "ip", "link", "set", "lo", "up"], check=True)
+
+
+def wait_for_echo(called: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            [*IN_NS, "echoscu", "-aet", CALLING, "-aec", called, "127.0.0.1", str(PORT)],
+            capture_output=True,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{called} did not answer C-ECHO")
+
+
+@dataclass
+class Server:
+    name: str
+    called: str
+    proc: subprocess.Popen
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def start_yilian(work: Path) -> Server:
+    proc = subprocess.Popen(
+        [
+            *IN_NS,
+            YILIAN,
+            "serve",
+            "--demo",
+            "--only",
+            "dicom",
+            "--data-dir",
+            str(work),
+            "--host",
+            "127.0.0.1",
+            "--dicom-port",
+            str(PORT),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work.parent / "yilian.log", "ab"),  # noqa: SIM115
+    )
+    server = Server("Yilian", "YILIAN", proc)
+    wait_for_echo(server.called)
+    return server
+
+
+def start_orthanc(work: Path) -> Server:
+    config = {
+        "Name": "bench",
+        "StorageDirectory": str(work / "storage"),
+        "IndexDirectory": str(work / "index"),
+        "DicomAet": "ORTHANC",
+        "DicomPort": PORT,
+        "HttpPort": 18042,
+        "RemoteAccessAllowed": False,
+        "Plugins": [],
+    }
+    work.mkdir(parents=True)
+    (work / "orthanc.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [*IN_NS, "Orthanc", str(work / "orthanc.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = Server("Orthanc", "ORTHANC", proc)
+    wait_for_echo(server.called)
+    return server
+
+
+def push(server: Server, buckets: list[list[Path]]) -> float:
+    """Seconds for every sender to finish; each must succeed."""
+    started = time.perf_counter()
+    senders = [
+        subprocess.Popen(
+            [*IN_NS, "storescu", "-aet", CALLING, "-aec", server.called, "127.0.0.1", str(PORT)]
+            + [str(p) for p in files],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for files in buckets
+    ]
+    for sender in senders:
+        _, err = sender.communicate()
+        if sender.returncode != 0:
+            raise RuntimeError(f"storescu to {server.name} failed: {err[-500:]}")
+    return time.perf_counter() - started
+
+
+def measure(
+    start: Callable[[Path], Server], studies: list[list[Path]], concurrency: int, repeats: int
+) -> tuple[float, float, float]:
+    """(instances/s, MB/s, peak RSS MB), medians over the repeats, each on a fresh server."""
+    files = [p for s in studies for p in s]
+    megabytes = sum(p.stat().st_size for p in files) / 1e6
+    rates, rss = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(dir=REPO / "var") as tmp:
+            server = start(Path(tmp) / "data")
+            try:
+                seconds = push(server, shares(studies, concurrency))
+                rss.append(server.peak_rss_mb())
+            finally:
+                server.stop()
+        rates.append(seconds)
+    seconds = statistics.median(rates)
+    return len(files) / seconds, megabytes / seconds, statistics.median(rss)
+
+
+def find_latency(studies: int = 10_000, queries: int = 100) -> dict[str, float]:
+    """C-FIND study-level p50/p95 (ms) on an index of ``studies`` studies, from pynetdicom."""
+    from pynetdicom import AE
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+
+    from storage import import_alliance_file, open_platform
+    from storage.settings import Settings
+    from tests.conftest import DEMO_ALLIANCE
+
+    with tempfile.TemporaryDirectory(dir=REPO / "var") as tmp:
+        data = Path(tmp) / "data"
+        platform = open_platform(Settings(data_dir=data))
+        import_alliance_file(platform.sessions, DEMO_ALLIANCE)
+        _fill_index(platform, studies)
+        platform.close()
+        server = start_yilian_host(data)
+        try:
+            ae = AE(CALLING)
+            ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+            assoc = ae.associate("127.0.0.1", PORT + 1, ae_title="YILIAN")
+            kinds = {
+                "date range (1 week)": lambda i: {
+                    "StudyDate": f"202603{i % 20 + 1:02d}-202603{i % 20 + 8:02d}"
+                },
+                "name wildcard": lambda i: {"PatientName": f"wang^wei{i % 100}*"},
+                "accession": lambda i: {"AccessionNumber": f"ACC{i * 97 % studies:06d}"},
+                "patient id": lambda i: {"PatientID": f"P{i * 89 % studies:06d}"},
+            }
+            results: dict[str, float] = {}
+            everything = []
+            for kind, keys in kinds.items():
+                times = []
+                for i in range(queries):
+                    query = _study_query(keys(i))
+                    t0 = time.perf_counter()
+                    answers = list(
+                        assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind)
+                    )
+                    times.append((time.perf_counter() - t0) * 1000)
+                    if answers[-1][0].Status != 0:
+                        raise RuntimeError("C-FIND failed")
+                results[f"{kind} p50"] = statistics.median(times)
+                everything += times
+            assoc.release()
+            results["all p50"] = statistics.median(everything)
+            results["all p95"] = statistics.quantiles(everything, n=20)[-1]
+            return results
+        finally:
+            server.stop()
+
+
+def start_yilian_host(data: Path) -> Server:
+    proc = subprocess.Popen(
+        [
+            YILIAN,
+            "serve",
+            "--only",
+            "dicom",
+            "--data-dir",
+            str(data),
+            "--dicom-port",
+            str(PORT + 1),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            ["echoscu", "-aet", CALLING, "-aec", "YILIAN", "127.0.0.1", str(PORT + 1)],
+            capture_output=True,
+        )
+        if done.returncode == 0:
+            return Server("Yilian", "YILIAN", proc)
+        time.sleep(0.3)
+    raise RuntimeError("Yilian did not start")
+
+
+def _study_query(keys: dict[str, str]) -> Dataset:
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    for keyword in (
+        "StudyInstanceUID",
+        "StudyDate",
+        "AccessionNumber",
+        "PatientName",
+        "PatientID",
+        "ModalitiesInStudy",
+        "StudyDescription",
+        "NumberOfStudyRelatedInstances",
+    ):
+        setattr(query, keyword, "")
+    for keyword, value in keys.items():
+        setattr(query, keyword, value)
+    return query
+
+
+def _fill_index(platform: Platform, count: int) -> None:
+    """Index rows for ``count`` studies (one series, one instance each) written directly."""
+    from sqlalchemy import insert
+
+    from storage import transaction
+    from storage.models import DicomPatient, DicomSeries, DicomStudy
+
+    rng = random.Random(7)  # noqa: S311 (synthetic rows)
+    with transaction(platform.sessions) as session:
+        session.execute(
+            insert(DicomPatient),
+            [
+                {
+                    "id": i + 1,
+                    "org_id": "tx-wsy",
+                    "patient_id": f"P{i:06d}",
+                    "name": f"Wang^Wei{i}",
+                    "birth_date": f"19{rng.randint(30, 99)}0101",
+                    "sex": rng.choice("MF"),
+                }
+                for i in range(count)
+            ],
+        )
+        session.execute(
+            insert(DicomStudy),
+            [
+                {
+                    "study_uid": f"1.2.826.0.1.3680043.10.1.{i}",
+                    "patient_pk": i + 1,
+                    "org_id": "tx-wsy",
+                    "study_date": f"2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}",
+                    "study_time": "093000",
+                    "accession_number": f"ACC{i:06d}",
+                    "study_id": "1",
+                    "description": "胸部CT平扫",
+                    "referring_physician": "",
+                    "modalities": "CT",
+                    "series_count": 1,
+                    "instance_count": 300,
+                }
+                for i in range(count)
+            ],
+        )
+        session.execute(
+            insert(DicomSeries),
+            [
+                {
+                    "series_uid": f"1.2.826.0.1.3680043.10.2.{i}",
+                    "study_uid": f"1.2.826.0.1.3680043.10.1.{i}",
+                    "modality": "CT",
+                    "instance_count": 300,
+                }
+                for i in range(count)
+            ],
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ct-studies", type=int, default=5)
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-orthanc", action="store_true")
+    args = parser.parse_args()
+    (REPO / "var").mkdir(exist_ok=True)
+    studies = build_dataset(REPO / "var" / "bench-dataset", args.ct_studies, args.slices)
+    files = [p for s in studies for p in s]
+    total_mb = sum(p.stat().st_size for p in files) / 1e6
+    print(f"dataset: {len(files)} instances, {total_mb:.0f} MB, {len(studies)} studies")
+    ensure_netns()
+
+    _, _, small_rss = measure(start_yilian, studies[:1], 1, 1)
+    for concurrency in (1, 4):
+        ours = measure(start_yilian, studies, concurrency, args.repeats)
+        line = (
+            f"concurrency {concurrency}: Yilian {ours[0]:6.1f} inst/s {ours[1]:6.1f} MB/s"
+            f" (peak RSS {ours[2]:.0f} MB; {small_rss:.0f} MB after one study)"
+        )
+        if not args.skip_orthanc and shutil.which("Orthanc"):
+            theirs = measure(start_orthanc, studies, concurrency, args.repeats)
+            line += (
+                f" | Orthanc {theirs[0]:6.1f} inst/s {theirs[1]:6.1f} MB/s"
+                f" | ratio {ours[1] / theirs[1]:.2f}x"
+            )
+        print(line, flush=True)
+    latency = find_latency()
+    print(
+        "C-FIND study level, 10,000 studies: "
+        + ", ".join(f"{k} {v:.1f} ms" for k, v in latency.items())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
