@@ -18,6 +18,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
+from dicom_node import transport
 from dicom_node.handlers import commitment, echo, find, retrieve, store
 from dicom_node.metrics import ASSOCIATIONS
 from dicom_node.node import Node
@@ -66,6 +67,7 @@ def build_ae(platform: Platform) -> tuple[RegistryAE, list[Any]]:
     node = Node(platform, ae)
     handlers: list[Any] = [
         *echo.HANDLERS,
+        *transport.HANDLERS,
         (evt.EVT_ACCEPTED, _accepted),
         (evt.EVT_REJECTED, _rejected),
     ]

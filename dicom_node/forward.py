@@ -13,6 +13,7 @@ from pynetdicom import AE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dicom_node import transport
 from dicom_node.instances import contexts_for, load
 from storage import transaction
 from storage.audit import audit
@@ -81,7 +82,13 @@ def _send(
     platform: Platform, ae_title: str, host: str, port: int, pending: list[StoredInstance]
 ) -> int:
     ae = AE(platform.settings.ae_title)
-    assoc = ae.associate(host, port, contexts=contexts_for(pending), ae_title=ae_title)
+    assoc = ae.associate(
+        host,
+        port,
+        contexts=contexts_for(pending),
+        ae_title=ae_title,
+        evt_handlers=transport.HANDLERS,
+    )
     if not assoc.is_established:
         log.warning("forwarding peer unreachable", extra={"destination": ae_title})
         return len(pending)

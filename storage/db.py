@@ -80,3 +80,11 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         raise DatabaseUnavailable(f"cannot migrate database: {type(exc.orig).__name__}") from exc
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite refresh the planner's statistics where they went stale (PostgreSQL's
+    autovacuum does this by itself)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.audit import audit
 from storage.blobs import BlobInfo, BlobStore
 from storage.db import transaction
-from storage.dicom_parse import ParsedInstance, parse_instance
+from storage.dicom_parse import ParsedInstance, parse_instance, sha256_of
 from storage.errors import DatabaseUnavailable
 from storage.models import (
     ConflictKind,
@@ -95,7 +95,7 @@ def ingest_file(
     for attempt in range(INSERT_ATTEMPTS):
         try:
             with transaction(sessions) as session:
-                seen = _seen_before(session, parsed)
+                seen = _seen_before(session, parsed, path)
             return _with(result, seen or _store_once(sessions, blobs, path, parsed, sender))
         except _AlreadyStored as done:
             return _with(result, done.outcome)
@@ -119,7 +119,8 @@ def _store_once(
         outcomes.append(_index(session, info, parsed, sender))
 
     with open(path, "rb") as data:
-        store_object(sessions, blobs, object_key(parsed), data, index)
+        # The key is unique per receipt: no need to look for an object already under it.
+        store_object(sessions, blobs, object_key(parsed), data, index, key_is_new=True)
     return outcomes[-1]
 
 
@@ -127,29 +128,30 @@ def _with(result: IngestResult, outcome: Outcome) -> IngestResult:
     return IngestResult(outcome, result.sop_instance_uid, result.sop_class_uid, result.study_uid)
 
 
-def _seen_before(session: Session, parsed: ParsedInstance) -> Outcome | None:
+def _seen_before(session: Session, parsed: ParsedInstance, path: Path) -> Outcome | None:
+    """A known SOP Instance UID: is this the same copy, or a conflicting copy kept before?
+    (The received file is hashed here only then; a new instance is hashed while stored.)"""
     existing = session.get(DicomInstance, parsed.sop_instance_uid)
     if existing is None:
         return None
-    if existing.sha256 == parsed.sha256:
+    sha256 = sha256_of(path)
+    if existing.sha256 == sha256:
         return Outcome.DUPLICATE
     kept = session.scalars(
         select(DicomConflict.id).where(
             DicomConflict.sop_instance_uid == parsed.sop_instance_uid,
-            DicomConflict.sha256 == parsed.sha256,
+            DicomConflict.sha256 == sha256,
         )
     ).first()
     return Outcome.CONFLICT_KEPT if kept is not None else None
 
 
 def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sender) -> Outcome:
-    if info.sha256 != parsed.sha256:
-        raise DatabaseUnavailable("the received file changed while it was being stored")
     # The models carry no relationships, so rows are flushed parent first, by hand.
     session.flush()
     existing = session.get(DicomInstance, parsed.sop_instance_uid)
     if existing is not None:
-        if existing.sha256 == parsed.sha256:
+        if existing.sha256 == info.sha256:
             raise _AlreadyStored(Outcome.DUPLICATE)
         session.add(
             DicomConflict(

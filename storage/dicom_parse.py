@@ -63,7 +63,6 @@ class ParsedInstance:
     number_of_frames: int | None
     frames: FrameRanges | None
     size: int
-    sha256: str
 
 
 def _text(ds: Dataset, keyword: str, limit: int = 200) -> str:
@@ -148,7 +147,6 @@ def parse_instance(path: Path, expected_sop_instance_uid: str | None = None) -> 
         number_of_frames=_int(ds, "NumberOfFrames"),
         frames=frames,
         size=size,
-        sha256=sha256_of(path),
     )
 
 

@@ -31,12 +31,16 @@ def store_object(
     key: str,
     data: BinaryIO | Iterable[bytes],
     on_stored: Callable[[Session, BlobInfo], None] | None = None,
+    *,
+    key_is_new: bool = False,
 ) -> BlobInfo:
     """Write ``data`` under ``key``, then commit its row and whatever ``on_stored`` adds
-    (index rows, outbox events) in one transaction.  On any failure nothing stays behind."""
-    with transaction(sessions) as session:
-        if session.get(StoredObject, key) is not None:
-            raise ObjectExists(f"an object is already recorded under {key!r}")
+    (index rows, outbox events) in one transaction.  On any failure nothing stays behind.
+    ``key_is_new``: the caller made the key unique, skip looking for an existing object."""
+    if not key_is_new:
+        with transaction(sessions) as session:
+            if session.get(StoredObject, key) is not None:
+                raise ObjectExists(f"an object is already recorded under {key!r}")
     info = store.put(key, data)
     try:
         with transaction(sessions) as session:

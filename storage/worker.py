@@ -18,6 +18,7 @@ from prometheus_client import Counter
 
 from storage import outbox
 from storage.blobs_fs import FileBlobStore
+from storage.db import refresh_statistics
 from storage.errors import StorageError
 from storage.object_records import sweep_orphans
 from storage.platform import Platform, plugins
@@ -62,11 +63,13 @@ def process_batch(platform: Platform, handlers: dict[str, Handler], limit: int =
 
 
 def maintenance(platform: Platform) -> None:
-    """Remove what interrupted writes left: partial uploads, objects no row records."""
+    """Remove what interrupted writes left (partial uploads, objects no row records); keep
+    the query planner's statistics fresh."""
     if isinstance(platform.blobs, FileBlobStore):
         removed = platform.blobs.sweep_incoming()
         if removed:
             log.info("removed interrupted uploads", extra={"count": removed})
+    refresh_statistics(platform.engine)
     orphans = sweep_orphans(platform.sessions, platform.blobs, prefix="dicom/")
     if orphans:
         log.info("removed objects without an index row", extra={"count": orphans})

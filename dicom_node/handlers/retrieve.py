@@ -22,6 +22,7 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove,
 )
 
+from dicom_node import transport
 from dicom_node.handlers.find import STUDY_ROOT_LEVELS
 from dicom_node.instances import contexts_for, load
 from dicom_node.metrics import DIMSE
@@ -111,7 +112,11 @@ def handle_move(event: Event, node: Node) -> Iterator[Any]:
     yield (
         destination.host,
         destination.port,
-        {"ae_title": destination.ae_title, "contexts": contexts_for(instances)},
+        {
+            "ae_title": destination.ae_title,
+            "contexts": contexts_for(instances),
+            "evt_handlers": transport.HANDLERS,
+        },
     )
     yield len(instances)
     yield from _sub_operations(event, node, instances, "C-MOVE")

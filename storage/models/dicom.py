@@ -41,7 +41,6 @@ class DicomStudy(Base):
     __table_args__ = (
         Index("ix_dicom_studies_study_date", "study_date"),
         Index("ix_dicom_studies_accession_number", "accession_number"),
-        Index("ix_dicom_studies_org_id_study_date", "org_id", "study_date"),
         Index("ix_dicom_studies_stable", "stable_through", "last_received_at"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 19:34:50.739917
+Create Date: 2026-11-23 20:17:57.253778
 """
 
 import sqlalchemy as sa
@@ -163,9 +163,6 @@ def upgrade() -> None:
             "ix_dicom_studies_accession_number", ["accession_number"], unique=False
         )
         batch_op.create_index(
-            "ix_dicom_studies_org_id_study_date", ["org_id", "study_date"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_dicom_studies_patient_pk"), ["patient_pk"], unique=False
         )
         batch_op.create_index(
@@ -266,7 +263,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_dicom_studies_study_date")
         batch_op.drop_index("ix_dicom_studies_stable")
         batch_op.drop_index(batch_op.f("ix_dicom_studies_patient_pk"))
-        batch_op.drop_index("ix_dicom_studies_org_id_study_date")
         batch_op.drop_index("ix_dicom_studies_accession_number")
 
     op.drop_table("dicom_studies")
