@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pydicom
 import pytest
 from hl7.client import MLLPClient
 from hl7apy.consts import VALIDATION_LEVEL
@@ -19,6 +22,7 @@ from hl7apy.core import Message
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
+from tests.dicom_data import Study, write_series
 from tests.servers import free_port, wait_for_port
 
 YILIAN = str(Path(sys.executable).with_name("yilian"))
@@ -36,7 +40,7 @@ class Running:
     mllp: int
 
 
-def start(tmp: Path, *extra: str) -> Running:
+def start(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Running:
     ports = {name: free_port() for name in ("http", "dicom", "mllp")}
     log = tmp / "yilian.log"
     proc = subprocess.Popen(
@@ -58,13 +62,14 @@ def start(tmp: Path, *extra: str) -> Running:
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(log, "wb"),  # noqa: SIM115
+        env={**os.environ, **(env or {})},
     )
     return Running(proc, tmp / "data", log, **ports)
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    running = start(tmp_path_factory.mktemp("serve"))
+    running = start(tmp_path_factory.mktemp("serve"), env={"YILIAN_STUDY_STABLE_SECONDS": "2"})
     try:
         for port in (running.http, running.dicom, running.mllp):
             wait_for_port(port, 60, running.proc)
@@ -130,6 +135,59 @@ def test_an_ae_title_registered_while_running_is_accepted_without_restart(platfo
     while echoscu(platform.dicom, "NEW_US2").returncode != 0:
         assert time.monotonic() < deadline, "new AE title never accepted"
         time.sleep(1)
+
+
+def test_a_pushed_study_is_stored_found_and_becomes_stable(platform: Running, tmp_path: Path):
+    """The whole DICOM path in the real process: storescu in, findscu finds it, and the worker
+    emits study.stable once the study is quiet (2 s here)."""
+    study = Study(accession="SERVE1")
+    files = write_series(study, tmp_path, 3)
+    pushed = subprocess.run(
+        ["storescu", "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1", str(platform.dicom)]
+        + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    found = subprocess.run(
+        [
+            "findscu",
+            "-S",
+            "-aet",
+            "JHZX_READ1",
+            "-aec",
+            "YILIAN",
+            "-X",
+            "-od",
+            str(tmp_path),
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "AccessionNumber=SERVE1",
+            "-k",
+            "NumberOfStudyRelatedInstances",
+            "127.0.0.1",
+            str(platform.dicom),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    [answer] = [pydicom.dcmread(p) for p in tmp_path.glob("rsp*.dcm")]
+    assert int(answer.NumberOfStudyRelatedInstances) == 3
+    deadline = time.monotonic() + 30
+    while True:
+        with sqlite3.connect(platform.data_dir / "yilian.db") as db:
+            payloads = [
+                json.loads(row[0])
+                for row in db.execute("SELECT payload FROM outbox WHERE topic = 'study.stable'")
+            ]
+        if any(p["study_uid"] == study.study_uid for p in payloads):
+            break
+        assert time.monotonic() < deadline, "study.stable never emitted"
+        time.sleep(0.5)
 
 
 def oru(sending_app: str, facility: str, control_id: str) -> Message:
