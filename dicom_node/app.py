@@ -20,6 +20,7 @@ from pynetdicom.sop_class import (
 
 from dicom_node import transport
 from dicom_node.handlers import commitment, echo, find, retrieve, store
+from dicom_node.ingest_pool import IngestPool
 from dicom_node.metrics import ASSOCIATIONS
 from dicom_node.node import Node
 from dicom_node.registry_ae import RegistryAE
@@ -51,7 +52,9 @@ def _rejected(event: Event) -> None:
     log.warning("association rejected", extra={"calling_ae": event.assoc.requestor.ae_title})
 
 
-def build_ae(platform: Platform) -> tuple[RegistryAE, list[Any]]:
+def build_ae(
+    platform: Platform, ingest_pool: IngestPool | None = None
+) -> tuple[RegistryAE, list[Any]]:
     ae = RegistryAE(platform.settings.ae_title, platform.sessions)
     ae.require_called_aet = True
     ae.maximum_pdu_size = 0  # no limit on what we receive
@@ -64,7 +67,7 @@ def build_ae(platform: Platform) -> tuple[RegistryAE, list[Any]]:
     for model in QUERY_RETRIEVE:
         ae.add_supported_context(model)
     ae.add_supported_context(StorageCommitmentPushModel)
-    node = Node(platform, ae)
+    node = Node(platform, ae, ingest_pool)
     handlers: list[Any] = [
         *echo.HANDLERS,
         *transport.HANDLERS,

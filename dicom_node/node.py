@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pynetdicom.events import Event
 
+from dicom_node.ingest_pool import IngestPool
 from dicom_node.registry_ae import RegistryAE
 from storage import transaction
 from storage.audit import audit_now
+from storage.dicom_ingest import IngestResult, Sender, ingest_file
 from storage.platform import Platform
 from storage.policy import visible_orgs
 
@@ -23,6 +26,15 @@ class Requestor:
 class Node:
     platform: Platform
     ae: RegistryAE
+    ingest_pool: IngestPool | None = None
+
+    def ingest(self, path: Path, sender: Sender, expected_sop_uid: str | None) -> IngestResult:
+        """Parse, store and index one received file (in a worker process if there is a pool)."""
+        if self.ingest_pool is not None:
+            return self.ingest_pool.ingest(path, sender, expected_sop_uid)
+        return ingest_file(
+            self.platform.sessions, self.platform.blobs, path, sender, expected_sop_uid
+        )
 
     def requestor(self, event: Event) -> Requestor:
         calling = event.assoc.requestor.ae_title.strip()

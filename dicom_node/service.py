@@ -7,6 +7,7 @@ import logging
 import time
 
 from dicom_node.app import build_ae
+from dicom_node.ingest_pool import IngestPool
 from storage.platform import Platform
 
 log = logging.getLogger("yilian.dicom")
@@ -14,7 +15,19 @@ log = logging.getLogger("yilian.dicom")
 
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     settings = platform.settings
-    ae, handlers = build_ae(platform)
+    pool = None
+    if settings.dicom_ingest_processes:
+        pool = await asyncio.to_thread(IngestPool, settings, settings.dicom_ingest_processes)
+    try:
+        await _serve(platform, stop, pool)
+    finally:
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+
+
+async def _serve(platform: Platform, stop: asyncio.Event, pool: IngestPool | None) -> None:
+    settings = platform.settings
+    ae, handlers = build_ae(platform, pool)
     server = ae.start_server(
         (settings.host, settings.dicom_port), block=False, evt_handlers=handlers
     )

@@ -33,6 +33,13 @@ class InvalidInstance(ValueError):
         super().__init__(reason)
         self.undecodable = undecodable
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (ingest workers)
+        return (_invalid_instance, (str(self), self.undecodable))
+
+
+def _invalid_instance(reason: str, undecodable: bool) -> InvalidInstance:
+    return InvalidInstance(reason, undecodable=undecodable)
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedInstance:

@@ -3,6 +3,7 @@ into one object that the CLI builds and hands to every service."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     worker_poll_seconds: float = Field(1.0, gt=0)
+    dicom_ingest_processes: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 4),
+        ge=0,
+        description="worker processes that parse, store and index received instances "
+        "(0: in the receiving threads)",
+    )
     study_stable_seconds: float = Field(
         60.0, gt=0, description="a study with no new instance for this long emits study.stable"
     )

@@ -22,7 +22,7 @@ from dicom_node.status import (
     OUT_OF_RESOURCES,
     SUCCESS,
 )
-from storage.dicom_ingest import Sender, ingest_file
+from storage.dicom_ingest import Sender
 from storage.dicom_parse import InvalidInstance
 from storage.errors import StorageError
 
@@ -44,12 +44,8 @@ def handle_store(event: Event, node: Node) -> Dataset:
         return _status(NOT_AUTHORIZED, "calling AE title is not registered")
     sender = Sender(requestor.org_id, requestor.ae_title)
     try:
-        result = ingest_file(
-            node.platform.sessions,
-            node.platform.blobs,
-            Path(event.dataset_path),
-            sender,
-            str(event.request.AffectedSOPInstanceUID),
+        result = node.ingest(
+            Path(event.dataset_path), sender, str(event.request.AffectedSOPInstanceUID)
         )
     except InvalidInstance as exc:
         DIMSE.labels("C-STORE", "invalid").inc()

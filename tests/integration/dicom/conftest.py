@@ -15,6 +15,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import update
 
 from dicom_node.app import build_ae
+from dicom_node.ingest_pool import IngestPool
 from storage import import_alliance_file, open_platform, transaction
 from storage.models import AETitle
 from storage.platform import Platform
@@ -33,6 +34,7 @@ class RunningNode:
     platform: Platform
     server: ThreadedAssociationServer
     port: int
+    pool: IngestPool | None = None
 
     def dcmtk(self, tool: str, *args: str, calling: str = CLINIC_AE, timeout: float = 120):
         return subprocess.run(
@@ -91,7 +93,12 @@ def storescp(node: RunningNode, ae_title: str, out: Path) -> Iterator[Path]:
 
 
 def start_node(
-    tmp: Path, database_url: str, object_store_url: str, *, imported: bool = False
+    tmp: Path,
+    database_url: str,
+    object_store_url: str,
+    *,
+    imported: bool = False,
+    ingest_processes: int = 0,
 ) -> RunningNode:
     settings = Settings(
         data_dir=tmp,
@@ -102,14 +109,17 @@ def start_node(
     platform = open_platform(settings)
     if not imported:
         import_alliance_file(platform.sessions, DEMO_ALLIANCE)
-    ae, handlers = build_ae(platform)
+    pool = IngestPool(settings, ingest_processes) if ingest_processes else None
+    ae, handlers = build_ae(platform, pool)
     port = free_port()
     server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
-    return RunningNode(platform, server, port)
+    return RunningNode(platform, server, port, pool)
 
 
 def stop_node(node: RunningNode) -> None:
     node.server.shutdown()
+    if node.pool is not None:
+        node.pool.close()
     node.platform.close()
 
 

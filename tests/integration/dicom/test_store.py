@@ -102,7 +102,7 @@ def _count(node: RunningNode, model: type) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def _send_file(node: RunningNode, path: Path, sop_class: str = CTImageStorage):
+def send_file(node: RunningNode, path: Path, sop_class: str = CTImageStorage):
     """Send a file's data set as is, whatever it holds (pynetdicom's chunked send)."""
     ae = AE(CLINIC_AE)
     ae.add_requested_context(sop_class, "1.2.840.10008.1.2.1")
@@ -123,7 +123,7 @@ def test_truncated_dataset_gets_a_failure_and_leaves_nothing(
     assert sqlite_node.storescu(good).returncode == 0
     cut = tmp_path / "cut.dcm"
     cut.write_bytes(bad.read_bytes()[:-2000])  # a modality losing its disk mid-file
-    status = _send_file(sqlite_node, cut)
+    status = send_file(sqlite_node, cut)
     assert status.Status & 0xF000 == 0xC000
     assert _count(sqlite_node, DicomInstance) == 1
     assert _count(sqlite_node, StoredObject) == 1
@@ -139,7 +139,7 @@ def test_garbage_data_set_gets_a_failure(sqlite_node: RunningNode, tmp_path: Pat
     meta_end = 132 + 12 + pydicom.dcmread(path).file_meta.FileMetaInformationGroupLength
     junk = tmp_path / "junk.dcm"
     junk.write_bytes(raw[:meta_end] + struct.pack("<HHI", 0x0008, 0x0016, 0xFFFF0) + b"\x01" * 64)
-    status = _send_file(sqlite_node, junk)
+    status = send_file(sqlite_node, junk)
     assert status.Status & 0xF000 == 0xC000
     assert _count(sqlite_node, DicomInstance) == 0
     assert list(sqlite_node.platform.blobs.list("dicom/")) == []
@@ -150,7 +150,7 @@ def test_data_set_without_study_uid_is_refused(sqlite_node: RunningNode, tmp_pat
     ds = pydicom.dcmread(path)
     del ds.StudyInstanceUID
     ds.save_as(path)
-    status = _send_file(sqlite_node, path)
+    status = send_file(sqlite_node, path)
     assert status.Status == 0xA900
     assert _count(sqlite_node, DicomInstance) == 0
 
