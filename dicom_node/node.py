@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pynetdicom.events import Event
@@ -27,14 +28,25 @@ class Node:
     platform: Platform
     ae: RegistryAE
     ingest_pool: IngestPool | None = None
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ingest(self, path: Path, sender: Sender, expected_sop_uid: str | None) -> IngestResult:
-        """Parse, store and index one received file (in a worker process if there is a pool)."""
-        if self.ingest_pool is not None:
-            return self.ingest_pool.ingest(path, sender, expected_sop_uid)
-        return ingest_file(
-            self.platform.sessions, self.platform.blobs, path, sender, expected_sop_uid
-        )
+        """Parse, store and index one received file.  Alone, in this thread (a hop to another
+        process costs more than it saves); while other instances are being ingested, in a
+        worker process, so that receiving keeps the interpreter to itself."""
+        with self._lock:
+            concurrent = self._in_flight > 0
+            self._in_flight += 1
+        try:
+            if concurrent and self.ingest_pool is not None:
+                return self.ingest_pool.ingest(path, sender, expected_sop_uid)
+            return ingest_file(
+                self.platform.sessions, self.platform.blobs, path, sender, expected_sop_uid
+            )
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def requestor(self, event: Event) -> Requestor:
         calling = event.assoc.requestor.ae_title.strip()

@@ -1,20 +1,24 @@
-"""Ingest in worker processes (the default of `yilian serve`): the same answers as in-thread,
-and a worker that dies costs one "out of resources" answer, never an instance."""
+"""Ingest in worker processes (the default of `yilian serve` under concurrent pushes): the same
+answers as in-thread, and a worker that dies costs one "try again", never an instance."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pydicom
 import pytest
 
+from storage.dicom_ingest import Outcome, Sender
+from storage.dicom_parse import InvalidInstance
+from storage.errors import StoreUnavailable
 from tests.dicom_data import Study, write_series
 from tests.integration.dicom.conftest import RunningNode, start_node, stop_node
-from tests.integration.dicom.test_outages import OUT_OF_RESOURCES, assert_all_stored, association
-from tests.integration.dicom.test_store import send_file
+from tests.integration.dicom.test_outages import assert_all_stored
 
 
 @pytest.fixture
@@ -47,27 +51,52 @@ def _workers() -> list[int]:
     return found
 
 
-def test_pooled_ingest_answers_like_in_thread(pooled_node: RunningNode, tmp_path: Path) -> None:
-    paths = write_series(Study(), tmp_path / "ct", 3)
+SENDER = Sender("tx-wsy", "TX_CT1")
+
+
+def _uid(path: Path) -> str:
+    return str(pydicom.dcmread(path).SOPInstanceUID)
+
+
+def test_pool_answers_like_in_thread(pooled_node: RunningNode, tmp_path: Path) -> None:
+    assert pooled_node.pool is not None
+    [path] = write_series(Study(), tmp_path / "ct", 1)
     cut = tmp_path / "cut.dcm"
-    cut.write_bytes(paths[2].read_bytes()[:-3000])
-    with association(pooled_node.port) as store:
-        assert [store(p) for p in paths[:2]] == [0, 0]
-        assert store(paths[0]) == 0  # duplicate
+    cut.write_bytes(path.read_bytes()[:-3000])
+    assert pooled_node.pool.ingest(path, SENDER, _uid(path)).outcome is Outcome.STORED
+    assert pooled_node.pool.ingest(path, SENDER, _uid(path)).outcome is Outcome.DUPLICATE
     # The refusal (an exception in the worker) crosses the process boundary intact.
-    assert send_file(pooled_node, cut).Status == 0xC000
-    assert pooled_node.storescu(paths[2]).returncode == 0
-    assert_all_stored(pooled_node, paths)
+    with pytest.raises(InvalidInstance) as refused:
+        pooled_node.pool.ingest(cut, SENDER, None)
+    assert refused.value.undecodable
+    assert_all_stored(pooled_node, [path])
 
 
 def test_a_killed_worker_costs_one_retry_not_an_instance(
     pooled_node: RunningNode, tmp_path: Path
 ) -> None:
-    paths = write_series(Study(), tmp_path / "ct", 3)
-    with association(pooled_node.port) as store:
-        assert store(paths[0]) == 0
-        [worker] = _workers()
-        os.kill(worker, signal.SIGKILL)
-        assert store(paths[1]) == OUT_OF_RESOURCES
-        assert [store(p) for p in paths[1:]] == [0, 0]  # the pool came back
+    assert pooled_node.pool is not None
+    paths = write_series(Study(), tmp_path / "ct", 2)
+    pooled_node.pool.ingest(paths[0], SENDER, _uid(paths[0]))
+    [worker] = _workers()
+    os.kill(worker, signal.SIGKILL)
+    with pytest.raises(StoreUnavailable):
+        pooled_node.pool.ingest(paths[1], SENDER, _uid(paths[1]))
+    assert pooled_node.pool.ingest(paths[1], SENDER, _uid(paths[1])).outcome is Outcome.STORED
     assert_all_stored(pooled_node, paths)
+
+
+def test_concurrent_pushes_are_all_stored(pooled_node: RunningNode, tmp_path: Path) -> None:
+    """Three modalities at once: instances arriving while another is being ingested go to
+    the worker process."""
+    series = [write_series(Study(), tmp_path / f"s{i}", 15) for i in range(3)]
+    pushes = [
+        subprocess.Popen(
+            ["storescu", "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1", str(pooled_node.port)]
+            + [str(p) for p in paths],
+            stderr=subprocess.PIPE,
+        )
+        for paths in series
+    ]
+    assert [push.wait(120) for push in pushes] == [0, 0, 0]
+    assert_all_stored(pooled_node, [p for paths in series for p in paths])
