@@ -15,7 +15,13 @@ from pynetdicom.events import Event
 
 from dicom_node.metrics import DIMSE
 from dicom_node.node import Node
-from dicom_node.status import NOT_AUTHORIZED, OUT_OF_RESOURCES, SUCCESS
+from dicom_node.status import (
+    INVALID_ARGUMENT_VALUE,
+    NO_SUCH_ACTION_TYPE,
+    NOT_AUTHORIZED,
+    OUT_OF_RESOURCES,
+    SUCCESS,
+)
 from storage import transaction
 from storage.errors import StorageError
 from storage.outbox import enqueue
@@ -24,8 +30,6 @@ log = logging.getLogger("yilian.dicom")
 
 TOPIC = "dicom.commitment"
 REQUEST_COMMITMENT = 1
-INVALID_ARGUMENT = 0x0115  # PS3.7 C.4.2: Invalid Argument Value
-NO_SUCH_ACTION = 0x0123
 
 
 def handle_action(event: Event, node: Node) -> tuple[int, Dataset | None]:
@@ -33,7 +37,7 @@ def handle_action(event: Event, node: Node) -> tuple[int, Dataset | None]:
     if requestor.org_id is None:
         return NOT_AUTHORIZED, None
     if event.request.ActionTypeID != REQUEST_COMMITMENT:
-        return NO_SUCH_ACTION, None
+        return NO_SUCH_ACTION_TYPE, None
     info: Dataset = event.action_information
     try:
         transaction_uid = str(info.TransactionUID)
@@ -43,7 +47,7 @@ def handle_action(event: Event, node: Node) -> tuple[int, Dataset | None]:
         ]
     except (AttributeError, ValueError):
         DIMSE.labels("N-ACTION", "invalid").inc()
-        return INVALID_ARGUMENT, None
+        return INVALID_ARGUMENT_VALUE, None
     try:
         with transaction(node.platform.sessions) as session:
             enqueue(

@@ -126,3 +126,16 @@ def test_report_is_retried_until_the_modality_listens(
         assert event.state == OutboxState.PENDING
         assert event.attempts == 1
         assert event.last_error
+
+
+def test_request_without_transaction_uid_is_refused(sqlite_node: RunningNode) -> None:
+    ae = AE(CLINIC_AE)
+    ae.add_requested_context(StorageCommitmentPushModel)
+    assoc = ae.associate("127.0.0.1", sqlite_node.port, ae_title=NODE_AE)
+    info = Dataset()
+    info.ReferencedSOPSequence = []
+    status, _ = assoc.send_n_action(info, 1, StorageCommitmentPushModel, "1.2.840.10008.1.20.1.1")
+    assoc.release()
+    assert status.Status == 0x0115  # invalid argument value
+    with transaction(sqlite_node.platform.sessions) as session:
+        assert session.query(OutboxEvent).count() == 0
