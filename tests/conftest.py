@@ -32,12 +32,8 @@ def postgres_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def seaweed() -> Iterator[SeaweedS3]:
-    server = SeaweedS3()
-    try:
-        server.start()
+    with SeaweedS3() as server:
         yield server
-    finally:
-        server.close()
 
 
 def new_postgres_database(server_url: str) -> str:

@@ -141,15 +141,24 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def start_demo_node(
+    tmp: Path, demo_sqlite: Path, object_store_url: str | None = None, *, ingest_processes: int = 0
+) -> RunningNode:
+    """A node on a copy of the demo database (``tmp/yilian.db``), objects in ``tmp/objects``
+    unless another store is named."""
+    shutil.copy(demo_sqlite, tmp / "yilian.db")
+    return start_node(
+        tmp / "node",
+        f"sqlite:///{tmp / 'yilian.db'}",
+        object_store_url or (tmp / "objects").as_uri(),
+        imported=True,
+        ingest_processes=ingest_processes,
+    )
+
+
 @pytest.fixture
 def sqlite_node(tmp_path: Path, demo_sqlite: Path) -> Iterator[RunningNode]:
     """Embedded defaults only (for tests that are about DICOM, not the backends)."""
-    shutil.copy(demo_sqlite, tmp_path / "yilian.db")
-    running = start_node(
-        tmp_path / "node",
-        f"sqlite:///{tmp_path / 'yilian.db'}",
-        (tmp_path / "objects").as_uri(),
-        imported=True,
-    )
+    running = start_demo_node(tmp_path, demo_sqlite)
     yield running
     stop_node(running)

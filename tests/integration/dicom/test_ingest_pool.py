@@ -4,7 +4,6 @@ answers as in-thread, and a worker that dies costs one "try again", never an ins
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -17,20 +16,13 @@ from storage.dicom_ingest import Outcome, Sender
 from storage.dicom_parse import InvalidInstance
 from storage.errors import StoreUnavailable
 from tests.dicom_data import Study, write_series
-from tests.integration.dicom.conftest import RunningNode, start_node, stop_node
+from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node
 from tests.integration.dicom.test_outages import assert_all_stored
 
 
 @pytest.fixture
 def pooled_node(tmp_path: Path, demo_sqlite: Path) -> Iterator[RunningNode]:
-    shutil.copy(demo_sqlite, tmp_path / "yilian.db")
-    node = start_node(
-        tmp_path / "node",
-        f"sqlite:///{tmp_path / 'yilian.db'}",
-        (tmp_path / "objects").as_uri(),
-        imported=True,
-        ingest_processes=1,
-    )
+    node = start_demo_node(tmp_path, demo_sqlite, ingest_processes=1)
     yield node
     stop_node(node)
 

@@ -5,7 +5,6 @@ so the modality kept them and a retry stores them."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -31,6 +30,7 @@ from tests.integration.dicom.conftest import (
     CLINIC_AE,
     NODE_AE,
     RunningNode,
+    start_demo_node,
     start_node,
     stop_node,
 )
@@ -71,22 +71,16 @@ def assert_all_stored(node: RunningNode, paths: list[Path]) -> None:
 
 @pytest.fixture
 def own_seaweed() -> Iterator[SeaweedS3]:
-    server = SeaweedS3()
-    try:
-        server.start()
+    """A SeaweedFS of its own: this test stops it."""
+    with SeaweedS3() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.mark.slow
 def test_object_store_stopped_mid_push(
     own_seaweed: SeaweedS3, demo_sqlite: Path, tmp_path: Path
 ) -> None:
-    shutil.copy(demo_sqlite, tmp_path / "yilian.db")
-    node = start_node(
-        tmp_path, f"sqlite:///{tmp_path / 'yilian.db'}", own_seaweed.url("outage"), imported=True
-    )
+    node = start_demo_node(tmp_path, demo_sqlite, own_seaweed.url("outage"))
     try:
         paths = write_series(Study(), tmp_path / "ct", 10)
         with association(node.port) as store:
@@ -106,10 +100,9 @@ def test_database_locked_longer_than_the_wait(
 ) -> None:
     """Another writer holds SQLite's lock: the node waits (1 s here), then answers 0xA700 and
     removes the object it had written; once the lock is gone the retry is stored."""
-    db = tmp_path / "yilian.db"
-    shutil.copy(demo_sqlite, db)
     monkeypatch.setenv("YILIAN_DATABASE_LOCK_WAIT_SECONDS", "1")
-    node = start_node(tmp_path, f"sqlite:///{db}", (tmp_path / "objects").as_uri(), imported=True)
+    node = start_demo_node(tmp_path, demo_sqlite)
+    db = tmp_path / "yilian.db"
     try:
         paths = write_series(Study(), tmp_path / "ct", 4)
         with association(node.port) as store:

@@ -203,18 +203,24 @@ def reader_storescp(alliance: Alliance, tmp_path: Path) -> Iterator[Path]:
         yield out
 
 
-def test_move_study_to_the_reading_workstation(alliance: Alliance, reader_storescp: Path) -> None:
-    result = alliance.node.dcmtk(
+def movescu(
+    alliance: Alliance, destination: str, study_uid: str, calling: str
+) -> subprocess.CompletedProcess[str]:
+    return alliance.node.dcmtk(
         "movescu",
         "-S",
         "-aem",
-        READER_AE,
+        destination,
         "-k",
         "QueryRetrieveLevel=STUDY",
         "-k",
-        f"StudyInstanceUID={alliance.ct.study_uid}",
-        calling=READER_AE,
+        f"StudyInstanceUID={study_uid}",
+        calling=calling,
     )
+
+
+def test_move_study_to_the_reading_workstation(alliance: Alliance, reader_storescp: Path) -> None:
+    result = movescu(alliance, READER_AE, alliance.ct.study_uid, READER_AE)
     assert result.returncode == 0, result.stderr
     received = sorted(reader_storescp.iterdir())
     assert len(received) == 3
@@ -223,34 +229,14 @@ def test_move_study_to_the_reading_workstation(alliance: Alliance, reader_stores
 
 
 def test_move_to_an_unknown_destination_fails(alliance: Alliance) -> None:
-    result = alliance.node.dcmtk(
-        "movescu",
-        "-S",
-        "-aem",
-        "NOWHERE",
-        "-k",
-        "QueryRetrieveLevel=STUDY",
-        "-k",
-        f"StudyInstanceUID={alliance.ct.study_uid}",
-        calling=READER_AE,
-    )
+    result = movescu(alliance, "NOWHERE", alliance.ct.study_uid, READER_AE)
     assert "Refused: MoveDestinationUnknown" in result.stderr  # 0xA801
 
 
 def test_move_of_a_study_the_requester_may_not_see_sends_nothing(
     alliance: Alliance, reader_storescp: Path
 ) -> None:
-    result = alliance.node.dcmtk(
-        "movescu",
-        "-S",
-        "-aem",
-        READER_AE,
-        "-k",
-        "QueryRetrieveLevel=STUDY",
-        "-k",
-        f"StudyInstanceUID={alliance.dx.study_uid}",
-        calling=CLINIC_AE,
-    )
+    result = movescu(alliance, READER_AE, alliance.dx.study_uid, CLINIC_AE)
     assert result.returncode == 0, result.stderr
     assert list(reader_storescp.iterdir()) == []
 
