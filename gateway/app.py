@@ -6,10 +6,15 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth import routes as auth_routes
+from gateway.auth.tokens import KeyRing
+from gateway.dicomweb import routes as dicomweb_routes
+from gateway.errors import HttpError
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -19,6 +24,22 @@ LATENCY = Histogram("yilian_http_request_seconds", "HTTP request latency", ["met
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Yilian 医联", version="0.1.0", docs_url="/docs", redoc_url=None)
     app.state.platform = platform
+    app.state.keys = keys = KeyRing(platform.sessions)
+    app.include_router(auth_routes.router(platform, keys))
+    app.include_router(dicomweb_routes.router(platform))
+    if platform.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=platform.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Accept", "Content-Type", "Prefer", "If-Match"],
+            expose_headers=["Content-Location", "Location", "ETag", "Warning"],
+            max_age=3600,
+        )
+
+    @app.exception_handler(HttpError)
+    async def http_error(_request: Request, exc: HttpError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
 
     @app.middleware("http")
     async def measure(

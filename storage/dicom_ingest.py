@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.audit import audit
 from storage.blobs import BlobInfo, BlobStore
 from storage.db import transaction
-from storage.dicom_parse import ParsedInstance, parse_instance, sha256_of
+from storage.dicom_parse import InvalidInstance, ParsedInstance, parse_instance, sha256_of
 from storage.errors import DatabaseUnavailable
 from storage.models import (
     ConflictKind,
@@ -55,6 +55,7 @@ class IngestResult:
     sop_instance_uid: str
     sop_class_uid: str
     study_uid: str
+    series_uid: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +86,20 @@ def ingest_file(
     path: Path,
     sender: Sender,
     expected_sop_instance_uid: str | None = None,
+    expected_study_uid: str | None = None,
 ) -> IngestResult:
-    """Raises ``InvalidInstance`` for data that cannot be indexed and ``StorageError`` when the
-    object store or the database cannot take it (the sender should retry later)."""
+    """Raises ``InvalidInstance`` for data that cannot be indexed (or is not of the expected
+    study) and ``StorageError`` when the object store or the database cannot take it (the
+    sender should retry later)."""
     parsed = parse_instance(path, expected_sop_instance_uid)
+    if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
+        raise InvalidInstance("instance belongs to another study", undecodable=False)
     result = IngestResult(
-        Outcome.STORED, parsed.sop_instance_uid, parsed.sop_class_uid, parsed.study_uid
+        Outcome.STORED,
+        parsed.sop_instance_uid,
+        parsed.sop_class_uid,
+        parsed.study_uid,
+        parsed.series_uid,
     )
     for attempt in range(INSERT_ATTEMPTS):
         try:
@@ -125,7 +134,9 @@ def _store_once(
 
 
 def _with(result: IngestResult, outcome: Outcome) -> IngestResult:
-    return IngestResult(outcome, result.sop_instance_uid, result.sop_class_uid, result.study_uid)
+    return IngestResult(
+        outcome, result.sop_instance_uid, result.sop_class_uid, result.study_uid, result.series_uid
+    )
 
 
 def _seen_before(session: Session, parsed: ParsedInstance, path: Path) -> Outcome | None:

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
         60.0, gt=0, description="a study with no new instance for this long emits study.stable"
     )
 
+    public_url: str | None = Field(
+        None,
+        description="the gateway's address as clients see it (behind a proxy); "
+        "default: taken from each request",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="origins of web apps (e.g. a viewer) allowed to call the API from a browser",
+    )
+    token_lifetime_seconds: int = Field(3600, gt=0, description="access tokens of systems")
+    user_token_lifetime_seconds: int = Field(
+        8 * 3600, gt=0, description="access tokens of people (one reading shift)"
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import import_alliance_file, open_platform
 from storage.blobs import BlobStore
 from storage.blobs_fs import FileBlobStore
 from storage.blobs_s3 import S3BlobStore
 from storage.db import create_db_engine, migrate, session_factory
+from storage.settings import Settings
 from tests.servers import SeaweedS3, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,3 +93,14 @@ def blob_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     bucket = f"t{uuid.uuid4().hex[:12]}"
     yield server.url(bucket)
     server.drop_bucket(bucket)
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo alliance imported, copied by each test
+    (importing hashes every demo secret: seconds per test otherwise)."""
+    path = tmp_path_factory.mktemp("template") / "yilian.db"
+    platform = open_platform(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
+    import_alliance_file(platform.sessions, DEMO_ALLIANCE)
+    platform.close()
+    return path

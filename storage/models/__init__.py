@@ -1,6 +1,7 @@
 """Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
 
 from storage.models.audit import AuditRecord
+from storage.models.auth import SigningKey
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.dicom import (
     ConflictKind,
@@ -62,6 +63,7 @@ __all__ = [
     "OutboxEvent",
     "OutboxState",
     "Role",
+    "SigningKey",
     "StoredObject",
     "UTCDateTime",
     "User",

@@ -130,17 +130,6 @@ def node(tmp_path: Path, database_url: str, blob_store_url: str) -> Iterator[Run
     stop_node(running)
 
 
-@pytest.fixture(scope="session")
-def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite database with the demo alliance imported, copied by each test
-    (importing hashes every demo secret: seconds per test otherwise)."""
-    path = tmp_path_factory.mktemp("template") / "yilian.db"
-    platform = open_platform(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
-    import_alliance_file(platform.sessions, DEMO_ALLIANCE)
-    platform.close()
-    return path
-
-
 def start_demo_node(
     tmp: Path, demo_sqlite: Path, object_store_url: str | None = None, *, ingest_processes: int = 0
 ) -> RunningNode:

@@ -1,0 +1,150 @@
+"""QIDO-RS (PS3.18 10.6): search studies, series and instances, matched as C-FIND matches
+(``storage.dicom_query``): wildcards, date ranges, UID lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from gateway.errors import BadRequest
+from storage.dicom_query import ATTRIBUTES, Kind, Level, QueryError, find
+
+_ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
+MAX_LIMIT = 1000
+
+# PS3.18 Table 10.6.3-3: returned by default, per level.
+DEFAULTS = {
+    Level.STUDY: [
+        "StudyDate", "StudyTime", "AccessionNumber", "ModalitiesInStudy",
+        "ReferringPhysicianName", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+        "StudyInstanceUID", "StudyID", "NumberOfStudyRelatedSeries",
+        "NumberOfStudyRelatedInstances",
+    ],
+    Level.SERIES: [
+        "StudyInstanceUID", "Modality", "SeriesDescription", "SeriesInstanceUID", "SeriesNumber",
+        "NumberOfSeriesRelatedInstances",
+    ],
+    Level.IMAGE: [
+        "StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID",
+        "InstanceNumber", "Rows", "Columns", "NumberOfFrames",
+    ],
+}  # fmt: skip
+CONTROL = {"includefield", "limit", "offset", "fuzzymatching"}
+INSTANCE_AVAILABILITY = "00080056"
+RETRIEVE_URL = "00081190"
+
+
+class Query:
+    """A QIDO request as a C-FIND identifier plus paging, and what to warn about."""
+
+    def __init__(self, level: Level, params: QueryParams, path_keys: dict[str, str]) -> None:
+        self.level = level
+        self.warnings: list[str] = []
+        self.limit = _int(params.get("limit"), "limit", MAX_LIMIT)
+        self.offset = _int(params.get("offset"), "offset", 0) or 0
+        if params.get("fuzzymatching", "false").lower() == "true":
+            self.warnings.append(
+                "The fuzzymatching parameter is not supported. "
+                "Only literal matching has been performed."
+            )
+        self.identifier = Dataset()
+        for keyword in DEFAULTS[level]:
+            self._add(keyword, "")
+        for value in params.getlist("includefield"):
+            for field in value.split(","):
+                if field.strip().lower() == "all":
+                    for keyword, attr in ATTRIBUTES.items():
+                        if _ORDER.index(attr.level) <= _ORDER.index(level):
+                            self._add(keyword, "")
+                elif field.strip():
+                    self._include(field.strip())
+        for name, value in params.multi_items():
+            if name not in CONTROL:
+                self._match(name, value)
+        for keyword, value in path_keys.items():
+            self._add(keyword, value)
+
+    def _include(self, field: str) -> None:
+        keyword = _keyword(field)
+        if keyword in ATTRIBUTES:
+            self._add(keyword, "")
+        else:
+            self.warnings.append(f"{field} is not indexed and is not returned")
+
+    def _match(self, name: str, value: str) -> None:
+        keyword = _keyword(name)
+        attr = ATTRIBUTES.get(keyword)
+        if attr is None:
+            self.warnings.append(f"matching on {name} is not supported; it was ignored")
+            return
+        if _ORDER.index(attr.level) > _ORDER.index(self.level):
+            raise BadRequest(f"{name} cannot be matched at {self.level.value.lower()} level")
+        if attr.kind in (Kind.UID, Kind.MODALITIES):
+            value = value.replace(",", "\\")
+        self._add(keyword, value)
+
+    def _add(self, keyword: str, value: str) -> None:
+        tag = tag_for_keyword(keyword)
+        assert tag is not None
+        self.identifier.add_new(tag, dictionary_VR(tag), value or None)
+
+
+def _keyword(field: str) -> str:
+    """``PatientID`` or ``00100020`` -> the keyword; sequence paths are not supported."""
+    if len(field) == 8 and all(c in "0123456789abcdefABCDEF" for c in field):
+        keyword = keyword_for_tag(Tag(int(field, 16)))
+        if keyword:
+            return keyword
+    if tag_for_keyword(field) is not None:
+        return field
+    raise BadRequest(f"unknown attribute {field!r}")
+
+
+def _int(text: str | None, name: str, maximum: int | None) -> int | None:
+    if text is None or text == "":
+        return maximum
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return min(value, maximum) if maximum else value
+
+
+def search(session: Session, query: Query, orgs: set[str], base: str) -> list[dict[str, Any]]:
+    try:
+        answers = list(
+            find(
+                session,
+                query.level,
+                query.identifier,
+                orgs,
+                limit=query.limit,
+                offset=query.offset,
+            )
+        )
+    except QueryError as exc:
+        raise BadRequest(str(exc)) from None
+    return [_json(answer, query.level, base) for answer in answers]
+
+
+def _json(answer: Dataset, level: Level, base: str) -> dict[str, Any]:
+    document = answer.to_json_dict()
+    document.pop("00080005", None)  # JSON is UTF-8: no character set to declare
+    modalities = document.get("00080061")
+    if modalities is not None and not modalities.get("Value"):
+        del document["00080061"]  # present with no value breaks viewers' study lists
+    url = f"{base}/studies/{answer.StudyInstanceUID}"
+    if level in (Level.SERIES, Level.IMAGE):
+        url += f"/series/{answer.SeriesInstanceUID}"
+    if level is Level.IMAGE:
+        url += f"/instances/{answer.SOPInstanceUID}"
+    document[INSTANCE_AVAILABILITY] = {"vr": "CS", "Value": ["ONLINE"]}
+    document[RETRIEVE_URL] = {"vr": "UR", "Value": [url]}
+    return dict(sorted(document.items()))

@@ -1,0 +1,321 @@
+"""The DICOMweb endpoints (mounted at ``/dicomweb``).  Each handler checks the token's scope,
+runs its lookups and its audit record in one transaction, and streams the answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth.routes import Auth, public_base
+from gateway.auth.tokens import Requester
+from gateway.dicomweb import qido, render, stow, wado
+from gateway.dicomweb.access import audited, require
+from gateway.dicomweb.media import DICOM_JSON, parse_accept
+from gateway.errors import NotAcceptable, NotFound
+from storage.dicom_ingest import Sender
+from storage.dicom_metadata import instance_metadata, read_full, read_header, series_metadata, serve
+from storage.dicom_query import Level
+from storage.dicom_retrieve import InstanceRef, find_instances, find_series
+from storage.platform import Platform
+
+log = logging.getLogger("yilian.dicomweb")
+PREFIX = "/dicomweb"
+JSON_TYPES = (DICOM_JSON, "application/json")
+IMAGE_TYPES = (render.JPEG, render.PNG)
+
+
+def _json_type(request: Request) -> str:
+    for media in parse_accept(request.headers.get("accept")):
+        for candidate in JSON_TYPES:
+            if media.matches(candidate):
+                return DICOM_JSON if media.media_type in ("*/*", "application/*") else candidate
+    raise NotAcceptable(f"this resource is offered as {DICOM_JSON}")
+
+
+def _image_type(request: Request) -> str:
+    for media in parse_accept(request.headers.get("accept")):
+        for candidate in IMAGE_TYPES:
+            if media.matches(candidate):
+                return candidate
+    raise NotAcceptable("rendered images are offered as image/jpeg or image/png")
+
+
+def router(platform: Platform) -> APIRouter:
+    api = APIRouter(prefix=PREFIX, tags=["DICOMweb"])
+    blobs = platform.blobs
+
+    def base(request: Request) -> str:
+        return public_base(request, platform) + PREFIX
+
+    def lookup(
+        requester: Requester,
+        action: str,
+        study: str,
+        series: str | None = None,
+        instance: str | None = None,
+    ) -> Callable[[], list[InstanceRef]]:
+        def run() -> list[InstanceRef]:
+            def work(
+                session: Session, orgs: set[str]
+            ) -> tuple[list[InstanceRef], str, dict[str, Any]]:
+                refs = find_instances(session, orgs, study, series, instance)
+                outcome = "success" if refs else "not_found"
+                return refs, outcome, {"study_uid": study, "instances": len(refs)}
+
+            refs = audited(platform, requester, action, work)
+            if not refs:
+                raise NotFound("no such study, series or instance")
+            return refs
+
+        return run
+
+    # --- QIDO-RS ---------------------------------------------------------------------------
+
+    async def search(
+        request: Request, requester: Requester, level: Level, path_keys: dict[str, str]
+    ) -> Response:
+        require(requester, "s")
+        media_type = _json_type(request)
+        query = qido.Query(level, request.query_params, path_keys)
+        root = base(request)
+
+        def work(
+            session: Session, orgs: set[str]
+        ) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+            found = qido.search(session, query, orgs, root)
+            return found, "success", {"level": level.value, "matches": len(found), **path_keys}
+
+        found = await run_in_threadpool(audited, platform, requester, "QIDO-RS", work)
+        headers = {"Warning": f'299 yilian: "{query.warnings[0]}"'} if query.warnings else {}
+        if not found:
+            return Response(status_code=204, headers=headers)
+        body = json.dumps(found, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, media_type=media_type, headers=headers)
+
+    @api.get("/studies")
+    async def search_studies(request: Request, requester: Auth) -> Response:
+        return await search(request, requester, Level.STUDY, {})
+
+    @api.get("/series")
+    async def search_all_series(request: Request, requester: Auth) -> Response:
+        return await search(request, requester, Level.SERIES, {})
+
+    @api.get("/instances")
+    async def search_all_instances(request: Request, requester: Auth) -> Response:
+        return await search(request, requester, Level.IMAGE, {})
+
+    @api.get("/studies/{study}/series")
+    async def search_series(request: Request, requester: Auth, study: str) -> Response:
+        return await search(request, requester, Level.SERIES, {"StudyInstanceUID": study})
+
+    @api.get("/studies/{study}/instances")
+    async def search_study_instances(request: Request, requester: Auth, study: str) -> Response:
+        return await search(request, requester, Level.IMAGE, {"StudyInstanceUID": study})
+
+    @api.get("/studies/{study}/series/{series}/instances")
+    async def search_instances(
+        request: Request, requester: Auth, study: str, series: str
+    ) -> Response:
+        keys = {"StudyInstanceUID": study, "SeriesInstanceUID": series}
+        return await search(request, requester, Level.IMAGE, keys)
+
+    # --- WADO-RS: instances ------------------------------------------------------------------
+
+    async def retrieve(
+        request: Request, requester: Requester, study: str, series: str | None, instance: str | None
+    ) -> Response:
+        require(requester, "r")
+        syntax = wado.instance_syntax(parse_accept(request.headers.get("accept")))
+        refs = await run_in_threadpool(lookup(requester, "WADO-RS", study, series, instance))
+        wado.check_instances(refs, syntax)
+        content_type, body = wado.instance_body(blobs, refs, syntax)
+        return StreamingResponse(body, media_type=content_type)
+
+    @api.get("/studies/{study}")
+    async def retrieve_study(request: Request, requester: Auth, study: str) -> Response:
+        return await retrieve(request, requester, study, None, None)
+
+    @api.get("/studies/{study}/series/{series}")
+    async def retrieve_series(
+        request: Request, requester: Auth, study: str, series: str
+    ) -> Response:
+        return await retrieve(request, requester, study, series, None)
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}")
+    async def retrieve_instance(
+        request: Request, requester: Auth, study: str, series: str, instance: str
+    ) -> Response:
+        return await retrieve(request, requester, study, series, instance)
+
+    # --- WADO-RS: metadata -------------------------------------------------------------------
+
+    async def metadata(
+        request: Request, requester: Requester, study: str, series: str | None
+    ) -> Response:
+        require(requester, "r")
+        media_type = _json_type(request)
+
+        def work(session: Session, orgs: set[str]) -> tuple[list[bytes], str, dict[str, Any]]:
+            documents = [
+                series_metadata(
+                    blobs,
+                    ref,
+                    lambda ref=ref: find_instances(session, orgs, study, ref.series_uid),
+                )
+                for ref in find_series(session, orgs, study, series)
+            ]
+            outcome = "success" if documents else "not_found"
+            return documents, outcome, {"study_uid": study, "series": len(documents)}
+
+        documents = await run_in_threadpool(audited, platform, requester, "WADO-RS metadata", work)
+        if not documents:
+            raise NotFound("no such study or series")
+        inner = b",".join(d[1:-1] for d in documents if len(d) > 2)
+        return Response(serve(b"[" + inner + b"]", base(request)), media_type=media_type)
+
+    @api.get("/studies/{study}/metadata")
+    async def study_metadata(request: Request, requester: Auth, study: str) -> Response:
+        return await metadata(request, requester, study, None)
+
+    @api.get("/studies/{study}/series/{series}/metadata")
+    async def series_metadata_route(
+        request: Request, requester: Auth, study: str, series: str
+    ) -> Response:
+        return await metadata(request, requester, study, series)
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}/metadata")
+    async def instance_metadata_route(
+        request: Request, requester: Auth, study: str, series: str, instance: str
+    ) -> Response:
+        require(requester, "r")
+        media_type = _json_type(request)
+        run = lookup(requester, "WADO-RS metadata", study, series, instance)
+
+        def document() -> bytes:
+            ref = run()[0]
+            body = json.dumps([instance_metadata(read_header(blobs, ref), ref)], ensure_ascii=False)
+            return body.encode()
+
+        body = await run_in_threadpool(document)
+        return Response(serve(body, base(request)), media_type=media_type)
+
+    # --- WADO-RS: frames and bulk data ---------------------------------------------------------
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}")
+    async def retrieve_frames(
+        request: Request, requester: Auth, study: str, series: str, instance: str, frames: str
+    ) -> Response:
+        require(requester, "r")
+        numbers = wado.parse_frame_numbers(frames)
+        want = wado.frame_request(parse_accept(request.headers.get("accept")))
+        run = lookup(requester, "WADO-RS frames", study, series, instance)
+        content_type, body = await run_in_threadpool(
+            lambda: wado.frame_body(blobs, run()[0], numbers, want)
+        )
+        return Response(body, media_type=content_type)
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}/bulk/{path}")
+    async def retrieve_bulk(
+        request: Request, requester: Auth, study: str, series: str, instance: str, path: str
+    ) -> Response:
+        require(requester, "r")
+        run = lookup(requester, "WADO-RS bulkdata", study, series, instance)
+        content_type, body = await run_in_threadpool(lambda: wado.bulk_body(blobs, run()[0], path))
+        return Response(body, media_type=content_type)
+
+    # --- WADO-RS: rendered and thumbnails --------------------------------------------------------
+
+    async def rendered(
+        request: Request,
+        requester: Requester,
+        run: Callable[[], list[InstanceRef]],
+        frame: int | None,
+        thumbnail: bool,
+    ) -> Response:
+        require(requester, "r")
+        params = render.parse_params(dict(request.query_params), _image_type(request), thumbnail)
+
+        def image() -> bytes:
+            refs = [r for r in run() if r.frames is not None or r.number_of_frames]
+            if not refs:
+                raise NotFound("nothing to render: no image in this study, series or instance")
+            ref = refs[len(refs) // 2]  # the middle image represents a series
+            index = (frame or 1) - 1 if frame is not None else (ref.number_of_frames or 1) // 2
+            return render.render(read_full(blobs, ref), index, params)
+
+        body = await run_in_threadpool(image)
+        return Response(body, media_type=params.media_type)
+
+    @api.get("/studies/{study}/thumbnail")
+    async def study_thumbnail(request: Request, requester: Auth, study: str) -> Response:
+        run = lookup(requester, "WADO-RS thumbnail", study)
+        return await rendered(request, requester, run, None, True)
+
+    @api.get("/studies/{study}/series/{series}/thumbnail")
+    async def series_thumbnail(
+        request: Request, requester: Auth, study: str, series: str
+    ) -> Response:
+        run = lookup(requester, "WADO-RS thumbnail", study, series)
+        return await rendered(request, requester, run, None, True)
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}/{kind}")
+    async def instance_rendered(
+        request: Request, requester: Auth, study: str, series: str, instance: str, kind: str
+    ) -> Response:
+        if kind not in ("rendered", "thumbnail"):
+            raise NotFound("no such resource")
+        run = lookup(requester, f"WADO-RS {kind}", study, series, instance)
+        return await rendered(request, requester, run, None, kind == "thumbnail")
+
+    @api.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/{kind}")
+    async def frame_rendered(
+        request: Request,
+        requester: Auth,
+        study: str,
+        series: str,
+        instance: str,
+        frames: str,
+        kind: str,
+    ) -> Response:
+        if kind not in ("rendered", "thumbnail"):
+            raise NotFound("no such resource")
+        number = wado.parse_frame_numbers(frames)[0]
+        run = lookup(requester, f"WADO-RS {kind}", study, series, instance)
+        return await rendered(request, requester, run, number, kind == "thumbnail")
+
+    # --- STOW-RS -------------------------------------------------------------------------------
+
+    async def store(request: Request, requester: Requester, study: str | None) -> Response:
+        require(requester, "c")
+        sender = Sender(requester.org_id, requester.subject[:16], "dicomweb", "STOW-RS")
+        with stow.temporary_directory(platform) as directory:
+            upload = await stow.receive(request, Path(directory))
+            outcomes = [
+                await run_in_threadpool(stow.ingest_part, platform, part, sender, study)
+                for part in upload.parts
+            ]
+        for outcome in outcomes:
+            if outcome.failure is not None:
+                log.warning("STOW-RS part refused", extra={"reason": outcome.reason})
+        status, document = stow.response(outcomes, base(request), study)
+        return Response(
+            json.dumps(document, ensure_ascii=False), status_code=status, media_type=DICOM_JSON
+        )
+
+    @api.post("/studies")
+    async def store_instances(request: Request, requester: Auth) -> Response:
+        return await store(request, requester, None)
+
+    @api.post("/studies/{study}")
+    async def store_study_instances(request: Request, requester: Auth, study: str) -> Response:
+        return await store(request, requester, study)
+
+    return api

@@ -1,0 +1,192 @@
+"""WADO-RS bodies (PS3.18 10.4): instances, frames and bulk data as ``multipart/related``, and
+the transfer-syntax negotiation that decides, per instance, between the stored bytes and a
+decoded copy."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydicom.uid import UID, ExplicitVRLittleEndian
+
+from gateway.dicomweb.media import ANY_SYNTAX, DICOM, MULTIPART, OCTET_STREAM, MediaRange, Multipart
+from gateway.errors import BadRequest, NotAcceptable, NotFound
+from storage.blobs import BlobStore
+from storage.dicom_metadata import PIXEL_DATA, find_bulk, read_full
+from storage.dicom_retrieve import InstanceRef
+from storage.dicom_transcode import (
+    NATIVE_LITTLE_ENDIAN,
+    CannotTranscode,
+    decodable,
+    native_frame,
+    to_explicit_little_endian,
+)
+
+# Media types of compressed pixel data (PS3.18 Table 8.7.3-2), by transfer syntax prefix.
+COMPRESSED_MEDIA = {
+    "1.2.840.10008.1.2.4.50": "image/jpeg",
+    "1.2.840.10008.1.2.4.51": "image/jpeg",
+    "1.2.840.10008.1.2.4.57": "image/jpeg",
+    "1.2.840.10008.1.2.4.70": "image/jpeg",
+    "1.2.840.10008.1.2.4.80": "image/jls",
+    "1.2.840.10008.1.2.4.81": "image/jls",
+    "1.2.840.10008.1.2.4.90": "image/jp2",
+    "1.2.840.10008.1.2.4.91": "image/jp2",
+    "1.2.840.10008.1.2.4.201": "image/jphc",
+    "1.2.840.10008.1.2.4.202": "image/jphc",
+    "1.2.840.10008.1.2.4.203": "image/jphc",
+    "1.2.840.10008.1.2.5": "image/dicom-rle",
+}
+
+
+def instance_syntax(accept: list[MediaRange]) -> str:
+    """The transfer syntax asked for instances: a UID, or ``*`` for as stored.  Without a
+    ``transfer-syntax`` parameter the default is Explicit VR Little Endian (PS3.18 8.7.3.5)."""
+    for media in accept:
+        if media.media_type == MULTIPART and media.part_type in (
+            DICOM,
+            None,
+            "*/*",
+            "application/*",
+        ):
+            return media.transfer_syntax or ExplicitVRLittleEndian
+        if media.media_type in ("*/*", "multipart/*"):
+            return ExplicitVRLittleEndian
+    raise NotAcceptable('instances are offered as multipart/related; type="application/dicom"')
+
+
+def check_instances(refs: list[InstanceRef], syntax: str) -> None:
+    """Refuse (406) before anything is sent if one of the instances cannot be offered."""
+    for ref in refs:
+        if syntax in (ANY_SYNTAX, ref.transfer_syntax_uid):
+            continue
+        if syntax != ExplicitVRLittleEndian or not decodable(ref.transfer_syntax_uid):
+            raise NotAcceptable(
+                f"an instance is stored as {UID(ref.transfer_syntax_uid).name} and cannot be "
+                f"offered as {syntax}; ask with transfer-syntax=*"
+            )
+
+
+def instance_body(
+    blobs: BlobStore, refs: list[InstanceRef], syntax: str
+) -> tuple[str, Iterator[bytes]]:
+    """Content type and a lazy body: stored files are streamed, converted ones built one by one."""
+    body = Multipart(DICOM)
+
+    def parts() -> Iterator[bytes]:
+        for ref in refs:
+            if syntax in (ANY_SYNTAX, ref.transfer_syntax_uid):
+                yield body.part_head(f"{DICOM}; transfer-syntax={ref.transfer_syntax_uid}")
+                yield from blobs.get(ref.object_key)
+            else:
+                data = to_explicit_little_endian(b"".join(blobs.get(ref.object_key)))
+                yield body.part_head(f"{DICOM}; transfer-syntax={ExplicitVRLittleEndian}")
+                yield data
+            yield b"\r\n"
+        yield body.tail()
+
+    return body.content_type, parts()
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRequest:
+    part_type: str
+    syntax: str | None  # None: not given
+
+
+def frame_request(accept: list[MediaRange]) -> FrameRequest:
+    for media in accept:
+        if media.media_type == MULTIPART:
+            return FrameRequest(media.part_type or OCTET_STREAM, media.transfer_syntax)
+        if media.media_type in ("*/*", "multipart/*"):
+            return FrameRequest(OCTET_STREAM, None)
+        if media.media_type == OCTET_STREAM or media.media_type.startswith("image/"):
+            return FrameRequest(media.media_type, media.transfer_syntax)
+    raise NotAcceptable("frames are offered as multipart/related")
+
+
+def parse_frame_numbers(text: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BadRequest("frame numbers must be a comma-separated list of integers") from None
+    if not numbers or min(numbers) < 1:
+        raise BadRequest("frame numbers start at 1")
+    return numbers
+
+
+def frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str]:
+    """``(stored|decode, part media type)``: the bytes as stored, or decoded to native pixels;
+    406 when neither is what the client accepts."""
+    stored = ref.transfer_syntax_uid
+    compressed_type = COMPRESSED_MEDIA.get(stored)
+    accepts = MediaRange(want.part_type)
+    syntax_ok = want.syntax in (None, ANY_SYNTAX, stored)
+    if ref.frames is not None and syntax_ok:
+        if compressed_type is not None and accepts.matches(compressed_type):
+            return "stored", compressed_type
+        if stored in NATIVE_LITTLE_ENDIAN and accepts.matches(OCTET_STREAM):
+            return "stored", OCTET_STREAM
+        if want.syntax == ANY_SYNTAX and accepts.matches(OCTET_STREAM):
+            return "stored", OCTET_STREAM  # as stored, labelled by its transfer-syntax
+    if (
+        want.syntax in (None, ExplicitVRLittleEndian)
+        and accepts.matches(OCTET_STREAM)
+        and decodable(stored)
+    ):
+        return "decode", OCTET_STREAM
+    raise NotAcceptable(
+        f"frames are stored as {UID(stored).name}; ask for "
+        f"{compressed_type or OCTET_STREAM} or transfer-syntax=*"
+    )
+
+
+def frame_body(
+    blobs: BlobStore, ref: InstanceRef, numbers: list[int], want: FrameRequest
+) -> tuple[str, bytes]:
+    """Content type and body: one part per requested frame, in the order asked."""
+    mode, part_type = frame_mode(ref, want)
+    count = ref.number_of_frames or (len(ref.frames) if ref.frames else 1)
+    missing = [n for n in numbers if n > count]
+    if missing:
+        raise NotFound(f"frame {missing[0]} does not exist (the instance has {count})")
+    if mode == "stored":
+        assert ref.frames is not None
+        frames = [
+            b"".join(
+                blobs.read_range(ref.object_key, off, length) for off, length in ref.frames[n - 1]
+            )
+            for n in numbers
+        ]
+        syntax = ref.transfer_syntax_uid
+    else:
+        ds = read_full(blobs, ref)
+        if "PixelData" not in ds:
+            raise NotFound("the instance has no pixel data")
+        try:
+            frames = [native_frame(ds, n - 1) for n in numbers]
+        except CannotTranscode as exc:
+            raise NotAcceptable(str(exc)) from None
+        syntax = ExplicitVRLittleEndian
+    body = Multipart(part_type)
+    out = io.BytesIO()
+    for frame in frames:
+        out.write(body.part_head(f"{part_type}; transfer-syntax={syntax}"))
+        out.write(frame)
+        out.write(b"\r\n")
+    out.write(body.tail())
+    return body.content_type, out.getvalue()
+
+
+def bulk_body(blobs: BlobStore, ref: InstanceRef, path: str) -> tuple[str, bytes]:
+    """A bulk data element as one part; Pixel Data as one part per frame, as stored."""
+    if path.lower() == f"{PIXEL_DATA:08x}" and ref.frames is not None:
+        numbers = list(range(1, len(ref.frames) + 1))
+        return frame_body(blobs, ref, numbers, FrameRequest(OCTET_STREAM, ANY_SYNTAX))
+    element = find_bulk(read_full(blobs, ref), path)
+    if element is None or element.value is None:
+        raise NotFound("no such bulk data in this instance")
+    value = element.value if isinstance(element.value, bytes) else bytes(element.value)
+    body = Multipart(OCTET_STREAM)
+    return body.content_type, b"".join(body.body([(OCTET_STREAM, [value])]))

@@ -1,0 +1,57 @@
+"""The HTTP errors handlers raise; the app renders each as its protocol's error body."""
+
+from __future__ import annotations
+
+
+class HttpError(Exception):
+    status = 500
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class BadRequest(HttpError):
+    status = 400
+
+
+class Unauthorized(HttpError):
+    """No valid bearer token."""
+
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class Forbidden(HttpError):
+    """Authenticated, but the token's scopes do not allow this."""
+
+    status = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, {"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+
+
+class NotFound(HttpError):
+    status = 404
+
+
+class NotAcceptable(HttpError):
+    status = 406
+
+
+class Conflict(HttpError):
+    status = 409
+
+
+class UnsupportedMediaType(HttpError):
+    status = 415
+
+
+class ServiceUnavailable(HttpError):
+    status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, {"Retry-After": "30"})

@@ -1,0 +1,68 @@
+"""Change how stored instances are encoded, for peers that cannot take them as stored:
+to Explicit VR Little Endian (decoding compressed pixel data with pylibjpeg), and single
+frames to native pixel bytes.  Big-endian data is not converted (retired, and pydicom refuses)."""
+
+from __future__ import annotations
+
+import io
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.pixels import get_decoder, pixel_array
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+NATIVE_LITTLE_ENDIAN = {ExplicitVRLittleEndian, ImplicitVRLittleEndian}
+
+
+class CannotTranscode(ValueError):
+    pass
+
+
+def decodable(transfer_syntax_uid: str) -> bool:
+    """Whether pixel data in this syntax can be turned into native little-endian bytes."""
+    uid = UID(transfer_syntax_uid)
+    if uid in NATIVE_LITTLE_ENDIAN or uid == DeflatedExplicitVRLittleEndian:
+        return True
+    if not uid.is_encapsulated:
+        return False
+    try:
+        return get_decoder(uid).is_available
+    except NotImplementedError:
+        return False
+
+
+def to_explicit_little_endian(data: bytes) -> bytes:
+    """A Part 10 file re-encoded in Explicit VR Little Endian."""
+    ds = dcmread(io.BytesIO(data))
+    source = ds.file_meta.TransferSyntaxUID
+    if not decodable(source):
+        raise CannotTranscode(f"cannot decode {source.name}")
+    try:
+        if source.is_encapsulated and "PixelData" in ds:
+            ds.decompress()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        out = io.BytesIO()
+        ds.save_as(out, enforce_file_format=True)
+    except Exception as exc:  # any decoder failure: the data cannot be offered this way
+        raise CannotTranscode(f"cannot decode {source.name}: {type(exc).__name__}") from exc
+    return out.getvalue()
+
+
+def native_frame(ds: Dataset, index: int) -> bytes:
+    """Frame ``index`` (0-based) as native little-endian pixel bytes (colour as RGB)."""
+    try:
+        return pixel_array(ds, index=index).astype(_little_endian_dtype(ds)).tobytes()
+    except Exception as exc:
+        raise CannotTranscode(f"cannot decode frame: {type(exc).__name__}") from exc
+
+
+def _little_endian_dtype(ds: Dataset) -> str:
+    bits = int(ds.get("BitsAllocated", 8))
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    width = {1: 1, 8: 1, 16: 2, 32: 4}.get(bits, 2)
+    return f"<{'i' if signed else 'u'}{width}"

@@ -1,0 +1,67 @@
+"""The HTTP gateway (uvicorn on a real socket) and the DICOM node over one demo database, so
+tests push with DCMTK and read back with DICOMweb clients."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from dicomweb_client import DICOMwebClient
+
+from gateway.app import create_app
+from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node
+from tests.servers import free_port, wait_for_port
+
+PASSWORD = "Demo@2026"
+
+
+@dataclass
+class Gateway:
+    node: RunningNode
+    url: str
+
+    @property
+    def dicomweb(self) -> str:
+        return f"{self.url}/dicomweb"
+
+    def token(self, who: str, scope: str = "") -> str:
+        """A bearer token for a demo API client (``his-…``) or a demo user."""
+        if who.startswith("his-"):
+            data = {"grant_type": "client_credentials", "scope": scope}
+            auth = (who, f"demo-secret-{who.removeprefix('his-')}")
+            response = httpx.post(f"{self.url}/auth/token", data=data, auth=auth)
+        else:
+            data = {"grant_type": "password", "username": who, "password": PASSWORD}
+            response = httpx.post(f"{self.url}/auth/token", data=data)
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def client(self, who: str) -> DICOMwebClient:
+        return DICOMwebClient(self.dicomweb, headers={"Authorization": f"Bearer {self.token(who)}"})
+
+    def get(self, path: str, who: str = "his-jhzx", **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token(who)}", **kwargs.pop("headers", {})}
+        return httpx.get(f"{self.dicomweb}{path}", headers=headers, timeout=60, **kwargs)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
+    node = start_demo_node(tmp_path, demo_sqlite)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(node.platform), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port, 30)
+    try:
+        yield Gateway(node, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        stop_node(node)
