@@ -121,6 +121,17 @@ _ENTITY = {
 }
 
 
+# Answers in a reader's order (and stable for paging): series and images by their numbers.
+_ORDERING: dict[Level, list[Any]] = {
+    Level.SERIES: [DicomSeries.study_uid, DicomSeries.series_number, DicomSeries.series_uid],
+    Level.IMAGE: [
+        DicomInstance.series_uid,
+        DicomInstance.instance_number,
+        DicomInstance.sop_instance_uid,
+    ],
+}
+
+
 def parse_level(identifier: Dataset, allowed: tuple[Level, ...] = tuple(_ORDER)) -> Level:
     text = str(identifier.get("QueryRetrieveLevel", "")).strip().upper()
     try:
@@ -246,7 +257,7 @@ def find(
         statement = statement.add_columns(DicomStudy, DicomPatient)
         if level is Level.IMAGE:
             statement = statement.add_columns(DicomSeries)
-    statement = statement.order_by(*entity.__table__.primary_key.columns)
+    statement = statement.order_by(*_ORDERING.get(level, entity.__table__.primary_key.columns))
     statement = statement.offset(offset)
     if limit is not None:
         statement = statement.limit(limit)

@@ -14,6 +14,7 @@ import uvicorn
 from dicomweb_client import DICOMwebClient
 
 from gateway.app import create_app
+from storage.dicom_ingest import Sender, ingest_file
 from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node
 from tests.servers import free_port, wait_for_port
 
@@ -53,6 +54,9 @@ class Gateway:
 def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
     node = start_demo_node(tmp_path, demo_sqlite)
     port = free_port()
+    # As behind a proxy: links are built from the configured public address, because some
+    # clients (dicomweb-client) send a Host header without the port.
+    node.platform.settings.public_url = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(
         uvicorn.Config(create_app(node.platform), host="127.0.0.1", port=port, log_config=None)
     )
@@ -65,3 +69,14 @@ def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
         server.should_exit = True
         thread.join(10)
         stop_node(node)
+
+
+def seed(gateway: Gateway, *files: Path, org: str = "tx-wsy", ae: str = "TX_CT1") -> None:
+    """Store instances as if the clinic's modality had sent them (the C-STORE ingest path)."""
+    platform = gateway.node.platform
+    for path in files:
+        ingest_file(platform.sessions, platform.blobs, path, Sender(org, ae))
+
+
+def uid(document: dict, tag: str) -> str:
+    return document[tag]["Value"][0]
