@@ -16,6 +16,7 @@ from pydicom.uid import (
     DigitalXRayImageStorageForPresentation,
     ExplicitVRLittleEndian,
     MRImageStorage,
+    UltrasoundImageStorage,
     generate_uid,
 )
 
@@ -44,6 +45,7 @@ MODALITY_CLASS = {
     "CT": CTImageStorage,
     "MR": MRImageStorage,
     "DX": DigitalXRayImageStorageForPresentation,
+    "US": UltrasoundImageStorage,
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,13 +52,17 @@ class Gateway:
         return httpx.get(f"{self.dicomweb}{path}", headers=headers, timeout=60, **kwargs)
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
-    node = start_demo_node(tmp_path, demo_sqlite)
+@contextmanager
+def start_gateway(
+    tmp: Path, demo_sqlite: Path, object_store_url: str | None = None, **settings: Any
+) -> Iterator[Gateway]:
+    node = start_demo_node(tmp, demo_sqlite, object_store_url)
     port = free_port()
     # As behind a proxy: links are built from the configured public address, because some
     # clients (dicomweb-client) send a Host header without the port.
     node.platform.settings.public_url = f"http://127.0.0.1:{port}"
+    for name, value in settings.items():
+        setattr(node.platform.settings, name, value)
     server = uvicorn.Server(
         uvicorn.Config(create_app(node.platform), host="127.0.0.1", port=port, log_config=None)
     )
@@ -69,6 +75,12 @@ def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
         server.should_exit = True
         thread.join(10)
         stop_node(node)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, demo_sqlite: Path) -> Iterator[Gateway]:
+    with start_gateway(tmp_path, demo_sqlite) as running:
+        yield running
 
 
 def seed(gateway: Gateway, *files: Path, org: str = "tx-wsy", ae: str = "TX_CT1") -> None:
