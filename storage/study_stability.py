@@ -1,6 +1,8 @@
 """Study stability: a study that received no new instance for a while is "stable" (the modality
 has finished sending).  One ``study.stable`` event is emitted per quiet period: again only if
-more instances arrive later.  Forwarding and reading workflows start from that event."""
+more instances arrive later.  Forwarding and reading workflows start from that event; a second
+event, ``dicomweb.metadata``, lets the gateway precompute the study's series metadata before the
+first reader opens it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from storage.models import DicomStudy
 from storage.outbox import enqueue
 
 TOPIC = "study.stable"
+METADATA_TOPIC = "dicomweb.metadata"
 
 
 def emit_stable_studies(
@@ -44,17 +47,15 @@ def emit_stable_studies(
             ).all()
             for study in due:
                 study.stable_through = study.last_received_at
-                enqueue(
-                    session,
-                    TOPIC,
-                    {
-                        "study_uid": study.study_uid,
-                        "org_id": study.org_id,
-                        "instance_count": study.instance_count,
-                        "modalities": study.modalities,
-                        "stable_through": study.last_received_at.isoformat(),
-                    },
-                )
+                payload = {
+                    "study_uid": study.study_uid,
+                    "org_id": study.org_id,
+                    "instance_count": study.instance_count,
+                    "modalities": study.modalities,
+                    "stable_through": study.last_received_at.isoformat(),
+                }
+                enqueue(session, TOPIC, payload)
+                enqueue(session, METADATA_TOPIC, payload)
         emitted += len(due)
         if len(due) < batch:
             return emitted

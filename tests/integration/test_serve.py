@@ -188,6 +188,11 @@ def test_a_pushed_study_is_stored_found_and_becomes_stable(platform: Running, tm
             break
         assert time.monotonic() < deadline, "study.stable never emitted"
         time.sleep(0.5)
+    # ... and the gateway has its series metadata ready before any viewer asks.
+    cached = platform.data_dir / "objects" / "dicomweb-cache" / "metadata"
+    while not list(cached.glob(f"{pydicom.dcmread(files[0]).SeriesInstanceUID}/3")):
+        assert time.monotonic() < deadline + 30, "series metadata never precomputed"
+        time.sleep(0.5)
 
 
 def oru(sending_app: str, facility: str, control_id: str) -> Message:
