@@ -182,6 +182,12 @@ class SeaweedS3:
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="yilian-weed-"))
+        self.ports: dict[str, int] = {}
+        self._pick_ports()
+        self.proc: subprocess.Popen | None = None
+        self.log = open(self.dir / "weed.log", "wb")  # noqa: SIM115
+
+    def _pick_ports(self) -> None:
         grpc = lambda p: [p, p + 10000]  # noqa: E731 - SeaweedFS opens gRPC on port+10000
         self.ports = {}
         for name in ("master", "volume", "filer", "s3"):
@@ -190,8 +196,6 @@ class SeaweedS3:
                 if port not in self.ports.values():
                     break
             self.ports[name] = port
-        self.proc: subprocess.Popen | None = None
-        self.log = open(self.dir / "weed.log", "wb")  # noqa: SIM115
 
     @property
     def endpoint(self) -> str:
@@ -270,12 +274,23 @@ class SeaweedS3:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> SeaweedS3:
+        """Start on fresh ports; a port taken between choosing and binding it (a client's
+        ephemeral port, say) makes weed exit at once: choose again, up to three times."""
         try:
-            self.start()
+            for attempt in range(3):
+                try:
+                    self.start()
+                    return self
+                except RuntimeError:
+                    if attempt == 2:
+                        tail = (self.dir / "weed.log").read_text(errors="replace")[-2000:]
+                        raise RuntimeError(f"SeaweedFS did not start:\n{tail}") from None
+                    self.stop()
+                    self._pick_ports()
         except BaseException:
             self.close()
             raise
-        return self
+        raise AssertionError("unreachable")
 
     def __exit__(self, *exc: object) -> None:
         self.close()
