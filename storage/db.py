@@ -36,6 +36,7 @@ def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
             pool_pre_ping=False,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkout", _sqlite_full_sync)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -51,20 +52,42 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_full_sync(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Every transaction is fully durable unless it asks otherwise (``relaxed``)."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error, DB errors translated."""
+def transaction(sessions: sessionmaker[Session], *, relaxed: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, DB errors translated.
+
+    ``relaxed``: the commit survives a crash of this process but not of the machine (SQLite
+    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``) and costs no disk flush.
+    Only for records of reads (their audit rows), never for data that a sender was told is
+    stored."""
     try:
         with sessions.begin() as session:
+            if relaxed:
+                _relax(session)
             yield session
     except (OperationalError, DBAPIError) as exc:
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
             raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
         raise
+
+
+def _relax(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -251,6 +251,20 @@ def find(
     offset: int = 0,
 ) -> Iterator[Dataset]:
     """Yield one response identifier per match, with exactly the requested keys."""
+    for values in find_values(session, level, identifier, orgs, limit=limit, offset=offset):
+        yield _answer(level, identifier, values)
+
+
+def find_values(
+    session: Session,
+    level: Level,
+    identifier: Dataset,
+    orgs: set[str] | None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """Per match, the indexed value (or None) of every requested key that is indexed."""
     statement = _filtered(level, identifier, orgs)
     entity = _ENTITY[level]
     if level is not Level.PATIENT:
@@ -261,12 +275,13 @@ def find(
     statement = statement.offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
+    keywords = [e.keyword for e in _keys(identifier) if e.keyword in ATTRIBUTES]
     for row in session.execute(statement):
         rows = {type(item): item for item in row}
-        yield _answer(session, level, identifier, rows)
+        yield {keyword: _value_of(session, keyword, level, rows) for keyword in keywords}
 
 
-def _answer(session: Session, level: Level, identifier: Dataset, rows: dict[type, Any]) -> Dataset:
+def _answer(level: Level, identifier: Dataset, values: dict[str, Any]) -> Dataset:
     answer = Dataset()
     answer.SpecificCharacterSet = "ISO_IR 192"
     for element in _keys(identifier):
@@ -275,7 +290,7 @@ def _answer(session: Session, level: Level, identifier: Dataset, rows: dict[type
         if element.keyword == "QueryRetrieveLevel":
             answer.QueryRetrieveLevel = level.value
             continue
-        value = _value_of(session, element.keyword, level, rows)
+        value = values.get(element.keyword)
         vr = element.VR if element.VR not in ("UN", "") else _vr(element)
         answer.add_new(element.tag, vr, value if value not in (None, "") else None)
     return answer

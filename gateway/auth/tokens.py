@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,6 +50,8 @@ class KeyRing:
         self._lock = threading.Lock()
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._newest: str | None = None
+        # Tokens already verified (a viewer sends the same one hundreds of times a minute).
+        self.verified: OrderedDict[str, tuple[Requester, float]] = OrderedDict()
 
     def _load(self) -> None:
         with transaction(self._sessions) as session:
@@ -121,7 +124,24 @@ def issue(keys: KeyRing, requester: Requester, lifetime_seconds: int) -> str:
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 def verify(keys: KeyRing, token: str) -> Requester:
+    known = keys.verified.get(token)
+    if known is not None:
+        if known[1] > time.time():
+            return known[0]
+        keys.verified.pop(token, None)
+        raise InvalidToken("token expired")
+    requester, expires = _decode(keys, token)
+    keys.verified[token] = (requester, expires)
+    while len(keys.verified) > VERIFIED_CACHE_SIZE:
+        keys.verified.popitem(last=False)
+    return requester
+
+
+def _decode(keys: KeyRing, token: str) -> tuple[Requester, float]:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
         key = keys.public_key(kid) if isinstance(kid, str) else None
@@ -134,13 +154,14 @@ def verify(keys: KeyRing, token: str) -> Requester:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "org", "scope", "kind"]},
         )
-        return Requester(
+        requester = Requester(
             subject=str(claims["sub"]),
             org_id=str(claims["org"]),
             kind="user" if claims["kind"] == "user" else "client",
             scopes=Scopes.parse(str(claims["scope"])),
             roles=tuple(str(r) for r in claims.get("roles", [])),
         )
+        return requester, float(claims["exp"])
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token expired") from None
     except (jwt.InvalidTokenError, ValueError) as exc:

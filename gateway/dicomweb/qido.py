@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from gateway.errors import BadRequest
-from storage.dicom_query import ATTRIBUTES, Kind, Level, QueryError, find
+from storage.dicom_query import ATTRIBUTES, Kind, Level, QueryError, find_values
 
 _ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
 MAX_LIMIT = 1000
@@ -119,8 +119,8 @@ def _int(text: str | None, name: str, maximum: int | None) -> int | None:
 
 def search(session: Session, query: Query, orgs: set[str], base: str) -> list[dict[str, Any]]:
     try:
-        answers = list(
-            find(
+        matches = list(
+            find_values(
                 session,
                 query.level,
                 query.identifier,
@@ -131,20 +131,47 @@ def search(session: Session, query: Query, orgs: set[str], base: str) -> list[di
         )
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
-    return [_json(answer, query.level, base) for answer in answers]
+    return [_json(values, query.level, base) for values in matches]
 
 
-def _json(answer: Dataset, level: Level, base: str) -> dict[str, Any]:
-    document = answer.to_json_dict()
-    document.pop("00080005", None)  # JSON is UTF-8: no character set to declare
-    modalities = document.get("00080061")
-    if modalities is not None and not modalities.get("Value"):
-        del document["00080061"]  # present with no value breaks viewers' study lists
-    url = f"{base}/studies/{answer.StudyInstanceUID}"
+# keyword -> (tag as DICOM JSON writes it, VR) for every indexed attribute
+_JSON_KEYS = {
+    keyword: (f"{tag_for_keyword(keyword):08X}", dictionary_VR(keyword)) for keyword in ATTRIBUTES
+}
+_NUMBER_VRS = {"IS", "US", "UL", "SS", "SL", "SV", "UV"}
+_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+
+
+def _json(values: dict[str, Any], level: Level, base: str) -> dict[str, Any]:
+    """DICOM JSON (PS3.18 F.2) straight from the index values."""
+    document: dict[str, Any] = {}
+    for keyword, value in values.items():
+        tag, vr = _JSON_KEYS[keyword]
+        items = _json_values(vr, value)
+        if keyword == "ModalitiesInStudy" and not items:
+            continue  # present with no value breaks viewers' study lists
+        document[tag] = {"vr": vr, "Value": items} if items else {"vr": vr}
+    url = f"{base}/studies/{values['StudyInstanceUID']}"
     if level in (Level.SERIES, Level.IMAGE):
-        url += f"/series/{answer.SeriesInstanceUID}"
+        url += f"/series/{values['SeriesInstanceUID']}"
     if level is Level.IMAGE:
-        url += f"/instances/{answer.SOPInstanceUID}"
+        url += f"/instances/{values['SOPInstanceUID']}"
     document[INSTANCE_AVAILABILITY] = {"vr": "CS", "Value": ["ONLINE"]}
     document[RETRIEVE_URL] = {"vr": "UR", "Value": [url]}
     return dict(sorted(document.items()))
+
+
+def _json_values(vr: str, value: Any) -> list[Any]:
+    if value is None or value == "" or value == []:
+        return []
+    items = value if isinstance(value, list) else [value]
+    if vr in _NUMBER_VRS:
+        return [int(v) for v in items]
+    if vr == "PN":
+        return [dict(_pn_groups(str(v))) for v in items]
+    return [str(v) for v in items]
+
+
+def _pn_groups(name: str) -> list[tuple[str, str]]:
+    """``Zhang^San=张^三`` -> Alphabetic and Ideographic component groups (empty ones left out)."""
+    return [(g, text) for g, text in zip(_PN_GROUPS, name.split("="), strict=False) if text]
