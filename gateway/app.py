@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
@@ -19,6 +19,33 @@ from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("yilian_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+class _Measure:
+    """Request counts and latency per route template (never the concrete path: paths carry
+    identifiers).  Plain ASGI, so streamed bodies pass through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = ["500"]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, status[0]).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -41,17 +68,7 @@ def create_app(platform: Platform) -> FastAPI:
     async def http_error(_request: Request, exc: HttpError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # The route template, never the concrete path: paths may carry identifiers.
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_Measure)
 
     @app.get("/health", tags=["operations"])
     async def health() -> JSONResponse:
