@@ -203,8 +203,8 @@ def _range_match(column: Any, value: str) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
-def _condition(attr: Attr, element: DataElement) -> ColumnElement[bool] | None:
-    values = _values(element)
+def _condition(attr: Attr, keyword: str, value: str) -> ColumnElement[bool] | None:
+    values = [v.strip() for v in value.split("\\") if v.strip()]
     if not values or attr.kind is Kind.COUNT:
         return None
     column = attr.column
@@ -220,7 +220,7 @@ def _condition(attr: Attr, element: DataElement) -> ColumnElement[bool] | None:
         try:
             return column == int(value)
         except ValueError:
-            raise QueryError(f"{element.keyword} must be a number") from None
+            raise QueryError(f"{keyword} must be a number") from None
     return _text_match(column, value, fold=attr.kind is Kind.PERSON_NAME)
 
 
@@ -228,14 +228,24 @@ def _keys(identifier: Dataset) -> list[DataElement]:
     return [identifier[tag] for tag in identifier.keys()]  # noqa: SIM118
 
 
-def _filtered(level: Level, identifier: Dataset, orgs: set[str] | None) -> Select[Any]:
+def matching_keys(identifier: Dataset) -> dict[str, str]:
+    """The identifier's indexed keys as ``keyword -> value`` (multiple values joined by ``\\``;
+    an empty value: returned, not matched)."""
+    return {
+        element.keyword: "\\".join(_values(element))
+        for element in _keys(identifier)
+        if element.keyword in ATTRIBUTES
+    }
+
+
+def _filtered(level: Level, keys: dict[str, str], orgs: set[str] | None) -> Select[Any]:
     statement = _visible(_base(level), level, orgs)
     depth = _ORDER.index(level)
-    for element in _keys(identifier):
-        attr = ATTRIBUTES.get(element.keyword)
+    for keyword, value in keys.items():
+        attr = ATTRIBUTES.get(keyword)
         if attr is None or _ORDER.index(attr.level) > depth:
             continue
-        condition = _condition(attr, element)
+        condition = _condition(attr, keyword, value)
         if condition is not None:
             statement = statement.where(condition)
     return statement
@@ -251,21 +261,22 @@ def find(
     offset: int = 0,
 ) -> Iterator[Dataset]:
     """Yield one response identifier per match, with exactly the requested keys."""
-    for values in find_values(session, level, identifier, orgs, limit=limit, offset=offset):
+    keys = matching_keys(identifier)
+    for values in find_values(session, level, keys, orgs, limit=limit, offset=offset):
         yield _answer(level, identifier, values)
 
 
 def find_values(
     session: Session,
     level: Level,
-    identifier: Dataset,
+    keys: dict[str, str],
     orgs: set[str] | None,
     *,
     limit: int | None = None,
     offset: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """Per match, the indexed value (or None) of every requested key that is indexed."""
-    statement = _filtered(level, identifier, orgs)
+    """Per match, the indexed value (or None) of every key (``keyword -> match value``)."""
+    statement = _filtered(level, keys, orgs)
     entity = _ENTITY[level]
     if level is not Level.PATIENT:
         statement = statement.add_columns(DicomStudy, DicomPatient)
@@ -275,7 +286,7 @@ def find_values(
     statement = statement.offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
-    keywords = [e.keyword for e in _keys(identifier) if e.keyword in ATTRIBUTES]
+    keywords = [keyword for keyword in keys if keyword in ATTRIBUTES]
     for row in session.execute(statement):
         rows = {type(item): item for item in row}
         yield {keyword: _value_of(session, keyword, level, rows) for keyword in keywords}
@@ -338,7 +349,13 @@ def instances_matching(
     session: Session, level: Level, identifier: Dataset, orgs: set[str] | None
 ) -> list[StoredInstance]:
     """The instances a C-MOVE / C-GET identifier designates (its keys at ``level`` and above)."""
-    statement = _filtered(Level.IMAGE, _only_up_to(identifier, level), orgs)
+    depth = _ORDER.index(level)
+    keys = {
+        keyword: value
+        for keyword, value in matching_keys(identifier).items()
+        if _ORDER.index(ATTRIBUTES[keyword].level) <= depth
+    }
+    statement = _filtered(Level.IMAGE, keys, orgs)
     statement = statement.with_only_columns(
         DicomInstance.sop_instance_uid,
         DicomInstance.sop_class_uid,
@@ -347,13 +364,3 @@ def instances_matching(
         DicomStudy.study_uid,
     ).order_by(DicomStudy.study_uid, DicomSeries.series_uid, DicomInstance.instance_number)
     return [StoredInstance(*row) for row in session.execute(statement)]
-
-
-def _only_up_to(identifier: Dataset, level: Level) -> Dataset:
-    depth = _ORDER.index(level)
-    kept = Dataset()
-    for element in _keys(identifier):
-        attr = ATTRIBUTES.get(element.keyword)
-        if attr is not None and _ORDER.index(attr.level) <= depth:
-            kept.add(element)
-    return kept

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
@@ -52,7 +51,7 @@ class Query:
                 "The fuzzymatching parameter is not supported. "
                 "Only literal matching has been performed."
             )
-        self.identifier = Dataset()
+        self.keys: dict[str, str] = {}
         for keyword in DEFAULTS[level]:
             self._add(keyword, "")
         for value in params.getlist("includefield"):
@@ -89,9 +88,7 @@ class Query:
         self._add(keyword, value)
 
     def _add(self, keyword: str, value: str) -> None:
-        tag = tag_for_keyword(keyword)
-        assert tag is not None
-        self.identifier.add_new(tag, dictionary_VR(tag), value or None)
+        self.keys[keyword] = value
 
 
 def _keyword(field: str) -> str:
@@ -123,7 +120,7 @@ def search(session: Session, query: Query, orgs: set[str], base: str) -> list[di
             find_values(
                 session,
                 query.level,
-                query.identifier,
+                query.keys,
                 orgs,
                 limit=query.limit,
                 offset=query.offset,
