@@ -40,6 +40,10 @@ COMPRESSED_MEDIA = {
 }
 
 
+# Instances up to this size go out as one write (head, bytes, delimiter); larger ones stream.
+WHOLE_PART_LIMIT = 8 * 1024 * 1024
+
+
 def instance_syntax(accept: list[MediaRange]) -> str:
     """The transfer syntax asked for instances: a UID, or ``*`` for as stored.  Without a
     ``transfer-syntax`` parameter the default is Explicit VR Little Endian (PS3.18 8.7.3.5)."""
@@ -77,13 +81,17 @@ def instance_body(
     def parts() -> Iterator[bytes]:
         for ref in refs:
             if syntax in (ANY_SYNTAX, ref.transfer_syntax_uid):
-                yield body.part_head(f"{DICOM}; transfer-syntax={ref.transfer_syntax_uid}")
-                yield from blobs.get(ref.object_key)
+                head = body.part_head(f"{DICOM}; transfer-syntax={ref.transfer_syntax_uid}")
+                if ref.size > WHOLE_PART_LIMIT:
+                    yield head
+                    yield from blobs.get(ref.object_key)
+                    yield b"\r\n"
+                    continue
+                data = b"".join(blobs.get(ref.object_key))
             else:
                 data = to_explicit_little_endian(b"".join(blobs.get(ref.object_key)))
-                yield body.part_head(f"{DICOM}; transfer-syntax={ExplicitVRLittleEndian}")
-                yield data
-            yield b"\r\n"
+                head = body.part_head(f"{DICOM}; transfer-syntax={ExplicitVRLittleEndian}")
+            yield head + data + b"\r\n"  # one write per instance
         yield body.tail()
 
     return body.content_type, parts()
