@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
 from gateway.errors import HttpError
+from gateway.fhir import routes as fhir_routes
+from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -54,6 +59,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.keys = keys = KeyRing(platform.sessions)
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
+    app.include_router(fhir_routes.router(platform))
     if platform.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -64,11 +70,29 @@ def create_app(platform: Platform) -> FastAPI:
             max_age=3600,
         )
 
-    @app.exception_handler(HttpError)
-    async def http_error(_request: Request, exc: HttpError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+    def error(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
+        """FHIR calls get an OperationOutcome, everything else ``{"detail": …}``."""
+        if request.url.path.startswith(fhir_routes.PREFIX):
+            body = json.dumps(operation_outcome(status, message), ensure_ascii=False)
+            return Response(body, status, headers, media_type=FHIR_JSON)
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
-    app.add_middleware(_Measure)
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError) -> Response:
+        return error(request, exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return error(
+            request, 400 if request.url.path.startswith(fhir_routes.PREFIX) else 422, problems, {}
+        )
 
     @app.get("/health", tags=["operations"])
     async def health() -> JSONResponse:

@@ -46,6 +46,10 @@ class Conflict(HttpError):
     status = 409
 
 
+class Gone(HttpError):
+    status = 410
+
+
 class UnsupportedMediaType(HttpError):
     status = 415
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import DicomInstance, DicomSeries, DicomStudy
+from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +80,35 @@ def find_series(
     if series_uid is not None:
         statement = statement.where(DicomSeries.series_uid == series_uid)
     return [SeriesRef(*row) for row in session.execute(statement)]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyTree:
+    """A study with its patient, series and instances (for building its ImagingStudy)."""
+
+    study: DicomStudy
+    patient: DicomPatient
+    series: list[tuple[DicomSeries, list[DicomInstance]]]
+
+
+def study_tree(session: Session, study_uid: str) -> StudyTree | None:
+    study = session.get(DicomStudy, study_uid)
+    if study is None:
+        return None
+    patient = session.get(DicomPatient, study.patient_pk)
+    assert patient is not None
+    series = list(
+        session.scalars(
+            select(DicomSeries)
+            .where(DicomSeries.study_uid == study_uid)
+            .order_by(DicomSeries.series_number, DicomSeries.series_uid)
+        )
+    )
+    instances: dict[str, list[DicomInstance]] = {s.series_uid: [] for s in series}
+    for instance in session.scalars(
+        select(DicomInstance)
+        .where(DicomInstance.series_uid.in_(instances))
+        .order_by(DicomInstance.instance_number, DicomInstance.sop_instance_uid)
+    ):
+        instances[instance.series_uid].append(instance)
+    return StudyTree(study, patient, [(s, instances[s.series_uid]) for s in series])

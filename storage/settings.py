@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="origins of web apps (e.g. a viewer) allowed to call the API from a browser",
     )
+    local_timezone: str = Field(
+        "Asia/Shanghai", description="time zone of DICOM dates and times (they carry none)"
+    )
     token_lifetime_seconds: int = Field(3600, gt=0, description="access tokens of systems")
     user_token_lifetime_seconds: int = Field(
         8 * 3600, gt=0, description="access tokens of people (one reading shift)"

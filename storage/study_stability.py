@@ -1,8 +1,8 @@
 """Study stability: a study that received no new instance for a while is "stable" (the modality
 has finished sending).  One ``study.stable`` event is emitted per quiet period: again only if
 more instances arrive later.  Forwarding and reading workflows start from that event; a second
-event, ``dicomweb.metadata``, lets the gateway precompute the study's series metadata before the
-first reader opens it."""
+event, ``study.publish``, lets the gateway write the study's FHIR ImagingStudy and precompute
+its DICOMweb metadata before the first reader opens it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from storage.models import DicomStudy
 from storage.outbox import enqueue
 
 TOPIC = "study.stable"
-METADATA_TOPIC = "dicomweb.metadata"
+PUBLISH_TOPIC = "study.publish"
 
 
 def emit_stable_studies(
@@ -55,7 +55,7 @@ def emit_stable_studies(
                     "stable_through": study.last_received_at.isoformat(),
                 }
                 enqueue(session, TOPIC, payload)
-                enqueue(session, METADATA_TOPIC, payload)
+                enqueue(session, PUBLISH_TOPIC, payload)
         emitted += len(due)
         if len(due) < batch:
             return emitted

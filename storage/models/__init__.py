@@ -13,6 +13,7 @@ from storage.models.dicom import (
     DicomSeries,
     DicomStudy,
 )
+from storage.models.fhir import FhirResource, FhirResourceVersion
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.registry import (
@@ -55,6 +56,8 @@ __all__ = [
     "DicomRoute",
     "DicomSeries",
     "DicomStudy",
+    "FhirResource",
+    "FhirResourceVersion",
     "HL7Encoding",
     "LabelledEnum",
     "MllpPeer",

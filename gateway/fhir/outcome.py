@@ -1,0 +1,32 @@
+"""Errors of the FHIR API as OperationOutcome, one mapping from HTTP status to issue code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+
+_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    415: "not-supported",
+    422: "processing",
+}
+
+
+def operation_outcome(status: int, message: str, expression: str | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {
+        "severity": "error" if status < 500 else "fatal",
+        "code": _CODES.get(status, "exception" if status != 503 else "transient"),
+        "diagnostics": message,
+    }
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}

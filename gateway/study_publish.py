@@ -1,0 +1,41 @@
+"""Worker handler for ``study.publish`` (emitted with ``study.stable``): make a stable study
+available to the gateway's readers before anyone asks — its FHIR ImagingStudy (pointing at the
+DICOMweb Endpoint) written or brought up to date, and its series metadata precomputed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
+from storage import fhir_store
+from storage.db import transaction
+from storage.dicom_metadata import series_metadata
+from storage.dicom_retrieve import find_instances, find_series, study_tree
+from storage.platform import Platform
+
+
+def _put_if_changed(session: Session, resource: dict[str, Any], owner_org_id: str | None) -> None:
+    current = fhir_store.read(session, resource["resourceType"], resource["id"])
+    if current is not None and current.content is not None:
+        unchanged = {k: v for k, v in current.content.items() if k != "meta"} == resource
+        if unchanged and not current.deleted:
+            return
+    fhir_store.put(session, resource, owner_org_id)
+
+
+def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
+    study_uid, orgs = payload["study_uid"], {payload["org_id"]}
+    with transaction(platform.sessions) as session:
+        tree = study_tree(session, study_uid)
+        if tree is None:
+            return  # removed since it became stable
+        _put_if_changed(session, dicomweb_endpoint(platform.settings), None)
+        _put_if_changed(session, imaging_study(tree, platform.settings), tree.study.org_id)
+        for series in find_series(session, orgs, study_uid):
+            series_metadata(
+                platform.blobs,
+                series,
+                lambda uid=series.series_uid: find_instances(session, orgs, study_uid, uid),
+            )

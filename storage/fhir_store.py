@@ -1,0 +1,129 @@
+"""Keep FHIR resources: versions, history, ``meta`` set by the store.
+
+Every write adds a row to ``fhir_resource_versions`` and moves ``fhir_resources`` to it, in
+the caller's transaction.  A write that names the version it expects (``If-Match``) fails with
+:class:`VersionConflict` when another write came first.  Validation is the caller's job (the
+gateway validates before it writes); this module keeps what it is given.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import FhirResource, FhirResourceVersion, utcnow
+
+
+class VersionConflict(Exception):
+    """The resource is not at the version the writer expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    owner_org_id: str | None
+    content: dict[str, Any] | None
+
+
+def _stored(row: FhirResource | FhirResourceVersion) -> StoredResource:
+    return StoredResource(
+        row.resource_type,
+        row.id,
+        row.version_id,
+        row.last_updated,
+        row.deleted,
+        row.owner_org_id,
+        row.content,
+    )
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR ``instant`` (UTC, milliseconds)."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def read(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
+    row = session.get(FhirResource, (resource_type, resource_id))
+    return _stored(row) if row is not None else None
+
+
+def vread(
+    session: Session, resource_type: str, resource_id: str, version_id: int
+) -> StoredResource | None:
+    row = session.get(FhirResourceVersion, (resource_type, resource_id, version_id))
+    return _stored(row) if row is not None else None
+
+
+def history(session: Session, resource_type: str, resource_id: str) -> list[StoredResource]:
+    rows = session.scalars(
+        select(FhirResourceVersion)
+        .where(
+            FhirResourceVersion.resource_type == resource_type,
+            FhirResourceVersion.id == resource_id,
+        )
+        .order_by(FhirResourceVersion.version_id.desc())
+    )
+    return [_stored(row) for row in rows]
+
+
+def create(session: Session, resource: dict[str, Any], owner_org_id: str | None) -> StoredResource:
+    """Store a new resource under a new id (any id in ``resource`` is replaced)."""
+    return put(session, {**resource, "id": str(uuid.uuid4())}, owner_org_id)
+
+
+def put(
+    session: Session,
+    resource: dict[str, Any],
+    owner_org_id: str | None,
+    *,
+    if_match: int | None = None,
+) -> StoredResource:
+    """Create the resource under its ``id`` or make it the next version of that id."""
+    resource_type, resource_id = resource["resourceType"], resource["id"]
+    current = session.get(FhirResource, (resource_type, resource_id))
+    if if_match is not None and (current is None or current.version_id != if_match):
+        raise VersionConflict(f"{resource_type}/{resource_id} is not at version {if_match}")
+    version = 1 if current is None else current.version_id + 1
+    now = utcnow()
+    content = copy.deepcopy(resource)
+    content["meta"] = {
+        **content.get("meta", {}),
+        "versionId": str(version),
+        "lastUpdated": instant(now),
+    }
+    values = {
+        "version_id": version,
+        "last_updated": now,
+        "deleted": False,
+        "owner_org_id": owner_org_id,
+        "content": content,
+    }
+    session.add(FhirResourceVersion(resource_type=resource_type, id=resource_id, **values))
+    if current is None:
+        session.add(FhirResource(resource_type=resource_type, id=resource_id, **values))
+    else:
+        moved = session.execute(
+            update(FhirResource)
+            .where(
+                FhirResource.resource_type == resource_type,
+                FhirResource.id == resource_id,
+                FhirResource.version_id == current.version_id,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            raise VersionConflict(f"{resource_type}/{resource_id} changed while being written")
+        session.expire(current)
+    session.flush()
+    return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
