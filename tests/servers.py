@@ -248,6 +248,8 @@ class SeaweedS3:
                 store.delete("probe")
                 return
             except StoreUnavailable:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"weed exited with {self.proc.returncode}") from None
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)

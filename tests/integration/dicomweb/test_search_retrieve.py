@@ -271,3 +271,44 @@ def test_cli_search_and_store(gateway: Gateway, tmp_path: Path):
     )
     assert found.returncode == 0, found.stderr
     assert [uid(s, STUDY) for s in json.loads(found.stdout)] == [study.study_uid]
+
+
+def test_unknown_uids_and_unsupported_syntaxes(gateway: Gateway, ct: tuple[Study, list[Path]]):
+    study, files = ct
+    ds = pydicom.dcmread(files[0])
+    series = f"/studies/{study.study_uid}/series/{ds.SeriesInstanceUID}"
+    instance = f"{series}/instances/{ds.SOPInstanceUID}"
+    assert gateway.get("/studies/1.2.3/metadata").status_code == 404
+    assert gateway.get(f"{series}/instances/1.2.3/frames/1").status_code == 404
+    assert gateway.get(f"{instance}/frames/2").status_code == 404  # single-frame image
+    assert gateway.get(f"{instance}/frames/0").status_code == 400
+    jpeg_frames = gateway.get(
+        f"{instance}/frames/1", headers={"Accept": 'multipart/related; type="image/jpeg"'}
+    )
+    assert jpeg_frames.status_code == 406  # stored uncompressed; no JPEG encoding offered
+    as_jpeg = gateway.get(
+        instance,
+        headers={
+            "Accept": 'multipart/related; type="application/dicom"; '
+            "transfer-syntax=1.2.840.10008.1.2.4.50"
+        },
+    )
+    assert as_jpeg.status_code == 406
+    assert gateway.get(f"{series}/metadata", headers={"Accept": "text/html"}).status_code == 406
+
+
+def test_big_endian_instance_is_offered_as_stored_only(gateway: Gateway):
+    name = "MR_small_bigendian.dcm"
+    original = pydicom.dcmread(sample(name))
+    seed(gateway, sample(name))
+    path = (
+        f"/studies/{original.StudyInstanceUID}/series/{original.SeriesInstanceUID}"
+        f"/instances/{original.SOPInstanceUID}"
+    )
+    decoded = gateway.get(path, headers={"Accept": 'multipart/related; type="application/dicom"'})
+    assert decoded.status_code == 406
+    stored = gateway.get(
+        path, headers={"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
+    )
+    assert stored.status_code == 200
+    assert b"transfer-syntax=1.2.840.10008.1.2.2" in stored.content[:300]
