@@ -218,6 +218,9 @@ class SeaweedS3:
                 f"-filer.port={p['filer']}",
                 "-s3",
                 f"-s3.port={p['s3']}",
+                # Fixed default ports (8181, 9101): a second instance could not start.
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
                 # Every bucket is a collection with volumes of its own: small and many.
                 "-master.volumeSizeLimitMB=128",
                 "-volume.max=2000",
