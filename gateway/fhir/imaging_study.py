@@ -28,16 +28,7 @@ def dicomweb_endpoint(settings: Settings) -> dict[str, Any]:
             "code": "dicom-wado-rs",
         },
         "name": "Yilian DICOMweb (WADO-RS)",
-        "payloadType": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/endpoint-payload-type",
-                        "code": "DICOM WADO-RS",
-                    }
-                ]
-            }
-        ],
+        "payloadType": [{"text": "DICOM WADO-RS"}],
         "payloadMimeType": ["application/dicom"],
         "address": f"{base.rstrip('/')}/dicomweb",
     }

@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pydicom
 import pytest
+from fhir.resources.R4B.endpoint import Endpoint
+from fhir.resources.R4B.imagingstudy import ImagingStudy
 
 from gateway.study_publish import publish_stable_study
 from tests.dicom_data import Study, write_series
@@ -48,7 +50,9 @@ def test_imaging_study_points_at_dicomweb(gateway: Gateway, published: Study):
     assert [m["code"] for m in study["modality"]] == ["CT"]
     assert [i["number"] for i in study["series"][0]["instance"]] == [1, 2, 3]
 
+    ImagingStudy.model_validate(study)  # a well-formed resource (R4B model = R4 structure here)
     endpoint = fhir(gateway, f"/{study['endpoint'][0]['reference']}").json()
+    Endpoint.model_validate(endpoint)
     assert endpoint["connectionType"]["code"] == "dicom-wado-rs"
     assert endpoint["address"] == gateway.dicomweb
     # Following the Endpoint: the study's instances are there.
