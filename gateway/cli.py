@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from gateway.runner import bootstrap, serve
 from storage import (
     ALL_SERVICES,
@@ -86,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "serve":
-            return asyncio.run(serve(settings, args.only or list(ALL_SERVICES)))
+            # uvloop (from uvicorn[standard]): less event-loop overhead per HTTP request.
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(serve(settings, args.only or list(ALL_SERVICES)))
         platform = open_platform(settings)
         try:
             if args.command == "import-alliance":
