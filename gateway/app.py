@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
-from gateway.errors import HttpError
+from gateway.errors import HttpError, Unprocessable
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from storage.platform import Platform
@@ -70,16 +70,24 @@ def create_app(platform: Platform) -> FastAPI:
             max_age=3600,
         )
 
-    def error(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
+    def error(
+        request: Request,
+        status: int,
+        message: str,
+        headers: dict[str, str],
+        problems: list[tuple[str, str]] | None = None,
+    ) -> Response:
         """FHIR calls get an OperationOutcome, everything else ``{"detail": …}``."""
         if request.url.path.startswith(fhir_routes.PREFIX):
-            body = json.dumps(operation_outcome(status, message), ensure_ascii=False)
+            outcome = operation_outcome(status, message, problems)
+            body = json.dumps(outcome, ensure_ascii=False)
             return Response(body, status, headers, media_type=FHIR_JSON)
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
-        return error(request, exc.status, exc.message, exc.headers)
+        problems = exc.problems if isinstance(exc, Unprocessable) else None
+        return error(request, exc.status, exc.message, exc.headers, problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:

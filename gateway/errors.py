@@ -46,6 +46,20 @@ class Conflict(HttpError):
     status = 409
 
 
+class PreconditionFailed(HttpError):
+    status = 412
+
+
+class Unprocessable(HttpError):
+    """A resource that does not validate; ``problems`` are ``(expression, message)`` pairs."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class Gone(HttpError):
     status = 410
 

@@ -127,3 +127,26 @@ def put(
         session.expire(current)
     session.flush()
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
+
+
+def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
+    """Mark the resource deleted (a new, empty version; history keeps every earlier one).
+    None when there is nothing to delete."""
+    current = session.get(FhirResource, (resource_type, resource_id))
+    if current is None or current.deleted:
+        return None
+    version, now = current.version_id + 1, utcnow()
+    session.add(
+        FhirResourceVersion(
+            resource_type=resource_type,
+            id=resource_id,
+            version_id=version,
+            last_updated=now,
+            deleted=True,
+            owner_org_id=current.owner_org_id,
+            content=None,
+        )
+    )
+    current.version_id, current.last_updated, current.deleted = version, now, True
+    session.flush()
+    return _stored(current)

@@ -21,12 +21,24 @@ _CODES = {
 }
 
 
-def operation_outcome(status: int, message: str, expression: str | None = None) -> dict[str, Any]:
-    issue: dict[str, Any] = {
-        "severity": "error" if status < 500 else "fatal",
-        "code": _CODES.get(status, "exception" if status != 503 else "transient"),
-        "diagnostics": message,
+def operation_outcome(
+    status: int, message: str, problems: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """One issue per ``(expression, message)`` problem, or one issue with ``message``."""
+    code = _CODES.get(status, "exception" if status != 503 else "transient")
+    severity = "error" if status < 500 else "fatal"
+    if not problems:
+        issues = [{"severity": severity, "code": code, "diagnostics": message}]
+    else:
+        issues = [
+            {"severity": severity, "code": code, "diagnostics": text, "expression": [where]}
+            for where, text in problems
+        ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def information(message: str) -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": message}],
     }
-    if expression:
-        issue["expression"] = [expression]
-    return {"resourceType": "OperationOutcome", "issue": [issue]}

@@ -1,6 +1,6 @@
-"""FHIR R4 REST (``/fhir``): what is served so far — read, vread and instance history of the
-resources Yilian writes itself (ImagingStudy of stable studies, the DICOMweb Endpoint), and the
-CapabilityStatement that says exactly that."""
+"""FHIR R4 REST (``/fhir``): what is served so far — create, read, vread, update (``If-Match``),
+delete (history kept) and instance history of the supported types, validated before every
+write, and the CapabilityStatement that says exactly that."""
 
 from __future__ import annotations
 
@@ -13,20 +13,37 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from fhir_profiles.validation import SUPPORTED_TYPES, validate
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, Gone, NotAcceptable, NotFound, ServiceUnavailable
-from gateway.fhir.outcome import FHIR_JSON
+from gateway.errors import (
+    BadRequest,
+    Forbidden,
+    Gone,
+    NotAcceptable,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_store
 from storage.audit import audit
 from storage.db import transaction
 from storage.errors import StorageError
-from storage.fhir_store import StoredResource, instant
+from storage.fhir_store import StoredResource, VersionConflict, instant
 from storage.platform import Platform
 from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
-READABLE = ("Endpoint", "ImagingStudy")
+# Directory and terminology data the whole alliance shares; everything else belongs to the
+# organization that wrote it.
+SHARED_TYPES = {
+    "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
+    "Practitioner", "PractitionerRole", "ValueSet",
+}  # fmt: skip
+INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "create")
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
 
 
@@ -57,7 +74,7 @@ def router(platform: Platform) -> APIRouter:
         find: Any,
         **entities: Any,
     ) -> Any:
-        if resource_type not in READABLE:
+        if resource_type not in SUPPORTED_TYPES:
             raise NotFound(f"resource type {resource_type} is not supported here")
         if not requester.scopes.allows(resource_type, "r"):
             raise Forbidden(f"scope {resource_type}.r required")
@@ -117,13 +134,10 @@ def router(platform: Platform) -> APIRouter:
                             "type": resource_type,
                             "versioning": "versioned",
                             "readHistory": True,
-                            "interaction": [
-                                {"code": "read"},
-                                {"code": "vread"},
-                                {"code": "history-instance"},
-                            ],
+                            "updateCreate": True,
+                            "interaction": [{"code": code} for code in INTERACTIONS],
                         }
-                        for resource_type in READABLE
+                        for resource_type in SUPPORTED_TYPES
                     ],
                 }
             ],
@@ -163,6 +177,8 @@ def router(platform: Platform) -> APIRouter:
         )
         if stored is None:
             raise NotFound(f"{resource_type}/{resource_id} has no version {version_id}")
+        if stored.deleted:
+            raise Gone(f"version {version_id} of {resource_type}/{resource_id} is its deletion")
         return _resource_response(stored)
 
     @api.get("/{resource_type}/{resource_id}/_history")
@@ -185,7 +201,147 @@ def router(platform: Platform) -> APIRouter:
         }
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
 
+    async def write(
+        request: Request,
+        requester: Requester,
+        resource_type: str,
+        action: str,
+        change: Any,
+        **entities: Any,
+    ) -> StoredResource | None:
+        """Check scope, run ``change(session, orgs)`` and audit it, in one transaction."""
+        letter = {"create": "c", "update": "u", "delete": "d"}[action]
+        if resource_type not in SUPPORTED_TYPES:
+            raise NotFound(f"resource type {resource_type} is not supported here")
+        if not requester.scopes.allows(resource_type, letter):
+            raise Forbidden(f"scope {resource_type}.{letter} required")
+
+        def work() -> StoredResource | None:
+            with transaction(platform.sessions) as session:
+                stored = change(session, visible_orgs(session, requester.org_id))
+                audit(
+                    session,
+                    channel="fhir",
+                    actor=requester.subject,
+                    actor_org_id=requester.org_id,
+                    action=action,
+                    outcome="success",
+                    resource_type=resource_type,
+                    **{**({"id": stored.id} if stored is not None else {}), **entities},
+                )
+                return stored
+
+        try:
+            return await run_in_threadpool(work)
+        except StorageError as exc:
+            raise ServiceUnavailable("storage unavailable, try again later") from exc
+
+    def owner_for(requester: Requester, resource_type: str) -> str | None:
+        return None if resource_type in SHARED_TYPES else requester.org_id
+
+    def check_owner(current: StoredResource | None, requester: Requester) -> None:
+        if current is not None and current.owner_org_id not in (None, requester.org_id):
+            raise Forbidden("only the organization that owns this resource may change it")
+
+    @api.post("/{resource_type}")
+    async def create(request: Request, requester: Auth, resource_type: str) -> Response:
+        _check_format(request)
+        resource = await _body(request, resource_type)
+
+        def change(session: Session, _orgs: set[str]) -> StoredResource:
+            return fhir_store.create(session, resource, owner_for(requester, resource_type))
+
+        stored = await write(request, requester, resource_type, "create", change)
+        assert stored is not None
+        return _written(request, stored, 201)
+
+    @api.put("/{resource_type}/{resource_id}")
+    async def update(
+        request: Request, requester: Auth, resource_type: str, resource_id: str
+    ) -> Response:
+        _check_format(request)
+        resource = await _body(request, resource_type)
+        if resource.get("id") != resource_id:
+            raise BadRequest("the resource's id must be the id in the URL")
+        expected = _if_match(request)
+
+        def change(session: Session, _orgs: set[str]) -> StoredResource:
+            current = fhir_store.read(session, resource_type, resource_id)
+            check_owner(current, requester)
+            owner = current.owner_org_id if current else owner_for(requester, resource_type)
+            try:
+                return fhir_store.put(session, resource, owner, if_match=expected)
+            except VersionConflict as exc:
+                raise PreconditionFailed(str(exc)) from None
+
+        stored = await write(request, requester, resource_type, "update", change)
+        assert stored is not None
+        return _written(request, stored, 201 if stored.version_id == 1 else 200)
+
+    @api.delete("/{resource_type}/{resource_id}")
+    async def delete(
+        request: Request, requester: Auth, resource_type: str, resource_id: str
+    ) -> Response:
+        def change(session: Session, _orgs: set[str]) -> StoredResource | None:
+            check_owner(fhir_store.read(session, resource_type, resource_id), requester)
+            return fhir_store.delete(session, resource_type, resource_id)
+
+        await write(request, requester, resource_type, "delete", change, id=resource_id)
+        return Response(status_code=204)
+
     return api
+
+
+async def _body(request: Request, resource_type: str) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/fhir+json", "application/json", "application/json+fhir"):
+        raise UnsupportedMediaType("send the resource as application/fhir+json")
+    try:
+        resource = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+        found = resource.get("resourceType") if isinstance(resource, dict) else None
+        raise BadRequest(f"expected a {resource_type} resource, got {found!r}")
+    problems = validate(resource, resource_type)
+    if problems:
+        raise Unprocessable(
+            f"{resource_type} is not valid", [(p.expression, p.message) for p in problems]
+        )
+    return resource
+
+
+def _if_match(request: Request) -> int | None:
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise BadRequest('If-Match must be a version ETag such as W/"3"')
+    return int(text)
+
+
+def _written(request: Request, stored: StoredResource, status: int) -> Response:
+    """The answer to a write, as ``Prefer: return=`` asks (representation by default)."""
+    location = (
+        f"{str(request.base_url).rstrip('/')}{PREFIX}/{stored.resource_type}/{stored.id}"
+        f"/_history/{stored.version_id}"
+    )
+    headers = {
+        "Location": location,
+        "ETag": f'W/"{stored.version_id}"',
+        "Last-Modified": format_datetime(stored.last_updated, usegmt=True),
+    }
+    prefer = request.headers.get("prefer", "")
+    if "return=minimal" in prefer:
+        return Response(status_code=status, headers=headers)
+    if "return=OperationOutcome" in prefer:
+        body = information(
+            f"{stored.resource_type}/{stored.id} stored as version {stored.version_id}"
+        )
+    else:
+        body = stored.content or {}
+    return Response(json.dumps(body, ensure_ascii=False), status, headers, media_type=FHIR_JSON)
 
 
 def _history_entry(request: Request, stored: StoredResource) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""FHIR REST writes and reads as a HIS makes them: versions, conditional update, delete with
+history, Prefer, and precise OperationOutcomes for bad input (nothing half-written)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from storage import transaction
+from storage.models import FhirResourceVersion
+from tests.integration.dicomweb.conftest import Gateway
+
+FHIR_JSON = "application/fhir+json"
+PATIENT = {
+    "resourceType": "Patient",
+    "identifier": [{"system": "urn:yilian:patient-id:tx-wsy", "value": "TX000123"}],
+    "name": [{"text": "张三丰", "family": "张", "given": ["三丰"]}],
+    "gender": "male",
+    "birthDate": "1980-01-01",
+}
+
+
+def call(gateway: Gateway, method: str, path: str, who: str = "his-tx-wsy", body=None, **headers):
+    auth = {"Authorization": f"Bearer {gateway.token(who)}", "Content-Type": FHIR_JSON, **headers}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode() if body else None
+    return httpx.request(method, f"{gateway.url}/fhir{path}", headers=auth, content=content)
+
+
+def versions(gateway: Gateway) -> int:
+    with transaction(gateway.node.platform.sessions) as session:
+        return session.scalar(select(func.count()).select_from(FhirResourceVersion))
+
+
+def test_create_read_update_delete_history(gateway: Gateway):
+    created = call(gateway, "POST", "/Patient", body=PATIENT)
+    assert created.status_code == 201
+    patient = created.json()
+    pid = patient["id"]
+    assert created.headers["location"].endswith(f"/fhir/Patient/{pid}/_history/1")
+    assert created.headers["etag"] == 'W/"1"'
+    assert call(gateway, "GET", f"/Patient/{pid}").json()["name"][0]["text"] == "张三丰"
+
+    changed = {**patient, "gender": "female"}
+    stale = call(gateway, "PUT", f"/Patient/{pid}", body=changed, **{"If-Match": 'W/"0"'})
+    assert stale.status_code == 412
+    updated = call(gateway, "PUT", f"/Patient/{pid}", body=changed, **{"If-Match": 'W/"1"'})
+    assert updated.status_code == 200
+    assert updated.json()["meta"]["versionId"] == "2"
+    minimal = call(gateway, "PUT", f"/Patient/{pid}", body=changed, Prefer="return=minimal")
+    assert minimal.status_code == 200
+    assert minimal.content == b""
+    assert minimal.headers["etag"] == 'W/"3"'
+
+    assert call(gateway, "DELETE", f"/Patient/{pid}").status_code == 204
+    assert call(gateway, "GET", f"/Patient/{pid}").status_code == 410
+    assert call(gateway, "GET", f"/Patient/{pid}/_history/1").json()["gender"] == "male"
+    history = call(gateway, "GET", f"/Patient/{pid}/_history").json()
+    assert [e["request"]["method"] for e in history["entry"]] == ["DELETE", "PUT", "PUT", "PUT"]
+
+    put_new = call(gateway, "PUT", "/Patient/tx-000123", body={**PATIENT, "id": "tx-000123"})
+    assert put_new.status_code == 201
+
+
+def test_who_may_read_and_change(gateway: Gateway):
+    pid = call(gateway, "POST", "/Patient", body=PATIENT).json()["id"]
+    assert call(gateway, "GET", f"/Patient/{pid}", who="his-jhzx").status_code == 200  # lead
+    assert call(gateway, "GET", f"/Patient/{pid}", who="his-cz-sq").status_code == 404  # other
+    body = {**PATIENT, "id": pid, "gender": "other"}
+    assert call(gateway, "PUT", f"/Patient/{pid}", who="his-jhzx", body=body).status_code == 403
+    narrow = gateway.token("his-tx-wsy", scope="system/Patient.rs")
+    response = httpx.post(
+        f"{gateway.url}/fhir/Patient",
+        headers={"Authorization": f"Bearer {narrow}", "Content-Type": FHIR_JSON},
+        content=json.dumps(PATIENT),
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code", "expression"),
+    [
+        (b"{not json", FHIR_JSON, 400, "invalid", None),
+        (json.dumps({"resourceType": "Observation"}).encode(), FHIR_JSON, 400, "invalid", None),
+        (json.dumps({**PATIENT, "nickname": "x"}).encode(), FHIR_JSON, 422, "processing",
+         "Patient.nickname"),
+        (json.dumps({**PATIENT, "birthDate": "1980-13-01"}).encode(), FHIR_JSON, 422,
+         "processing", "Patient.birthDate"),
+        (json.dumps({**PATIENT, "gender": ["male"]}).encode(), FHIR_JSON, 422, "processing",
+         "Patient.gender"),
+        (json.dumps(PATIENT).encode(), "application/xml", 415, "not-supported", None),
+    ],
+    ids=["not-json", "wrong-type", "unknown-element", "bad-date", "bad-cardinality", "xml"],
+)  # fmt: skip
+def test_bad_input_is_a_precise_outcome(
+    gateway: Gateway, body, content_type, status, code, expression
+):
+    before = versions(gateway)
+    response = call(gateway, "POST", "/Patient", body=body, **{"Content-Type": content_type})
+    assert response.status_code == status
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == code
+    if expression:
+        assert expression in [e for issue in outcome["issue"] for e in issue.get("expression", [])]
+    assert versions(gateway) == before
+
+
+def test_capability_statement_states_what_is_served(gateway: Gateway):
+    statement = httpx.get(f"{gateway.url}/fhir/metadata").json()
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert "Patient" in resources
+    assert "Encounter" not in resources
+    assert {i["code"] for i in resources["Patient"]["interaction"]} == {
+        "read", "vread", "update", "delete", "history-instance", "create",
+    }  # fmt: skip
