@@ -9,7 +9,6 @@ gateway validates before it writes); this module keeps what it is given.
 from __future__ import annotations
 
 import copy
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,11 +73,6 @@ def history(session: Session, resource_type: str, resource_id: str) -> list[Stor
         .order_by(FhirResourceVersion.version_id.desc())
     )
     return [_stored(row) for row in rows]
-
-
-def create(session: Session, resource: dict[str, Any], owner_org_id: str | None) -> StoredResource:
-    """Store a new resource under a new id (any id in ``resource`` is replaced)."""
-    return put(session, {**resource, "id": str(uuid.uuid4())}, owner_org_id)
 
 
 def put(

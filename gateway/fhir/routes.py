@@ -5,6 +5,7 @@ write, and the CapabilityStatement that says exactly that."""
 from __future__ import annotations
 
 import json
+import uuid
 from email.utils import format_datetime
 from typing import Any
 
@@ -22,27 +23,21 @@ from gateway.errors import (
     Gone,
     NotAcceptable,
     NotFound,
-    PreconditionFailed,
     ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
 )
+from gateway.fhir import interactions
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_store
 from storage.audit import audit
 from storage.db import transaction
 from storage.errors import StorageError
-from storage.fhir_store import StoredResource, VersionConflict, instant
+from storage.fhir_store import StoredResource, instant
 from storage.platform import Platform
 from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
-# Directory and terminology data the whole alliance shares; everything else belongs to the
-# organization that wrote it.
-SHARED_TYPES = {
-    "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
-    "Practitioner", "PractitionerRole", "ValueSet",
-}  # fmt: skip
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "create")
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
 
@@ -201,58 +196,23 @@ def router(platform: Platform) -> APIRouter:
         }
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
 
-    async def write(
-        request: Request,
-        requester: Requester,
-        resource_type: str,
-        action: str,
-        change: Any,
-        **entities: Any,
-    ) -> StoredResource | None:
-        """Check scope, run ``change(session, orgs)`` and audit it, in one transaction."""
-        letter = {"create": "c", "update": "u", "delete": "d"}[action]
-        if resource_type not in SUPPORTED_TYPES:
-            raise NotFound(f"resource type {resource_type} is not supported here")
-        if not requester.scopes.allows(resource_type, letter):
-            raise Forbidden(f"scope {resource_type}.{letter} required")
-
-        def work() -> StoredResource | None:
+    async def in_transaction(work: Any) -> Any:
+        def run() -> Any:
             with transaction(platform.sessions) as session:
-                stored = change(session, visible_orgs(session, requester.org_id))
-                audit(
-                    session,
-                    channel="fhir",
-                    actor=requester.subject,
-                    actor_org_id=requester.org_id,
-                    action=action,
-                    outcome="success",
-                    resource_type=resource_type,
-                    **{**({"id": stored.id} if stored is not None else {}), **entities},
-                )
-                return stored
+                return work(session)
 
         try:
-            return await run_in_threadpool(work)
+            return await run_in_threadpool(run)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
-
-    def owner_for(requester: Requester, resource_type: str) -> str | None:
-        return None if resource_type in SHARED_TYPES else requester.org_id
-
-    def check_owner(current: StoredResource | None, requester: Requester) -> None:
-        if current is not None and current.owner_org_id not in (None, requester.org_id):
-            raise Forbidden("only the organization that owns this resource may change it")
 
     @api.post("/{resource_type}")
     async def create(request: Request, requester: Auth, resource_type: str) -> Response:
         _check_format(request)
+        interactions.authorize(requester, resource_type, "c")
         resource = await _body(request, resource_type)
-
-        def change(session: Session, _orgs: set[str]) -> StoredResource:
-            return fhir_store.create(session, resource, owner_for(requester, resource_type))
-
-        stored = await write(request, requester, resource_type, "create", change)
-        assert stored is not None
+        fresh = {**resource, "id": str(uuid.uuid4())}
+        stored = await in_transaction(lambda s: interactions.create(s, requester, fresh))
         return _written(request, stored, 201)
 
     @api.put("/{resource_type}/{resource_id}")
@@ -260,33 +220,23 @@ def router(platform: Platform) -> APIRouter:
         request: Request, requester: Auth, resource_type: str, resource_id: str
     ) -> Response:
         _check_format(request)
+        interactions.authorize(requester, resource_type, "u")
         resource = await _body(request, resource_type)
         if resource.get("id") != resource_id:
             raise BadRequest("the resource's id must be the id in the URL")
         expected = _if_match(request)
-
-        def change(session: Session, _orgs: set[str]) -> StoredResource:
-            current = fhir_store.read(session, resource_type, resource_id)
-            check_owner(current, requester)
-            owner = current.owner_org_id if current else owner_for(requester, resource_type)
-            try:
-                return fhir_store.put(session, resource, owner, if_match=expected)
-            except VersionConflict as exc:
-                raise PreconditionFailed(str(exc)) from None
-
-        stored = await write(request, requester, resource_type, "update", change)
-        assert stored is not None
+        stored = await in_transaction(
+            lambda s: interactions.update(s, requester, resource, expected)
+        )
         return _written(request, stored, 201 if stored.version_id == 1 else 200)
 
     @api.delete("/{resource_type}/{resource_id}")
     async def delete(
         request: Request, requester: Auth, resource_type: str, resource_id: str
     ) -> Response:
-        def change(session: Session, _orgs: set[str]) -> StoredResource | None:
-            check_owner(fhir_store.read(session, resource_type, resource_id), requester)
-            return fhir_store.delete(session, resource_type, resource_id)
-
-        await write(request, requester, resource_type, "delete", change, id=resource_id)
+        await in_transaction(
+            lambda s: interactions.delete(s, requester, resource_type, resource_id)
+        )
         return Response(status_code=204)
 
     return api

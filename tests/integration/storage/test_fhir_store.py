@@ -48,11 +48,3 @@ def test_a_stale_writer_is_refused_and_changes_nothing(sessions: sessionmaker[Se
     assert current.content is not None
     assert current.content["address"] == "http://b"
     assert len(versions) == 2
-
-
-def test_create_assigns_a_new_id(sessions: sessionmaker[Session]):
-    with transaction(sessions) as session:
-        one = fhir_store.create(session, ENDPOINT, None)
-        two = fhir_store.create(session, ENDPOINT, None)
-    assert one.id != two.id
-    assert "e1" not in (one.id, two.id)

@@ -1,0 +1,92 @@
+"""The FHIR write interactions inside a caller's transaction: the checks (type, scope, owner),
+the change and its audit record.  The REST handlers run one per transaction; a transaction
+Bundle runs all of its entries in one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhir_profiles.validation import SUPPORTED_TYPES
+from gateway.auth.tokens import Requester
+from gateway.errors import Forbidden, NotFound, PreconditionFailed
+from storage import fhir_store
+from storage.audit import audit
+from storage.fhir_store import StoredResource, VersionConflict
+
+# Directory and terminology data the whole alliance shares; everything else belongs to the
+# organization that wrote it.
+SHARED_TYPES = {
+    "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
+    "Practitioner", "PractitionerRole", "ValueSet",
+}  # fmt: skip
+
+
+def authorize(requester: Requester, resource_type: str, letter: str) -> None:
+    if resource_type not in SUPPORTED_TYPES:
+        raise NotFound(f"resource type {resource_type} is not supported here")
+    if not requester.scopes.allows(resource_type, letter):
+        raise Forbidden(f"scope {resource_type}.{letter} required")
+
+
+def _owner_for(requester: Requester, resource_type: str) -> str | None:
+    return None if resource_type in SHARED_TYPES else requester.org_id
+
+
+def _check_owner(current: StoredResource | None, requester: Requester) -> None:
+    if current is not None and current.owner_org_id not in (None, requester.org_id):
+        raise Forbidden("only the organization that owns this resource may change it")
+
+
+def _audit(
+    session: Session, requester: Requester, action: str, resource_type: str, resource_id: str
+) -> None:
+    audit(
+        session,
+        channel="fhir",
+        actor=requester.subject,
+        actor_org_id=requester.org_id,
+        action=action,
+        outcome="success",
+        resource_type=resource_type,
+        id=resource_id,
+    )
+
+
+def create(session: Session, requester: Requester, resource: dict[str, Any]) -> StoredResource:
+    resource_type = resource["resourceType"]
+    authorize(requester, resource_type, "c")
+    stored = fhir_store.put(session, resource, _owner_for(requester, resource_type))
+    _audit(session, requester, "create", resource_type, stored.id)
+    return stored
+
+
+def update(
+    session: Session,
+    requester: Requester,
+    resource: dict[str, Any],
+    if_match: int | None = None,
+) -> StoredResource:
+    """Update, or create under the given id (update-as-create)."""
+    resource_type, resource_id = resource["resourceType"], resource["id"]
+    authorize(requester, resource_type, "u")
+    current = fhir_store.read(session, resource_type, resource_id)
+    _check_owner(current, requester)
+    owner = current.owner_org_id if current else _owner_for(requester, resource_type)
+    try:
+        stored = fhir_store.put(session, resource, owner, if_match=if_match)
+    except VersionConflict as exc:
+        raise PreconditionFailed(str(exc)) from None
+    _audit(session, requester, "update", resource_type, resource_id)
+    return stored
+
+
+def delete(
+    session: Session, requester: Requester, resource_type: str, resource_id: str
+) -> StoredResource | None:
+    authorize(requester, resource_type, "d")
+    _check_owner(fhir_store.read(session, resource_type, resource_id), requester)
+    stored = fhir_store.delete(session, resource_type, resource_id)
+    _audit(session, requester, "delete", resource_type, resource_id)
+    return stored
