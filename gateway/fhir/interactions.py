@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, NotFound, PreconditionFailed
+from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed
 from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_store import StoredResource, VersionConflict
+from storage.policy import visible_orgs
 
 # Directory and terminology data the whole alliance shares; everything else belongs to the
 # organization that wrote it.
@@ -52,6 +53,24 @@ def _audit(
         resource_type=resource_type,
         id=resource_id,
     )
+
+
+def read(
+    session: Session, requester: Requester, resource_type: str, resource_id: str
+) -> StoredResource:
+    """The current version, if the requester's organizations may see it (404 otherwise)."""
+    authorize(requester, resource_type, "r")
+    stored = fhir_store.read(session, resource_type, resource_id)
+    visible = stored is not None and stored.owner_org_id in (
+        None,
+        *visible_orgs(session, requester.org_id),
+    )
+    if stored is None or not visible:
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    if stored.deleted:
+        raise Gone(f"{resource_type}/{resource_id} was deleted")
+    _audit(session, requester, "read", resource_type, resource_id)
+    return stored
 
 
 def create(session: Session, requester: Requester, resource: dict[str, Any]) -> StoredResource:

@@ -16,6 +16,7 @@ _CODES = {
     409: "conflict",
     410: "deleted",
     412: "conflict",
+    413: "too-costly",
     415: "not-supported",
     422: "processing",
 }

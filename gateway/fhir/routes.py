@@ -27,7 +27,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from gateway.fhir import interactions
+from gateway.fhir import bundle, interactions
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_store
 from storage.audit import audit
@@ -39,6 +39,7 @@ from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
 INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "create")
+SYSTEM_INTERACTIONS = ("transaction", "batch")
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
 
 
@@ -134,6 +135,7 @@ def router(platform: Platform) -> APIRouter:
                         }
                         for resource_type in SUPPORTED_TYPES
                     ],
+                    "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 }
             ],
         }
@@ -206,6 +208,23 @@ def router(platform: Platform) -> APIRouter:
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
 
+    @api.post("")
+    @api.post("/", include_in_schema=False)
+    async def batch_or_transaction(request: Request, requester: Auth) -> Response:
+        _check_format(request)
+        kind, entries = bundle.parse(await _json_body(request))
+
+        def in_transaction_now(work: Any) -> Any:
+            with transaction(platform.sessions) as session:
+                return work(session)
+
+        run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
+        try:
+            answer = await run_in_threadpool(run, entries, in_transaction_now, requester)
+        except StorageError as exc:
+            raise ServiceUnavailable("storage unavailable, try again later") from exc
+        return Response(json.dumps(answer, ensure_ascii=False), media_type=FHIR_JSON)
+
     @api.post("/{resource_type}")
     async def create(request: Request, requester: Auth, resource_type: str) -> Response:
         _check_format(request)
@@ -242,14 +261,18 @@ def router(platform: Platform) -> APIRouter:
     return api
 
 
-async def _body(request: Request, resource_type: str) -> dict[str, Any]:
+async def _json_body(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/fhir+json", "application/json", "application/json+fhir"):
         raise UnsupportedMediaType("send the resource as application/fhir+json")
     try:
-        resource = json.loads(await request.body())
+        return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+async def _body(request: Request, resource_type: str) -> dict[str, Any]:
+    resource = await _json_body(request)
     if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
         found = resource.get("resourceType") if isinstance(resource, dict) else None
         raise BadRequest(f"expected a {resource_type} resource, got {found!r}")

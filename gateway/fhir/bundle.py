@@ -1,0 +1,201 @@
+"""Batch and transaction Bundles (FHIR R4 3.1.0.11).
+
+A transaction is all or nothing: every resource is validated first, ``urn:uuid:`` full URLs
+become the ids they are stored under (references to them rewritten), then every entry runs in
+one database transaction — deletes, creates, updates, reads, as the specification orders them.
+Any failure rolls back everything.  A batch runs each entry on its own and reports each result.
+Conditional entries (URLs with a query) are not supported yet: 400.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhir_profiles.validation import validate
+from gateway.auth.tokens import Requester
+from gateway.errors import BadRequest, HttpError, Unprocessable
+from gateway.fhir import interactions
+from gateway.fhir.outcome import operation_outcome
+from storage.fhir_store import StoredResource, instant
+
+MAX_ENTRIES = 1000
+ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
+
+
+class TooLarge(HttpError):
+    status = 413
+
+
+@dataclass
+class Entry:
+    index: int
+    method: str
+    resource_type: str
+    resource_id: str | None
+    resource: dict[str, Any] | None
+    full_url: str | None
+    if_match: int | None
+
+
+def parse(bundle: Any) -> tuple[str, list[Entry]]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise BadRequest("POST to the base URL takes a Bundle")
+    kind = bundle.get("type")
+    if kind not in ("batch", "transaction"):
+        raise BadRequest(f"Bundle.type must be batch or transaction, not {kind!r}")
+    raw_entries = bundle.get("entry") or []
+    if not isinstance(raw_entries, list):
+        raise BadRequest("Bundle.entry must be a list")
+    if len(raw_entries) > MAX_ENTRIES:
+        raise TooLarge(f"at most {MAX_ENTRIES} entries per Bundle; split it")
+    return kind, [_entry(i, raw) for i, raw in enumerate(raw_entries)]
+
+
+def _entry(index: int, raw: Any) -> Entry:
+    where = f"Bundle.entry[{index}]"
+    request = raw.get("request") if isinstance(raw, dict) else None
+    if not isinstance(request, dict):
+        raise BadRequest(f"{where}.request is missing")
+    method, url = str(request.get("method", "")).upper(), str(request.get("url", ""))
+    if method not in ORDER:
+        raise BadRequest(f"{where}.request.method {method!r} is not supported")
+    if "?" in url:
+        raise BadRequest(f"{where}: conditional requests are not supported yet")
+    parts = [p for p in url.split("/") if p]
+    if not 1 <= len(parts) <= 2 or (method == "POST") != (len(parts) == 1):
+        raise BadRequest(f"{where}.request.url {url!r} does not fit {method}")
+    resource = raw.get("resource")
+    if method in ("POST", "PUT"):
+        problems = validate(resource, parts[0])
+        if problems:
+            raise Unprocessable(
+                f"{where} is not a valid {parts[0]}",
+                [(f"{where}.resource.{p.expression}", p.message) for p in problems],
+            )
+        if method == "PUT" and resource.get("id") != parts[1]:
+            raise BadRequest(f"{where}: the resource's id must be the id in request.url")
+    if_match = request.get("ifMatch")
+    version = str(if_match).removeprefix("W/").strip('"') if if_match else None
+    if version is not None and not version.isdigit():
+        raise BadRequest(f"{where}.request.ifMatch must be a version ETag")
+    return Entry(
+        index,
+        method,
+        parts[0],
+        parts[1] if len(parts) == 2 else None,
+        copy.deepcopy(resource) if isinstance(resource, dict) else None,
+        raw.get("fullUrl"),
+        int(version) if version else None,
+    )
+
+
+def resolve_placeholders(entries: list[Entry]) -> None:
+    """Give POSTed resources their ids and point ``urn:uuid:`` references at them."""
+    targets: dict[str, str] = {}
+    for entry in entries:
+        if entry.method == "POST":
+            entry.resource_id = str(uuid.uuid4())
+        if entry.full_url and entry.full_url.startswith("urn:") and entry.resource_id:
+            targets[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
+    for entry in entries:
+        if entry.resource is not None:
+            if entry.method == "POST":
+                entry.resource["id"] = entry.resource_id
+            _rewrite(entry.resource, targets)
+
+
+def _rewrite(node: Any, targets: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in targets:
+                node[key] = targets[value]
+            else:
+                _rewrite(value, targets)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite(item, targets)
+
+
+def run_entry(session: Session, requester: Requester, entry: Entry) -> dict[str, Any]:
+    """One entry's ``response`` (raises the interaction's HttpError)."""
+    if entry.method == "DELETE":
+        assert entry.resource_id is not None
+        interactions.delete(session, requester, entry.resource_type, entry.resource_id)
+        return {"status": STATUS_TEXT[204]}
+    if entry.method == "GET":
+        assert entry.resource_id is not None
+        stored = interactions.read(session, requester, entry.resource_type, entry.resource_id)
+        return _response(stored, 200, include=True)
+    assert entry.resource is not None
+    if entry.method == "POST":
+        return _response(interactions.create(session, requester, entry.resource), 201)
+    stored = interactions.update(session, requester, entry.resource, entry.if_match)
+    return _response(stored, 201 if stored.version_id == 1 else 200)
+
+
+def _response(stored: StoredResource, status: int, include: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "status": STATUS_TEXT[status],
+        "location": f"{stored.resource_type}/{stored.id}/_history/{stored.version_id}",
+        "etag": f'W/"{stored.version_id}"',
+        "lastModified": instant(stored.last_updated),
+    }
+    if include:
+        response["_resource"] = stored.content
+    return response
+
+
+def transaction_response(
+    entries: list[Entry],
+    in_one_transaction: Callable[[Callable[[Session], list[dict[str, Any]]]], Any],
+    requester: Requester,
+) -> dict[str, Any]:
+    resolve_placeholders(entries)
+    ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        answers: dict[int, dict[str, Any]] = {}
+        for entry in ordered:
+            try:
+                answers[entry.index] = run_entry(session, requester, entry)
+            except HttpError as exc:
+                exc.message = f"Bundle.entry[{entry.index}]: {exc.message}"
+                raise
+        return [answers[e.index] for e in entries]
+
+    return _bundle("transaction-response", in_one_transaction(work))
+
+
+def batch_response(
+    entries: list[Entry],
+    each_in_transaction: Callable[[Callable[[Session], dict[str, Any]]], Any],
+    requester: Requester,
+) -> dict[str, Any]:
+    resolve_placeholders(entries)
+    answers = []
+    for entry in entries:
+        try:
+            answers.append(each_in_transaction(lambda s, e=entry: run_entry(s, requester, e)))
+        except HttpError as exc:
+            answers.append(
+                {
+                    "status": str(exc.status),
+                    "outcome": operation_outcome(exc.status, exc.message),
+                }
+            )
+    return _bundle("batch-response", answers)
+
+
+def _bundle(kind: str, responses: list[dict[str, Any]]) -> dict[str, Any]:
+    entries = []
+    for response in responses:
+        resource = response.pop("_resource", None)
+        entries.append({**({"resource": resource} if resource else {}), "response": response})
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}

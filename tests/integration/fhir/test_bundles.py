@@ -1,0 +1,133 @@
+"""Transaction Bundles are all or nothing with ``urn:uuid:`` references resolved; batch
+Bundles answer entry by entry."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from sqlalchemy import func, select
+
+from storage import transaction
+from storage.models import FhirResourceVersion
+from tests.integration.dicomweb.conftest import Gateway
+
+FHIR_JSON = "application/fhir+json"
+PATIENT = {"resourceType": "Patient", "name": [{"text": "李四"}], "gender": "female"}
+ORDER = {
+    "resourceType": "ServiceRequest",
+    "status": "active",
+    "intent": "order",
+    "code": {"text": "胸部CT平扫"},
+    "subject": {"reference": "urn:uuid:6c1f0d3e-0000-4000-8000-000000000001"},
+}
+
+
+def post(gateway: Gateway, bundle: dict, who: str = "his-tx-wsy") -> httpx.Response:
+    return httpx.post(
+        f"{gateway.url}/fhir",
+        headers={"Authorization": f"Bearer {gateway.token(who)}", "Content-Type": FHIR_JSON},
+        content=json.dumps(bundle),
+        timeout=60,
+    )
+
+
+def entry(resource: dict, method: str = "POST", url: str | None = None, full_url=None) -> dict:
+    return {
+        **({"fullUrl": full_url} if full_url else {}),
+        "resource": resource,
+        "request": {"method": method, "url": url or resource["resourceType"]},
+    }
+
+
+def stored_versions(gateway: Gateway) -> int:
+    with transaction(gateway.node.platform.sessions) as session:
+        return session.scalar(select(func.count()).select_from(FhirResourceVersion))
+
+
+def test_transaction_resolves_placeholders(gateway: Gateway):
+    placeholder = "urn:uuid:6c1f0d3e-0000-4000-8000-000000000001"
+    response = post(
+        gateway,
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [entry(ORDER), entry(PATIENT, full_url=placeholder)],
+        },
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["type"] == "transaction-response"
+    order_location, patient_location = (e["response"]["location"] for e in answer["entry"])
+    assert [e["response"]["status"] for e in answer["entry"]] == ["201 Created", "201 Created"]
+    headers = {"Authorization": f"Bearer {gateway.token('his-tx-wsy')}"}
+    order = httpx.get(f"{gateway.url}/fhir/{order_location.split('/_history')[0]}", headers=headers)
+    patient_ref = "/".join(patient_location.split("/")[:2])
+    assert order.json()["subject"]["reference"] == patient_ref
+
+
+def test_transaction_is_all_or_nothing(gateway: Gateway):
+    before = stored_versions(gateway)
+    invalid = post(
+        gateway,
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [entry(PATIENT), entry({**PATIENT, "gender": "unknown-value!", "x": 1})],
+        },
+    )
+    assert invalid.status_code == 422
+    expressions = [e for i in invalid.json()["issue"] for e in i.get("expression", [])]
+    assert "Bundle.entry[1].resource.Patient.x" in expressions
+    forbidden = post(
+        gateway,
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                entry(PATIENT),
+                entry({"resourceType": "CodeSystem", "status": "draft", "content": "not-present"}),
+            ],
+        },
+    )
+    assert forbidden.status_code == 403  # the clinic may not write CodeSystems: nothing stored
+    assert "Bundle.entry[1]" in forbidden.json()["issue"][0]["diagnostics"]
+    assert stored_versions(gateway) == before
+
+
+def test_batch_answers_each_entry(gateway: Gateway):
+    response = post(
+        gateway,
+        {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [
+                entry(PATIENT),
+                {"request": {"method": "GET", "url": "Patient/does-not-exist"}},
+                entry({"resourceType": "CodeSystem", "status": "draft", "content": "not-present"}),
+            ],
+        },
+    )
+    assert response.status_code == 200
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses == ["201 Created", "404", "403"]
+    assert stored_versions(gateway) == 1
+
+
+def test_malformed_and_oversized_bundles(gateway: Gateway):
+    collection = post(gateway, {"resourceType": "Bundle", "type": "collection"})
+    assert collection.status_code == 400
+    conditional = post(
+        gateway,
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"resource": PATIENT, "request": {"method": "PUT", "url": "Patient?x=1"}}],
+        },
+    )
+    assert conditional.status_code == 400
+    big = {"resourceType": "Bundle", "type": "batch", "entry": [entry(PATIENT)] * 1001}
+    oversized = post(gateway, big)
+    assert oversized.status_code == 413
+    assert oversized.json()["issue"][0]["code"] == "too-costly"
+    assert stored_versions(gateway) == 0
