@@ -131,6 +131,12 @@ def router(platform: Platform) -> APIRouter:
                             "versioning": "versioned",
                             "readHistory": True,
                             "updateCreate": True,
+                            "operation": [
+                                {
+                                    "name": "validate",
+                                    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                                }
+                            ],
                             "interaction": [{"code": code} for code in INTERACTIONS],
                         }
                         for resource_type in SUPPORTED_TYPES
@@ -224,6 +230,27 @@ def router(platform: Platform) -> APIRouter:
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         return Response(json.dumps(answer, ensure_ascii=False), media_type=FHIR_JSON)
+
+    @api.post("/{resource_type}/$validate")
+    async def validate_resource(request: Request, requester: Auth, resource_type: str) -> Response:
+        """``$validate``: the resource (or a Parameters with a ``resource``) is checked, never
+        stored; the answer is an OperationOutcome, 200 when valid, 422 with its problems."""
+        _check_format(request)
+        if resource_type not in SUPPORTED_TYPES:
+            raise NotFound(f"resource type {resource_type} is not supported here")
+        body = await _json_body(request)
+        if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+            given = [
+                p.get("resource") for p in body.get("parameter", []) if p.get("name") == "resource"
+            ]
+            body = given[0] if given else None
+        problems = validate(body, resource_type)
+        if problems:
+            raise Unprocessable(
+                f"{resource_type} is not valid", [(p.expression, p.message) for p in problems]
+            )
+        body = json.dumps(information(f"{resource_type} is valid"), ensure_ascii=False)
+        return Response(body, media_type=FHIR_JSON)
 
     @api.post("/{resource_type}")
     async def create(request: Request, requester: Auth, resource_type: str) -> Response:

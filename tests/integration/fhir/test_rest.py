@@ -116,3 +116,18 @@ def test_capability_statement_states_what_is_served(gateway: Gateway):
     assert {i["code"] for i in resources["Patient"]["interaction"]} == {
         "read", "vread", "update", "delete", "history-instance", "create",
     }  # fmt: skip
+
+
+def test_validate_operation_never_stores(gateway: Gateway):
+    before = versions(gateway)
+    valid = call(gateway, "POST", "/Patient/$validate", body=PATIENT)
+    assert valid.status_code == 200
+    assert valid.json()["issue"][0]["severity"] == "information"
+    wrapped = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "resource", "resource": {**PATIENT, "x": 1}}],
+    }
+    invalid = call(gateway, "POST", "/Patient/$validate", body=wrapped)
+    assert invalid.status_code == 422
+    assert invalid.json()["issue"][0]["expression"] == ["Patient.x"]
+    assert versions(gateway) == before
