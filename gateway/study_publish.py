@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
+from gateway.fhir.interactions import store
 from storage import fhir_store
 from storage.db import transaction
 from storage.dicom_metadata import series_metadata
@@ -22,7 +23,7 @@ def _put_if_changed(session: Session, resource: dict[str, Any], owner_org_id: st
         unchanged = {k: v for k, v in current.content.items() if k != "meta"} == resource
         if unchanged and not current.deleted:
             return
-    fhir_store.put(session, resource, owner_org_id)
+    store(session, resource, owner_org_id)
 
 
 def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:

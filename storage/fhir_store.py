@@ -9,14 +9,49 @@ gateway validates before it writes); this module keeps what it is given.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import FhirResource, FhirResourceVersion, utcnow
+from storage.models import (
+    FhirDateIndex,
+    FhirQuantityIndex,
+    FhirReferenceIndex,
+    FhirResource,
+    FhirResourceVersion,
+    FhirStringIndex,
+    FhirTokenIndex,
+    FhirUriIndex,
+    utcnow,
+)
+
+
+class SearchValue(Protocol):
+    """One value a resource is found by (computed by the caller from the SearchParameters)."""
+
+    param: str
+    kind: str
+    system: str | None
+    code: str | None
+    text: str | None
+    low: str | None
+    high: str | None
+    number: float | None
+
+
+INDEX_TABLES = (
+    FhirTokenIndex,
+    FhirStringIndex,
+    FhirDateIndex,
+    FhirReferenceIndex,
+    FhirQuantityIndex,
+    FhirUriIndex,
+)
 
 
 class VersionConflict(Exception):
@@ -81,8 +116,10 @@ def put(
     owner_org_id: str | None,
     *,
     if_match: int | None = None,
+    index: Iterable[SearchValue] = (),
 ) -> StoredResource:
-    """Create the resource under its ``id`` or make it the next version of that id."""
+    """Create the resource under its ``id`` or make it the next version of that id, with the
+    values it is found by (replacing the previous version's)."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
     current = session.get(FhirResource, (resource_type, resource_id))
     if if_match is not None and (current is None or current.version_id != if_match):
@@ -119,8 +156,51 @@ def put(
         if moved.rowcount != 1:
             raise VersionConflict(f"{resource_type}/{resource_id} changed while being written")
         session.expire(current)
+    _replace_index(session, resource_type, resource_id, index)
     session.flush()
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
+
+
+def _short(text: str | None) -> str | None:
+    return text[:255] if text is not None else None
+
+
+def _replace_index(
+    session: Session, resource_type: str, resource_id: str, values: Iterable[SearchValue]
+) -> None:
+    for table in INDEX_TABLES:
+        session.execute(
+            sql_delete(table).where(
+                table.resource_type == resource_type, table.resource_id == resource_id
+            )
+        )
+    rows: dict[type, list[dict[str, object]]] = {table: [] for table in INDEX_TABLES}
+    for v in values:
+        key = {"resource_type": resource_type, "resource_id": resource_id, "param": v.param}
+        if v.kind == "token":
+            rows[FhirTokenIndex].append(
+                {**key, "system": _short(v.system), "code": _short(v.code), "text": _short(v.text)}
+            )
+        elif v.kind == "string" and v.text:
+            rows[FhirStringIndex].append({**key, "value": _short(v.text)})
+        elif v.kind == "date" and v.low and v.high:
+            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high})
+        elif v.kind == "reference" and v.code:
+            rows[FhirReferenceIndex].append({**key, "target": _short(v.code)})
+        elif v.kind in ("quantity", "number") and v.number is not None:
+            rows[FhirQuantityIndex].append(
+                {
+                    **key,
+                    "system": _short(v.system),
+                    "code": (v.code or "")[:64] or None,
+                    "value": v.number,
+                }
+            )
+        elif v.kind == "uri" and v.code:
+            rows[FhirUriIndex].append({**key, "value": _short(v.code)})
+    for table, batch in rows.items():
+        if batch:
+            session.execute(insert(table), batch)
 
 
 def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
@@ -142,5 +222,6 @@ def delete(session: Session, resource_type: str, resource_id: str) -> StoredReso
         )
     )
     current.version_id, current.last_updated, current.deleted = version, now, True
+    _replace_index(session, resource_type, resource_id, ())
     session.flush()
     return _stored(current)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fhir_profiles.search_values import extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
 from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed
@@ -22,6 +23,19 @@ SHARED_TYPES = {
     "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
     "Practitioner", "PractitionerRole", "ValueSet",
 }  # fmt: skip
+
+
+def store(
+    session: Session,
+    resource: dict[str, Any],
+    owner_org_id: str | None,
+    if_match: int | None = None,
+) -> StoredResource:
+    """Keep a validated resource with the values it is found by: the one way every writer
+    (REST, Bundles, the worker publishing studies) stores FHIR."""
+    return fhir_store.put(
+        session, resource, owner_org_id, if_match=if_match, index=extract(resource)
+    )
 
 
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
@@ -76,7 +90,7 @@ def read(
 def create(session: Session, requester: Requester, resource: dict[str, Any]) -> StoredResource:
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
-    stored = fhir_store.put(session, resource, _owner_for(requester, resource_type))
+    stored = store(session, resource, _owner_for(requester, resource_type))
     _audit(session, requester, "create", resource_type, stored.id)
     return stored
 
@@ -94,7 +108,7 @@ def update(
     _check_owner(current, requester)
     owner = current.owner_org_id if current else _owner_for(requester, resource_type)
     try:
-        stored = fhir_store.put(session, resource, owner, if_match=if_match)
+        stored = store(session, resource, owner, if_match)
     except VersionConflict as exc:
         raise PreconditionFailed(str(exc)) from None
     _audit(session, requester, "update", resource_type, resource_id)

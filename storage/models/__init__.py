@@ -13,7 +13,16 @@ from storage.models.dicom import (
     DicomSeries,
     DicomStudy,
 )
-from storage.models.fhir import FhirResource, FhirResourceVersion
+from storage.models.fhir import (
+    FhirDateIndex,
+    FhirQuantityIndex,
+    FhirReferenceIndex,
+    FhirResource,
+    FhirResourceVersion,
+    FhirStringIndex,
+    FhirTokenIndex,
+    FhirUriIndex,
+)
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.registry import (
@@ -56,8 +65,14 @@ __all__ = [
     "DicomRoute",
     "DicomSeries",
     "DicomStudy",
+    "FhirDateIndex",
+    "FhirQuantityIndex",
+    "FhirReferenceIndex",
     "FhirResource",
     "FhirResourceVersion",
+    "FhirStringIndex",
+    "FhirTokenIndex",
+    "FhirUriIndex",
     "HL7Encoding",
     "LabelledEnum",
     "MllpPeer",

@@ -1,4 +1,5 @@
-"""FHIR resources: the current version of each resource and every version it had (history).
+"""FHIR resources: the current version of each resource and every version it had (history),
+and the search index of the current versions (one table per SearchParameter type).
 The resource is kept as its JSON, with ``meta.versionId`` and ``meta.lastUpdated`` set by the
 store; ``owner_org_id`` is the organization the data belongs to (the policy filters on it)."""
 
@@ -7,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.base import Base, BigIntPK, UTCDateTime, utcnow
 
 
 class FhirResource(Base):
@@ -36,3 +37,85 @@ class FhirResourceVersion(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_org_id: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class _IndexRow:
+    """One search value of one resource (``param`` is the SearchParameter code)."""
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    param: Mapped[str] = mapped_column(String(64))
+
+
+def _owner_index(table: str) -> Index:
+    return Index(f"ix_{table}_resource", "resource_type", "resource_id")
+
+
+class FhirTokenIndex(_IndexRow, Base):
+    __tablename__ = "fhir_index_token"
+    __table_args__ = (
+        _owner_index("fhir_index_token"),
+        Index("ix_fhir_index_token_code", "resource_type", "param", "code", "system"),
+        Index("ix_fhir_index_token_text", "resource_type", "param", "text"),
+    )
+
+    system: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str | None] = mapped_column(String(255))
+
+
+class FhirStringIndex(_IndexRow, Base):
+    __tablename__ = "fhir_index_string"
+    __table_args__ = (
+        _owner_index("fhir_index_string"),
+        Index("ix_fhir_index_string_value", "resource_type", "param", "value"),
+    )
+
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class FhirDateIndex(_IndexRow, Base):
+    __tablename__ = "fhir_index_date"
+    __table_args__ = (
+        _owner_index("fhir_index_date"),
+        Index("ix_fhir_index_date_low", "resource_type", "param", "low"),
+        Index("ix_fhir_index_date_high", "resource_type", "param", "high"),
+    )
+
+    low: Mapped[str] = mapped_column(String(19))
+    high: Mapped[str] = mapped_column(String(19))
+
+
+class FhirReferenceIndex(_IndexRow, Base):
+    __tablename__ = "fhir_index_reference"
+    __table_args__ = (
+        _owner_index("fhir_index_reference"),
+        Index("ix_fhir_index_reference_target", "resource_type", "param", "target"),
+    )
+
+    target: Mapped[str] = mapped_column(String(255))
+
+
+class FhirQuantityIndex(_IndexRow, Base):
+    """Quantities (value, system, code) and plain numbers (no system, no code)."""
+
+    __tablename__ = "fhir_index_quantity"
+    __table_args__ = (
+        _owner_index("fhir_index_quantity"),
+        Index("ix_fhir_index_quantity_value", "resource_type", "param", "code", "value"),
+    )
+
+    system: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+
+
+class FhirUriIndex(_IndexRow, Base):
+    __tablename__ = "fhir_index_uri"
+    __table_args__ = (
+        _owner_index("fhir_index_uri"),
+        Index("ix_fhir_index_uri_value", "resource_type", "param", "value"),
+    )
+
+    value: Mapped[str] = mapped_column(String(255))

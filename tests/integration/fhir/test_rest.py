@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import transaction
-from storage.models import FhirResourceVersion
+from storage.models import FhirResourceVersion, FhirStringIndex, FhirTokenIndex
 from tests.integration.dicomweb.conftest import Gateway
 
 FHIR_JSON = "application/fhir+json"
@@ -131,3 +131,37 @@ def test_validate_operation_never_stores(gateway: Gateway):
     assert invalid.status_code == 422
     assert invalid.json()["issue"][0]["expression"] == ["Patient.x"]
     assert versions(gateway) == before
+
+
+def test_search_index_follows_each_version(gateway: Gateway):
+    def indexed(pid: str) -> tuple[set, set]:
+        with transaction(gateway.node.platform.sessions) as session:
+            tokens = set(
+                session.execute(
+                    select(FhirTokenIndex.param, FhirTokenIndex.code).where(
+                        FhirTokenIndex.resource_id == pid
+                    )
+                )
+            )
+            strings = set(
+                session.scalars(
+                    select(FhirStringIndex.value).where(
+                        FhirStringIndex.resource_id == pid, FhirStringIndex.param == "family"
+                    )
+                )
+            )
+        return tokens, strings
+
+    pid = call(gateway, "POST", "/Patient", body=PATIENT).json()["id"]
+    tokens, families = indexed(pid)
+    assert ("identifier", "TX000123") in tokens
+    assert ("gender", "male") in tokens
+    assert families == {"张"}
+    renamed = {**PATIENT, "id": pid, "name": [{"family": "李"}], "gender": "female"}
+    call(gateway, "PUT", f"/Patient/{pid}", body=renamed)
+    tokens, families = indexed(pid)
+    assert ("gender", "female") in tokens
+    assert ("gender", "male") not in tokens
+    assert families == {"李"}
+    call(gateway, "DELETE", f"/Patient/{pid}")
+    assert indexed(pid) == (set(), set())

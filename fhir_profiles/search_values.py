@@ -1,0 +1,181 @@
+"""The values a resource is found by: every R4 SearchParameter of its type
+(``r4/search-parameters.json``, built from the official definitions) evaluated with FHIRPath
+(fhirpathpy, R4 model) at write time, turned into index rows by parameter type.
+
+- token: ``system`` + ``code`` (Coding, CodeableConcept codings, Identifier, ContactPoint, code,
+  boolean), and the CodeableConcept's text for ``:text``;
+- string: every text part of a string, HumanName or Address, lower-cased;
+- date: the range ``[low, high]`` a date, dateTime, instant or Period covers, as UTC-naive ISO
+  strings (a date "2026-11" covers the whole month);
+- reference: ``Type/id`` (or the absolute URL / canonical as given);
+- quantity: value, system, code;  uri: the URI;  number: the value.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fhirpathpy import compile as compile_fhirpath
+from fhirpathpy.models import models
+
+DEFINITIONS = Path(__file__).with_name("r4") / "search-parameters.json"
+_DATE = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchValue:
+    param: str
+    kind: str
+    system: str | None = None
+    code: str | None = None
+    text: str | None = None
+    low: str | None = None
+    high: str | None = None
+    number: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    code: str
+    kind: str
+    evaluate: Callable[[Any, dict[str, Any]], list[Any]]
+
+
+@cache
+def parameters(resource_type: str) -> tuple[Parameter, ...]:
+    definitions = json.loads(DEFINITIONS.read_text())
+    return tuple(
+        Parameter(d["code"], d["type"], compile_fhirpath(d["expression"], models["r4"]))
+        for d in definitions.get(resource_type, [])
+    )
+
+
+def search_parameter_codes(resource_type: str) -> dict[str, str]:
+    """``code -> type`` of every search parameter of the type."""
+    return {p.code: p.kind for p in parameters(resource_type)}
+
+
+def extract(resource: dict[str, Any]) -> list[SearchValue]:
+    values: list[SearchValue] = []
+    for parameter in parameters(resource["resourceType"]):
+        found = parameter.evaluate(resource, {})
+        for item in found:
+            values.extend(_convert(parameter, item))
+    return list(dict.fromkeys(values))
+
+
+def _convert(parameter: Parameter, item: Any) -> Iterator[SearchValue]:
+    code, kind = parameter.code, parameter.kind
+    if kind == "token":
+        yield from _tokens(code, item)
+    elif kind == "string":
+        for text in _texts(item):
+            yield SearchValue(code, kind, text=text.lower())
+    elif kind == "date":
+        span = _span(item)
+        if span:
+            yield SearchValue(code, kind, low=span[0], high=span[1])
+    elif kind == "reference":
+        target = item.get("reference") if isinstance(item, dict) else item
+        if isinstance(target, str) and target:
+            yield SearchValue(code, kind, code=target)
+    elif kind == "quantity" and isinstance(item, dict) and "value" in item:
+        unit = item.get("code") or item.get("unit")
+        yield SearchValue(
+            code, kind, system=item.get("system"), code=unit, number=float(item["value"])
+        )
+    elif kind == "uri" and isinstance(item, str):
+        yield SearchValue(code, kind, code=item)
+    elif kind == "number" and isinstance(item, int | float) and not isinstance(item, bool):
+        yield SearchValue(code, kind, number=float(item))
+
+
+def _tokens(code: str, item: Any) -> Iterator[SearchValue]:
+    if isinstance(item, bool):
+        yield SearchValue(code, "token", code="true" if item else "false")
+    elif isinstance(item, str | int):
+        yield SearchValue(code, "token", code=str(item))
+    elif isinstance(item, dict):
+        if "coding" in item or ("text" in item and "value" not in item):
+            for coding in item.get("coding", []):
+                yield SearchValue(
+                    code,
+                    "token",
+                    system=coding.get("system"),
+                    code=coding.get("code"),
+                    text=(coding.get("display") or "").lower() or None,
+                )
+            if item.get("text"):
+                yield SearchValue(code, "token", text=item["text"].lower())
+        elif "code" in item or ("system" in item and "value" not in item):
+            yield SearchValue(
+                code,
+                "token",
+                system=item.get("system"),
+                code=item.get("code"),
+                text=(item.get("display") or "").lower() or None,
+            )
+        elif "value" in item:  # Identifier, ContactPoint
+            yield SearchValue(code, "token", system=item.get("system"), code=str(item["value"]))
+
+
+def _texts(item: Any) -> Iterator[str]:
+    if isinstance(item, str):
+        yield item
+    elif isinstance(item, dict):
+        for key, value in item.items():
+            if key in ("use", "period", "type", "extension", "id"):
+                continue
+            yield from _texts(value)
+    elif isinstance(item, list):
+        for value in item:
+            yield from _texts(value)
+
+
+def _span(item: Any) -> tuple[str, str] | None:
+    if isinstance(item, str):
+        return date_range(item)
+    if isinstance(item, dict) and ("start" in item or "end" in item):
+        start = date_range(item["start"]) if "start" in item else None
+        end = date_range(item["end"]) if "end" in item else None
+        return (
+            start[0] if start else "0001-01-01T00:00:00",
+            end[1] if end else "9999-12-31T23:59:59",
+        )
+    return None
+
+
+def date_range(text: str) -> tuple[str, str] | None:
+    """The UTC span a FHIR date/dateTime/instant covers, at its precision."""
+    match = _DATE.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, _fraction, zone = match.groups()
+    y = int(year)
+    if month is None:
+        return f"{y:04d}-01-01T00:00:00", f"{y:04d}-12-31T23:59:59"
+    m = int(month)
+    if day is None:
+        last = calendar.monthrange(y, m)[1]
+        return f"{y:04d}-{m:02d}-01T00:00:00", f"{y:04d}-{m:02d}-{last:02d}T23:59:59"
+    d = int(day)
+    if hour is None:
+        return f"{y:04d}-{m:02d}-{d:02d}T00:00:00", f"{y:04d}-{m:02d}-{d:02d}T23:59:59"
+    moment = datetime.fromisoformat(
+        f"{y:04d}-{m:02d}-{d:02d}T{hour}:{minute}:{second or '00'}"
+        + ("+00:00" if zone in (None, "Z") else zone)
+    ).astimezone(UTC)
+    low = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    high = low if second is not None else moment.strftime("%Y-%m-%dT%H:%M:59")
+    return low, high

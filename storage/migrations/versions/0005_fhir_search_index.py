@@ -1,0 +1,73 @@
+"""fhir search index tables
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24 00:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+_S = sa.String
+# table -> (its value columns, its value indexes: name suffix -> columns after resource_type)
+TABLES = {
+    "fhir_index_token": (
+        [sa.Column("system", _S(255)), sa.Column("code", _S(255)), sa.Column("text", _S(255))],
+        {"code": ["param", "code", "system"], "text": ["param", "text"]},
+    ),
+    "fhir_index_string": (
+        [sa.Column("value", _S(255), nullable=False)],
+        {"value": ["param", "value"]},
+    ),
+    "fhir_index_date": (
+        [sa.Column("low", _S(19), nullable=False), sa.Column("high", _S(19), nullable=False)],
+        {"low": ["param", "low"], "high": ["param", "high"]},
+    ),
+    "fhir_index_reference": (
+        [sa.Column("target", _S(255), nullable=False)],
+        {"target": ["param", "target"]},
+    ),
+    "fhir_index_quantity": (
+        [
+            sa.Column("system", _S(255)),
+            sa.Column("code", _S(64)),
+            sa.Column("value", sa.Float(), nullable=False),
+        ],
+        {"value": ["param", "code", "value"]},
+    ),
+    "fhir_index_uri": (
+        [sa.Column("value", _S(255), nullable=False)],
+        {"value": ["param", "value"]},
+    ),
+}
+
+
+def upgrade() -> None:
+    for table, (columns, indexes) in TABLES.items():
+        op.create_table(
+            table,
+            *columns,
+            sa.Column(
+                "id",
+                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                autoincrement=True,
+                nullable=False,
+            ),
+            sa.Column("resource_type", _S(64), nullable=False),
+            sa.Column("resource_id", _S(64), nullable=False),
+            sa.Column("param", _S(64), nullable=False),
+            sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+        )
+        op.create_index(f"ix_{table}_resource", table, ["resource_type", "resource_id"])
+        for suffix, indexed in indexes.items():
+            op.create_index(f"ix_{table}_{suffix}", table, ["resource_type", *indexed])
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        op.drop_table(table)
