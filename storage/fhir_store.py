@@ -69,7 +69,7 @@ class StoredResource:
     content: dict[str, Any] | None
 
 
-def _stored(row: FhirResource | FhirResourceVersion) -> StoredResource:
+def as_stored(row: FhirResource | FhirResourceVersion) -> StoredResource:
     return StoredResource(
         row.resource_type,
         row.id,
@@ -88,14 +88,14 @@ def instant(moment: datetime) -> str:
 
 def read(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
     row = session.get(FhirResource, (resource_type, resource_id))
-    return _stored(row) if row is not None else None
+    return as_stored(row) if row is not None else None
 
 
 def vread(
     session: Session, resource_type: str, resource_id: str, version_id: int
 ) -> StoredResource | None:
     row = session.get(FhirResourceVersion, (resource_type, resource_id, version_id))
-    return _stored(row) if row is not None else None
+    return as_stored(row) if row is not None else None
 
 
 def history(session: Session, resource_type: str, resource_id: str) -> list[StoredResource]:
@@ -107,7 +107,7 @@ def history(session: Session, resource_type: str, resource_id: str) -> list[Stor
         )
         .order_by(FhirResourceVersion.version_id.desc())
     )
-    return [_stored(row) for row in rows]
+    return [as_stored(row) for row in rows]
 
 
 def put(
@@ -224,4 +224,4 @@ def delete(session: Session, resource_type: str, resource_id: str) -> StoredReso
     current.version_id, current.last_updated, current.deleted = version, now, True
     _replace_index(session, resource_type, resource_id, ())
     session.flush()
-    return _stored(current)
+    return as_stored(current)

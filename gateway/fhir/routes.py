@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from fhir_profiles.search_values import search_parameter_codes
 from fhir_profiles.validation import SUPPORTED_TYPES, validate
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
@@ -27,9 +28,9 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from gateway.fhir import bundle, interactions
+from gateway.fhir import bundle, interactions, search
 from gateway.fhir.outcome import FHIR_JSON, information
-from storage import fhir_store
+from storage import fhir_search, fhir_store
 from storage.audit import audit
 from storage.db import transaction
 from storage.errors import StorageError
@@ -38,7 +39,9 @@ from storage.platform import Platform
 from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
-INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "create")
+INTERACTIONS = (
+    "read", "vread", "update", "delete", "history-instance", "create", "search-type",
+)  # fmt: skip
 SYSTEM_INTERACTIONS = ("transaction", "batch")
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
 
@@ -131,6 +134,13 @@ def router(platform: Platform) -> APIRouter:
                             "versioning": "versioned",
                             "readHistory": True,
                             "updateCreate": True,
+                            "searchParam": [
+                                {"name": code, "type": kind}
+                                for code, kind in {
+                                    **search_parameter_codes(resource_type),
+                                    "_lastUpdated": "date",
+                                }.items()
+                            ],
                             "operation": [
                                 {
                                     "name": "validate",
@@ -146,6 +156,64 @@ def router(platform: Platform) -> APIRouter:
             ],
         }
         return Response(json.dumps(statement, ensure_ascii=False), media_type=FHIR_JSON)
+
+    async def search_type(
+        request: Request, requester: Requester, resource_type: str, params: list[tuple[str, str]]
+    ) -> Response:
+        _check_format(request)
+        strict = "handling=strict" in request.headers.get("prefer", "")
+        if resource_type not in SUPPORTED_TYPES:
+            raise NotFound(f"resource type {resource_type} is not supported here")
+        if not requester.scopes.allows(resource_type, "s"):
+            raise Forbidden(f"scope {resource_type}.s required")
+        query = search.parse(resource_type, params, strict)
+
+        def work() -> tuple[list[StoredResource], int | None]:
+            with transaction(platform.sessions, relaxed=True) as session:
+                found, total = fhir_search.search(
+                    session,
+                    resource_type,
+                    query.criteria,
+                    visible_orgs(session, requester.org_id),
+                    count=0 if query.only_count else query.count,
+                    offset=query.offset,
+                    last_updated=query.last_updated,
+                    with_total=query.with_total or query.only_count,
+                )
+                audit(
+                    session,
+                    channel="fhir",
+                    actor=requester.subject,
+                    actor_org_id=requester.org_id,
+                    action="search-type",
+                    outcome="success",
+                    resource_type=resource_type,
+                    matches=total if total is not None else len(found),
+                    ids=[s.id for s in found],
+                )
+                return found, total
+
+        try:
+            found, total = await run_in_threadpool(work)
+        except StorageError as exc:
+            raise ServiceUnavailable("storage unavailable, try again later") from exc
+        base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
+        bundle = search.searchset(base, resource_type, params, query, found, total)
+        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+
+    @api.get("/{resource_type}")
+    async def search_get(request: Request, requester: Auth, resource_type: str) -> Response:
+        params = list(request.query_params.multi_items())
+        return await search_type(request, requester, resource_type, params)
+
+    @api.post("/{resource_type}/_search")
+    async def search_post(request: Request, requester: Auth, resource_type: str) -> Response:
+        form = await request.form()
+        params = [
+            *request.query_params.multi_items(),
+            *((k, str(v)) for k, v in form.multi_items()),
+        ]
+        return await search_type(request, requester, resource_type, params)
 
     @api.get("/{resource_type}/{resource_id}")
     async def read(

@@ -1,0 +1,159 @@
+"""FHIR search requests: query parameters -> criteria for ``storage.fhir_search``, and the
+searchset Bundle.  Parameters are the type's official SearchParameters; repeated parameters
+are AND, comma-separated values OR.  Unknown parameters are ignored with a warning in the
+Bundle, or refused (400) under ``Prefer: handling=strict``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fhir_profiles.search_values import date_range, search_parameter_codes
+from gateway.errors import BadRequest
+from storage.fhir_search import Criterion, Match
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 1000
+CONTROL = {"_count", "_offset", "_total", "_summary", "_format", "_pretty"}
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+MODIFIERS = {
+    "token": {None, "not", "text", "missing"},
+    "string": {None, "exact", "contains", "missing"},
+}
+_COMMA = re.compile(r"(?<!\\),")
+
+
+@dataclass
+class SearchRequest:
+    criteria: list[Criterion] = field(default_factory=list)
+    last_updated: list[Match] = field(default_factory=list)
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+    with_total: bool = True
+    only_count: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> SearchRequest:
+    kinds = search_parameter_codes(resource_type)
+    request = SearchRequest()
+    for name, raw in params:
+        if name in CONTROL:
+            _control(request, name, raw)
+            continue
+        code, _, modifier = name.partition(":")
+        values = [v.replace("\\,", ",") for v in _COMMA.split(raw)]
+        if code == "_lastUpdated":
+            request.last_updated.extend(_date_match(name, v) for v in values)
+            continue
+        kind = kinds.get(code)
+        if kind is None:
+            problem = f"unknown search parameter {name!r} for {resource_type}"
+            if strict:
+                raise BadRequest(problem)
+            request.warnings.append(f"{problem}: ignored")
+            continue
+        request.criteria.append(_criterion(code, kind, modifier or None, values, name))
+    return request
+
+
+def _control(request: SearchRequest, name: str, raw: str) -> None:
+    if name in ("_count", "_offset"):
+        if not raw.isdigit():
+            raise BadRequest(f"{name} must be a whole number")
+        if name == "_count":
+            request.count = min(int(raw), MAX_COUNT)
+        else:
+            request.offset = int(raw)
+    elif name == "_total":
+        request.with_total = raw != "none"
+    elif name == "_summary" and raw == "count":
+        request.only_count = True
+
+
+def _criterion(
+    code: str, kind: str, modifier: str | None, values: list[str], name: str
+) -> Criterion:
+    if modifier == "missing":
+        if values not in (["true"], ["false"]):
+            raise BadRequest(f"{name} takes true or false")
+        return Criterion(code, kind, "missing", [Match(values[0])])
+    if kind == "reference" and modifier and modifier[0].isupper():  # subject:Patient=123
+        return Criterion(code, kind, None, [Match(f"{modifier}/{v}") for v in values])
+    if modifier not in MODIFIERS.get(kind, {None}):
+        raise BadRequest(f"modifier :{modifier} is not supported on {kind} parameter {code}")
+    if kind == "date":
+        return Criterion(code, kind, modifier, [_date_match(name, v) for v in values])
+    if kind in ("quantity", "number"):
+        return Criterion(code, kind, modifier, [_number_match(name, v) for v in values])
+    return Criterion(code, kind, modifier, [Match(v) for v in values])
+
+
+def _prefixed(value: str) -> tuple[str, str]:
+    if value[:2] in PREFIXES and len(value) > 2 and not value[2].isalpha():
+        return value[:2], value[2:]
+    return "eq", value
+
+
+def _date_match(name: str, value: str) -> Match:
+    prefix, text = _prefixed(value)
+    span = date_range(text)
+    if span is None:
+        raise BadRequest(f"{name}: {value!r} is not a FHIR date")
+    return Match(text, prefix, low=span[0], high=span[1])
+
+
+def _number_match(name: str, value: str) -> Match:
+    prefix, text = _prefixed(value)
+    try:
+        number = float(text.split("|", 1)[0])
+    except ValueError:
+        raise BadRequest(f"{name}: {value!r} is not a number") from None
+    return Match(text, prefix, number=number)
+
+
+def searchset(
+    base: str,
+    resource_type: str,
+    params: list[tuple[str, str]],
+    request: SearchRequest,
+    found: list[Any],
+    total: int | None,
+) -> dict[str, Any]:
+    """The Bundle: matches, total, self and next links, and an outcome entry for warnings."""
+    kept = [(k, v) for k, v in params if k != "_offset"]
+    self_link = f"{base}/{resource_type}?{urlencode([*kept, ('_offset', str(request.offset))])}"
+    links = [{"relation": "self", "url": self_link}]
+    more = total > request.offset + len(found) if total is not None else len(found) == request.count
+    if found and more and not request.only_count:
+        after = urlencode([*kept, ("_offset", str(request.offset + request.count))])
+        links.append({"relation": "next", "url": f"{base}/{resource_type}?{after}"})
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
+    if total is not None:
+        bundle["total"] = total
+    entries = [
+        {
+            "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
+            "resource": stored.content,
+            "search": {"mode": "match"},
+        }
+        for stored in ([] if request.only_count else found)
+    ]
+    if request.warnings:
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {"severity": "warning", "code": "not-supported", "diagnostics": text}
+                        for text in request.warnings
+                    ],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
+    if entries:
+        bundle["entry"] = entries
+    return bundle

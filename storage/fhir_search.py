@@ -1,0 +1,224 @@
+"""FHIR search as SQL over the search index (never a scan of resource JSON).
+
+A query is a list of criteria (AND); each criterion has alternatives (OR) of one parameter
+and one type.  Matching follows FHIR R4 search (3.1.1.5): tokens by ``system|code`` or text,
+strings by prefix (or exactly, or contained; values are indexed lower-cased), dates by the
+prefixes ``eq ne lt gt le ge sa eb ap`` against the range a value covers, references by
+``Type/id`` or a bare id, quantities by value with prefixes and optional ``system|code``, URIs
+exactly.  Only resources the requester's organizations may see are counted or returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from storage.fhir_store import StoredResource, as_stored
+from storage.models import (
+    FhirDateIndex,
+    FhirQuantityIndex,
+    FhirReferenceIndex,
+    FhirResource,
+    FhirStringIndex,
+    FhirTokenIndex,
+    FhirUriIndex,
+)
+
+_ESCAPE = "!"
+TABLES: dict[str, Any] = {
+    "token": FhirTokenIndex,
+    "string": FhirStringIndex,
+    "date": FhirDateIndex,
+    "reference": FhirReferenceIndex,
+    "quantity": FhirQuantityIndex,
+    "number": FhirQuantityIndex,
+    "uri": FhirUriIndex,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One alternative: ``value`` as given, with the parameter's prefix and modifier."""
+
+    value: str
+    prefix: str = "eq"
+    low: str | None = None  # dates: the range the value covers
+    high: str | None = None
+    number: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    param: str
+    kind: str
+    modifier: str | None = None
+    matches: list[Match] = field(default_factory=list)
+
+
+def _like(text: str) -> str:
+    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", "!%").replace("_", "!_")
+
+
+def _token(table: Any, modifier: str | None, match: Match) -> ColumnElement[bool]:
+    if modifier == "text":
+        return table.text.like(f"{_like(match.value.lower())}%", escape=_ESCAPE)
+    if "|" not in match.value:
+        return table.code == match.value
+    system, code = match.value.split("|", 1)
+    if not system:
+        return and_(table.system.is_(None), table.code == code)
+    if not code:
+        return table.system == system
+    return and_(table.system == system, table.code == code)
+
+
+def _string(table: Any, modifier: str | None, match: Match) -> ColumnElement[bool]:
+    value = match.value.lower()
+    if modifier == "exact":
+        return table.value == value
+    if modifier == "contains":
+        return table.value.like(f"%{_like(value)}%", escape=_ESCAPE)
+    return table.value.like(f"{_like(value)}%", escape=_ESCAPE)
+
+
+def _date(table: Any, match: Match) -> ColumnElement[bool]:
+    low, high = match.low, match.high
+    return {
+        "eq": and_(table.low >= low, table.high <= high),
+        "ne": or_(table.low < low, table.high > high),
+        "lt": table.low < low,
+        "gt": table.high > high,
+        "le": table.low <= high,
+        "ge": table.high >= low,
+        "sa": table.low > high,
+        "eb": table.high < low,
+        "ap": and_(table.low <= high, table.high >= low),
+    }[match.prefix]
+
+
+def _number(column: Any, match: Match) -> ColumnElement[bool]:
+    value = match.number
+    return {
+        "eq": column == value,
+        "ap": column.between(value * 0.9, value * 1.1),  # type: ignore[operator]
+        "ne": column != value,
+        "lt": column < value,
+        "gt": column > value,
+        "le": column <= value,
+        "ge": column >= value,
+        "sa": column > value,
+        "eb": column < value,
+    }[match.prefix]
+
+
+def _quantity(table: Any, match: Match) -> ColumnElement[bool]:
+    condition = _number(table.value, match)
+    parts = match.value.split("|")
+    if len(parts) == 3:
+        _, system, code = parts
+        if system:
+            condition = and_(condition, table.system == system)
+        if code:
+            condition = and_(condition, table.code == code)
+    return condition
+
+
+def _reference(table: Any, match: Match) -> ColumnElement[bool]:
+    if "/" in match.value:
+        return table.target == match.value
+    return or_(
+        table.target == match.value, table.target.like(f"%/{_like(match.value)}", escape=_ESCAPE)
+    )
+
+
+def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElement[bool]:
+    kind = criterion.kind
+    if kind == "token":
+        return _token(table, criterion.modifier, match)
+    if kind == "string":
+        return _string(table, criterion.modifier, match)
+    if kind == "date":
+        return _date(table, match)
+    if kind in ("quantity", "number"):
+        return _quantity(table, match)
+    if kind == "reference":
+        return _reference(table, match)
+    return table.value == match.value
+
+
+def _condition(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+    table = TABLES[criterion.kind]
+    if criterion.modifier == "missing":
+        present = select(table.resource_id).where(
+            table.resource_type == resource_type, table.param == criterion.param
+        )
+        missing = criterion.matches[0].value == "true"
+        return FhirResource.id.not_in(present) if missing else FhirResource.id.in_(present)
+    matching = select(table.resource_id).where(
+        table.resource_type == resource_type,
+        table.param == criterion.param,
+        or_(*(_alternative(criterion, table, m) for m in criterion.matches)),
+    )
+    if criterion.modifier == "not":
+        return not_(FhirResource.id.in_(matching))
+    return FhirResource.id.in_(matching)
+
+
+def _filtered(
+    resource_type: str,
+    criteria: list[Criterion],
+    orgs: set[str],
+    last_updated: list[Match],
+) -> Select[Any]:
+    statement = select(FhirResource).where(
+        FhirResource.resource_type == resource_type,
+        FhirResource.deleted.is_(False),
+        or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+    )
+    for criterion in criteria:
+        statement = statement.where(_condition(resource_type, criterion))
+    for match in last_updated:
+        statement = statement.where(_last_updated_condition(match))
+    return statement
+
+
+def _last_updated_condition(match: Match) -> ColumnElement[bool]:
+    low, high = match.low, match.high
+    column = FhirResource.last_updated
+    lo = datetime.fromisoformat(f"{low}+00:00").astimezone(UTC) if low else None
+    hi = datetime.fromisoformat(f"{high}.999999+00:00").astimezone(UTC) if high else None
+    return {
+        "eq": column.between(lo, hi),
+        "ap": column.between(lo, hi),
+        "ne": not_(column.between(lo, hi)),
+        "lt": column < lo,
+        "eb": column < lo,
+        "gt": column > hi,
+        "sa": column > hi,
+        "le": column <= hi,
+        "ge": column >= lo,
+    }[match.prefix]
+
+
+def search(
+    session: Session,
+    resource_type: str,
+    criteria: list[Criterion],
+    orgs: set[str],
+    *,
+    count: int,
+    offset: int = 0,
+    last_updated: list[Match] | None = None,
+    with_total: bool = True,
+) -> tuple[list[StoredResource], int | None]:
+    """One page of matches (by id, a stable order for paging) and the total."""
+    statement = _filtered(resource_type, criteria, orgs, last_updated or [])
+    total = None
+    if with_total:
+        total = session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = session.scalars(statement.order_by(FhirResource.id).offset(offset).limit(count))
+    return [as_stored(row) for row in rows], total

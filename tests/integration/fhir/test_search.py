@@ -1,0 +1,166 @@
+"""FHIR search as a HIS uses it, on the index filled at write time."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.integration.dicomweb.conftest import Gateway
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+
+def patient(pid: str, family: str, given: str, gender: str, birth: str) -> dict:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "identifier": [{"system": "urn:yilian:patient-id:tx-wsy", "value": pid.upper()}],
+        "name": [{"family": family, "given": [given], "text": family + given}],
+        "gender": gender,
+        "birthDate": birth,
+    }
+
+
+def glucose(oid: str, pid: str, value: float, when: str) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "2345-7"}], "text": "葡萄糖"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "unit": "mmol/L", "system": UCUM, "code": "mmol/L"},
+    }
+
+
+RESOURCES = [
+    patient("p1", "张", "三丰", "male", "1980-01-01"),
+    patient("p2", "张", "无忌", "male", "1995-06-15"),
+    patient("p3", "李", "四", "female", "1990"),
+    glucose("o1", "p1", 5.2, "2026-10-20T08:00:00+08:00"),
+    glucose("o2", "p1", 7.9, "2026-11-20T08:00:00+08:00"),
+    glucose("o3", "p3", 6.4, "2026-11-21T08:00:00+08:00"),
+]
+
+
+@pytest.fixture
+def alliance(gateway: Gateway) -> Gateway:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in RESOURCES
+        ],
+    }
+    headers = {
+        "Authorization": f"Bearer {gateway.token('his-jhzx')}",
+        "Content-Type": "application/fhir+json",
+    }
+    response = httpx.post(f"{gateway.url}/fhir", headers=headers, content=json.dumps(bundle))
+    assert response.status_code == 200
+    return gateway
+
+
+def find(gateway: Gateway, query: str, who: str = "his-jhzx", **headers: str) -> dict:
+    auth = {"Authorization": f"Bearer {gateway.token(who)}", **headers}
+    response = httpx.get(f"{gateway.url}/fhir/{query}", headers=auth)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ids(bundle: dict) -> list[str]:
+    return sorted(
+        e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Patient?identifier=urn:yilian:patient-id:tx-wsy|P2", ["p2"]),
+        ("Patient?identifier=P3", ["p3"]),
+        ("Patient?family=张", ["p1", "p2"]),
+        ("Patient?name=张三", ["p1"]),
+        ("Patient?name:contains=无", ["p2"]),
+        ("Patient?name:exact=张", ["p1", "p2"]),
+        ("Patient?gender=female", ["p3"]),
+        ("Patient?gender:not=male", ["p3"]),
+        ("Patient?gender=male&birthdate=ge1990-01-01", ["p2"]),
+        ("Patient?birthdate=1990", ["p3"]),
+        ("Patient?birthdate=lt1990&gender=male,female", ["p1"]),
+        ("Patient?_id=p1,p3", ["p1", "p3"]),
+        ("Observation?subject=Patient/p1", ["o1", "o2"]),
+        ("Observation?subject:Patient=p3", ["o3"]),
+        ("Observation?patient=p1&date=ge2026-11-01", ["o2"]),
+        (f"Observation?code={quote(LOINC)}|2345-7&date=2026-11", ["o2", "o3"]),
+        ("Observation?code:text=葡萄", ["o1", "o2", "o3"]),
+        (f"Observation?value-quantity=gt6|{quote(UCUM)}|mmol/L", ["o2", "o3"]),
+        ("Observation?value-quantity=le5.2", ["o1"]),
+    ],
+)
+def test_searches(alliance: Gateway, query: str, expected: list[str]):
+    bundle = find(alliance, query)
+    assert bundle["type"] == "searchset"
+    assert ids(bundle) == expected
+    assert bundle["total"] == len(expected)
+
+
+def test_paging_follows_next_links(alliance: Gateway):
+    seen: list[str] = []
+    bundle = find(alliance, "Patient?_count=2")
+    assert bundle["total"] == 3
+    while True:
+        seen += [e["resource"]["id"] for e in bundle["entry"]]
+        following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        if not following:
+            break
+        headers = {"Authorization": f"Bearer {alliance.token('his-jhzx')}"}
+        bundle = httpx.get(following[0], headers=headers).json()
+    assert seen == ["p1", "p2", "p3"]
+
+
+def test_summary_count_last_updated_and_post(alliance: Gateway):
+    counted = find(alliance, "Observation?_summary=count")
+    assert counted["total"] == 3
+    assert "entry" not in counted
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert find(alliance, f"Patient?_lastUpdated=ge{today}")["total"] == 3
+    assert find(alliance, "Patient?_lastUpdated=lt2000-01-01")["total"] == 0
+    posted = httpx.post(
+        f"{alliance.url}/fhir/Patient/_search",
+        headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
+        data={"family": "李"},
+    ).json()
+    assert ids(posted) == ["p3"]
+
+
+def test_unknown_parameters_lenient_or_strict(alliance: Gateway):
+    lenient = find(alliance, "Patient?favourite-colour=blue&gender=female")
+    assert ids(lenient) == ["p3"]
+    outcome = [e for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
+    assert "favourite-colour" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+    strict = httpx.get(
+        f"{alliance.url}/fhir/Patient?favourite-colour=blue",
+        headers={
+            "Authorization": f"Bearer {alliance.token('his-jhzx')}",
+            "Prefer": "handling=strict",
+        },
+    )
+    assert strict.status_code == 400
+    assert strict.json()["resourceType"] == "OperationOutcome"
+    bad_date = httpx.get(
+        f"{alliance.url}/fhir/Patient?birthdate=yesterday",
+        headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
+    )
+    assert bad_date.status_code == 400
+
+
+def test_search_sees_only_what_the_organization_may(alliance: Gateway):
+    assert find(alliance, "Patient")["total"] == 3  # the lead hospital's lab wrote them
+    assert find(alliance, "Patient", who="his-cz-sq")["total"] == 0  # a clinic: not its data
