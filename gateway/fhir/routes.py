@@ -8,6 +8,7 @@ import json
 import uuid
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,6 +25,7 @@ from gateway.errors import (
     Gone,
     NotAcceptable,
     NotFound,
+    PreconditionFailed,
     ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
@@ -134,6 +136,7 @@ def router(platform: Platform) -> APIRouter:
                             "versioning": "versioned",
                             "readHistory": True,
                             "updateCreate": True,
+                            "conditionalCreate": True,
                             "searchParam": [
                                 {"name": code, "type": kind}
                                 for code, kind in {
@@ -326,8 +329,25 @@ def router(platform: Platform) -> APIRouter:
         interactions.authorize(requester, resource_type, "c")
         resource = await _body(request, resource_type)
         fresh = {**resource, "id": str(uuid.uuid4())}
-        stored = await in_transaction(lambda s: interactions.create(s, requester, fresh))
-        return _written(request, stored, 201)
+        condition = request.headers.get("if-none-exist")
+        criteria = None
+        if condition is not None:
+            criteria = search.parse(resource_type, list(parse_qsl(condition)), strict=True)
+
+        def create_unless_found(session: Session) -> tuple[StoredResource, int]:
+            if criteria is not None:
+                orgs = visible_orgs(session, requester.org_id)
+                found, _ = fhir_search.search(
+                    session, resource_type, criteria.criteria, orgs, count=2, with_total=False
+                )
+                if len(found) > 1:
+                    raise PreconditionFailed(f"If-None-Exist matches several {resource_type}")
+                if found:
+                    return found[0], 200  # already there: nothing is written
+            return interactions.create(session, requester, fresh), 201
+
+        stored, status = await in_transaction(create_unless_found)
+        return _written(request, stored, status)
 
     @api.put("/{resource_type}/{resource_id}")
     async def update(

@@ -165,3 +165,18 @@ def test_search_index_follows_each_version(gateway: Gateway):
     assert families == {"李"}
     call(gateway, "DELETE", f"/Patient/{pid}")
     assert indexed(pid) == (set(), set())
+
+
+def test_conditional_create(gateway: Gateway):
+    condition = {"If-None-Exist": "identifier=urn:yilian:patient-id:tx-wsy|TX000123"}
+    first = call(gateway, "POST", "/Patient", body=PATIENT, **condition)
+    assert first.status_code == 201
+    again = call(gateway, "POST", "/Patient", body=PATIENT, **condition)
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert versions(gateway) == 1
+    call(gateway, "POST", "/Patient", body=PATIENT)  # a second one with the same identifier
+    ambiguous = call(gateway, "POST", "/Patient", body=PATIENT, **condition)
+    assert ambiguous.status_code == 412
+    unknown = call(gateway, "POST", "/Patient", body=PATIENT, **{"If-None-Exist": "colour=red"})
+    assert unknown.status_code == 400
