@@ -222,3 +222,59 @@ def search(
         total = session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = session.scalars(statement.order_by(FhirResource.id).offset(offset).limit(count))
     return [as_stored(row) for row in rows], total
+
+
+def references(
+    session: Session, resource_type: str, resource_ids: list[str], param: str
+) -> list[str]:
+    """The targets (``Type/id``) of ``param`` in the given resources (for ``_include``)."""
+    if not resource_ids:
+        return []
+    return list(
+        session.scalars(
+            select(FhirReferenceIndex.target)
+            .where(
+                FhirReferenceIndex.resource_type == resource_type,
+                FhirReferenceIndex.resource_id.in_(resource_ids),
+                FhirReferenceIndex.param == param,
+            )
+            .distinct()
+        )
+    )
+
+
+def read_many(session: Session, targets: list[str], orgs: set[str]) -> list[StoredResource]:
+    """The current, visible resources among ``Type/id`` targets."""
+    keys = [tuple(t.split("/", 1)) for t in targets if t.count("/") == 1]
+    if not keys:
+        return []
+    rows = session.scalars(
+        select(FhirResource).where(
+            or_(*(and_(FhirResource.resource_type == t, FhirResource.id == i) for t, i in keys)),
+            FhirResource.deleted.is_(False),
+            or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+        )
+    )
+    return [as_stored(row) for row in rows]
+
+
+def referencing(
+    session: Session, source_type: str, param: str, targets: list[str], orgs: set[str]
+) -> list[StoredResource]:
+    """Visible resources of ``source_type`` whose ``param`` points at a target (``_revinclude``)."""
+    if not targets:
+        return []
+    sources = select(FhirReferenceIndex.resource_id).where(
+        FhirReferenceIndex.resource_type == source_type,
+        FhirReferenceIndex.param == param,
+        FhirReferenceIndex.target.in_(targets),
+    )
+    rows = session.scalars(
+        select(FhirResource).where(
+            FhirResource.resource_type == source_type,
+            FhirResource.id.in_(sources),
+            FhirResource.deleted.is_(False),
+            or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+        )
+    )
+    return [as_stored(row) for row in rows]

@@ -171,7 +171,7 @@ def router(platform: Platform) -> APIRouter:
             raise Forbidden(f"scope {resource_type}.s required")
         query = search.parse(resource_type, params, strict)
 
-        def work() -> tuple[list[StoredResource], int | None]:
+        def work() -> tuple[list[StoredResource], int | None, list[StoredResource]]:
             with transaction(platform.sessions, relaxed=True) as session:
                 found, total = fhir_search.search(
                     session,
@@ -183,6 +183,13 @@ def router(platform: Platform) -> APIRouter:
                     last_updated=query.last_updated,
                     with_total=query.with_total or query.only_count,
                 )
+                extra = search.included(
+                    session,
+                    query,
+                    found,
+                    visible_orgs(session, requester.org_id),
+                    lambda kind: requester.scopes.allows(kind, "r"),
+                )
                 audit(
                     session,
                     channel="fhir",
@@ -193,15 +200,16 @@ def router(platform: Platform) -> APIRouter:
                     resource_type=resource_type,
                     matches=total if total is not None else len(found),
                     ids=[s.id for s in found],
+                    included=[f"{s.resource_type}/{s.id}" for s in extra],
                 )
-                return found, total
+                return found, total, extra
 
         try:
-            found, total = await run_in_threadpool(work)
+            found, total, extra = await run_in_threadpool(work)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
-        bundle = search.searchset(base, resource_type, params, query, found, total)
+        bundle = search.searchset(base, resource_type, params, query, found, total, extra)
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
 
     @api.get("/{resource_type}")

@@ -6,12 +6,16 @@ Bundle, or refused (400) under ``Prefer: handling=strict``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
+
 from fhir_profiles.search_values import date_range, search_parameter_codes
 from gateway.errors import BadRequest
+from storage import fhir_search
 from storage.fhir_search import Criterion, Match
 
 DEFAULT_COUNT = 20
@@ -34,6 +38,9 @@ class SearchRequest:
     with_total: bool = True
     only_count: bool = False
     warnings: list[str] = field(default_factory=list)
+    # (source type, reference parameter, target type or None, iterate)
+    includes: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
+    revincludes: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
 
 
 def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> SearchRequest:
@@ -42,6 +49,9 @@ def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> Se
     for name, raw in params:
         if name in CONTROL:
             _control(request, name, raw)
+            continue
+        if name.split(":")[0] in ("_include", "_revinclude"):
+            _include(request, name, raw)
             continue
         code, _, modifier = name.partition(":")
         values = [v.replace("\\,", ",") for v in _COMMA.split(raw)]
@@ -71,6 +81,53 @@ def _control(request: SearchRequest, name: str, raw: str) -> None:
         request.with_total = raw != "none"
     elif name == "_summary" and raw == "count":
         request.only_count = True
+
+
+def _include(request: SearchRequest, name: str, raw: str) -> None:
+    """``_include=Observation:subject[:Patient]`` (``:iterate`` on the name: follow further)."""
+    parts = raw.split(":")
+    if len(parts) not in (2, 3):
+        raise BadRequest(f"{name} takes SourceType:parameter[:TargetType]")
+    source, param = parts[0], parts[1]
+    if search_parameter_codes(source).get(param) != "reference":
+        raise BadRequest(f"{name}: {source}:{param} is not a reference search parameter")
+    spec = (source, param, parts[2] if len(parts) == 3 else None, name.endswith(":iterate"))
+    (request.includes if name.startswith("_include") else request.revincludes).append(spec)
+
+
+def included(
+    session: Session, request: SearchRequest, matches: list[Any], orgs: set[str], readable: Any
+) -> list[Any]:
+    """Resources ``_include``/``_revinclude`` add to the page (``:iterate`` up to 3 levels),
+    of the types the requester may read, each once and never one of the matches."""
+    seen = {(r.resource_type, r.id) for r in matches}
+    added: list[Any] = []
+    frontier = matches
+    for level in range(3):
+        found: list[Any] = []
+        for source, param, target, iterate in request.includes:
+            if level and not iterate:
+                continue
+            ids = [r.id for r in frontier if r.resource_type == source]
+            targets = fhir_search.references(session, source, ids, param)
+            targets = [t for t in targets if target is None or t.startswith(f"{target}/")]
+            found += fhir_search.read_many(session, targets, orgs)
+        for source, param, _target, iterate in request.revincludes:
+            if level and not iterate:
+                continue
+            targets = [f"{r.resource_type}/{r.id}" for r in frontier]
+            found += fhir_search.referencing(session, source, param, targets, orgs)
+        fresh = []
+        for resource in found:
+            key = (resource.resource_type, resource.id)
+            if key not in seen and readable(resource.resource_type):
+                seen.add(key)
+                fresh.append(resource)
+        if not fresh:
+            break
+        added += fresh
+        frontier = fresh
+    return added
 
 
 def _criterion(
@@ -121,6 +178,7 @@ def searchset(
     request: SearchRequest,
     found: list[Any],
     total: int | None,
+    extra: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The Bundle: matches, total, self and next links, and an outcome entry for warnings."""
     kept = [(k, v) for k, v in params if k != "_offset"]
@@ -140,6 +198,13 @@ def searchset(
             "search": {"mode": "match"},
         }
         for stored in ([] if request.only_count else found)
+    ] + [
+        {
+            "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
+            "resource": stored.content,
+            "search": {"mode": "include"},
+        }
+        for stored in extra
     ]
     if request.warnings:
         entries.append(

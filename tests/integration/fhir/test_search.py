@@ -38,8 +38,13 @@ def glucose(oid: str, pid: str, value: float, when: str) -> dict:
     }
 
 
+ORGANIZATION = {"resourceType": "Organization", "id": "org1", "name": "汤溪卫生院"}
 RESOURCES = [
-    patient("p1", "张", "三丰", "male", "1980-01-01"),
+    ORGANIZATION,
+    {
+        **patient("p1", "张", "三丰", "male", "1980-01-01"),
+        "managingOrganization": {"reference": "Organization/org1"},
+    },
     patient("p2", "张", "无忌", "male", "1995-06-15"),
     patient("p3", "李", "四", "female", "1990"),
     glucose("o1", "p1", 5.2, "2026-10-20T08:00:00+08:00"),
@@ -164,3 +169,35 @@ def test_unknown_parameters_lenient_or_strict(alliance: Gateway):
 def test_search_sees_only_what_the_organization_may(alliance: Gateway):
     assert find(alliance, "Patient")["total"] == 3  # the lead hospital's lab wrote them
     assert find(alliance, "Patient", who="his-cz-sq")["total"] == 0  # a clinic: not its data
+
+
+def test_include_revinclude_and_iterate(alliance: Gateway):
+    def entries(bundle: dict, mode: str) -> list[str]:
+        return sorted(
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in bundle.get("entry", [])
+            if e["search"]["mode"] == mode
+        )
+
+    included = find(alliance, "Observation?date=2026-11&_include=Observation:subject")
+    assert entries(included, "match") == ["Observation/o2", "Observation/o3"]
+    assert entries(included, "include") == ["Patient/p1", "Patient/p3"]
+    assert included["total"] == 2  # includes are not counted
+
+    reverse = find(alliance, "Patient?_id=p1&_revinclude=Observation:subject")
+    assert entries(reverse, "include") == ["Observation/o1", "Observation/o2"]
+
+    one_level = find(
+        alliance, "Observation?_id=o1&_include=Observation:subject&_include=Patient:organization"
+    )
+    assert entries(one_level, "include") == ["Patient/p1"]
+    iterated = find(
+        alliance,
+        "Observation?_id=o1&_include=Observation:subject&_include:iterate=Patient:organization",
+    )
+    assert entries(iterated, "include") == ["Organization/org1", "Patient/p1"]
+    bad = httpx.get(
+        f"{alliance.url}/fhir/Observation?_include=Observation:code",
+        headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
+    )
+    assert bad.status_code == 400
