@@ -78,14 +78,14 @@ def build(archive: Path) -> dict[str, list[dict[str, Any]]]:
                         resource_type,
                     )
                     if expression:
+                        # where(resolve() is X) narrows the targets to X
+                        targets = _RESOLVE_IS.findall(expression) or parameter.get("target")
                         definitions[resource_type].append(
                             {
                                 "code": parameter["code"],
                                 "type": parameter["type"],
                                 "expression": runnable(expression),
-                                **(
-                                    {"target": parameter["target"]} if "target" in parameter else {}
-                                ),
+                                **({"target": targets} if targets else {}),
                             }
                         )
     for entries in definitions.values():

@@ -50,15 +50,26 @@ class Parameter:
     code: str
     kind: str
     evaluate: Callable[[Any, dict[str, Any]], list[Any]]
+    targets: tuple[str, ...] = ()
 
 
 @cache
 def parameters(resource_type: str) -> tuple[Parameter, ...]:
     definitions = json.loads(DEFINITIONS.read_text())
     return tuple(
-        Parameter(d["code"], d["type"], compile_fhirpath(d["expression"], models["r4"]))
+        Parameter(
+            d["code"],
+            d["type"],
+            compile_fhirpath(d["expression"], models["r4"]),
+            tuple(d.get("target", ())),
+        )
         for d in definitions.get(resource_type, [])
     )
+
+
+def reference_targets(resource_type: str, code: str) -> tuple[str, ...]:
+    """The resource types a reference parameter may point at."""
+    return next((p.targets for p in parameters(resource_type) if p.code == code), ())
 
 
 def search_parameter_codes(resource_type: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fhir_store import StoredResource, as_stored
@@ -53,10 +53,24 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
+    """``param`` matches one of ``matches``; with ``chain`` (a reference parameter), the
+    referenced ``chain[0]`` resource matches the criterion ``chain[1]`` instead."""
+
     param: str
     kind: str
     modifier: str | None = None
     matches: list[Match] = field(default_factory=list)
+    chain: tuple[str, Criterion] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Has:
+    """``_has:Source:param:criterion``: some ``source_type`` resource matching ``criterion``
+    refers to this one through ``param``."""
+
+    source_type: str
+    param: str
+    criterion: Criterion
 
 
 def _like(text: str) -> str:
@@ -150,7 +164,51 @@ def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElemen
     return table.value == match.value
 
 
-def _condition(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
+def _visible(orgs: set[str]) -> ColumnElement[bool]:
+    return or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs))
+
+
+def _ids_matching(resource_type: str, criterion: Criterion, orgs: set[str]) -> Select[Any]:
+    """Linked resources count only when the requester may see them (no probing)."""
+    return select(FhirResource.id).where(
+        FhirResource.resource_type == resource_type,
+        FhirResource.deleted.is_(False),
+        _visible(orgs),
+        _condition(resource_type, criterion, orgs),
+    )
+
+
+def _chained(resource_type: str, criterion: Criterion, orgs: set[str]) -> ColumnElement[bool]:
+    assert criterion.chain is not None
+    target_type, inner = criterion.chain
+    targets = _ids_matching(target_type, inner, orgs).with_only_columns(
+        literal(f"{target_type}/") + FhirResource.id
+    )
+    referring = select(FhirReferenceIndex.resource_id).where(
+        FhirReferenceIndex.resource_type == resource_type,
+        FhirReferenceIndex.param == criterion.param,
+        FhirReferenceIndex.target.in_(targets),
+    )
+    return FhirResource.id.in_(referring)
+
+
+def _has(resource_type: str, has: Has, orgs: set[str]) -> ColumnElement[bool]:
+    sources = _ids_matching(has.source_type, has.criterion, orgs)
+    targets = select(FhirReferenceIndex.target).where(
+        FhirReferenceIndex.resource_type == has.source_type,
+        FhirReferenceIndex.param == has.param,
+        FhirReferenceIndex.resource_id.in_(sources),
+    )
+    return (literal(f"{resource_type}/") + FhirResource.id).in_(targets)
+
+
+def _condition(
+    resource_type: str, criterion: Criterion | Has, orgs: set[str]
+) -> ColumnElement[bool]:
+    if isinstance(criterion, Has):
+        return _has(resource_type, criterion, orgs)
+    if criterion.chain is not None:
+        return _chained(resource_type, criterion, orgs)
     table = TABLES[criterion.kind]
     if criterion.modifier == "missing":
         present = select(table.resource_id).where(
@@ -170,17 +228,17 @@ def _condition(resource_type: str, criterion: Criterion) -> ColumnElement[bool]:
 
 def _filtered(
     resource_type: str,
-    criteria: list[Criterion],
+    criteria: list[Criterion | Has],
     orgs: set[str],
     last_updated: list[Match],
 ) -> Select[Any]:
     statement = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
-        or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+        _visible(orgs),
     )
     for criterion in criteria:
-        statement = statement.where(_condition(resource_type, criterion))
+        statement = statement.where(_condition(resource_type, criterion, orgs))
     for match in last_updated:
         statement = statement.where(_last_updated_condition(match))
     return statement
@@ -207,7 +265,7 @@ def _last_updated_condition(match: Match) -> ColumnElement[bool]:
 def search(
     session: Session,
     resource_type: str,
-    criteria: list[Criterion],
+    criteria: list[Criterion | Has],
     orgs: set[str],
     *,
     count: int,
@@ -252,7 +310,7 @@ def read_many(session: Session, targets: list[str], orgs: set[str]) -> list[Stor
         select(FhirResource).where(
             or_(*(and_(FhirResource.resource_type == t, FhirResource.id == i) for t, i in keys)),
             FhirResource.deleted.is_(False),
-            or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+            _visible(orgs),
         )
     )
     return [as_stored(row) for row in rows]
@@ -274,7 +332,7 @@ def referencing(
             FhirResource.resource_type == source_type,
             FhirResource.id.in_(sources),
             FhirResource.deleted.is_(False),
-            or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs)),
+            _visible(orgs),
         )
     )
     return [as_stored(row) for row in rows]

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from fhir_profiles.search_values import date_range, search_parameter_codes
+from fhir_profiles.search_values import date_range, reference_targets, search_parameter_codes
 from gateway.errors import BadRequest
 from storage import fhir_search
-from storage.fhir_search import Criterion, Match
+from storage.fhir_search import Criterion, Has, Match
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 1000
@@ -31,7 +31,7 @@ _COMMA = re.compile(r"(?<!\\),")
 
 @dataclass
 class SearchRequest:
-    criteria: list[Criterion] = field(default_factory=list)
+    criteria: list[Criterion | Has] = field(default_factory=list)
     last_updated: list[Match] = field(default_factory=list)
     count: int = DEFAULT_COUNT
     offset: int = 0
@@ -53,8 +53,14 @@ def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> Se
         if name.split(":")[0] in ("_include", "_revinclude"):
             _include(request, name, raw)
             continue
-        code, _, modifier = name.partition(":")
         values = [v.replace("\\,", ",") for v in _COMMA.split(raw)]
+        if name.startswith("_has:"):
+            request.criteria.append(_has(resource_type, name, values))
+            continue
+        if "." in name:
+            request.criteria.append(_chain(resource_type, name, values))
+            continue
+        code, _, modifier = name.partition(":")
         if code == "_lastUpdated":
             request.last_updated.extend(_date_match(name, v) for v in values)
             continue
@@ -81,6 +87,40 @@ def _control(request: SearchRequest, name: str, raw: str) -> None:
         request.with_total = raw != "none"
     elif name == "_summary" and raw == "count":
         request.only_count = True
+
+
+def _chain(resource_type: str, name: str, values: list[str]) -> Criterion:
+    """``subject:Patient.identifier=…`` (one level): the referenced resource matches."""
+    reference, _, inner_name = name.partition(".")
+    code, _, target = reference.partition(":")
+    if search_parameter_codes(resource_type).get(code) != "reference":
+        raise BadRequest(f"{name}: {code} is not a reference parameter of {resource_type}")
+    if not target:
+        targets = reference_targets(resource_type, code)
+        if len(targets) != 1:
+            raise BadRequest(f"{name}: say which type {code} points at ({code}:Type.…)")
+        target = targets[0]
+    inner = _inner(target, inner_name, values, name)
+    return Criterion(code, "reference", chain=(target, inner))
+
+
+def _has(resource_type: str, name: str, values: list[str]) -> Has:
+    """``_has:Observation:patient:code=…`` (one level)."""
+    parts = name.split(":")
+    if len(parts) != 4:
+        raise BadRequest(f"{name}: use _has:SourceType:parameter:criterion")
+    _, source, param, inner_name = parts
+    if search_parameter_codes(source).get(param) != "reference":
+        raise BadRequest(f"{name}: {source}:{param} is not a reference parameter")
+    return Has(source, param, _inner(source, inner_name, values, name))
+
+
+def _inner(resource_type: str, inner_name: str, values: list[str], name: str) -> Criterion:
+    code, _, modifier = inner_name.partition(":")
+    kind = search_parameter_codes(resource_type).get(code)
+    if kind is None or "." in inner_name:
+        raise BadRequest(f"{name}: {inner_name} is not a search parameter of {resource_type}")
+    return _criterion(code, kind, modifier or None, values, name)
 
 
 def _include(request: SearchRequest, name: str, raw: str) -> None:

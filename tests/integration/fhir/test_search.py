@@ -201,3 +201,25 @@ def test_include_revinclude_and_iterate(alliance: Gateway):
         headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
     )
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Observation?subject:Patient.identifier=P3", ["o3"]),
+        ("Observation?patient.family=张", ["o1", "o2"]),
+        ("Observation?subject:Patient.gender=female&date=2026-11", ["o3"]),
+        ("Patient?_has:Observation:patient:value-quantity=gt7", ["p1"]),
+        ("Patient?_has:Observation:subject:code=2345-7", ["p1", "p3"]),
+    ],
+)
+def test_chains_and_has(alliance: Gateway, query: str, expected: list[str]):
+    assert ids(find(alliance, query)) == expected
+
+
+def test_chain_needs_a_type_when_the_reference_has_several(alliance: Gateway):
+    response = httpx.get(
+        f"{alliance.url}/fhir/Observation?subject.name=张",
+        headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
+    )
+    assert response.status_code == 400
