@@ -262,6 +262,49 @@ def _last_updated_condition(match: Match) -> ColumnElement[bool]:
     }[match.prefix]
 
 
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    param: str  # a search parameter, "_id" or "_lastUpdated"
+    kind: str
+    descending: bool = False
+
+
+_SORT_COLUMN = {
+    "token": "code",
+    "string": "value",
+    "reference": "target",
+    "quantity": "value",
+    "number": "value",
+    "uri": "value",
+}
+
+
+def _sort_expression(resource_type: str, key: SortKey) -> Any:
+    """A resource's sort value for ``key``: the least value ascending, the greatest
+    descending (dates: the start of the earliest range / the end of the latest)."""
+    if key.param == "_id":
+        value: Any = FhirResource.id
+    elif key.param == "_lastUpdated":
+        value = FhirResource.last_updated
+    else:
+        table = TABLES[key.kind]
+        if key.kind == "date":
+            column = table.high if key.descending else table.low
+        else:
+            column = getattr(table, _SORT_COLUMN[key.kind])
+        pick = func.max(column) if key.descending else func.min(column)
+        value = (
+            select(pick)
+            .where(
+                table.resource_type == resource_type,
+                table.resource_id == FhirResource.id,
+                table.param == key.param,
+            )
+            .scalar_subquery()
+        )
+    return value.desc().nulls_last() if key.descending else value.asc().nulls_last()
+
+
 def search(
     session: Session,
     resource_type: str,
@@ -272,13 +315,15 @@ def search(
     offset: int = 0,
     last_updated: list[Match] | None = None,
     with_total: bool = True,
+    sort: list[SortKey] | None = None,
 ) -> tuple[list[StoredResource], int | None]:
-    """One page of matches (by id, a stable order for paging) and the total."""
+    """One page of matches in ``sort`` order (then by id: stable for paging) and the total."""
     statement = _filtered(resource_type, criteria, orgs, last_updated or [])
     total = None
     if with_total:
         total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = session.scalars(statement.order_by(FhirResource.id).offset(offset).limit(count))
+    order = [_sort_expression(resource_type, key) for key in sort or []]
+    rows = session.scalars(statement.order_by(*order, FhirResource.id).offset(offset).limit(count))
     return [as_stored(row) for row in rows], total
 
 

@@ -182,6 +182,7 @@ def router(platform: Platform) -> APIRouter:
                     offset=query.offset,
                     last_updated=query.last_updated,
                     with_total=query.with_total or query.only_count,
+                    sort=query.sort,
                 )
                 extra = search.included(
                     session,

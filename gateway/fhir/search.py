@@ -14,13 +14,14 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from fhir_profiles.search_values import date_range, reference_targets, search_parameter_codes
+from fhir_profiles.subsetting import subset
 from gateway.errors import BadRequest
 from storage import fhir_search
-from storage.fhir_search import Criterion, Has, Match
+from storage.fhir_search import Criterion, Has, Match, SortKey
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 1000
-CONTROL = {"_count", "_offset", "_total", "_summary", "_format", "_pretty"}
+CONTROL = {"_count", "_offset", "_total", "_summary", "_format", "_pretty", "_sort", "_elements"}
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 MODIFIERS = {
     "token": {None, "not", "text", "missing"},
@@ -39,6 +40,9 @@ class SearchRequest:
     only_count: bool = False
     warnings: list[str] = field(default_factory=list)
     # (source type, reference parameter, target type or None, iterate)
+    sort: list[SortKey] = field(default_factory=list)
+    elements: list[str] = field(default_factory=list)
+    summary: str | None = None  # true, text, data (count is only_count)
     includes: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
     revincludes: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
 
@@ -47,6 +51,9 @@ def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> Se
     kinds = search_parameter_codes(resource_type)
     request = SearchRequest()
     for name, raw in params:
+        if name == "_sort":
+            request.sort = [_sort_key(kinds, key.strip()) for key in raw.split(",") if key]
+            continue
         if name in CONTROL:
             _control(request, name, raw)
             continue
@@ -85,8 +92,23 @@ def _control(request: SearchRequest, name: str, raw: str) -> None:
             request.offset = int(raw)
     elif name == "_total":
         request.with_total = raw != "none"
-    elif name == "_summary" and raw == "count":
-        request.only_count = True
+    elif name == "_summary":
+        if raw not in ("count", "true", "text", "data", "false"):
+            raise BadRequest("_summary is one of true, text, data, count, false")
+        request.only_count = raw == "count"
+        request.summary = raw if raw in ("true", "text", "data") else None
+    elif name == "_elements":
+        request.elements = [e.strip() for e in raw.split(",") if e.strip()]
+
+
+def _sort_key(kinds: dict[str, str], key: str) -> SortKey:
+    descending = key.startswith("-")
+    code = key.lstrip("-")
+    if code in ("_id", "_lastUpdated"):
+        return SortKey(code, "special", descending)
+    if code not in kinds:
+        raise BadRequest(f"cannot sort by {code!r}: not a search parameter of this type")
+    return SortKey(code, kinds[code], descending)
 
 
 def _chain(resource_type: str, name: str, values: list[str]) -> Criterion:
@@ -234,7 +256,7 @@ def searchset(
     entries = [
         {
             "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
-            "resource": stored.content,
+            "resource": subset(stored.content, request.summary, request.elements),
             "search": {"mode": "match"},
         }
         for stored in ([] if request.only_count else found)

@@ -223,3 +223,27 @@ def test_chain_needs_a_type_when_the_reference_has_several(alliance: Gateway):
         headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Patient?_sort=birthdate", ["p1", "p3", "p2"]),
+        ("Patient?_sort=-birthdate", ["p2", "p3", "p1"]),
+        ("Patient?_sort=family,-given", ["p2", "p1", "p3"]),  # 张无忌, 张三丰 by given desc
+        ("Observation?_sort=-value-quantity", ["o2", "o3", "o1"]),
+        ("Observation?_sort=-_id", ["o3", "o2", "o1"]),
+    ],
+)
+def test_sort(alliance: Gateway, query: str, expected: list[str]):
+    bundle = find(alliance, query)
+    assert [e["resource"]["id"] for e in bundle["entry"]] == expected
+
+
+def test_summary_and_elements(alliance: Gateway):
+    [entry] = find(alliance, "Patient?_id=p1&_elements=gender")["entry"]
+    assert set(entry["resource"]) == {"resourceType", "id", "meta", "gender"}
+    assert entry["resource"]["meta"]["tag"][-1]["code"] == "SUBSETTED"
+    [summary] = find(alliance, "Observation?_id=o1&_summary=true")["entry"]
+    assert "valueQuantity" in summary["resource"]
+    assert "code" in summary["resource"]
