@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -225,3 +225,29 @@ def delete(session: Session, resource_type: str, resource_id: str) -> StoredReso
     _replace_index(session, resource_type, resource_id, ())
     session.flush()
     return as_stored(current)
+
+
+def type_history(
+    session: Session,
+    resource_type: str,
+    orgs: set[str],
+    *,
+    since: datetime | None = None,
+    count: int = 100,
+) -> list[StoredResource]:
+    """Every version of the type's visible resources, newest first."""
+    statement = select(FhirResourceVersion).where(
+        FhirResourceVersion.resource_type == resource_type,
+        or_(
+            FhirResourceVersion.owner_org_id.is_(None),
+            FhirResourceVersion.owner_org_id.in_(orgs),
+        ),
+    )
+    if since is not None:
+        statement = statement.where(FhirResourceVersion.last_updated >= since)
+    rows = session.scalars(
+        statement.order_by(
+            FhirResourceVersion.last_updated.desc(), FhirResourceVersion.id.desc()
+        ).limit(count)
+    )
+    return [as_stored(row) for row in rows]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from fhir_profiles.search_values import search_parameter_codes
+from fhir_profiles.search_values import reference_targets, search_parameter_codes
 from fhir_profiles.validation import SUPPORTED_TYPES, validate
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
@@ -42,7 +43,8 @@ from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
 INTERACTIONS = (
-    "read", "vread", "update", "delete", "history-instance", "create", "search-type",
+    "read", "vread", "update", "delete", "history-instance", "history-type", "create",
+    "search-type",
 )  # fmt: skip
 SYSTEM_INTERACTIONS = ("transaction", "batch")
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
@@ -148,7 +150,17 @@ def router(platform: Platform) -> APIRouter:
                                 {
                                     "name": "validate",
                                     "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-                                }
+                                },
+                                *(
+                                    [
+                                        {
+                                            "name": "everything",
+                                            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                                        }
+                                    ]
+                                    if resource_type == "Patient"
+                                    else []
+                                ),
                             ],
                             "interaction": [{"code": code} for code in INTERACTIONS],
                         }
@@ -211,6 +223,77 @@ def router(platform: Platform) -> APIRouter:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
         bundle = search.searchset(base, resource_type, params, query, found, total, extra)
+        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+
+    @api.get("/{resource_type}/_history")
+    async def type_history(request: Request, requester: Auth, resource_type: str) -> Response:
+        _check_format(request)
+        since_text = request.query_params.get("_since")
+        count_text = request.query_params.get("_count", "100")
+        if not count_text.isdigit():
+            raise BadRequest("_count must be a whole number")
+        count = min(int(count_text), search.MAX_COUNT)
+        try:
+            since = (
+                datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
+            )
+        except ValueError:
+            raise BadRequest("_since must be a FHIR instant") from None
+        if since is not None and since.tzinfo is None:
+            raise BadRequest("_since must carry a time zone")
+
+        def versions(session: Session) -> list[StoredResource]:
+            orgs = visible_orgs(session, requester.org_id)
+            return fhir_store.type_history(session, resource_type, orgs, since=since, count=count)
+
+        found = await access(requester, resource_type, "history-type", versions)
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": len(found or []),
+            "entry": [_history_entry(request, stored) for stored in found or []],
+        }
+        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+
+    @api.get("/Patient/{patient_id}/$everything")
+    async def everything(request: Request, requester: Auth, patient_id: str) -> Response:
+        """The patient and every visible resource that refers to them (``patient``/``subject``
+        parameters that target Patient), of the types the requester may read."""
+        _check_format(request)
+        patient = await access(
+            requester,
+            "Patient",
+            "everything",
+            lambda s: fhir_store.read(s, "Patient", patient_id),
+            id=patient_id,
+        )
+        if patient is None or patient.deleted:
+            raise NotFound(f"Patient/{patient_id} is not known")
+
+        def related(session: Session) -> list[StoredResource]:
+            orgs = visible_orgs(session, requester.org_id)
+            found: list[StoredResource] = []
+            for kind in SUPPORTED_TYPES:
+                if not requester.scopes.allows(kind, "r"):
+                    continue
+                for code in ("patient", "subject"):
+                    if "Patient" in reference_targets(kind, code):
+                        found += fhir_search.referencing(
+                            session, kind, code, [f"Patient/{patient_id}"], orgs
+                        )
+            return list({(r.resource_type, r.id): r for r in found}.values())
+
+        found = await in_transaction(related)
+        base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": 1 + len(found),
+            "entry": [
+                {"fullUrl": f"{base}/{r.resource_type}/{r.id}", "resource": r.content}
+                for r in [patient, *found]
+            ],
+        }
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
 
     @api.get("/{resource_type}")

@@ -114,8 +114,10 @@ def test_capability_statement_states_what_is_served(gateway: Gateway):
     assert "Patient" in resources
     assert "Encounter" not in resources
     assert {i["code"] for i in resources["Patient"]["interaction"]} == {
-        "read", "vread", "update", "delete", "history-instance", "create",
+        "read", "vread", "update", "delete", "history-instance", "history-type", "create",
+        "search-type",
     }  # fmt: skip
+    assert {o["name"] for o in resources["Patient"]["operation"]} == {"validate", "everything"}
 
 
 def test_validate_operation_never_stores(gateway: Gateway):

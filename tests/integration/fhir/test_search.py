@@ -247,3 +247,28 @@ def test_summary_and_elements(alliance: Gateway):
     [summary] = find(alliance, "Observation?_id=o1&_summary=true")["entry"]
     assert "valueQuantity" in summary["resource"]
     assert "code" in summary["resource"]
+
+
+def test_patient_everything(alliance: Gateway):
+    bundle = find(alliance, "Patient/p1/$everything")
+    assert sorted(
+        f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]
+    ) == ["Observation/o1", "Observation/o2", "Patient/p1"]
+    missing = httpx.get(
+        f"{alliance.url}/fhir/Patient/nobody/$everything",
+        headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},
+    )
+    assert missing.status_code == 404
+    hidden = httpx.get(
+        f"{alliance.url}/fhir/Patient/p1/$everything",
+        headers={"Authorization": f"Bearer {alliance.token('his-cz-sq')}"},
+    )
+    assert hidden.status_code == 404
+
+
+def test_type_history(alliance: Gateway):
+    history = find(alliance, "Observation/_history")
+    assert history["type"] == "history"
+    assert sorted(e["resource"]["id"] for e in history["entry"]) == ["o1", "o2", "o3"]
+    assert find(alliance, "Observation/_history?_since=2999-01-01T00:00:00Z")["total"] == 0
+    assert find(alliance, "Patient/_history", who="his-cz-sq")["total"] == 0  # not its data
