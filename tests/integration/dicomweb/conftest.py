@@ -17,7 +17,7 @@ from dicomweb_client import DICOMwebClient
 
 from gateway.app import create_app
 from storage.dicom_ingest import Sender, ingest_file
-from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node
+from tests.integration.dicom.conftest import RunningNode, start_demo_node, start_node, stop_node
 from tests.servers import free_port, wait_for_port
 
 PASSWORD = "Demo@2026"
@@ -54,9 +54,21 @@ class Gateway:
 
 @contextmanager
 def start_gateway(
-    tmp: Path, demo_sqlite: Path, object_store_url: str | None = None, **settings: Any
+    tmp: Path,
+    demo_sqlite: Path,
+    object_store_url: str | None = None,
+    *,
+    database_url: str | None = None,
+    **settings: Any,
 ) -> Iterator[Gateway]:
-    node = start_demo_node(tmp, demo_sqlite, object_store_url)
+    """On a copy of the demo SQLite database, or on ``database_url`` (the demo alliance is
+    imported there)."""
+    if database_url is None:
+        node = start_demo_node(tmp, demo_sqlite, object_store_url)
+    else:
+        node = start_node(
+            tmp / "node", database_url, object_store_url or (tmp / "objects").as_uri()
+        )
     port = free_port()
     # As behind a proxy: links are built from the configured public address, because some
     # clients (dicomweb-client) send a Host header without the port.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.integration.dicomweb.conftest import Gateway
+from tests.conftest import new_postgres_database
+from tests.integration.dicomweb.conftest import Gateway, start_gateway
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -53,8 +56,22 @@ RESOURCES = [
 ]
 
 
-@pytest.fixture
-def alliance(gateway: Gateway) -> Gateway:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def alliance(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_sqlite: Path,
+) -> Iterator[Gateway]:
+    """The resources above, loaded once per database; the tests only read."""
+    url = None
+    if request.param == "postgresql":
+        url = new_postgres_database(request.getfixturevalue("postgres_server"))
+    with start_gateway(tmp_path_factory.mktemp("fhir"), demo_sqlite, database_url=url) as gateway:
+        load(gateway)
+        yield gateway
+
+
+def load(gateway: Gateway) -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -69,7 +86,6 @@ def alliance(gateway: Gateway) -> Gateway:
     }
     response = httpx.post(f"{gateway.url}/fhir", headers=headers, content=json.dumps(bundle))
     assert response.status_code == 200
-    return gateway
 
 
 def find(gateway: Gateway, query: str, who: str = "his-jhzx", **headers: str) -> dict:
