@@ -251,3 +251,13 @@ def type_history(
         ).limit(count)
     )
     return [as_stored(row) for row in rows]
+
+
+def current_of_type(session: Session, resource_type: str) -> list[StoredResource]:
+    """Every current, not deleted resource of a type (for small types such as Subscription)."""
+    rows = session.scalars(
+        select(FhirResource).where(
+            FhirResource.resource_type == resource_type, FhirResource.deleted.is_(False)
+        )
+    )
+    return [as_stored(row) for row in rows]

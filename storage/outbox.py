@@ -123,3 +123,15 @@ def replay(sessions: sessionmaker[Session], event_id: int) -> None:
             .where(OutboxEvent.id == event_id, OutboxEvent.state == OutboxState.DEAD)
             .values(state=OutboxState.PENDING, attempts=0, available_at=datetime.now(UTC))
         )
+
+
+def recent_events(session: Session, topic: str, limit: int = 1000) -> list[OutboxEvent]:
+    """The newest events of a topic (for showing delivery state), newest first."""
+    return list(
+        session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.topic == topic)
+            .order_by(OutboxEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -15,7 +15,10 @@ from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed
 from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_store import StoredResource, VersionConflict
+from storage.outbox import enqueue
 from storage.policy import visible_orgs
+
+CHANGED_TOPIC = "fhir.changed"
 
 # Directory and terminology data the whole alliance shares; everything else belongs to the
 # organization that wrote it.
@@ -31,11 +34,19 @@ def store(
     owner_org_id: str | None,
     if_match: int | None = None,
 ) -> StoredResource:
-    """Keep a validated resource with the values it is found by: the one way every writer
-    (REST, Bundles, the worker publishing studies) stores FHIR."""
-    return fhir_store.put(
+    """Keep a validated resource with the values it is found by, and tell subscriptions
+    (``fhir.changed``, in the same transaction): the one way every writer (REST, Bundles, the
+    worker publishing studies) stores FHIR."""
+    stored = fhir_store.put(
         session, resource, owner_org_id, if_match=if_match, index=extract(resource)
     )
+    if stored.resource_type != "Subscription":
+        enqueue(
+            session,
+            CHANGED_TOPIC,
+            {"type": stored.resource_type, "id": stored.id, "version": stored.version_id},
+        )
+    return stored
 
 
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:

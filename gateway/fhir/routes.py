@@ -31,7 +31,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from gateway.fhir import bundle, interactions, search
+from gateway.fhir import bundle, interactions, search, subscriptions
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_search, fhir_store
 from storage.audit import audit
@@ -254,6 +254,24 @@ def router(platform: Platform) -> APIRouter:
             "entry": [_history_entry(request, stored) for stored in found or []],
         }
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+
+    @api.get("/Subscription/{subscription_id}/$status")
+    async def subscription_status(
+        request: Request, requester: Auth, subscription_id: str
+    ) -> Response:
+        """Delivery state of a Subscription's notifications (pending, done, dead, last error)."""
+        _check_format(request)
+        found = await access(
+            requester,
+            "Subscription",
+            "status",
+            lambda s: fhir_store.read(s, "Subscription", subscription_id),
+            id=subscription_id,
+        )
+        if found is None or found.deleted:
+            raise NotFound(f"Subscription/{subscription_id} is not known")
+        status = await run_in_threadpool(subscriptions.delivery_status, platform, subscription_id)
+        return Response(json.dumps(status), media_type=FHIR_JSON)
 
     @api.get("/Patient/{patient_id}/$everything")
     async def everything(request: Request, requester: Auth, patient_id: str) -> Response:

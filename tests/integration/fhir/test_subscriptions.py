@@ -1,0 +1,113 @@
+"""R4 rest-hook Subscriptions: a matching write reaches the endpoint with its header and
+payload; others do not; a failing endpoint is retried later and never holds up the rest."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from storage.platform import plugins
+from storage.worker import process_batch
+from tests.integration.dicomweb.conftest import Gateway
+from tests.servers import free_port
+
+FHIR_JSON = "application/fhir+json"
+
+
+class Receiver(ThreadingHTTPServer):
+    received: list[tuple[str, dict[str, str], bytes]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            self.server.received.append((self.path, dict(self.headers), self.rfile.read(length)))  # type: ignore[attr-defined]
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = Receiver(("127.0.0.1", free_port()), Handler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def fhir(gateway: Gateway, method: str, path: str, who: str, body: dict | None = None):
+    headers = {"Authorization": f"Bearer {gateway.token(who)}", "Content-Type": FHIR_JSON}
+    content = json.dumps(body) if body is not None else None
+    return httpx.request(method, f"{gateway.url}/fhir{path}", headers=headers, content=content)
+
+
+def subscribe(gateway: Gateway, who: str, endpoint: str) -> str:
+    subscription = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "报告已出",
+        "criteria": "DiagnosticReport?status=final",
+        "channel": {
+            "type": "rest-hook",
+            "endpoint": endpoint,
+            "payload": FHIR_JSON,
+            "header": ["Authorization: Bearer clinic-secret"],
+        },
+    }
+    response = fhir(gateway, "POST", "/Subscription", who, subscription)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def report(status: str) -> dict:
+    return {
+        "resourceType": "DiagnosticReport",
+        "status": status,
+        "code": {"text": "胸部CT平扫报告"},
+        "conclusion": "双肺未见明显异常。",
+    }
+
+
+def run_worker(gateway: Gateway) -> None:
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(gateway.node.platform, handlers):
+        pass
+
+
+def test_rest_hook_delivery(gateway: Gateway, receiver: Receiver):
+    endpoint = f"http://127.0.0.1:{receiver.server_port}/his/notify"
+    good = subscribe(gateway, "his-jhzx", endpoint)
+    broken = subscribe(gateway, "his-jhzx", f"http://127.0.0.1:{free_port()}/down")
+    subscribe(gateway, "his-cz-sq", endpoint + "?clinic=cz")  # may not see the lead's reports
+
+    fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("preliminary"))
+    run_worker(gateway)
+    assert receiver.received == []  # does not match the criteria
+
+    final = fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("final")).json()
+    run_worker(gateway)
+    assert len(receiver.received) == 1
+    path, headers, body = receiver.received[0]
+    assert path == "/his/notify"
+    assert headers["Authorization"] == "Bearer clinic-secret"
+    assert json.loads(body)["id"] == final["id"]
+
+    def status(subscription: str) -> dict:
+        parameters = fhir(gateway, "GET", f"/Subscription/{subscription}/$status", "his-jhzx")
+        return {
+            p["name"]: p.get("valueInteger", p.get("valueString"))
+            for p in parameters.json()["parameter"]
+        }
+
+    assert status(good)["done"] == 1
+    failing = status(broken)
+    assert failing["pending"] == 1  # retried later, with backoff
+    assert "ConnectError" in failing["last-error"]
