@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import jsonpatch
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
 INTERACTIONS = (
-    "read", "vread", "update", "delete", "history-instance", "history-type", "create",
+    "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
     "search-type",
 )  # fmt: skip
 SYSTEM_INTERACTIONS = ("transaction", "batch")
@@ -139,6 +140,7 @@ def router(platform: Platform) -> APIRouter:
                             "readHistory": True,
                             "updateCreate": True,
                             "conditionalCreate": True,
+                            "conditionalUpdate": True,
                             "searchParam": [
                                 {"name": code, "type": kind}
                                 for code, kind in {
@@ -473,6 +475,69 @@ def router(platform: Platform) -> APIRouter:
             lambda s: interactions.update(s, requester, resource, expected)
         )
         return _written(request, stored, 201 if stored.version_id == 1 else 200)
+
+    @api.put("/{resource_type}")
+    async def conditional_update(request: Request, requester: Auth, resource_type: str) -> Response:
+        """``PUT /Type?criteria``: no match creates, one match is updated, several are 412."""
+        _check_format(request)
+        interactions.authorize(requester, resource_type, "u")
+        params = list(request.query_params.multi_items())
+        if not params:
+            raise BadRequest("a conditional update needs search criteria in the URL")
+        query = search.parse(resource_type, params, strict=True)
+        resource = await _body(request, resource_type)
+
+        def update_matching(session: Session) -> StoredResource:
+            orgs = visible_orgs(session, requester.org_id)
+            found, _ = fhir_search.search(
+                session, resource_type, query.criteria, orgs, count=2, with_total=False
+            )
+            if len(found) > 1:
+                raise PreconditionFailed(f"the criteria match several {resource_type}")
+            target = found[0].id if found else resource.get("id") or str(uuid.uuid4())
+            if resource.get("id") not in (None, target):
+                raise BadRequest("the resource's id is not the id of the matching resource")
+            return interactions.update(session, requester, {**resource, "id": target})
+
+        stored = await in_transaction(update_matching)
+        return _written(request, stored, 201 if stored.version_id == 1 else 200)
+
+    @api.patch("/{resource_type}/{resource_id}")
+    async def patch(
+        request: Request, requester: Auth, resource_type: str, resource_id: str
+    ) -> Response:
+        """JSON Patch (RFC 6902, ``application/json-patch+json``), validated like any update."""
+        _check_format(request)
+        interactions.authorize(requester, resource_type, "u")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json-patch+json":
+            raise UnsupportedMediaType("send the patch as application/json-patch+json")
+        try:
+            operations = jsonpatch.JsonPatch(json.loads(await request.body()))
+        except (ValueError, jsonpatch.InvalidJsonPatch) as exc:
+            raise BadRequest(f"not a JSON Patch document: {exc}") from None
+        expected = _if_match(request)
+
+        def apply(session: Session) -> StoredResource:
+            current = interactions.read(session, requester, resource_type, resource_id)
+            assert current.content is not None
+            try:
+                patched = operations.apply(current.content)
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                raise Unprocessable("the patch cannot be applied", [("", str(exc))]) from None
+            if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
+                raise Unprocessable("a patch may not change resourceType or id", [])
+            problems = validate(patched, resource_type)
+            if problems:
+                raise Unprocessable(
+                    f"the patched {resource_type} is not valid",
+                    [(p.expression, p.message) for p in problems],
+                )
+            version = expected if expected is not None else current.version_id
+            return interactions.update(session, requester, patched, version)
+
+        stored = await in_transaction(apply)
+        return _written(request, stored, 200)
 
     @api.delete("/{resource_type}/{resource_id}")
     async def delete(

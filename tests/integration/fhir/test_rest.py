@@ -114,8 +114,8 @@ def test_capability_statement_states_what_is_served(gateway: Gateway):
     assert "Patient" in resources
     assert "Encounter" not in resources
     assert {i["code"] for i in resources["Patient"]["interaction"]} == {
-        "read", "vread", "update", "delete", "history-instance", "history-type", "create",
-        "search-type",
+        "read", "vread", "update", "patch", "delete", "history-instance", "history-type",
+        "create", "search-type",
     }  # fmt: skip
     assert {o["name"] for o in resources["Patient"]["operation"]} == {"validate", "everything"}
 
@@ -182,3 +182,39 @@ def test_conditional_create(gateway: Gateway):
     assert ambiguous.status_code == 412
     unknown = call(gateway, "POST", "/Patient", body=PATIENT, **{"If-None-Exist": "colour=red"})
     assert unknown.status_code == 400
+
+
+def test_json_patch(gateway: Gateway):
+    pid = call(gateway, "POST", "/Patient", body=PATIENT).json()["id"]
+    ops = [{"op": "replace", "path": "/gender", "value": "female"},
+           {"op": "add", "path": "/name/0/given/-", "value": "丰"}]  # fmt: skip
+    patch = {"Content-Type": "application/json-patch+json"}
+    patched = call(gateway, "PATCH", f"/Patient/{pid}", body=ops, **patch)
+    assert patched.status_code == 200
+    assert patched.json()["gender"] == "female"
+    assert patched.json()["name"][0]["given"] == ["三丰", "丰"]
+    assert patched.json()["meta"]["versionId"] == "2"
+    stale = call(gateway, "PATCH", f"/Patient/{pid}", body=ops, **patch, **{"If-Match": 'W/"1"'})
+    assert stale.status_code == 412
+    add_unknown = [{"op": "add", "path": "/x", "value": 1}]
+    invalid = call(gateway, "PATCH", f"/Patient/{pid}", body=add_unknown, **patch)
+    assert invalid.status_code == 422
+    assert invalid.json()["issue"][0]["expression"] == ["Patient.x"]
+    remove_missing = [{"op": "remove", "path": "/nope"}]
+    broken = call(gateway, "PATCH", f"/Patient/{pid}", body=remove_missing, **patch)
+    assert broken.status_code == 422
+    wrong_type = call(gateway, "PATCH", f"/Patient/{pid}", body=ops)
+    assert wrong_type.status_code == 415
+    assert call(gateway, "GET", f"/Patient/{pid}").json()["meta"]["versionId"] == "2"
+
+
+def test_conditional_update(gateway: Gateway):
+    url = "/Patient?identifier=urn:yilian:patient-id:tx-wsy|TX000123"
+    created = call(gateway, "PUT", url, body=PATIENT)
+    assert created.status_code == 201
+    updated = call(gateway, "PUT", url, body={**PATIENT, "gender": "female"})
+    assert updated.status_code == 200
+    assert updated.json()["id"] == created.json()["id"]
+    assert updated.json()["gender"] == "female"
+    call(gateway, "POST", "/Patient", body=PATIENT)
+    assert call(gateway, "PUT", url, body=PATIENT).status_code == 412
