@@ -65,18 +65,24 @@ def _check_owner(current: StoredResource | None, requester: Requester) -> None:
         raise Forbidden("only the organization that owns this resource may change it")
 
 
-def _audit(
-    session: Session, requester: Requester, action: str, resource_type: str, resource_id: str
+def audit_fhir(
+    session: Session,
+    requester: Requester,
+    action: str,
+    resource_type: str,
+    outcome: str = "success",
+    **entities: Any,
 ) -> None:
+    """The access record of a FHIR interaction (in the caller's transaction)."""
     audit(
         session,
         channel="fhir",
         actor=requester.subject,
         actor_org_id=requester.org_id,
         action=action,
-        outcome="success",
+        outcome=outcome,
         resource_type=resource_type,
-        id=resource_id,
+        **entities,
     )
 
 
@@ -94,7 +100,7 @@ def read(
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     if stored.deleted:
         raise Gone(f"{resource_type}/{resource_id} was deleted")
-    _audit(session, requester, "read", resource_type, resource_id)
+    audit_fhir(session, requester, "read", resource_type, id=resource_id)
     return stored
 
 
@@ -102,7 +108,7 @@ def create(session: Session, requester: Requester, resource: dict[str, Any]) -> 
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
     stored = store(session, resource, _owner_for(requester, resource_type))
-    _audit(session, requester, "create", resource_type, stored.id)
+    audit_fhir(session, requester, "create", resource_type, id=stored.id)
     return stored
 
 
@@ -122,7 +128,7 @@ def update(
         stored = store(session, resource, owner, if_match)
     except VersionConflict as exc:
         raise PreconditionFailed(str(exc)) from None
-    _audit(session, requester, "update", resource_type, resource_id)
+    audit_fhir(session, requester, "update", resource_type, id=resource_id)
     return stored
 
 
@@ -132,5 +138,5 @@ def delete(
     authorize(requester, resource_type, "d")
     _check_owner(fhir_store.read(session, resource_type, resource_id), requester)
     stored = fhir_store.delete(session, resource_type, resource_id)
-    _audit(session, requester, "delete", resource_type, resource_id)
+    audit_fhir(session, requester, "delete", resource_type, id=resource_id)
     return stored

@@ -23,7 +23,6 @@ from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import (
     BadRequest,
-    Forbidden,
     Gone,
     NotAcceptable,
     NotFound,
@@ -35,7 +34,6 @@ from gateway.errors import (
 from gateway.fhir import bundle, interactions, search, subscriptions
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_search, fhir_store
-from storage.audit import audit
 from storage.db import transaction
 from storage.errors import StorageError
 from storage.fhir_store import StoredResource, instant
@@ -78,10 +76,7 @@ def router(platform: Platform) -> APIRouter:
         find: Any,
         **entities: Any,
     ) -> Any:
-        if resource_type not in SUPPORTED_TYPES:
-            raise NotFound(f"resource type {resource_type} is not supported here")
-        if not requester.scopes.allows(resource_type, "r"):
-            raise Forbidden(f"scope {resource_type}.r required")
+        interactions.authorize(requester, resource_type, "r")
 
         def work() -> Any:
             with transaction(platform.sessions, relaxed=True) as session:
@@ -89,15 +84,9 @@ def router(platform: Platform) -> APIRouter:
                 found = find(session)
                 items = found if isinstance(found, list) else [found] if found else []
                 visible = all(s.owner_org_id in (None, *orgs) for s in items) and bool(items)
-                audit(
-                    session,
-                    channel="fhir",
-                    actor=requester.subject,
-                    actor_org_id=requester.org_id,
-                    action=action,
-                    outcome="success" if visible else "not_found",
-                    resource_type=resource_type,
-                    **entities,
+                outcome = "success" if visible else "not_found"
+                interactions.audit_fhir(
+                    session, requester, action, resource_type, outcome, **entities
                 )
                 return found if visible else None
 
@@ -179,19 +168,17 @@ def router(platform: Platform) -> APIRouter:
     ) -> Response:
         _check_format(request)
         strict = "handling=strict" in request.headers.get("prefer", "")
-        if resource_type not in SUPPORTED_TYPES:
-            raise NotFound(f"resource type {resource_type} is not supported here")
-        if not requester.scopes.allows(resource_type, "s"):
-            raise Forbidden(f"scope {resource_type}.s required")
+        interactions.authorize(requester, resource_type, "s")
         query = search.parse(resource_type, params, strict)
 
         def work() -> tuple[list[StoredResource], int | None, list[StoredResource]]:
             with transaction(platform.sessions, relaxed=True) as session:
+                orgs = visible_orgs(session, requester.org_id)
                 found, total = fhir_search.search(
                     session,
                     resource_type,
                     query.criteria,
-                    visible_orgs(session, requester.org_id),
+                    orgs,
                     count=0 if query.only_count else query.count,
                     offset=query.offset,
                     last_updated=query.last_updated,
@@ -199,20 +186,13 @@ def router(platform: Platform) -> APIRouter:
                     sort=query.sort,
                 )
                 extra = search.included(
-                    session,
-                    query,
-                    found,
-                    visible_orgs(session, requester.org_id),
-                    lambda kind: requester.scopes.allows(kind, "r"),
+                    session, query, found, orgs, lambda kind: requester.scopes.allows(kind, "r")
                 )
-                audit(
+                interactions.audit_fhir(
                     session,
-                    channel="fhir",
-                    actor=requester.subject,
-                    actor_org_id=requester.org_id,
-                    action="search-type",
-                    outcome="success",
-                    resource_type=resource_type,
+                    requester,
+                    "search-type",
+                    resource_type,
                     matches=total if total is not None else len(found),
                     ids=[s.id for s in found],
                     included=[f"{s.resource_type}/{s.id}" for s in extra],
@@ -387,13 +367,13 @@ def router(platform: Platform) -> APIRouter:
         }
         return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
 
-    async def in_transaction(work: Any) -> Any:
-        def run() -> Any:
-            with transaction(platform.sessions) as session:
-                return work(session)
+    def run_in_transaction(work: Any) -> Any:
+        with transaction(platform.sessions) as session:
+            return work(session)
 
+    async def in_transaction(work: Any) -> Any:
         try:
-            return await run_in_threadpool(run)
+            return await run_in_threadpool(run_in_transaction, work)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
 
@@ -403,13 +383,9 @@ def router(platform: Platform) -> APIRouter:
         _check_format(request)
         kind, entries = bundle.parse(await _json_body(request))
 
-        def in_transaction_now(work: Any) -> Any:
-            with transaction(platform.sessions) as session:
-                return work(session)
-
         run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
         try:
-            answer = await run_in_threadpool(run, entries, in_transaction_now, requester)
+            answer = await run_in_threadpool(run, entries, run_in_transaction, requester)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         return Response(json.dumps(answer, ensure_ascii=False), media_type=FHIR_JSON)
@@ -419,8 +395,7 @@ def router(platform: Platform) -> APIRouter:
         """``$validate``: the resource (or a Parameters with a ``resource``) is checked, never
         stored; the answer is an OperationOutcome, 200 when valid, 422 with its problems."""
         _check_format(request)
-        if resource_type not in SUPPORTED_TYPES:
-            raise NotFound(f"resource type {resource_type} is not supported here")
+        interactions.authorize(requester, resource_type, "r")
         body = await _json_body(request)
         if isinstance(body, dict) and body.get("resourceType") == "Parameters":
             given = [
