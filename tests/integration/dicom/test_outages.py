@@ -155,7 +155,7 @@ def test_node_killed_during_a_500_instance_push(tmp_path: Path) -> None:
     )
     db = running.data_dir / "yilian.db"
     deadline = time.monotonic() + 120
-    while _indexed(db) < 100:  # well into the push
+    while (indexed := _indexed(db)) < 100:  # well into the push
         assert time.monotonic() < deadline
         assert push.poll() is None
         time.sleep(0.05)
@@ -163,7 +163,9 @@ def test_node_killed_during_a_500_instance_push(tmp_path: Path) -> None:
     running.proc.wait(10)
     output, _ = push.communicate(timeout=60)
     acknowledged = output.count("Received Store Response (Success)")
-    assert 100 <= acknowledged < 500
+    # storescu sends one at a time: the last instance seen indexed may have died
+    # before its response went out, every earlier one was answered.
+    assert indexed - 1 <= acknowledged < 500
 
     # storescu sends in order: every file it got Success for is there, byte for byte.
     engine = create_db_engine(f"sqlite:///{db}")
