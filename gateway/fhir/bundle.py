@@ -22,6 +22,7 @@ from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
+from storage import fhir_store
 from storage.fhir_store import StoredResource, instant
 
 MAX_ENTRIES = 1000
@@ -162,12 +163,13 @@ def transaction_response(
 
     def work(session: Session) -> list[dict[str, Any]]:
         answers: dict[int, dict[str, Any]] = {}
-        for entry in ordered:
-            try:
-                answers[entry.index] = run_entry(session, requester, entry)
-            except HttpError as exc:
-                exc.message = f"Bundle.entry[{entry.index}]: {exc.message}"
-                raise
+        with fhir_store.deferred_writes(session):
+            for entry in ordered:
+                try:
+                    answers[entry.index] = run_entry(session, requester, entry)
+                except HttpError as exc:
+                    exc.message = f"Bundle.entry[{entry.index}]: {exc.message}"
+                    raise
         return [answers[e.index] for e in entries]
 
     return _bundle("transaction-response", in_one_transaction(work))

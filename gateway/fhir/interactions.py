@@ -33,12 +33,14 @@ def store(
     resource: dict[str, Any],
     owner_org_id: str | None,
     if_match: int | None = None,
+    *,
+    new: bool = False,
 ) -> StoredResource:
     """Keep a validated resource with the values it is found by, and tell subscriptions
     (``fhir.changed``, in the same transaction): the one way every writer (REST, Bundles, the
     worker publishing studies) stores FHIR."""
     stored = fhir_store.put(
-        session, resource, owner_org_id, if_match=if_match, index=extract(resource)
+        session, resource, owner_org_id, if_match=if_match, index=extract(resource), new=new
     )
     if stored.resource_type != "Subscription":
         enqueue(
@@ -105,9 +107,10 @@ def read(
 
 
 def create(session: Session, requester: Requester, resource: dict[str, Any]) -> StoredResource:
+    """Create a resource the caller has just given a fresh id."""
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
-    stored = store(session, resource, _owner_for(requester, resource_type))
+    stored = store(session, resource, _owner_for(requester, resource_type), new=True)
     audit_fhir(session, requester, "create", resource_type, id=stored.id)
     return stored
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from fhir_profiles.search_values import DEFINITIONS, fhirpath, parameters
 from fhir_profiles.validation import SUPPORTED_TYPES
 from tests.integration.dicomweb.conftest import Gateway
 
@@ -50,3 +51,31 @@ def test_official_examples_round_trip(gateway: Gateway, r4_examples: list[dict[s
             for key, value in original_meta.items():
                 if key not in ("versionId", "lastUpdated"):
                     assert meta[key] == value, path
+
+
+def test_index_values_are_what_fhirpath_gives(r4_examples: list[dict[str, Any]]):
+    """The direct JSON walk used for the simple SearchParameter expressions extracts exactly
+    what fhirpathpy evaluating the official expression extracts, on every example."""
+    definitions = json.loads(DEFINITIONS.read_text())
+    checked = 0
+    for example in r4_examples:
+        resource_type = example["resourceType"]
+        if resource_type not in SUPPORTED_TYPES:
+            continue
+        for parameter, definition in zip(
+            parameters(resource_type),
+            (d for d in definitions[resource_type] if d["code"] != "_lastUpdated"),
+            strict=True,
+        ):
+            assert parameter.code == definition["code"]
+            reference = _plain(fhirpath(definition["expression"])(example, {}))
+            assert _plain(parameter.evaluate(example, {})) == reference, (
+                f"{resource_type}/{example.get('id')} {parameter.code}"
+            )
+            checked += bool(reference)
+    assert checked > 3000
+
+
+def _plain(values: list[Any]) -> Any:
+    """fhirpathpy gives decimals as Decimal; the JSON has floats."""
+    return json.loads(json.dumps(values, default=float))
