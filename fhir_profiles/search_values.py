@@ -54,7 +54,7 @@ class Parameter:
 
 
 # Parameters whose value is a column of the store, not an index row.
-_NOT_INDEXED = {"_lastUpdated"}
+NOT_INDEXED = {"_id", "_lastUpdated"}
 # The simple expressions (512 of the 520 definitions): element paths, a union of them, a type
 # filter (and elements under it) or a ``where`` on a reference prefix or a telecom system.
 _PATH = re.compile(
@@ -74,7 +74,6 @@ def parameters(resource_type: str) -> tuple[Parameter, ...]:
     return tuple(
         Parameter(d["code"], d["type"], _compile(d["expression"]), tuple(d.get("target", ())))
         for d in definitions.get(resource_type, [])
-        if d["code"] not in _NOT_INDEXED
     )
 
 
@@ -180,6 +179,8 @@ def search_parameter_codes(resource_type: str) -> dict[str, str]:
 def extract(resource: dict[str, Any]) -> list[SearchValue]:
     values: list[SearchValue] = []
     for parameter in parameters(resource["resourceType"]):
+        if parameter.code in NOT_INDEXED:
+            continue
         found = parameter.evaluate(resource, {})
         for item in found:
             values.extend(_convert(parameter, item))

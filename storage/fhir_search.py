@@ -10,8 +10,8 @@ exactly.  Only resources the requester's organizations may see are counted or re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
@@ -29,6 +29,8 @@ from storage.models import (
 )
 
 _ESCAPE = "!"
+# How many index entries a criterion is counted up to when choosing which one drives a query.
+ESTIMATE_CAP = 20_000
 TABLES: dict[str, Any] = {
     "token": FhirTokenIndex,
     "string": FhirStringIndex,
@@ -61,6 +63,7 @@ class Criterion:
     modifier: str | None = None
     matches: list[Match] = field(default_factory=list)
     chain: tuple[str, Criterion] | None = None
+    also: tuple[Match, ...] = ()  # the same indexed value must match these too (date ranges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,11 @@ def _string(table: Any, modifier: str | None, match: Match) -> ColumnElement[boo
     return table.value.like(f"{_like(value)}%", escape=_ESCAPE)
 
 
-def _date(table: Any, match: Match) -> ColumnElement[bool]:
+def _date(table: Any, match: Match, narrow: bool = False) -> ColumnElement[bool]:
+    """``narrow``: for values that span a day at most (dateTime, date), where a bound on the
+    end is also a bound on the start, so that one index range on the start finds them."""
     low, high = match.low, match.high
-    return {
+    condition = {
         "eq": and_(table.low >= low, table.high <= high),
         "ne": or_(table.low < low, table.high > high),
         "lt": table.low < low,
@@ -112,6 +117,20 @@ def _date(table: Any, match: Match) -> ColumnElement[bool]:
         "eb": table.high < low,
         "ap": and_(table.low <= high, table.high >= low),
     }[match.prefix]
+    if not narrow:
+        return condition
+    earliest = {"gt": high, "ge": low, "ap": low}.get(match.prefix)
+    latest = {"eq": high, "eb": low}.get(match.prefix)
+    if earliest is not None:
+        condition = and_(condition, table.low >= _day_before(earliest))
+    if latest is not None:
+        condition = and_(condition, table.low <= latest)
+    return condition
+
+
+def _day_before(moment: str | None) -> str:
+    assert moment is not None
+    return (datetime.fromisoformat(moment) - timedelta(days=1)).isoformat()
 
 
 def _number(column: Any, match: Match) -> ColumnElement[bool]:
@@ -155,8 +174,6 @@ def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElemen
         return _token(table, criterion.modifier, match)
     if kind == "string":
         return _string(table, criterion.modifier, match)
-    if kind == "date":
-        return _date(table, match)
     if kind in ("quantity", "number"):
         return _quantity(table, match)
     if kind == "reference":
@@ -202,9 +219,69 @@ def _has(resource_type: str, has: Has, orgs: set[str]) -> ColumnElement[bool]:
     return (literal(f"{resource_type}/") + FhirResource.id).in_(targets)
 
 
+def _matching(resource_type: str, criterion: Criterion) -> Select[Any] | None:
+    """The ids of the resources a plain criterion (no chain, ``:missing`` or ``:not``) matches,
+    as a query of one index table; None for the others."""
+    if criterion.chain is not None or criterion.modifier in ("missing", "not"):
+        return None
+    if criterion.param == "_id":
+        return select(FhirResource.id).where(
+            FhirResource.resource_type == resource_type,
+            FhirResource.id.in_([m.value for m in criterion.matches]),
+        )
+    table = TABLES[criterion.kind]
+    if criterion.kind == "date":
+        matches = [
+            and_(
+                table.wide.is_(wide),
+                or_(*(_date(table, m, not wide) for m in criterion.matches)),
+                *(_date(table, m, not wide) for m in criterion.also),
+            )
+            for wide in (False, True)
+        ]
+        condition = or_(*matches)
+    else:
+        condition = or_(*(_alternative(criterion, table, m) for m in criterion.matches))
+    return select(table.resource_id).where(
+        table.resource_type == resource_type, table.param == criterion.param, condition
+    )
+
+
+def _ranges(criteria: list[Criterion | Has]) -> list[Criterion | Has]:
+    """``date=ge2026-01-01&date=lt2026-02-01`` as one range a value must lie in (as HAPI reads
+    it), so that it is one index range, not two half-open ones."""
+    merged: list[Criterion | Has] = []
+    lower: dict[str, int] = {}
+    upper: dict[str, int] = {}
+    for criterion in criteria:
+        if (
+            isinstance(criterion, Criterion)
+            and criterion.kind == "date"
+            and criterion.chain is None
+            and criterion.modifier is None
+            and len(criterion.matches) == 1
+            and not criterion.also
+        ):
+            prefix = criterion.matches[0].prefix
+            bounds, other = (lower, upper) if prefix in ("ge", "gt", "sa") else (upper, lower)
+            if prefix in ("ge", "gt", "sa", "le", "lt", "eb") and criterion.param not in bounds:
+                if criterion.param in other:
+                    at = other.pop(criterion.param)
+                    partner = merged[at]
+                    assert isinstance(partner, Criterion)
+                    merged[at] = replace(partner, also=(criterion.matches[0],))
+                    continue
+                bounds[criterion.param] = len(merged)
+        merged.append(criterion)
+    return merged
+
+
 def _condition(
-    resource_type: str, criterion: Criterion | Has, orgs: set[str]
+    resource_type: str, criterion: Criterion | Has, orgs: set[str], *, drives: bool = True
 ) -> ColumnElement[bool]:
+    """``drives``: the matching ids are listed first and the resources looked up by them (the
+    most selective criterion); otherwise each candidate resource is checked (a correlated
+    EXISTS on the index table's per-resource index)."""
     if isinstance(criterion, Has):
         return _has(resource_type, criterion, orgs)
     if criterion.chain is not None:
@@ -216,17 +293,40 @@ def _condition(
         )
         missing = criterion.matches[0].value == "true"
         return FhirResource.id.not_in(present) if missing else FhirResource.id.in_(present)
-    matching = select(table.resource_id).where(
-        table.resource_type == resource_type,
-        table.param == criterion.param,
-        or_(*(_alternative(criterion, table, m) for m in criterion.matches)),
-    )
+    plain = replace(criterion, modifier=None) if criterion.modifier == "not" else criterion
+    matching = _matching(resource_type, plain)
+    assert matching is not None
     if criterion.modifier == "not":
         return not_(FhirResource.id.in_(matching))
-    return FhirResource.id.in_(matching)
+    if drives or criterion.param == "_id":
+        return FhirResource.id.in_(matching)
+    return matching.where(table.resource_id == FhirResource.id).exists()
+
+
+def _driver(
+    session: Session, resource_type: str, criteria: list[Criterion | Has]
+) -> Criterion | None:
+    """The plain criterion with the fewest matches (each counted up to :data:`ESTIMATE_CAP`
+    index entries), or None when every one matches more than that (then walking the resources
+    in order and checking each finds a page sooner)."""
+    plain = [
+        (criterion, matching)
+        for criterion in criteria
+        if isinstance(criterion, Criterion)
+        and (matching := _matching(resource_type, criterion)) is not None
+    ]
+    if len(plain) < 2:
+        return plain[0][0] if plain else None
+    sizes = []
+    for criterion, matching in plain:
+        capped = select(func.count()).select_from(matching.limit(ESTIMATE_CAP).subquery())
+        sizes.append((session.scalar(capped) or 0, criterion))
+    size, smallest = min(sizes, key=lambda pair: pair[0])
+    return smallest if size < ESTIMATE_CAP else None
 
 
 def _filtered(
+    session: Session,
     resource_type: str,
     criteria: list[Criterion | Has],
     orgs: set[str],
@@ -237,8 +337,12 @@ def _filtered(
         FhirResource.deleted.is_(False),
         _visible(orgs),
     )
+    criteria = _ranges(criteria)
+    driver = _driver(session, resource_type, criteria)
     for criterion in criteria:
-        statement = statement.where(_condition(resource_type, criterion, orgs))
+        statement = statement.where(
+            _condition(resource_type, criterion, orgs, drives=criterion is driver)
+        )
     for match in last_updated:
         statement = statement.where(_last_updated_condition(match))
     return statement
@@ -317,14 +421,22 @@ def search(
     with_total: bool = True,
     sort: list[SortKey] | None = None,
 ) -> tuple[list[StoredResource], int | None]:
-    """One page of matches in ``sort`` order (then by id: stable for paging) and the total."""
-    statement = _filtered(resource_type, criteria, orgs, last_updated or [])
+    """One page of matches in ``sort`` order (then by id: stable for paging) and the total:
+    counted when ``with_total``, else known only when this page is the last one."""
+    statement = _filtered(session, resource_type, criteria, orgs, last_updated or [])
+    order = [_sort_expression(resource_type, key) for key in sort or []]
+    found = []
+    if count:
+        rows = session.scalars(
+            statement.order_by(*order, FhirResource.id).offset(offset).limit(count)
+        )
+        found = [as_stored(row) for row in rows]
     total = None
     if with_total:
         total = session.scalar(select(func.count()).select_from(statement.subquery()))
-    order = [_sort_expression(resource_type, key) for key in sort or []]
-    rows = session.scalars(statement.order_by(*order, FhirResource.id).offset(offset).limit(count))
-    return [as_stored(row) for row in rows], total
+    elif count and len(found) < count and (found or offset == 0):
+        total = offset + len(found)
+    return found, total
 
 
 def references(

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Table, event, insert, or_, select, update
@@ -88,6 +88,7 @@ def instant(moment: datetime) -> str:
 
 
 _PENDING = "fhir_store.pending"
+_DAY = timedelta(days=1)
 
 
 @contextmanager
@@ -230,7 +231,8 @@ def _insert_index(
         elif v.kind == "string" and v.text:
             rows[FhirStringIndex].append({**key, "value": _short(v.text)})
         elif v.kind == "date" and v.low and v.high:
-            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high})
+            wide = datetime.fromisoformat(v.high) - datetime.fromisoformat(v.low) > _DAY
+            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high, "wide": wide})
         elif v.kind == "reference" and v.code:
             rows[FhirReferenceIndex].append({**key, "target": _short(v.code)})
         elif v.kind in ("quantity", "number") and v.number is not None:

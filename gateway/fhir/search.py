@@ -36,7 +36,9 @@ class SearchRequest:
     last_updated: list[Match] = field(default_factory=list)
     count: int = DEFAULT_COUNT
     offset: int = 0
-    with_total: bool = True
+    # Counting every match costs as much as finding them all: the total is given when asked
+    # for (``_total=accurate``), or when the first page holds every match.
+    with_total: bool = False
     only_count: bool = False
     warnings: list[str] = field(default_factory=list)
     # (source type, reference parameter, target type or None, iterate)
@@ -88,6 +90,7 @@ def _control(request: SearchRequest, name: str, raw: str) -> None:
             raise BadRequest(f"{name} must be a whole number")
         if name == "_count":
             request.count = min(int(raw), MAX_COUNT)
+            request.only_count = request.only_count or request.count == 0  # just the total
         else:
             request.offset = int(raw)
     elif name == "_total":

@@ -49,7 +49,7 @@ class _IndexRow:
 
 
 def _owner_index(table: str) -> Index:
-    return Index(f"ix_{table}_resource", "resource_type", "resource_id")
+    return Index(f"ix_{table}_resource", "resource_type", "resource_id", "param")
 
 
 class FhirTokenIndex(_IndexRow, Base):
@@ -79,12 +79,13 @@ class FhirDateIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_date"
     __table_args__ = (
         _owner_index("fhir_index_date"),
-        Index("ix_fhir_index_date_low", "resource_type", "param", "low"),
-        Index("ix_fhir_index_date_high", "resource_type", "param", "high"),
+        Index("ix_fhir_index_date_low", "resource_type", "param", "wide", "low"),
     )
 
     low: Mapped[str] = mapped_column(String(19))
     high: Mapped[str] = mapped_column(String(19))
+    # Spans more than a day (a Period, a year or month): the search treats these apart.
+    wide: Mapped[bool] = mapped_column(Boolean)
 
 
 class FhirReferenceIndex(_IndexRow, Base):

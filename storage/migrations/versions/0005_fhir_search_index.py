@@ -25,8 +25,12 @@ TABLES = {
         {"value": ["param", "value"]},
     ),
     "fhir_index_date": (
-        [sa.Column("low", _S(19), nullable=False), sa.Column("high", _S(19), nullable=False)],
-        {"low": ["param", "low"], "high": ["param", "high"]},
+        [
+            sa.Column("low", _S(19), nullable=False),
+            sa.Column("high", _S(19), nullable=False),
+            sa.Column("wide", sa.Boolean(), nullable=False),
+        ],
+        {"low": ["param", "wide", "low"]},
     ),
     "fhir_index_reference": (
         [sa.Column("target", _S(255), nullable=False)],
@@ -63,9 +67,36 @@ def upgrade() -> None:
             sa.Column("param", _S(64), nullable=False),
             sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
         )
-        op.create_index(f"ix_{table}_resource", table, ["resource_type", "resource_id"])
+        op.create_index(f"ix_{table}_resource", table, ["resource_type", "resource_id", "param"])
         for suffix, indexed in indexes.items():
             op.create_index(f"ix_{table}_{suffix}", table, ["resource_type", *indexed])
+    if op.get_bind().dialect.name == "sqlite":
+        _planner_statistics()
+
+
+def _planner_statistics() -> None:
+    """SQLite plans with the statistics in ``sqlite_stat1``; without them (a new database, or
+    one that grew since the last ANALYZE) it may check a resource's dates through the date
+    index instead of the resource's own index rows, a scan per candidate.  These rows describe
+    an index of a million values (per resource a few rows per parameter, per value a few
+    resources) until ``PRAGMA optimize`` measures the real ones."""
+    op.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1
+    rows = 1_000_000
+    for table, (_columns, indexes) in TABLES.items():
+        # resource_type, resource_id, param
+        stats = {f"ix_{table}_resource": [rows // 10, 10, 2]}
+        for suffix, indexed in indexes.items():
+            # resource_type, param, (wide,) then the values: a few rows per value
+            averages = {"param": rows // 50, "wide": rows // 100}
+            stats[f"ix_{table}_{suffix}"] = [rows // 10, *(averages.get(c, 5) for c in indexed)]
+        for index, averages in stats.items():
+            stat = " ".join(str(n) for n in (rows, *averages))
+            op.execute(
+                sa.text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (:t, :i, :s)").bindparams(
+                    t=table, i=index, s=stat
+                )
+            )
+    op.execute("ANALYZE sqlite_schema")  # loads them
 
 
 def downgrade() -> None:
