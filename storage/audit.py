@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import transaction
+from storage.db import add_rows, transaction
 from storage.models import AuditRecord
 
 
@@ -21,15 +21,19 @@ def audit(
     **entities: Any,
 ) -> None:
     """Add a record to ``session`` (it commits with the caller's transaction)."""
-    session.add(
-        AuditRecord(
-            channel=channel,
-            actor=actor,
-            actor_org_id=actor_org_id,
-            action=action,
-            outcome=outcome,
-            entities=entities,
-        )
+    add_rows(
+        session,
+        AuditRecord,
+        [
+            {
+                "channel": channel,
+                "actor": actor,
+                "actor_org_id": actor_org_id,
+                "action": action,
+                "outcome": outcome,
+                "entities": entities,
+            }
+        ],
     )
 
 

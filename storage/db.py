@@ -14,9 +14,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, insert, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from storage.errors import DatabaseUnavailable
 
@@ -115,3 +115,52 @@ def refresh_statistics(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA optimize")
+
+
+# Rows collected by deferred_writes, per session.
+_PENDING = "storage.pending_rows"
+
+
+@contextmanager
+def deferred_writes(session: Session) -> Iterator[None]:
+    """Inside the block, rows given to :func:`add_rows` are collected and go to the database in
+    one statement per table when the block ends, or as soon as anything else runs a statement
+    in the session (so every read sees them).  A transaction Bundle of 500 creates is about ten
+    statements instead of five thousand."""
+    session.info[_PENDING] = {}
+    try:
+        yield
+        _write_pending(session)
+    finally:
+        session.info.pop(_PENDING, None)
+
+
+def add_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows (Core, no ORM objects) into ``table`` (a model class or a Table), now
+    or, inside :func:`deferred_writes`, with the others."""
+    target = getattr(table, "__table__", table)
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        session.connection().execute(insert(target), rows)
+    else:
+        pending.setdefault(target, []).extend(rows)
+
+
+def _write_pending(session: Session) -> None:
+    pending: dict[Any, list[dict[str, Any]]] = session.info.get(_PENDING) or {}
+    connection = session.connection()  # a Connection: no session events, no recursion
+    for table, rows in pending.items():
+        connection.execute(insert(table), rows)
+    pending.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    if state.session.info.get(_PENDING):
+        _write_pending(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        _write_pending(session)

@@ -30,7 +30,9 @@ from storage.models import (
 
 _ESCAPE = "!"
 # How many index entries a criterion is counted up to when choosing which one drives a query.
-ESTIMATE_CAP = 20_000
+ESTIMATE_CAP = 10_000
+# Which kinds of criteria usually match few resources (a date range with both ends: 2 less).
+_LIKELY_FEW = {"reference": 0, "token": 2, "uri": 2, "string": 3, "quantity": 4, "date": 4}
 TABLES: dict[str, Any] = {
     "token": FhirTokenIndex,
     "string": FhirStringIndex,
@@ -306,23 +308,30 @@ def _condition(
 def _driver(
     session: Session, resource_type: str, criteria: list[Criterion | Has]
 ) -> Criterion | None:
-    """The plain criterion with the fewest matches (each counted up to :data:`ESTIMATE_CAP`
-    index entries), or None when every one matches more than that (then walking the resources
-    in order and checking each finds a page sooner)."""
-    plain = [
-        (criterion, matching)
-        for criterion in criteria
-        if isinstance(criterion, Criterion)
-        and (matching := _matching(resource_type, criterion)) is not None
-    ]
+    """The plain criterion with the fewest matches, counted (in the index only) up to the
+    fewest found so far, likely-selective ones first; None when every one matches
+    :data:`ESTIMATE_CAP` or more (then walking the resources in order and checking each finds
+    a page sooner than listing that many ids)."""
+    plain = sorted(
+        (
+            (criterion, matching)
+            for criterion in criteria
+            if isinstance(criterion, Criterion)
+            and (matching := _matching(resource_type, criterion)) is not None
+        ),
+        key=lambda pair: _LIKELY_FEW.get(pair[0].kind, 9) - (2 if pair[0].also else 0),
+    )
     if len(plain) < 2:
         return plain[0][0] if plain else None
-    sizes = []
+    best, fewest = None, ESTIMATE_CAP
     for criterion, matching in plain:
-        capped = select(func.count()).select_from(matching.limit(ESTIMATE_CAP).subquery())
-        sizes.append((session.scalar(capped) or 0, criterion))
-    size, smallest = min(sizes, key=lambda pair: pair[0])
-    return smallest if size < ESTIMATE_CAP else None
+        capped = select(func.count()).select_from(matching.limit(fewest).subquery())
+        size = session.scalar(capped) or 0
+        if size < fewest:
+            best, fewest = criterion, size
+        if fewest <= 100:
+            break
+    return best
 
 
 def _filtered(

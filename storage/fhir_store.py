@@ -8,17 +8,16 @@ gateway validates before it writes); this module keeps what it is given.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, event, insert, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
+from storage.db import add_rows
 from storage.models import (
     FhirDateIndex,
     FhirQuantityIndex,
@@ -87,50 +86,7 @@ def instant(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-_PENDING = "fhir_store.pending"
 _DAY = timedelta(days=1)
-
-
-@contextmanager
-def deferred_writes(session: Session) -> Iterator[None]:
-    """Inside the block the rows of written resources are collected and go to the database in
-    one statement per table when the block ends, or as soon as anything else runs a statement
-    in the session (so every read sees them).  A transaction Bundle of 500 creates is about ten
-    statements instead of three thousand."""
-    session.info[_PENDING] = {}
-    try:
-        yield
-        _write_pending(session)
-    finally:
-        session.info.pop(_PENDING, None)
-
-
-def _write_pending(session: Session) -> None:
-    pending: dict[Table, list[dict[str, Any]]] = session.info.get(_PENDING) or {}
-    connection = session.connection()  # a Connection: no session events, no recursion
-    for table, rows in pending.items():
-        connection.execute(insert(table), rows)
-    pending.clear()
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _before_statement(state: ORMExecuteState) -> None:
-    if state.session.info.get(_PENDING):
-        _write_pending(state.session)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    if session.info.get(_PENDING):
-        _write_pending(session)
-
-
-def _add_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        session.connection().execute(insert(table), rows)
-    else:
-        pending.setdefault(table, []).extend(rows)
 
 
 def read(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
@@ -176,12 +132,9 @@ def put(
         raise VersionConflict(f"{resource_type}/{resource_id} is not at version {if_match}")
     version = 1 if current is None else current + 1
     now = utcnow()
-    content = copy.deepcopy(resource)
-    content["meta"] = {
-        **content.get("meta", {}),
-        "versionId": str(version),
-        "lastUpdated": instant(now),
-    }
+    # A new dict with a new meta: the caller's resource (and anything it shares) is untouched.
+    meta = {**resource.get("meta", {}), "versionId": str(version), "lastUpdated": instant(now)}
+    content = {**resource, "meta": meta}
     row = {
         "resource_type": resource_type,
         "id": resource_id,
@@ -191,9 +144,9 @@ def put(
         "owner_org_id": owner_org_id,
         "content": content,
     }
-    _add_rows(session, FhirResourceVersion.__table__, [row])
+    add_rows(session, FhirResourceVersion, [row])
     if current is None:
-        _add_rows(session, FhirResource.__table__, [row])
+        add_rows(session, FhirResource, [row])
     else:
         moved = session.execute(
             update(FhirResource).where(*key, FhirResource.version_id == current).values(**row)
@@ -248,7 +201,7 @@ def _insert_index(
             rows[FhirUriIndex].append({**key, "value": _short(v.code)})
     for table, batch in rows.items():
         if batch:
-            _add_rows(session, table.__table__, batch)
+            add_rows(session, table, batch)
 
 
 def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:

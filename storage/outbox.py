@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import transaction
+from storage.db import add_rows, transaction
 from storage.models import OutboxEvent, OutboxState
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -36,18 +36,17 @@ def enqueue(
     *,
     delay: timedelta = timedelta(0),
     max_attempts: int = 10,
-) -> OutboxEvent:
+) -> None:
     """Add an event to ``session``; it becomes visible when the caller's transaction commits."""
-    event = OutboxEvent(
-        topic=topic,
-        payload=payload,
-        state=OutboxState.PENDING,
-        attempts=0,
-        max_attempts=max_attempts,
-        available_at=datetime.now(UTC) + delay,
-    )
-    session.add(event)
-    return event
+    event = {
+        "topic": topic,
+        "payload": payload,
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "available_at": datetime.now(UTC) + delay,
+    }
+    add_rows(session, OutboxEvent, [event])
 
 
 def claim(

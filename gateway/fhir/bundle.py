@@ -22,7 +22,7 @@ from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
-from storage import fhir_store
+from storage.db import deferred_writes
 from storage.fhir_store import StoredResource, instant
 
 MAX_ENTRIES = 1000
@@ -163,7 +163,7 @@ def transaction_response(
 
     def work(session: Session) -> list[dict[str, Any]]:
         answers: dict[int, dict[str, Any]] = {}
-        with fhir_store.deferred_writes(session):
+        with deferred_writes(session):
             for entry in ordered:
                 try:
                     answers[entry.index] = run_entry(session, requester, entry)

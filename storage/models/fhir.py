@@ -56,7 +56,9 @@ class FhirTokenIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_token"
     __table_args__ = (
         _owner_index("fhir_index_token"),
-        Index("ix_fhir_index_token_code", "resource_type", "param", "code", "system"),
+        Index(
+            "ix_fhir_index_token_code", "resource_type", "param", "code", "system", "resource_id"
+        ),
         Index("ix_fhir_index_token_text", "resource_type", "param", "text"),
     )
 
@@ -69,7 +71,7 @@ class FhirStringIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_string"
     __table_args__ = (
         _owner_index("fhir_index_string"),
-        Index("ix_fhir_index_string_value", "resource_type", "param", "value"),
+        Index("ix_fhir_index_string_value", "resource_type", "param", "value", "resource_id"),
     )
 
     value: Mapped[str] = mapped_column(String(255))
@@ -79,7 +81,9 @@ class FhirDateIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_date"
     __table_args__ = (
         _owner_index("fhir_index_date"),
-        Index("ix_fhir_index_date_low", "resource_type", "param", "wide", "low"),
+        Index(
+            "ix_fhir_index_date_low", "resource_type", "param", "wide", "low", "high", "resource_id"
+        ),
     )
 
     low: Mapped[str] = mapped_column(String(19))
@@ -92,7 +96,7 @@ class FhirReferenceIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_reference"
     __table_args__ = (
         _owner_index("fhir_index_reference"),
-        Index("ix_fhir_index_reference_target", "resource_type", "param", "target"),
+        Index("ix_fhir_index_reference_target", "resource_type", "param", "target", "resource_id"),
     )
 
     target: Mapped[str] = mapped_column(String(255))
@@ -104,7 +108,9 @@ class FhirQuantityIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_quantity"
     __table_args__ = (
         _owner_index("fhir_index_quantity"),
-        Index("ix_fhir_index_quantity_value", "resource_type", "param", "code", "value"),
+        Index(
+            "ix_fhir_index_quantity_value", "resource_type", "param", "code", "value", "resource_id"
+        ),
     )
 
     system: Mapped[str | None] = mapped_column(String(255))
@@ -116,7 +122,7 @@ class FhirUriIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_uri"
     __table_args__ = (
         _owner_index("fhir_index_uri"),
-        Index("ix_fhir_index_uri_value", "resource_type", "param", "value"),
+        Index("ix_fhir_index_uri_value", "resource_type", "param", "value", "resource_id"),
     )
 
     value: Mapped[str] = mapped_column(String(255))
