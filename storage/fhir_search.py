@@ -27,6 +27,7 @@ from storage.models import (
     FhirTokenIndex,
     FhirUriIndex,
 )
+from storage.policy import fhir_visible
 
 _ESCAPE = "!"
 # How many index entries a criterion is counted up to when choosing which one drives a query.
@@ -184,7 +185,7 @@ def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElemen
 
 
 def _visible(orgs: set[str]) -> ColumnElement[bool]:
-    return or_(FhirResource.owner_org_id.is_(None), FhirResource.owner_org_id.in_(orgs))
+    return fhir_visible(orgs)
 
 
 def _ids_matching(resource_type: str, criterion: Criterion, orgs: set[str]) -> Select[Any]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import add_rows
@@ -23,12 +23,14 @@ from storage.models import (
     FhirQuantityIndex,
     FhirReferenceIndex,
     FhirResource,
+    FhirResourceGrant,
     FhirResourceVersion,
     FhirStringIndex,
     FhirTokenIndex,
     FhirUriIndex,
     utcnow,
 )
+from storage.policy import fhir_visible, sharing
 
 
 class SearchValue(Protocol):
@@ -154,7 +156,23 @@ def put(
         if moved.rowcount != 1:
             raise VersionConflict(f"{resource_type}/{resource_id} changed while being written")
         _drop_index(session, resource_type, resource_id)
+        session.execute(
+            sql_delete(FhirResourceGrant).where(
+                FhirResourceGrant.resource_type == resource_type,
+                FhirResourceGrant.resource_id == resource_id,
+            )
+        )
     _insert_index(session, resource_type, resource_id, index)
+    grants = sharing(session, resource) - {owner_org_id}
+    if grants:
+        add_rows(
+            session,
+            FhirResourceGrant,
+            [
+                {"resource_type": resource_type, "resource_id": resource_id, "org_id": org}
+                for org in sorted(grants)
+            ],
+        )
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
 
 
@@ -239,10 +257,7 @@ def type_history(
     """Every version of the type's visible resources, newest first."""
     statement = select(FhirResourceVersion).where(
         FhirResourceVersion.resource_type == resource_type,
-        or_(
-            FhirResourceVersion.owner_org_id.is_(None),
-            FhirResourceVersion.owner_org_id.in_(orgs),
-        ),
+        fhir_visible(orgs, FhirResourceVersion),
     )
     if since is not None:
         statement = statement.where(FhirResourceVersion.last_updated >= since)

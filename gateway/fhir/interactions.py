@@ -16,7 +16,7 @@ from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_store import StoredResource, VersionConflict
 from storage.outbox import enqueue
-from storage.policy import visible_orgs
+from storage.policy import fhir_sees, visible_orgs
 
 CHANGED_TOPIC = "fhir.changed"
 
@@ -67,6 +67,12 @@ def _check_owner(current: StoredResource | None, requester: Requester) -> None:
         raise Forbidden("only the organization that owns this resource may change it")
 
 
+def sees(session: Session, requester: Requester, stored: StoredResource) -> bool:
+    """Whether the requester's organizations may see the resource (the policy decides)."""
+    orgs = visible_orgs(session, requester.org_id)
+    return fhir_sees(session, stored.resource_type, stored.id, stored.owner_org_id, orgs)
+
+
 def audit_fhir(
     session: Session,
     requester: Requester,
@@ -94,11 +100,7 @@ def read(
     """The current version, if the requester's organizations may see it (404 otherwise)."""
     authorize(requester, resource_type, "r")
     stored = fhir_store.read(session, resource_type, resource_id)
-    visible = stored is not None and stored.owner_org_id in (
-        None,
-        *visible_orgs(session, requester.org_id),
-    )
-    if stored is None or not visible:
+    if stored is None or not sees(session, requester, stored):
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     if stored.deleted:
         raise Gone(f"{resource_type}/{resource_id} was deleted")

@@ -80,10 +80,11 @@ def router(platform: Platform) -> APIRouter:
 
         def work() -> Any:
             with transaction(platform.sessions, relaxed=True) as session:
-                orgs = visible_orgs(session, requester.org_id)
                 found = find(session)
                 items = found if isinstance(found, list) else [found] if found else []
-                visible = all(s.owner_org_id in (None, *orgs) for s in items) and bool(items)
+                visible = bool(items) and all(
+                    interactions.sees(session, requester, s) for s in items
+                )
                 outcome = "success" if visible else "not_found"
                 interactions.audit_fhir(
                     session, requester, action, resource_type, outcome, **entities

@@ -39,6 +39,17 @@ class FhirResourceVersion(Base):
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class FhirResourceGrant(Base):
+    """An organization besides the owner that may see a resource: the one an order is placed
+    with, the one whose order a result answers (decided by ``storage.policy`` at write time)."""
+
+    __tablename__ = "fhir_resource_grants"
+
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class _IndexRow:
     """One search value of one resource (``param`` is the SearchParameter code)."""
 
