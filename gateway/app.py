@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
-from gateway.errors import HttpError, Unprocessable
+from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from storage.platform import Platform
@@ -86,8 +86,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
-        problems = exc.problems if isinstance(exc, Unprocessable) else None
-        return error(request, exc.status, exc.message, exc.headers, problems)
+        return error(request, exc.status, exc.message, exc.headers, exc.problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:

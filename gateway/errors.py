@@ -5,6 +5,8 @@ from __future__ import annotations
 
 class HttpError(Exception):
     status = 500
+    # What is wrong where, as (expression, message) pairs, when the error is about content.
+    problems: list[tuple[str, str]] | None = None
 
     def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Centre, CentreServed, FhirResource, FhirResourceGrant
+from storage.models import Centre, CentreServed, FhirResource, FhirResourceGrant, Organization
 
 CACHE_SECONDS = 10.0
 _cache: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
@@ -128,3 +128,12 @@ def fhir_sees(
         )
         is not None
     )
+
+
+def known_organizations(session: Session, targets: list[str]) -> set[str]:
+    """The alliance's organizations (the registry's ids) among ``Organization/id`` targets:
+    FHIR resources may name them without an Organization resource being posted."""
+    ids = [t.removeprefix("Organization/") for t in targets if t.startswith("Organization/")]
+    if not ids:
+        return set()
+    return set(session.scalars(select(Organization.id).where(Organization.id.in_(ids))))

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="origins of web apps (e.g. a viewer) allowed to call the API from a browser",
     )
+    fhir_check_references: bool = Field(
+        True,
+        description="refuse a FHIR resource whose relative references (Type/id) point at "
+        "nothing the writer may see (referential integrity, as HAPI enforces it)",
+    )
     local_timezone: str = Field(
         "Asia/Shanghai", description="time zone of DICOM dates and times (they carry none)"
     )

@@ -124,8 +124,8 @@ def _rewrite(node: Any, targets: dict[str, str]) -> None:
             _rewrite(item, targets)
 
 
-def run_entry(session: Session, requester: Requester, entry: Entry) -> dict[str, Any]:
-    """One entry's ``response`` (raises the interaction's HttpError)."""
+def run_entry(session: Session, requester: Requester, entry: Entry, check: bool) -> dict[str, Any]:
+    """One entry's ``response`` (raises the interaction's HttpError); ``check``: references."""
     if entry.method == "DELETE":
         assert entry.resource_id is not None
         interactions.delete(session, requester, entry.resource_type, entry.resource_id)
@@ -136,8 +136,9 @@ def run_entry(session: Session, requester: Requester, entry: Entry) -> dict[str,
         return _response(stored, 200, include=True)
     assert entry.resource is not None
     if entry.method == "POST":
-        return _response(interactions.create(session, requester, entry.resource), 201)
-    stored = interactions.update(session, requester, entry.resource, entry.if_match)
+        stored = interactions.create(session, requester, entry.resource, check=check)
+        return _response(stored, 201)
+    stored = interactions.update(session, requester, entry.resource, entry.if_match, check=check)
     return _response(stored, 201 if stored.version_id == 1 else 200)
 
 
@@ -157,7 +158,10 @@ def transaction_response(
     entries: list[Entry],
     in_one_transaction: Callable[[Callable[[Session], list[dict[str, Any]]]], Any],
     requester: Requester,
+    check: bool,
 ) -> dict[str, Any]:
+    """All or nothing; references are checked once every entry is written (they may point at
+    each other)."""
     resolve_placeholders(entries)
     ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
 
@@ -166,10 +170,13 @@ def transaction_response(
         with deferred_writes(session):
             for entry in ordered:
                 try:
-                    answers[entry.index] = run_entry(session, requester, entry)
+                    answers[entry.index] = run_entry(session, requester, entry, check=False)
                 except HttpError as exc:
                     exc.message = f"Bundle.entry[{entry.index}]: {exc.message}"
                     raise
+            if check:
+                written = [e.resource for e in ordered if e.method in ("POST", "PUT")]
+                interactions.check_references(session, requester, [r for r in written if r])
         return [answers[e.index] for e in entries]
 
     return _bundle("transaction-response", in_one_transaction(work))
@@ -179,17 +186,20 @@ def batch_response(
     entries: list[Entry],
     each_in_transaction: Callable[[Callable[[Session], dict[str, Any]]], Any],
     requester: Requester,
+    check: bool,
 ) -> dict[str, Any]:
     resolve_placeholders(entries)
     answers = []
     for entry in entries:
         try:
-            answers.append(each_in_transaction(lambda s, e=entry: run_entry(s, requester, e)))
+            answers.append(
+                each_in_transaction(lambda s, e=entry: run_entry(s, requester, e, check))
+            )
         except HttpError as exc:
             answers.append(
                 {
                     "status": str(exc.status),
-                    "outcome": operation_outcome(exc.status, exc.message),
+                    "outcome": operation_outcome(exc.status, exc.message, exc.problems),
                 }
             )
     return _bundle("batch-response", answers)

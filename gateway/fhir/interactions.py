@@ -8,15 +8,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fhir_profiles.references import references, relative_target
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed
+from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed, Unprocessable
 from storage import fhir_store
 from storage.audit import audit
+from storage.fhir_search import read_many
 from storage.fhir_store import StoredResource, VersionConflict
 from storage.outbox import enqueue
-from storage.policy import fhir_sees, visible_orgs
+from storage.policy import fhir_sees, known_organizations, visible_orgs
 
 CHANGED_TOPIC = "fhir.changed"
 
@@ -73,6 +75,36 @@ def sees(session: Session, requester: Requester, stored: StoredResource) -> bool
     return fhir_sees(session, stored.resource_type, stored.id, stored.owner_org_id, orgs)
 
 
+def check_references(
+    session: Session, requester: Requester, resources: list[dict[str, Any]]
+) -> None:
+    """Every relative reference of the resources is well formed and points at a resource the
+    requester may see (422 naming each one that does not; nothing is written then)."""
+    problems: list[tuple[str, str]] = []
+    wanted: dict[str, list[str]] = {}
+    for resource in resources:
+        for expression, reference in references(resource):
+            try:
+                target = relative_target(reference)
+            except ValueError as exc:
+                problems.append((expression, str(exc)))
+                continue
+            if target is not None:
+                wanted.setdefault(target, []).append(expression)
+    if wanted:
+        orgs = visible_orgs(session, requester.org_id)
+        found = {f"{r.resource_type}/{r.id}" for r in read_many(session, list(wanted), orgs)}
+        found |= {f"Organization/{org}" for org in known_organizations(session, list(wanted))}
+        problems += [
+            (expression, f"{target} is not known")
+            for target, expressions in wanted.items()
+            if target not in found
+            for expression in expressions
+        ]
+    if problems:
+        raise Unprocessable("invalid reference", problems)
+
+
 def audit_fhir(
     session: Session,
     requester: Requester,
@@ -108,10 +140,14 @@ def read(
     return stored
 
 
-def create(session: Session, requester: Requester, resource: dict[str, Any]) -> StoredResource:
-    """Create a resource the caller has just given a fresh id."""
+def create(
+    session: Session, requester: Requester, resource: dict[str, Any], *, check: bool = True
+) -> StoredResource:
+    """Create a resource the caller has just given a fresh id (``check``: its references)."""
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
+    if check:
+        check_references(session, requester, [resource])
     stored = store(session, resource, _owner_for(requester, resource_type), new=True)
     audit_fhir(session, requester, "create", resource_type, id=stored.id)
     return stored
@@ -122,10 +158,14 @@ def update(
     requester: Requester,
     resource: dict[str, Any],
     if_match: int | None = None,
+    *,
+    check: bool = True,
 ) -> StoredResource:
     """Update, or create under the given id (update-as-create)."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
     authorize(requester, resource_type, "u")
+    if check:
+        check_references(session, requester, [resource])
     current = fhir_store.read(session, resource_type, resource_id)
     _check_owner(current, requester)
     owner = current.owner_org_id if current else _owner_for(requester, resource_type)

@@ -68,6 +68,7 @@ def _resource_response(stored: StoredResource) -> Response:
 
 def router(platform: Platform) -> APIRouter:
     api = APIRouter(prefix=PREFIX, tags=["FHIR"])
+    checked = platform.settings.fhir_check_references
 
     async def access(
         requester: Requester,
@@ -386,7 +387,7 @@ def router(platform: Platform) -> APIRouter:
 
         run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
         try:
-            answer = await run_in_threadpool(run, entries, run_in_transaction, requester)
+            answer = await run_in_threadpool(run, entries, run_in_transaction, requester, checked)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         return Response(json.dumps(answer, ensure_ascii=False), media_type=FHIR_JSON)
@@ -432,7 +433,7 @@ def router(platform: Platform) -> APIRouter:
                     raise PreconditionFailed(f"If-None-Exist matches several {resource_type}")
                 if found:
                     return found[0], 200  # already there: nothing is written
-            return interactions.create(session, requester, fresh), 201
+            return interactions.create(session, requester, fresh, check=checked), 201
 
         stored, status = await in_transaction(create_unless_found)
         return _written(request, stored, status)
@@ -448,7 +449,7 @@ def router(platform: Platform) -> APIRouter:
             raise BadRequest("the resource's id must be the id in the URL")
         expected = _if_match(request)
         stored = await in_transaction(
-            lambda s: interactions.update(s, requester, resource, expected)
+            lambda s: interactions.update(s, requester, resource, expected, check=checked)
         )
         return _written(request, stored, 201 if stored.version_id == 1 else 200)
 
@@ -473,7 +474,9 @@ def router(platform: Platform) -> APIRouter:
             target = found[0].id if found else resource.get("id") or str(uuid.uuid4())
             if resource.get("id") not in (None, target):
                 raise BadRequest("the resource's id is not the id of the matching resource")
-            return interactions.update(session, requester, {**resource, "id": target})
+            return interactions.update(
+                session, requester, {**resource, "id": target}, check=checked
+            )
 
         stored = await in_transaction(update_matching)
         return _written(request, stored, 201 if stored.version_id == 1 else 200)
@@ -510,7 +513,7 @@ def router(platform: Platform) -> APIRouter:
                     [(p.expression, p.message) for p in problems],
                 )
             version = expected if expected is not None else current.version_id
-            return interactions.update(session, requester, patched, version)
+            return interactions.update(session, requester, patched, version, check=checked)
 
         stored = await in_transaction(apply)
         return _written(request, stored, 200)

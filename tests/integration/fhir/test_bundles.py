@@ -131,3 +131,37 @@ def test_malformed_and_oversized_bundles(gateway: Gateway):
     assert oversized.status_code == 413
     assert oversized.json()["issue"][0]["code"] == "too-costly"
     assert stored_versions(gateway) == 0
+
+
+def test_references_must_point_at_what_the_writer_may_see(gateway: Gateway):
+    headers = {"Authorization": f"Bearer {gateway.token('his-wcrm')}", "Content-Type": FHIR_JSON}
+    elsewhere = httpx.post(
+        f"{gateway.url}/fhir/Patient", headers=headers, content=json.dumps(PATIENT)
+    )
+    before = stored_versions(gateway)
+    for reference, problem in [
+        ("Patient/no-such-patient", "Patient/no-such-patient is not known"),
+        (f"Patient/{elsewhere.json()['id']}", "is not known"),  # another member's: no probing
+        ("Patient/", "is not a reference"),
+    ]:
+        order = {**ORDER, "subject": {"reference": reference}}
+        refused = post(
+            gateway, {"resourceType": "Bundle", "type": "batch", "entry": [entry(order)]}
+        )
+        [answer] = refused.json()["entry"]
+        assert answer["response"]["status"] == "422"
+        [issue] = answer["response"]["outcome"]["issue"]
+        assert issue["expression"] == ["ServiceRequest.subject"]
+        assert problem in issue["diagnostics"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            entry(PATIENT, full_url=ORDER["subject"]["reference"]),
+            entry({**ORDER, "performer": [{"reference": "Practitioner/nobody"}]}),
+        ],
+    }
+    refused = post(gateway, bundle)
+    assert refused.status_code == 422
+    assert refused.json()["issue"][0]["expression"] == ["ServiceRequest.performer[0]"]
+    assert stored_versions(gateway) == before  # nothing of either
