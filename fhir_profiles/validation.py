@@ -1,5 +1,7 @@
 """Is this a valid FHIR R4 resource?  Structure, cardinality and primitive types, checked with
-the ``fhir.resources`` models.
+the ``fhir.resources`` models; then the base definitions' FHIRPath invariants (fhirpathpy) and
+required bindings, compiled from the official StructureDefinitions into ``r4/constraints.json``
+(``build_constraints.py``).
 
 Model choice: ``fhir.resources`` 8 ships R5 and R4B models, not R4.  R4B (4.3) keeps the R4
 structure of every type Yilian serves; this is checked, not assumed: every official R4 example
@@ -11,11 +13,19 @@ not the model's re-serialisation, so instants and base64 stay byte-identical.
 from __future__ import annotations
 
 import importlib
+import json
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from fhirpathpy import compile as compile_fhirpath
+from fhirpathpy.models import models
 from pydantic import ValidationError
 
+CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
     "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent", "DetectedIssue",
     "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService", "ImagingStudy",
@@ -53,7 +63,85 @@ def validate(resource: Any, expected_type: str | None = None) -> list[Problem]:
         _model(resource_type).model_validate(resource)
     except ValidationError as exc:
         return [_problem(resource_type, error) for error in exc.errors()]
-    return []
+    return _binding_problems(resource) + _invariant_problems(resource)
+
+
+@dataclass(frozen=True, slots=True)
+class _Invariant:
+    key: str
+    path: str
+    human: str
+    holds: Callable[[dict[str, Any]], bool]
+    names: frozenset[str]  # the element names it mentions
+    trivial: bool  # holds whenever none of them is present
+
+
+@cache
+def _constraints(resource_type: str) -> tuple[list[_Invariant], list[tuple[str, frozenset[str]]]]:
+    """The type's invariants (compiled) and required bindings (path, codes)."""
+    built = json.loads(CONSTRAINTS.read_text())[resource_type]
+    invariants = []
+    for rule in built["invariants"]:
+        context = rule["path"].partition(".")[2]
+        expression = f"{context}.all({rule['expression']})" if context else rule["expression"]
+        compiled = compile_fhirpath(expression, models["r4"])
+
+        def holds(resource: dict[str, Any], run: Any = compiled) -> bool:
+            return run(resource, {"resource": resource}) in ([True], [])
+
+        # Names the expression may read; when none is in the resource and the rule holds for
+        # an empty resource, it holds (unless it looks at everything: descendants()...).
+        names = frozenset(re.findall(r"(?<![%\w])([a-z]\w*)(?!\w*\()", expression))
+        whole = any(word in expression for word in ("descendants", "children", "%resource"))
+        trivial = not whole and holds({"resourceType": resource_type})
+        invariants.append(
+            _Invariant(rule["key"], rule["path"], rule["human"], holds, names, trivial)
+        )
+    bindings = [(b["path"], frozenset(b["codes"])) for b in built["bindings"]]
+    return invariants, bindings
+
+
+def _invariant_problems(resource: dict[str, Any]) -> list[Problem]:
+    invariants, _ = _constraints(resource["resourceType"])
+    return [
+        Problem(rule.path, f"{rule.key}: {rule.human}")
+        for rule in invariants
+        if not (rule.trivial and rule.names.isdisjoint(resource)) and not rule.holds(resource)
+    ]
+
+
+def _binding_problems(resource: dict[str, Any]) -> list[Problem]:
+    """Codes outside a required value set (code, Coding or CodeableConcept elements)."""
+    _, bindings = _constraints(resource["resourceType"])
+    problems = []
+    for path, codes in bindings:
+        for where, value in _at(resource, path.split(".")[1:], path.split(".")[0]):
+            given = (
+                [value]
+                if isinstance(value, str)
+                else [c.get("code") for c in value.get("coding", [value]) if isinstance(c, dict)]
+                if isinstance(value, dict)
+                else []
+            )
+            problems += [
+                Problem(where, f"{code!r} is not in the required value set")
+                for code in given
+                if code is not None and code not in codes
+            ]
+    return problems
+
+
+def _at(node: Any, names: list[str], path: str) -> Iterator[tuple[str, Any]]:
+    """The values at an element path, with where each is (``Patient.contact[1].gender``)."""
+    if not names:
+        yield path, node
+        return
+    value = node.get(names[0]) if isinstance(node, dict) else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _at(item, names[1:], f"{path}.{names[0]}[{index}]")
+    elif value is not None:
+        yield from _at(value, names[1:], f"{path}.{names[0]}")
 
 
 def _problem(resource_type: str, error: Any) -> Problem:

@@ -90,9 +90,14 @@ def test_who_may_read_and_change(gateway: Gateway):
          "processing", "Patient.birthDate"),
         (json.dumps({**PATIENT, "gender": ["male"]}).encode(), FHIR_JSON, 422, "processing",
          "Patient.gender"),
+        (json.dumps({**PATIENT, "gender": "男"}).encode(), FHIR_JSON, 422, "processing",
+         "Patient.gender"),  # required binding: administrative-gender
+        (json.dumps({**PATIENT, "contact": [{"gender": "female"}]}).encode(), FHIR_JSON, 422,
+         "processing", "Patient.contact"),  # invariant pat-1: a contact has some detail
         (json.dumps(PATIENT).encode(), "application/xml", 415, "not-supported", None),
     ],
-    ids=["not-json", "wrong-type", "unknown-element", "bad-date", "bad-cardinality", "xml"],
+    ids=["not-json", "wrong-type", "unknown-element", "bad-date", "bad-cardinality",
+         "not-in-value-set", "invariant", "xml"],
 )  # fmt: skip
 def test_bad_input_is_a_precise_outcome(
     gateway: Gateway, body, content_type, status, code, expression
