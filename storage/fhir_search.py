@@ -27,7 +27,7 @@ from storage.models import (
     FhirTokenIndex,
     FhirUriIndex,
 )
-from storage.policy import fhir_visible
+from storage.policy import Viewer, fhir_visible
 
 _ESCAPE = "!"
 # How many index entries a criterion is counted up to when choosing which one drives a query.
@@ -184,24 +184,24 @@ def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElemen
     return table.value == match.value
 
 
-def _visible(orgs: set[str]) -> ColumnElement[bool]:
-    return fhir_visible(orgs)
+def _visible(viewer: Viewer) -> ColumnElement[bool]:
+    return fhir_visible(viewer)
 
 
-def _ids_matching(resource_type: str, criterion: Criterion, orgs: set[str]) -> Select[Any]:
+def _ids_matching(resource_type: str, criterion: Criterion, viewer: Viewer) -> Select[Any]:
     """Linked resources count only when the requester may see them (no probing)."""
     return select(FhirResource.id).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
-        _visible(orgs),
-        _condition(resource_type, criterion, orgs),
+        _visible(viewer),
+        _condition(resource_type, criterion, viewer),
     )
 
 
-def _chained(resource_type: str, criterion: Criterion, orgs: set[str]) -> ColumnElement[bool]:
+def _chained(resource_type: str, criterion: Criterion, viewer: Viewer) -> ColumnElement[bool]:
     assert criterion.chain is not None
     target_type, inner = criterion.chain
-    targets = _ids_matching(target_type, inner, orgs).with_only_columns(
+    targets = _ids_matching(target_type, inner, viewer).with_only_columns(
         literal(f"{target_type}/") + FhirResource.id
     )
     referring = select(FhirReferenceIndex.resource_id).where(
@@ -212,8 +212,8 @@ def _chained(resource_type: str, criterion: Criterion, orgs: set[str]) -> Column
     return FhirResource.id.in_(referring)
 
 
-def _has(resource_type: str, has: Has, orgs: set[str]) -> ColumnElement[bool]:
-    sources = _ids_matching(has.source_type, has.criterion, orgs)
+def _has(resource_type: str, has: Has, viewer: Viewer) -> ColumnElement[bool]:
+    sources = _ids_matching(has.source_type, has.criterion, viewer)
     targets = select(FhirReferenceIndex.target).where(
         FhirReferenceIndex.resource_type == has.source_type,
         FhirReferenceIndex.param == has.param,
@@ -280,15 +280,15 @@ def _ranges(criteria: list[Criterion | Has]) -> list[Criterion | Has]:
 
 
 def _condition(
-    resource_type: str, criterion: Criterion | Has, orgs: set[str], *, drives: bool = True
+    resource_type: str, criterion: Criterion | Has, viewer: Viewer, *, drives: bool = True
 ) -> ColumnElement[bool]:
     """``drives``: the matching ids are listed first and the resources looked up by them (the
     most selective criterion); otherwise each candidate resource is checked (a correlated
     EXISTS on the index table's per-resource index)."""
     if isinstance(criterion, Has):
-        return _has(resource_type, criterion, orgs)
+        return _has(resource_type, criterion, viewer)
     if criterion.chain is not None:
-        return _chained(resource_type, criterion, orgs)
+        return _chained(resource_type, criterion, viewer)
     table = TABLES[criterion.kind]
     if criterion.modifier == "missing":
         present = select(table.resource_id).where(
@@ -339,19 +339,19 @@ def _filtered(
     session: Session,
     resource_type: str,
     criteria: list[Criterion | Has],
-    orgs: set[str],
+    viewer: Viewer,
     last_updated: list[Match],
 ) -> Select[Any]:
     statement = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
-        _visible(orgs),
+        _visible(viewer),
     )
     criteria = _ranges(criteria)
     driver = _driver(session, resource_type, criteria)
     for criterion in criteria:
         statement = statement.where(
-            _condition(resource_type, criterion, orgs, drives=criterion is driver)
+            _condition(resource_type, criterion, viewer, drives=criterion is driver)
         )
     for match in last_updated:
         statement = statement.where(_last_updated_condition(match))
@@ -423,7 +423,7 @@ def search(
     session: Session,
     resource_type: str,
     criteria: list[Criterion | Has],
-    orgs: set[str],
+    viewer: Viewer,
     *,
     count: int,
     offset: int = 0,
@@ -433,7 +433,7 @@ def search(
 ) -> tuple[list[StoredResource], int | None]:
     """One page of matches in ``sort`` order (then by id: stable for paging) and the total:
     counted when ``with_total``, else known only when this page is the last one."""
-    statement = _filtered(session, resource_type, criteria, orgs, last_updated or [])
+    statement = _filtered(session, resource_type, criteria, viewer, last_updated or [])
     order = [_sort_expression(resource_type, key) for key in sort or []]
     found = []
     if count:
@@ -468,7 +468,7 @@ def references(
     )
 
 
-def read_many(session: Session, targets: list[str], orgs: set[str]) -> list[StoredResource]:
+def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
     """The current, visible resources among ``Type/id`` targets."""
     keys = [tuple(t.split("/", 1)) for t in targets if t.count("/") == 1]
     if not keys:
@@ -477,14 +477,14 @@ def read_many(session: Session, targets: list[str], orgs: set[str]) -> list[Stor
         select(FhirResource).where(
             or_(*(and_(FhirResource.resource_type == t, FhirResource.id == i) for t, i in keys)),
             FhirResource.deleted.is_(False),
-            _visible(orgs),
+            _visible(viewer),
         )
     )
     return [as_stored(row) for row in rows]
 
 
 def referencing(
-    session: Session, source_type: str, param: str, targets: list[str], orgs: set[str]
+    session: Session, source_type: str, param: str, targets: list[str], viewer: Viewer
 ) -> list[StoredResource]:
     """Visible resources of ``source_type`` whose ``param`` points at a target (``_revinclude``)."""
     if not targets:
@@ -499,7 +499,7 @@ def referencing(
             FhirResource.resource_type == source_type,
             FhirResource.id.in_(sources),
             FhirResource.deleted.is_(False),
-            _visible(orgs),
+            _visible(viewer),
         )
     )
     return [as_stored(row) for row in rows]

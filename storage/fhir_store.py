@@ -30,7 +30,7 @@ from storage.models import (
     FhirUriIndex,
     utcnow,
 )
-from storage.policy import fhir_visible, sharing
+from storage.policy import Viewer, fhir_visible, sharing
 
 
 class SearchValue(Protocol):
@@ -249,7 +249,7 @@ def delete(session: Session, resource_type: str, resource_id: str) -> StoredReso
 def type_history(
     session: Session,
     resource_type: str,
-    orgs: set[str],
+    viewer: Viewer,
     *,
     since: datetime | None = None,
     count: int = 100,
@@ -257,7 +257,7 @@ def type_history(
     """Every version of the type's visible resources, newest first."""
     statement = select(FhirResourceVersion).where(
         FhirResourceVersion.resource_type == resource_type,
-        fhir_visible(orgs, FhirResourceVersion),
+        fhir_visible(viewer, FhirResourceVersion),
     )
     if since is not None:
         statement = statement.where(FhirResourceVersion.last_updated >= since)

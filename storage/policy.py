@@ -8,8 +8,10 @@ FHIR resources are also seen by the organizations they involve (:func:`sharing`,
 grants when the resource is written): an order by the organization it is placed with, a task
 by its owner and requester, a communication by its recipient, and a result, report or task
 that answers an order (``basedOn``/``focus``) by whoever may see that order, so a clinic
-reads the report the lead hospital wrote for its request.  :func:`fhir_visible` (SQL) and
-:func:`fhir_sees` apply it.
+reads the report the lead hospital wrote for its request.  A patient's active Consent that
+denies an organization (``provision.type = deny``, the organization an actor) hides from it
+that patient and the data about them (``patient``/``subject``) which it does not own itself.
+:func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
 a change of the alliance's centres applies to new requests within that time.
@@ -20,12 +22,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Centre, CentreServed, FhirResource, FhirResourceGrant, Organization
+from storage.models import (
+    Centre,
+    CentreServed,
+    FhirReferenceIndex,
+    FhirResource,
+    FhirResourceGrant,
+    Organization,
+)
 
 CACHE_SECONDS = 10.0
 _cache: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
@@ -97,34 +107,90 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
     return orgs
 
 
-def fhir_visible(orgs: set[str], table: Any = FhirResource) -> ColumnElement[bool]:
-    """The SQL condition: a row of ``table`` (resources or their versions) that ``orgs`` see."""
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Whose eyes a FHIR request has: the organization, every organization whose data it sees,
+    and the patients (``Patient/id``) whose Consent denies it their data held by others."""
+
+    org_id: str
+    orgs: frozenset[str]
+    denied_patients: frozenset[str] = frozenset()
+
+
+def fhir_viewer(session: Session, org_id: str) -> Viewer:
+    return Viewer(
+        org_id, frozenset(visible_orgs(session, org_id)), _denied_patients(session, org_id)
+    )
+
+
+def _denied_patients(session: Session, org_id: str) -> frozenset[str]:
+    """Patients with an active Consent whose provision denies ``org_id`` (as an actor)."""
+    naming = select(FhirReferenceIndex.resource_id).where(
+        FhirReferenceIndex.resource_type == "Consent",
+        FhirReferenceIndex.param == "actor",
+        FhirReferenceIndex.target == f"Organization/{org_id}",
+    )
+    consents = session.scalars(
+        select(FhirResource.content).where(
+            FhirResource.resource_type == "Consent",
+            FhirResource.deleted.is_(False),
+            FhirResource.id.in_(naming),
+        )
+    )
+    denied = set()
+    for consent in consents:
+        provision = consent.get("provision", {})
+        actors = {a.get("reference", {}).get("reference") for a in provision.get("actor", [])}
+        if (
+            consent.get("status") == "active"
+            and provision.get("type") == "deny"
+            and f"Organization/{org_id}" in actors
+        ):
+            denied.add(consent.get("patient", {}).get("reference"))
+    return frozenset(d for d in denied if isinstance(d, str) and d.startswith("Patient/"))
+
+
+def fhir_visible(viewer: Viewer, table: Any = FhirResource) -> ColumnElement[bool]:
+    """The SQL condition: a row of ``table`` (resources or their versions) ``viewer`` sees."""
     granted = (
         select(FhirResourceGrant.org_id)
         .where(
             FhirResourceGrant.resource_type == table.resource_type,
             FhirResourceGrant.resource_id == table.id,
-            FhirResourceGrant.org_id.in_(orgs),
+            FhirResourceGrant.org_id.in_(viewer.orgs),
         )
         .exists()
     )
-    return or_(table.owner_org_id.is_(None), table.owner_org_id.in_(orgs), granted)
+    condition = or_(table.owner_org_id.is_(None), table.owner_org_id.in_(viewer.orgs), granted)
+    if not viewer.denied_patients:
+        return condition
+    about_denied = or_(
+        and_(
+            table.resource_type == "Patient",
+            (literal("Patient/") + table.id).in_(viewer.denied_patients),
+        ),
+        select(FhirReferenceIndex.id)
+        .where(
+            FhirReferenceIndex.resource_type == table.resource_type,
+            FhirReferenceIndex.resource_id == table.id,
+            FhirReferenceIndex.param.in_(("patient", "subject")),
+            FhirReferenceIndex.target.in_(viewer.denied_patients),
+        )
+        .exists(),
+    )
+    own = and_(table.owner_org_id.is_not(None), table.owner_org_id == viewer.org_id)
+    return and_(condition, or_(own, not_(about_denied)))
 
 
-def fhir_sees(
-    session: Session, resource_type: str, resource_id: str, owner: str | None, orgs: set[str]
-) -> bool:
-    if owner is None or owner in orgs:
-        return True
+def fhir_sees(session: Session, viewer: Viewer, resource_type: str, resource_id: str) -> bool:
+    """Whether ``viewer`` sees the current resource (the same rule as :func:`fhir_visible`)."""
     return (
         session.scalar(
-            select(FhirResourceGrant.org_id)
-            .where(
-                FhirResourceGrant.resource_type == resource_type,
-                FhirResourceGrant.resource_id == resource_id,
-                FhirResourceGrant.org_id.in_(orgs),
+            select(FhirResource.id).where(
+                FhirResource.resource_type == resource_type,
+                FhirResource.id == resource_id,
+                fhir_visible(viewer),
             )
-            .limit(1)
         )
         is not None
     )

@@ -18,7 +18,7 @@ from storage.audit import audit
 from storage.fhir_search import read_many
 from storage.fhir_store import StoredResource, VersionConflict
 from storage.outbox import enqueue
-from storage.policy import fhir_sees, known_organizations, visible_orgs
+from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
 
 CHANGED_TOPIC = "fhir.changed"
 
@@ -69,10 +69,17 @@ def _check_owner(current: StoredResource | None, requester: Requester) -> None:
         raise Forbidden("only the organization that owns this resource may change it")
 
 
+def viewer_of(session: Session, requester: Requester) -> Viewer:
+    """What the requester sees, as the policy decides (once per transaction)."""
+    key = ("fhir.viewer", requester.org_id)
+    if key not in session.info:
+        session.info[key] = fhir_viewer(session, requester.org_id)
+    return session.info[key]
+
+
 def sees(session: Session, requester: Requester, stored: StoredResource) -> bool:
     """Whether the requester's organizations may see the resource (the policy decides)."""
-    orgs = visible_orgs(session, requester.org_id)
-    return fhir_sees(session, stored.resource_type, stored.id, stored.owner_org_id, orgs)
+    return fhir_sees(session, viewer_of(session, requester), stored.resource_type, stored.id)
 
 
 def check_references(
@@ -92,8 +99,8 @@ def check_references(
             if target is not None:
                 wanted.setdefault(target, []).append(expression)
     if wanted:
-        orgs = visible_orgs(session, requester.org_id)
-        found = {f"{r.resource_type}/{r.id}" for r in read_many(session, list(wanted), orgs)}
+        viewer = viewer_of(session, requester)
+        found = {f"{r.resource_type}/{r.id}" for r in read_many(session, list(wanted), viewer)}
         found |= {f"Organization/{org}" for org in known_organizations(session, list(wanted))}
         problems += [
             (expression, f"{target} is not known")

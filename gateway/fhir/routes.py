@@ -38,7 +38,6 @@ from storage.db import transaction
 from storage.errors import StorageError
 from storage.fhir_store import StoredResource, instant
 from storage.platform import Platform
-from storage.policy import visible_orgs
 
 PREFIX = "/fhir"
 INTERACTIONS = (
@@ -175,12 +174,12 @@ def router(platform: Platform) -> APIRouter:
 
         def work() -> tuple[list[StoredResource], int | None, list[StoredResource]]:
             with transaction(platform.sessions, relaxed=True) as session:
-                orgs = visible_orgs(session, requester.org_id)
+                viewer = interactions.viewer_of(session, requester)
                 found, total = fhir_search.search(
                     session,
                     resource_type,
                     query.criteria,
-                    orgs,
+                    viewer,
                     count=0 if query.only_count else query.count,
                     offset=query.offset,
                     last_updated=query.last_updated,
@@ -188,7 +187,7 @@ def router(platform: Platform) -> APIRouter:
                     sort=query.sort,
                 )
                 extra = search.included(
-                    session, query, found, orgs, lambda kind: requester.scopes.allows(kind, "r")
+                    session, query, found, viewer, lambda kind: requester.scopes.allows(kind, "r")
                 )
                 interactions.audit_fhir(
                     session,
@@ -227,8 +226,8 @@ def router(platform: Platform) -> APIRouter:
             raise BadRequest("_since must carry a time zone")
 
         def versions(session: Session) -> list[StoredResource]:
-            orgs = visible_orgs(session, requester.org_id)
-            return fhir_store.type_history(session, resource_type, orgs, since=since, count=count)
+            viewer = interactions.viewer_of(session, requester)
+            return fhir_store.type_history(session, resource_type, viewer, since=since, count=count)
 
         found = await access(requester, resource_type, "history-type", versions)
         bundle = {
@@ -273,7 +272,7 @@ def router(platform: Platform) -> APIRouter:
             raise NotFound(f"Patient/{patient_id} is not known")
 
         def related(session: Session) -> list[StoredResource]:
-            orgs = visible_orgs(session, requester.org_id)
+            viewer = interactions.viewer_of(session, requester)
             found: list[StoredResource] = []
             for kind in SUPPORTED_TYPES:
                 if not requester.scopes.allows(kind, "r"):
@@ -281,7 +280,7 @@ def router(platform: Platform) -> APIRouter:
                 for code in ("patient", "subject"):
                     if "Patient" in reference_targets(kind, code):
                         found += fhir_search.referencing(
-                            session, kind, code, [f"Patient/{patient_id}"], orgs
+                            session, kind, code, [f"Patient/{patient_id}"], viewer
                         )
             return list({(r.resource_type, r.id): r for r in found}.values())
 
@@ -425,9 +424,9 @@ def router(platform: Platform) -> APIRouter:
 
         def create_unless_found(session: Session) -> tuple[StoredResource, int]:
             if criteria is not None:
-                orgs = visible_orgs(session, requester.org_id)
+                viewer = interactions.viewer_of(session, requester)
                 found, _ = fhir_search.search(
-                    session, resource_type, criteria.criteria, orgs, count=2, with_total=False
+                    session, resource_type, criteria.criteria, viewer, count=2, with_total=False
                 )
                 if len(found) > 1:
                     raise PreconditionFailed(f"If-None-Exist matches several {resource_type}")
@@ -465,9 +464,9 @@ def router(platform: Platform) -> APIRouter:
         resource = await _body(request, resource_type)
 
         def update_matching(session: Session) -> StoredResource:
-            orgs = visible_orgs(session, requester.org_id)
+            viewer = interactions.viewer_of(session, requester)
             found, _ = fhir_search.search(
-                session, resource_type, query.criteria, orgs, count=2, with_total=False
+                session, resource_type, query.criteria, viewer, count=2, with_total=False
             )
             if len(found) > 1:
                 raise PreconditionFailed(f"the criteria match several {resource_type}")

@@ -18,6 +18,7 @@ from fhir_profiles.subsetting import subset
 from gateway.errors import BadRequest
 from storage import fhir_search
 from storage.fhir_search import Criterion, Has, Match, SortKey
+from storage.policy import Viewer
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 1000
@@ -161,7 +162,7 @@ def _include(request: SearchRequest, name: str, raw: str) -> None:
 
 
 def included(
-    session: Session, request: SearchRequest, matches: list[Any], orgs: set[str], readable: Any
+    session: Session, request: SearchRequest, matches: list[Any], viewer: Viewer, readable: Any
 ) -> list[Any]:
     """Resources ``_include``/``_revinclude`` add to the page (``:iterate`` up to 3 levels),
     of the types the requester may read, each once and never one of the matches."""
@@ -176,12 +177,12 @@ def included(
             ids = [r.id for r in frontier if r.resource_type == source]
             targets = fhir_search.references(session, source, ids, param)
             targets = [t for t in targets if target is None or t.startswith(f"{target}/")]
-            found += fhir_search.read_many(session, targets, orgs)
+            found += fhir_search.read_many(session, targets, viewer)
         for source, param, _target, iterate in request.revincludes:
             if level and not iterate:
                 continue
             targets = [f"{r.resource_type}/{r.id}" for r in frontier]
-            found += fhir_search.referencing(session, source, param, targets, orgs)
+            found += fhir_search.referencing(session, source, param, targets, viewer)
         fresh = []
         for resource in found:
             key = (resource.resource_type, resource.id)

@@ -25,7 +25,7 @@ from storage.db import transaction
 from storage.fhir_search import Criterion, Match
 from storage.outbox import enqueue, recent_events
 from storage.platform import Platform
-from storage.policy import visible_orgs
+from storage.policy import fhir_viewer
 from storage.worker import PermanentFailure
 
 NOTIFY_TOPIC = "subscription.notify"
@@ -60,9 +60,9 @@ def on_change(platform: Platform, payload: dict[str, Any]) -> None:
             except HttpError:
                 continue  # criteria that cannot be searched never match
             this_one = Criterion("_id", "token", matches=[Match(resource_id)])
-            orgs = visible_orgs(session, subscription.owner_org_id or "")
+            viewer = fhir_viewer(session, subscription.owner_org_id or "")
             found, _ = fhir_search.search(
-                session, resource_type, [*query.criteria, this_one], orgs, count=1,
+                session, resource_type, [*query.criteria, this_one], viewer, count=1,
                 with_total=False,
             )  # fmt: skip
             if found:

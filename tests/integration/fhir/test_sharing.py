@@ -82,3 +82,46 @@ def test_the_clinic_finds_the_report_of_its_order(
     assert [e["resource"]["id"] for e in found.json()["entry"]] == [order_and_reports["report"]]
     incoming = call(gateway, "GET", "/ServiceRequest?performer=Organization/wcrm", "his-wcrm")
     assert [e["resource"]["id"] for e in incoming.json()["entry"]] == [order]
+
+
+def test_a_patients_consent_can_withdraw_sharing(gateway: Gateway):
+    """The lead hospital sees a township clinic's patient (its centres serve the clinic) until
+    the patient's Consent denies it; its own report about the patient stays visible to it."""
+    patient = call(gateway, "POST", "/Patient", "his-tx-wsy", PATIENT).json()["id"]
+    subject = {"reference": f"Patient/{patient}"}
+    order = {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+             "code": {"text": "胸部CT"}, "subject": subject}  # fmt: skip
+    order_id = call(gateway, "POST", "/ServiceRequest", "his-tx-wsy", order).json()["id"]
+    report = {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "CT"},
+              "subject": subject}  # fmt: skip
+    own = call(gateway, "POST", "/DiagnosticReport", "his-jhzx", report).json()["id"]
+
+    def lead_sees() -> list[bool]:
+        reads = [f"/Patient/{patient}", f"/ServiceRequest/{order_id}", f"/DiagnosticReport/{own}"]
+        found = call(gateway, "GET", f"/ServiceRequest?subject=Patient/{patient}", "his-jhzx")
+        return [call(gateway, "GET", path, "his-jhzx").status_code == 200 for path in reads] + [
+            bool(found.json().get("entry"))
+        ]
+
+    assert lead_sees() == [True, True, True, True]
+    consent = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                              "code": "patient-privacy"}]},
+        "category": [{"text": "不同意共享"}],
+        "patient": subject,
+        "policyRule": {"text": "患者拒绝向牵头医院开放其资料"},
+        "provision": {"type": "deny", "actor": [{
+            "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                 "code": "IRCP"}]},
+            "reference": {"reference": "Organization/jhzx"}}]},
+    }  # fmt: skip
+    created = call(gateway, "POST", "/Consent", "his-tx-wsy", consent)
+    assert created.status_code == 201, created.text
+    assert lead_sees() == [False, False, True, False]
+    assert call(gateway, "GET", f"/Patient/{patient}", "his-tx-wsy").status_code == 200
+    withdrawn = {**created.json(), "status": "inactive"}
+    consent_path = f"/Consent/{withdrawn['id']}"
+    assert call(gateway, "PUT", consent_path, "his-tx-wsy", withdrawn).status_code == 200
+    assert lead_sees() == [True, True, True, True]
