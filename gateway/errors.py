@@ -44,6 +44,10 @@ class NotAcceptable(HttpError):
     status = 406
 
 
+class MethodNotAllowed(HttpError):
+    status = 405
+
+
 class Conflict(HttpError):
     status = 409
 

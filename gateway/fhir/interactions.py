@@ -12,7 +12,14 @@ from fhir_profiles.references import references, relative_target
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, Gone, NotFound, PreconditionFailed, Unprocessable
+from gateway.errors import (
+    Forbidden,
+    Gone,
+    MethodNotAllowed,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
 from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_search import read_many
@@ -28,6 +35,10 @@ SHARED_TYPES = {
     "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
     "Practitioner", "PractitionerRole", "ValueSet",
 }  # fmt: skip
+
+
+# Types the server writes itself (the access log), never clients.
+SERVER_RECORDED = {"AuditEvent"}
 
 
 def store(
@@ -56,6 +67,8 @@ def store(
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
     if resource_type not in SUPPORTED_TYPES:
         raise NotFound(f"resource type {resource_type} is not supported here")
+    if resource_type in SERVER_RECORDED and letter in "cud":
+        raise MethodNotAllowed(f"{resource_type} is recorded by the server, read and search only")
     if not requester.scopes.allows(resource_type, letter):
         raise Forbidden(f"scope {resource_type}.{letter} required")
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import jsonpatch
 from fastapi import APIRouter, Request
@@ -31,9 +31,10 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from gateway.fhir import bundle, interactions, search, subscriptions
+from gateway.fhir import audit_events, bundle, interactions, search, subscriptions
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_search, fhir_store
+from storage.audit import AuditQuery, find_records, get_record
 from storage.db import transaction
 from storage.errors import StorageError
 from storage.fhir_store import StoredResource, instant
@@ -124,39 +125,54 @@ def router(platform: Platform) -> APIRouter:
                         ]
                     },
                     "resource": [
-                        {
-                            "type": resource_type,
-                            "versioning": "versioned",
-                            "readHistory": True,
-                            "updateCreate": True,
-                            "conditionalCreate": True,
-                            "conditionalUpdate": True,
-                            "searchParam": [
-                                {"name": code, "type": kind}
-                                for code, kind in {
-                                    **search_parameter_codes(resource_type),
-                                    "_lastUpdated": "date",
-                                }.items()
-                            ],
-                            "operation": [
-                                {
-                                    "name": "validate",
-                                    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-                                },
-                                *(
-                                    [
-                                        {
-                                            "name": "everything",
-                                            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                                        }
-                                    ]
-                                    if resource_type == "Patient"
-                                    else []
-                                ),
-                            ],
-                            "interaction": [{"code": code} for code in INTERACTIONS],
-                        }
-                        for resource_type in SUPPORTED_TYPES
+                        *(
+                            {
+                                "type": resource_type,
+                                "versioning": "versioned",
+                                "readHistory": True,
+                                "updateCreate": True,
+                                "conditionalCreate": True,
+                                "conditionalUpdate": True,
+                                "searchParam": [
+                                    {"name": code, "type": kind}
+                                    for code, kind in {
+                                        **search_parameter_codes(resource_type),
+                                        "_lastUpdated": "date",
+                                    }.items()
+                                ],
+                                "operation": [
+                                    {
+                                        "name": "validate",
+                                        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                                    },
+                                    *(
+                                        [
+                                            {
+                                                "name": "everything",
+                                                "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                                            }
+                                        ]
+                                        if resource_type == "Patient"
+                                        else []
+                                    ),
+                                ],
+                                "interaction": [{"code": code} for code in INTERACTIONS],
+                            }
+                            for resource_type in SUPPORTED_TYPES
+                            if resource_type not in interactions.SERVER_RECORDED
+                        ),
+                        *(
+                            {
+                                "type": resource_type,
+                                "documentation": "the access log, recorded by the server",
+                                "searchParam": [
+                                    {"name": code, "type": kind}
+                                    for code, kind in audit_events.SEARCH_PARAMETERS.items()
+                                ],
+                                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                            }
+                            for resource_type in sorted(interactions.SERVER_RECORDED)
+                        ),
                     ],
                     "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
                 }
@@ -164,12 +180,67 @@ def router(platform: Platform) -> APIRouter:
         }
         return Response(json.dumps(statement, ensure_ascii=False), media_type=FHIR_JSON)
 
+    async def audit_search(
+        request: Request, requester: Requester, params: list[tuple[str, str]]
+    ) -> Response:
+        def work() -> tuple[list[dict[str, Any]], AuditQuery]:
+            with transaction(platform.sessions, relaxed=True) as session:
+                viewer = interactions.viewer_of(session, requester)
+                query = audit_events.parse_query(params, viewer.orgs)
+                rows = find_records(session, query)
+                interactions.audit_fhir(
+                    session, requester, "search-type", "AuditEvent", count=len(rows)
+                )
+                return [audit_events.as_audit_event(row) for row in rows], query
+
+        events, query = await run_in_threadpool(work)
+        base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
+        links = [{"relation": "self", "url": str(request.url)}]
+        if len(events) == query.limit:
+            following = [(k, v) for k, v in params if k != "_offset"]
+            following.append(("_offset", str(query.offset + query.limit)))
+            links.append({"relation": "next", "url": f"{base}/AuditEvent?{urlencode(following)}"})
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "link": links,
+            "entry": [
+                {
+                    "fullUrl": f"{base}/AuditEvent/{event['id']}",
+                    "resource": event,
+                    "search": {"mode": "match"},
+                }
+                for event in events
+            ],
+        }
+        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+
+    async def audit_read(requester: Requester, event_id: str) -> Response:
+        def work() -> dict[str, Any] | None:
+            with transaction(platform.sessions, relaxed=True) as session:
+                viewer = interactions.viewer_of(session, requester)
+                row = (
+                    get_record(session, int(event_id), viewer.orgs) if event_id.isdigit() else None
+                )
+                interactions.audit_fhir(
+                    session, requester, "read", "AuditEvent", "success" if row else "not_found",
+                    id=event_id,
+                )  # fmt: skip
+                return audit_events.as_audit_event(row) if row else None
+
+        event = await run_in_threadpool(work)
+        if event is None:
+            raise NotFound(f"AuditEvent/{event_id} is not known")
+        return Response(json.dumps(event, ensure_ascii=False), media_type=FHIR_JSON)
+
     async def search_type(
         request: Request, requester: Requester, resource_type: str, params: list[tuple[str, str]]
     ) -> Response:
         _check_format(request)
         strict = "handling=strict" in request.headers.get("prefer", "")
         interactions.authorize(requester, resource_type, "s")
+        if resource_type in interactions.SERVER_RECORDED:
+            return await audit_search(request, requester, params)
         query = search.parse(resource_type, params, strict)
 
         def work() -> tuple[list[StoredResource], int | None, list[StoredResource]]:
@@ -316,6 +387,9 @@ def router(platform: Platform) -> APIRouter:
         request: Request, requester: Auth, resource_type: str, resource_id: str
     ) -> Response:
         _check_format(request)
+        if resource_type in interactions.SERVER_RECORDED:
+            interactions.authorize(requester, resource_type, "r")
+            return await audit_read(requester, resource_id)
         stored = await access(
             requester,
             resource_type,
