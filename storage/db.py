@@ -53,6 +53,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # inserts and lookups off the disk; reads go through a memory map shared by connections.
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA mmap_size=268435456")
+    # Checkpoint the WAL every ~40 MB instead of 4 MB: bulk writes touch the same index pages
+    # again and again, and each checkpoint writes and syncs them into the database file.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 

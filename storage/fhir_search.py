@@ -32,7 +32,7 @@ from storage.policy import Viewer, fhir_visible
 _ESCAPE = "!"
 # How many index entries a criterion is counted up to when choosing which one drives a query.
 ESTIMATE_CAP = 10_000
-# Which kinds of criteria usually match few resources (a date range with both ends: 2 less).
+# Which kinds of criteria usually match few resources (a date range with both ends: 3 less).
 _LIKELY_FEW = {"reference": 0, "token": 2, "uri": 2, "string": 3, "quantity": 4, "date": 4}
 TABLES: dict[str, Any] = {
     "token": FhirTokenIndex,
@@ -320,7 +320,7 @@ def _driver(
             if isinstance(criterion, Criterion)
             and (matching := _matching(resource_type, criterion)) is not None
         ),
-        key=lambda pair: _LIKELY_FEW.get(pair[0].kind, 9) - (2 if pair[0].also else 0),
+        key=lambda pair: _LIKELY_FEW.get(pair[0].kind, 9) - (3 if pair[0].also else 0),
     )
     if len(plain) < 2:
         return plain[0][0] if plain else None
