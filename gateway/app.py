@@ -19,6 +19,7 @@ from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
 from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
+from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from storage.platform import Platform
 
@@ -60,6 +61,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
     app.include_router(fhir_routes.router(platform))
+    app.include_router(fhir_websocket.router(platform))
     if platform.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -16,9 +16,9 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from storage import outbox
+from storage import outbox, subscription_pings
 from storage.blobs_fs import FileBlobStore
-from storage.db import refresh_statistics
+from storage.db import refresh_statistics, transaction
 from storage.errors import StorageError
 from storage.object_records import sweep_orphans
 from storage.platform import Platform, plugins
@@ -70,6 +70,8 @@ def maintenance(platform: Platform) -> None:
         if removed:
             log.info("removed interrupted uploads", extra={"count": removed})
     refresh_statistics(platform.engine)
+    with transaction(platform.sessions) as session:
+        subscription_pings.forget_older_than(session, timedelta(days=1))
     orphans = sweep_orphans(platform.sessions, platform.blobs, prefix="dicom/")
     if orphans:
         log.info("removed objects without an index row", extra={"count": orphans})

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fhir_profiles.search_values import reference_targets, search_parameter_codes
 from fhir_profiles.validation import SUPPORTED_TYPES, validate
-from gateway.auth.routes import Auth
+from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.errors import (
     BadRequest,
@@ -31,7 +31,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from gateway.fhir import audit_events, bundle, interactions, search, subscriptions
+from gateway.fhir import audit_events, bundle, interactions, search, subscriptions, websocket
 from gateway.fhir.outcome import FHIR_JSON, information
 from storage import fhir_search, fhir_store
 from storage.audit import AuditQuery, find_records, get_record
@@ -112,6 +112,13 @@ def router(platform: Platform) -> APIRouter:
             "rest": [
                 {
                     "mode": "server",
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket",
+                            "valueUri": public_base(request, platform).replace("http", "ws", 1)
+                            + websocket.PATH,
+                        }
+                    ],
                     "security": {
                         "service": [
                             {

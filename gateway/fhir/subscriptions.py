@@ -1,5 +1,5 @@
-"""R4 criteria-based Subscriptions, rest-hook channel: how a clinic's HIS is told that a
-report is ready.
+"""R4 criteria-based Subscriptions, rest-hook channel (websocket: ``websocket.py``): how a
+clinic's HIS is told that a report is ready.
 
 Every FHIR write enqueues ``fhir.changed`` (``interactions.store``).  Its handler finds the
 active Subscriptions whose criteria the changed resource now matches — evaluated by the search
@@ -20,7 +20,7 @@ import httpx
 
 from gateway.errors import HttpError
 from gateway.fhir import search
-from storage import fhir_search, fhir_store
+from storage import fhir_search, fhir_store, subscription_pings
 from storage.db import transaction
 from storage.fhir_search import Criterion, Match
 from storage.outbox import enqueue, recent_events
@@ -31,6 +31,7 @@ from storage.worker import PermanentFailure
 NOTIFY_TOPIC = "subscription.notify"
 NOTIFY_ATTEMPTS = 40
 ACTIVE = ("requested", "active")
+CHANNELS = ("rest-hook", "websocket")
 TIMEOUT_SECONDS = 10.0
 
 
@@ -50,7 +51,7 @@ def on_change(platform: Platform, payload: dict[str, Any]) -> None:
             wanted = _criteria(content)
             if (
                 content.get("status") not in ACTIVE
-                or channel.get("type") != "rest-hook"
+                or channel.get("type") not in CHANNELS
                 or wanted is None
                 or wanted[0] != resource_type
             ):
@@ -65,7 +66,9 @@ def on_change(platform: Platform, payload: dict[str, Any]) -> None:
                 session, resource_type, [*query.criteria, this_one], viewer, count=1,
                 with_total=False,
             )  # fmt: skip
-            if found:
+            if found and channel["type"] == "websocket":
+                subscription_pings.record(session, subscription.id)
+            elif found:
                 enqueue(
                     session,
                     NOTIFY_TOPIC,

@@ -23,6 +23,7 @@ from storage.models.fhir import (
     FhirStringIndex,
     FhirTokenIndex,
     FhirUriIndex,
+    SubscriptionPing,
 )
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
@@ -85,6 +86,7 @@ __all__ = [
     "Role",
     "SigningKey",
     "StoredObject",
+    "SubscriptionPing",
     "UTCDateTime",
     "User",
     "UserRole",

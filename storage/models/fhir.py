@@ -137,3 +137,14 @@ class FhirUriIndex(_IndexRow, Base):
     )
 
     value: Mapped[str] = mapped_column(String(255))
+
+
+class SubscriptionPing(Base):
+    """A notification for a websocket Subscription: the gateway's open sockets send ``ping``
+    for each row after the last one they saw."""
+
+    __tablename__ = "subscription_pings"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from storage.platform import plugins
 from storage.worker import process_batch
@@ -111,3 +113,39 @@ def test_rest_hook_delivery(gateway: Gateway, receiver: Receiver):
     failing = status(broken)
     assert failing["pending"] == 1  # retried later, with backoff
     assert "ConnectError" in failing["last-error"]
+
+
+def test_websocket_subscription(gateway: Gateway):
+    """A clinic binds its websocket Subscription and is pinged when the lead hospital's report
+    on its order is final; a report it may not see pings nobody."""
+    patient = fhir(gateway, "POST", "/Patient", "his-cz-sq", {"resourceType": "Patient"}).json()
+    subject = {"reference": f"Patient/{patient['id']}"}
+    order = {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+             "code": {"text": "心电图"}, "subject": subject}  # fmt: skip
+    order_id = fhir(gateway, "POST", "/ServiceRequest", "his-cz-sq", order).json()["id"]
+    mine = {"resourceType": "Subscription", "status": "requested", "reason": "报告已出",
+            "criteria": "DiagnosticReport?status=final",
+            "channel": {"type": "websocket"}}  # fmt: skip
+    created = fhir(gateway, "POST", "/Subscription", "his-cz-sq", mine)
+    assert created.status_code == 201, created.text
+    subscription = created.json()["id"]
+    lead_hook = subscribe(gateway, "his-jhzx", "http://127.0.0.1:9/unused")
+    statement = fhir(gateway, "GET", "/metadata", "his-cz-sq").json()
+    url = statement["rest"][0]["extension"][0]["valueUri"]
+    assert url == f"{gateway.url.replace('http', 'ws')}/fhir/$subscription-websocket"
+
+    with pytest.raises(InvalidStatus):
+        connect(f"{url}?access_token=forged", open_timeout=10)
+    with connect(f"{url}?access_token={gateway.token('his-cz-sq')}", open_timeout=10) as socket:
+        socket.send(f"bind {lead_hook}")  # another organization's: not known to this one
+        assert socket.recv(timeout=10).startswith("error ")
+        socket.send(f"bind {subscription}")
+        assert socket.recv(timeout=10) == f"bound {subscription}"
+
+        fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("final"))  # not theirs
+        answered = {**report("final"), "basedOn": [{"reference": f"ServiceRequest/{order_id}"}]}
+        fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", answered)
+        run_worker(gateway)
+        assert socket.recv(timeout=10) == f"ping {subscription}"
+        with pytest.raises(TimeoutError):
+            socket.recv(timeout=1.5)  # one ping: the other report is not visible to the clinic
