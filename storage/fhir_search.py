@@ -470,12 +470,21 @@ def references(
 
 def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
     """The current, visible resources among ``Type/id`` targets."""
-    keys = [tuple(t.split("/", 1)) for t in targets if t.count("/") == 1]
-    if not keys:
+    by_type: dict[str, list[str]] = {}
+    for target in targets:
+        if target.count("/") == 1:
+            resource_type, resource_id = target.split("/")
+            by_type.setdefault(resource_type, []).append(resource_id)
+    if not by_type:
         return []
     rows = session.scalars(
         select(FhirResource).where(
-            or_(*(and_(FhirResource.resource_type == t, FhirResource.id == i) for t, i in keys)),
+            or_(
+                *(
+                    and_(FhirResource.resource_type == t, FhirResource.id.in_(ids))
+                    for t, ids in by_type.items()
+                )
+            ),
             FhirResource.deleted.is_(False),
             _visible(viewer),
         )

@@ -30,7 +30,7 @@ from storage.models import (
     FhirUriIndex,
     utcnow,
 )
-from storage.policy import Viewer, fhir_visible, sharing
+from storage.policy import Viewer, fhir_visible, remember_order, sharing
 
 
 class SearchValue(Protocol):
@@ -164,6 +164,8 @@ def put(
         )
     _insert_index(session, resource_type, resource_id, index)
     grants = sharing(session, resource) - {owner_org_id}
+    if resource_type == "ServiceRequest":
+        remember_order(session, resource_id, grants | ({owner_org_id} - {None}))
     if grants:
         add_rows(
             session,

@@ -64,6 +64,7 @@ def visible_orgs(session: Session, org_id: str) -> set[str]:
 _PARTIES = ("performer", "owner", "requester", "recipient")
 # Elements linking a result, report or task to the order it answers.
 _ANSWERS = ("basedOn", "focus")
+_ORDERS = "policy.orders"  # session.info: order id -> organizations that see it
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -86,6 +87,10 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
         for reference in _references(resource.get(key))
         if reference.startswith("ServiceRequest/")
     ]
+    remembered: dict[str, set[str]] = session.info.get(_ORDERS, {})
+    for order in orders:
+        orgs.update(remembered.get(order, ()))
+    orders = [order for order in orders if order not in remembered]
     if orders:
         orgs.update(
             owner
@@ -148,6 +153,12 @@ def _denied_patients(session: Session, org_id: str) -> frozenset[str]:
         ):
             denied.add(consent.get("patient", {}).get("reference"))
     return frozenset(d for d in denied if isinstance(d, str) and d.startswith("Patient/"))
+
+
+def remember_order(session: Session, order_id: str, orgs: set[str]) -> None:
+    """Who sees a ServiceRequest just written in this session, so that what answers it in the
+    same transaction (a Bundle) is shared without a query."""
+    session.info.setdefault(_ORDERS, {})[order_id] = orgs
 
 
 def fhir_visible(viewer: Viewer, table: Any = FhirResource) -> ColumnElement[bool]:
