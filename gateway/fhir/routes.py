@@ -505,14 +505,9 @@ def router(platform: Platform) -> APIRouter:
 
         def create_unless_found(session: Session) -> tuple[StoredResource, int]:
             if criteria is not None:
-                viewer = interactions.viewer_of(session, requester)
-                found, _ = fhir_search.search(
-                    session, resource_type, criteria.criteria, viewer, count=2, with_total=False
-                )
-                if len(found) > 1:
-                    raise PreconditionFailed(f"If-None-Exist matches several {resource_type}")
+                found = single_match(session, requester, resource_type, criteria)
                 if found:
-                    return found[0], 200  # already there: nothing is written
+                    return found, 200  # already there: nothing is written
             return interactions.create(session, requester, fresh, check=checked), 201
 
         stored, status = await in_transaction(create_unless_found)
@@ -545,13 +540,8 @@ def router(platform: Platform) -> APIRouter:
         resource = await _body(request, resource_type)
 
         def update_matching(session: Session) -> StoredResource:
-            viewer = interactions.viewer_of(session, requester)
-            found, _ = fhir_search.search(
-                session, resource_type, query.criteria, viewer, count=2, with_total=False
-            )
-            if len(found) > 1:
-                raise PreconditionFailed(f"the criteria match several {resource_type}")
-            target = found[0].id if found else resource.get("id") or str(uuid.uuid4())
+            found = single_match(session, requester, resource_type, query)
+            target = found.id if found else resource.get("id") or str(uuid.uuid4())
             if resource.get("id") not in (None, target):
                 raise BadRequest("the resource's id is not the id of the matching resource")
             return interactions.update(
@@ -598,6 +588,24 @@ def router(platform: Platform) -> APIRouter:
         stored = await in_transaction(apply)
         return _written(request, stored, 200)
 
+    @api.delete("/{resource_type}")
+    async def conditional_delete(request: Request, requester: Auth, resource_type: str) -> Response:
+        """``DELETE /Type?criteria``: the one match is deleted (none: nothing to do; several:
+        412, as servers that delete one at a time answer)."""
+        interactions.authorize(requester, resource_type, "d")
+        params = list(request.query_params.multi_items())
+        if not params:
+            raise BadRequest("a conditional delete needs search criteria in the URL")
+        query = search.parse(resource_type, params, strict=True)
+
+        def delete_matching(session: Session) -> None:
+            found = single_match(session, requester, resource_type, query)
+            if found is not None:
+                interactions.delete(session, requester, resource_type, found.id)
+
+        await in_transaction(delete_matching)
+        return Response(status_code=204)
+
     @api.delete("/{resource_type}/{resource_id}")
     async def delete(
         request: Request, requester: Auth, resource_type: str, resource_id: str
@@ -608,6 +616,19 @@ def router(platform: Platform) -> APIRouter:
         return Response(status_code=204)
 
     return api
+
+
+def single_match(
+    session: Session, requester: Requester, resource_type: str, query: search.SearchRequest
+) -> StoredResource | None:
+    """The one resource a conditional interaction's criteria match (412 when several do)."""
+    viewer = interactions.viewer_of(session, requester)
+    found, _ = fhir_search.search(
+        session, resource_type, query.criteria, viewer, count=2, with_total=False
+    )
+    if len(found) > 1:
+        raise PreconditionFailed(f"the criteria match several {resource_type}")
+    return found[0] if found else None
 
 
 async def _json_body(request: Request) -> Any:

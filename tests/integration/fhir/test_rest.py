@@ -223,3 +223,30 @@ def test_conditional_update(gateway: Gateway):
     assert updated.json()["gender"] == "female"
     call(gateway, "POST", "/Patient", body=PATIENT)
     assert call(gateway, "PUT", url, body=PATIENT).status_code == 412
+
+
+def test_conditional_delete_and_search_by_tag_and_profile(gateway: Gateway):
+    profile = "http://yilian.example/StructureDefinition/cn-patient"
+    meta = {"tag": [{"system": "urn:yilian:tag", "code": "vip"}], "profile": [profile]}
+    ids = []
+    for number in ("DEL-1", "DEL-2"):
+        identifier = [{"system": "urn:yilian:patient-id:tx-wsy", "value": number}]
+        body = {**PATIENT, "meta": meta, "identifier": identifier}
+        ids.append(call(gateway, "POST", "/Patient", body=body).json()["id"])
+
+    def found(query: str) -> list[str]:
+        bundle = call(gateway, "GET", f"/Patient?{query}").json()
+        return sorted(e["resource"]["id"] for e in bundle.get("entry", []))
+
+    assert found("_tag=urn:yilian:tag|vip") == sorted(ids)
+    assert found(f"_profile={profile}") == sorted(ids)
+    assert found("_tag=urn:yilian:tag|other") == []
+    before = versions(gateway)
+    assert call(gateway, "DELETE", "/Patient?_tag=urn:yilian:tag|vip").status_code == 412
+    assert call(gateway, "DELETE", "/Patient").status_code == 400
+    assert call(gateway, "DELETE", "/Patient?identifier=nobody").status_code == 204
+    assert versions(gateway) == before  # nothing deleted by any of these
+    deleted = call(gateway, "DELETE", "/Patient?identifier=urn:yilian:patient-id:tx-wsy|DEL-1")
+    assert deleted.status_code == 204
+    assert call(gateway, "GET", f"/Patient/{ids[0]}").status_code == 410
+    assert found("_tag=urn:yilian:tag|vip") == [ids[1]]
