@@ -140,6 +140,7 @@ def router(platform: Platform) -> APIRouter:
                                 "updateCreate": True,
                                 "conditionalCreate": True,
                                 "conditionalUpdate": True,
+                            "conditionalDelete": "single",
                                 "searchParam": [
                                     {"name": code, "type": kind}
                                     for code, kind in {
