@@ -184,16 +184,12 @@ def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElemen
     return table.value == match.value
 
 
-def _visible(viewer: Viewer) -> ColumnElement[bool]:
-    return fhir_visible(viewer)
-
-
 def _ids_matching(resource_type: str, criterion: Criterion, viewer: Viewer) -> Select[Any]:
     """Linked resources count only when the requester may see them (no probing)."""
     return select(FhirResource.id).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
-        _visible(viewer),
+        fhir_visible(viewer),
         _condition(resource_type, criterion, viewer),
     )
 
@@ -345,7 +341,7 @@ def _filtered(
     statement = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
-        _visible(viewer),
+        fhir_visible(viewer),
     )
     criteria = _ranges(criteria)
     driver = _driver(session, resource_type, criteria)
@@ -486,7 +482,7 @@ def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[Stor
                 )
             ),
             FhirResource.deleted.is_(False),
-            _visible(viewer),
+            fhir_visible(viewer),
         )
     )
     return [as_stored(row) for row in rows]
@@ -508,7 +504,7 @@ def referencing(
             FhirResource.resource_type == source_type,
             FhirResource.id.in_(sources),
             FhirResource.deleted.is_(False),
-            _visible(viewer),
+            fhir_visible(viewer),
         )
     )
     return [as_stored(row) for row in rows]
