@@ -83,8 +83,10 @@ def router(platform: Platform) -> APIRouter:
             with transaction(platform.sessions, relaxed=True) as session:
                 found = find(session)
                 items = found if isinstance(found, list) else [found] if found else []
+                # Versions of one resource: the policy is asked once per resource.
+                distinct = {(s.resource_type, s.id): s for s in items}.values()
                 visible = bool(items) and all(
-                    interactions.sees(session, requester, s) for s in items
+                    interactions.sees(session, requester, s) for s in distinct
                 )
                 outcome = "success" if visible else "not_found"
                 interactions.audit_fhir(
@@ -140,7 +142,7 @@ def router(platform: Platform) -> APIRouter:
                                 "updateCreate": True,
                                 "conditionalCreate": True,
                                 "conditionalUpdate": True,
-                            "conditionalDelete": "single",
+                                "conditionalDelete": "single",
                                 "searchParam": [
                                     {"name": code, "type": kind}
                                     for code, kind in {
