@@ -51,6 +51,8 @@ class Parameter:
     kind: str
     evaluate: Callable[[Any, dict[str, Any]], list[Any]]
     targets: tuple[str, ...] = ()
+    # The top-level elements a value can come from: absent all, there is none (None: unknown).
+    needs: frozenset[str] | None = None
 
 
 # Parameters whose value is a column of the store, not an index row.
@@ -72,23 +74,34 @@ _ANSWERS_ON_ABSENCE = re.compile(r"exists\(|empty\(|not\(|count\(|iif\(| and | o
 def parameters(resource_type: str) -> tuple[Parameter, ...]:
     definitions = json.loads(DEFINITIONS.read_text())
     return tuple(
-        Parameter(d["code"], d["type"], _compile(d["expression"]), tuple(d.get("target", ())))
+        Parameter(d["code"], d["type"], evaluate, tuple(d.get("target", ())), needs)
         for d in definitions.get(resource_type, [])
+        for evaluate, needs in [_compile(d["expression"])]
     )
 
 
-def _compile(expression: str) -> Callable[[Any, dict[str, Any]], list[Any]]:
-    """An evaluator: the simple expressions walk the JSON directly (fhirpathpy gives the same
-    values, tests/integration/fhir/test_r4_examples.py checks it on every example, about 30
-    times slower); the others are left to fhirpathpy."""
+@cache
+def _indexed(resource_type: str) -> tuple[Parameter, ...]:
+    return tuple(p for p in parameters(resource_type) if p.code not in NOT_INDEXED)
+
+
+_Evaluator = Callable[[Any, dict[str, Any]], list[Any]]
+
+
+def _compile(expression: str) -> tuple[_Evaluator, frozenset[str] | None]:
+    """An evaluator, and the top-level elements it needs: the simple expressions walk the JSON
+    directly (fhirpathpy gives the same values, tests/integration/fhir/test_r4_examples.py
+    checks it on every example, about 30 times slower); the others are left to fhirpathpy."""
     walks = [_walk(part.strip()) for part in expression.split(" | ")]
     if all(walk is not None for walk in walks):
-        if len(walks) == 1:
-            return lambda resource, _env: walks[0](resource)  # type: ignore[misc]
-        return lambda resource, _env: _distinct(v for walk in walks for v in walk(resource))  # type: ignore[misc]
+        walkers = [walk for walk, _ in walks]  # type: ignore[misc]
+        needs = frozenset(key for _, keys in walks for key in keys)  # type: ignore[misc]
+        if len(walkers) == 1:
+            return (lambda resource, _env: walkers[0](resource)), needs
+        return (lambda resource, _env: _distinct(v for w in walkers for v in w(resource))), needs
     evaluate = fhirpath(expression)
     if _ANSWERS_ON_ABSENCE.search(expression):
-        return evaluate
+        return evaluate, None
     roots = set(re.findall(r"\b[A-Z]\w*\.([a-z]\w*)", expression))
 
     def present(resource: dict[str, Any]) -> bool:
@@ -98,7 +111,7 @@ def _compile(expression: str) -> Callable[[Any, dict[str, Any]], list[Any]]:
             for key in resource
         )
 
-    return lambda resource, env: evaluate(resource, env) if present(resource) else []
+    return (lambda resource, env: evaluate(resource, env) if present(resource) else []), None
 
 
 def _distinct(values: Iterable[Any]) -> list[Any]:
@@ -114,7 +127,8 @@ def fhirpath(expression: str) -> Callable[[Any, dict[str, Any]], list[Any]]:
     return compile_fhirpath(expression, _R4)
 
 
-def _walk(part: str) -> Callable[[dict[str, Any]], list[Any]] | None:
+def _walk(part: str) -> tuple[Callable[[dict[str, Any]], list[Any]], tuple[str, ...]] | None:
+    """A walker of a simple path, and the top-level keys it starts from."""
     match = _PATH.match(part)
     if match is None:
         return None
@@ -163,7 +177,7 @@ def _walk(part: str) -> Callable[[dict[str, Any]], list[Any]] | None:
             return [n for n in nodes if n.get("system") == system]
         return nodes
 
-    return walk
+    return walk, steps[0]
 
 
 def reference_targets(resource_type: str, code: str) -> tuple[str, ...]:
@@ -178,8 +192,8 @@ def search_parameter_codes(resource_type: str) -> dict[str, str]:
 
 def extract(resource: dict[str, Any]) -> list[SearchValue]:
     values: list[SearchValue] = []
-    for parameter in parameters(resource["resourceType"]):
-        if parameter.code in NOT_INDEXED:
+    for parameter in _indexed(resource["resourceType"]):
+        if parameter.needs is not None and parameter.needs.isdisjoint(resource):
             continue
         found = parameter.evaluate(resource, {})
         for item in found:

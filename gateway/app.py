@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +23,7 @@ from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
+from gateway.fhir.validation_pool import ValidationPool
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -55,12 +58,21 @@ class _Measure:
 
 
 def create_app(platform: Platform) -> FastAPI:
-    app = FastAPI(title="Yilian 医联", version="0.1.0", docs_url="/docs", redoc_url=None)
+    validation = ValidationPool(platform.settings.fhir_validation_processes)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(validation.close)
+
+    app = FastAPI(
+        title="Yilian 医联", version="0.1.0", docs_url="/docs", redoc_url=None, lifespan=lifespan
+    )
     app.state.platform = platform
     app.state.keys = keys = KeyRing(platform.sessions)
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
-    app.include_router(fhir_routes.router(platform))
+    app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     if platform.settings.cors_origins:
         app.add_middleware(

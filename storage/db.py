@@ -18,9 +18,12 @@ from sqlalchemy import Engine, create_engine, event, insert, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from storage import json_codec
 from storage.errors import DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# JSON columns (FHIR resources) are written and read with orjson.
+_JSON: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
 
 
 def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
@@ -34,13 +37,14 @@ def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": lock_wait_seconds},
             pool_pre_ping=False,
+            **_JSON,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkout", _sqlite_full_sync)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, **_JSON)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -51,8 +55,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     # The default page cache is 2 MB: a FHIR index of a million resources needs more to keep
     # inserts and lookups off the disk; reads go through a memory map shared by connections.
-    cursor.execute("PRAGMA cache_size=-32768")
-    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA mmap_size=2147483648")
     # Checkpoint the WAL every ~40 MB instead of 4 MB: bulk writes touch the same index pages
     # again and again, and each checkpoint writes and syncs them into the database file.
     cursor.execute("PRAGMA wal_autocheckpoint=10000")

@@ -8,6 +8,9 @@ gateway validates before it writes); this module keeps what it is given.
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,6 +94,17 @@ def instant(moment: datetime) -> str:
 _DAY = timedelta(days=1)
 
 
+def new_id() -> str:
+    """A fresh resource id: a UUID in the version 7 layout (48 bits of Unix milliseconds, then
+    74 random bits), so ids written together sort together and every index keyed on them grows
+    at its end instead of dirtying a random page per insert — what keeps bulk writes into a
+    large database fast."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
 def read(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
     row = session.get(FhirResource, (resource_type, resource_id))
     return as_stored(row) if row is not None else None
@@ -128,8 +142,10 @@ def put(
     values it is found by (replacing the previous version's).  ``new``: the caller has just
     given the resource a fresh id, so there is no earlier version to look for."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
-    key = (FhirResource.resource_type == resource_type, FhirResource.id == resource_id)
-    current = None if new else session.scalar(select(FhirResource.version_id).where(*key))
+    current = None
+    if not new:
+        key = (FhirResource.resource_type == resource_type, FhirResource.id == resource_id)
+        current = session.scalar(select(FhirResource.version_id).where(*key))
     if if_match is not None and current != if_match:
         raise VersionConflict(f"{resource_type}/{resource_id} is not at version {if_match}")
     version = 1 if current is None else current + 1

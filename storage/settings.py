@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="worker processes that parse, store and index received instances "
         "(0: in the receiving threads)",
     )
+    fhir_validation_processes: int = Field(
+        default_factory=lambda: min(max((os.cpu_count() or 1) - 1, 0), 3),
+        ge=0,
+        description="worker processes that validate the resources of large FHIR Bundles "
+        "beside the request's own thread (0: all in that thread)",
+    )
     study_stable_seconds: float = Field(
         60.0, gt=0, description="a study with no new instance for this long emits study.stable"
     )

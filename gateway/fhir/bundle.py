@@ -10,20 +10,19 @@ Conditional entries (URLs with a query) are not supported yet: 400.
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhir_profiles.validation import validate
+from fhir_profiles.validation import Problem
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
 from storage.db import deferred_writes
-from storage.fhir_store import StoredResource, instant
+from storage.fhir_store import StoredResource, instant, new_id
 
 MAX_ENTRIES = 1000
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
@@ -45,7 +44,11 @@ class Entry:
     if_match: int | None
 
 
-def parse(bundle: Any) -> tuple[str, list[Entry]]:
+def parse(
+    bundle: Any, validate_all: Callable[[list[tuple[Any, str]]], list[list[Problem]]]
+) -> tuple[str, list[Entry]]:
+    """The entries of a batch or transaction, every resource in them validated (the first
+    invalid one is the 422)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadRequest("POST to the base URL takes a Bundle")
     kind = bundle.get("type")
@@ -56,7 +59,17 @@ def parse(bundle: Any) -> tuple[str, list[Entry]]:
         raise BadRequest("Bundle.entry must be a list")
     if len(raw_entries) > MAX_ENTRIES:
         raise TooLarge(f"at most {MAX_ENTRIES} entries per Bundle; split it")
-    return kind, [_entry(i, raw) for i, raw in enumerate(raw_entries)]
+    entries = [_entry(i, raw) for i, raw in enumerate(raw_entries)]
+    written = [e for e in entries if e.method in ("POST", "PUT")]
+    checks = validate_all([(e.resource, e.resource_type) for e in written])
+    for entry, problems in zip(written, checks, strict=True):
+        if problems:
+            where = f"Bundle.entry[{entry.index}]"
+            raise Unprocessable(
+                f"{where} is not a valid {entry.resource_type}",
+                [(f"{where}.resource.{p.expression}", p.message) for p in problems],
+            )
+    return kind, entries
 
 
 def _entry(index: int, raw: Any) -> Entry:
@@ -73,15 +86,10 @@ def _entry(index: int, raw: Any) -> Entry:
     if not 1 <= len(parts) <= 2 or (method == "POST") != (len(parts) == 1):
         raise BadRequest(f"{where}.request.url {url!r} does not fit {method}")
     resource = raw.get("resource")
-    if method in ("POST", "PUT"):
-        problems = validate(resource, parts[0])
-        if problems:
-            raise Unprocessable(
-                f"{where} is not a valid {parts[0]}",
-                [(f"{where}.resource.{p.expression}", p.message) for p in problems],
-            )
-        if method == "PUT" and resource.get("id") != parts[1]:
-            raise BadRequest(f"{where}: the resource's id must be the id in request.url")
+    if method in ("POST", "PUT") and not isinstance(resource, dict):
+        raise BadRequest(f"{where}.resource is missing")
+    if method == "PUT" and resource.get("id") != parts[1]:
+        raise BadRequest(f"{where}: the resource's id must be the id in request.url")
     if_match = request.get("ifMatch")
     version = str(if_match).removeprefix("W/").strip('"') if if_match else None
     if version is not None and not version.isdigit():
@@ -102,7 +110,7 @@ def resolve_placeholders(entries: list[Entry]) -> None:
     targets: dict[str, str] = {}
     for entry in entries:
         if entry.method == "POST":
-            entry.resource_id = str(uuid.uuid4())
+            entry.resource_id = new_id()
         if entry.full_url and entry.full_url.startswith("urn:") and entry.resource_id:
             targets[entry.full_url] = f"{entry.resource_type}/{entry.resource_id}"
     for entry in entries:

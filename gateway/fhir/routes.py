@@ -4,8 +4,6 @@ write, and the CapabilityStatement that says exactly that."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -33,11 +31,13 @@ from gateway.errors import (
 )
 from gateway.fhir import audit_events, bundle, interactions, search, subscriptions, websocket
 from gateway.fhir.outcome import FHIR_JSON, information
+from gateway.fhir.validation_pool import ValidationPool
 from storage import fhir_search, fhir_store
 from storage.audit import AuditQuery, find_records, get_record
 from storage.db import transaction
 from storage.errors import StorageError
-from storage.fhir_store import StoredResource, instant
+from storage.fhir_store import StoredResource, instant, new_id
+from storage.json_codec import dump_bytes, loads
 from storage.platform import Platform
 
 PREFIX = "/fhir"
@@ -57,7 +57,7 @@ def _check_format(request: Request) -> None:
 
 def _resource_response(stored: StoredResource) -> Response:
     return Response(
-        json.dumps(stored.content, ensure_ascii=False),
+        dump_bytes(stored.content),
         media_type=FHIR_JSON,
         headers={
             "ETag": f'W/"{stored.version_id}"',
@@ -66,7 +66,7 @@ def _resource_response(stored: StoredResource) -> Response:
     )
 
 
-def router(platform: Platform) -> APIRouter:
+def router(platform: Platform, validation: ValidationPool) -> APIRouter:
     api = APIRouter(prefix=PREFIX, tags=["FHIR"])
     checked = platform.settings.fhir_check_references
 
@@ -188,7 +188,7 @@ def router(platform: Platform) -> APIRouter:
                 }
             ],
         }
-        return Response(json.dumps(statement, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(statement), media_type=FHIR_JSON)
 
     async def audit_search(
         request: Request, requester: Requester, params: list[tuple[str, str]]
@@ -223,7 +223,7 @@ def router(platform: Platform) -> APIRouter:
                 for event in events
             ],
         }
-        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(bundle), media_type=FHIR_JSON)
 
     async def audit_read(requester: Requester, event_id: str) -> Response:
         def work() -> dict[str, Any] | None:
@@ -241,7 +241,7 @@ def router(platform: Platform) -> APIRouter:
         event = await run_in_threadpool(work)
         if event is None:
             raise NotFound(f"AuditEvent/{event_id} is not known")
-        return Response(json.dumps(event, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(event), media_type=FHIR_JSON)
 
     async def search_type(
         request: Request, requester: Requester, resource_type: str, params: list[tuple[str, str]]
@@ -287,7 +287,7 @@ def router(platform: Platform) -> APIRouter:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         base = f"{str(request.base_url).rstrip('/')}{PREFIX}"
         bundle = search.searchset(base, resource_type, params, query, found, total, extra)
-        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(bundle), media_type=FHIR_JSON)
 
     @api.get("/{resource_type}/_history")
     async def type_history(request: Request, requester: Auth, resource_type: str) -> Response:
@@ -317,7 +317,7 @@ def router(platform: Platform) -> APIRouter:
             "total": len(found or []),
             "entry": [_history_entry(request, stored) for stored in found or []],
         }
-        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(bundle), media_type=FHIR_JSON)
 
     @api.get("/Subscription/{subscription_id}/$status")
     async def subscription_status(
@@ -335,7 +335,7 @@ def router(platform: Platform) -> APIRouter:
         if found is None or found.deleted:
             raise NotFound(f"Subscription/{subscription_id} is not known")
         status = await run_in_threadpool(subscriptions.delivery_status, platform, subscription_id)
-        return Response(json.dumps(status), media_type=FHIR_JSON)
+        return Response(dump_bytes(status), media_type=FHIR_JSON)
 
     @api.get("/Patient/{patient_id}/$everything")
     async def everything(request: Request, requester: Auth, patient_id: str) -> Response:
@@ -376,7 +376,7 @@ def router(platform: Platform) -> APIRouter:
                 for r in [patient, *found]
             ],
         }
-        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(bundle), media_type=FHIR_JSON)
 
     @api.get("/{resource_type}")
     async def search_get(request: Request, requester: Auth, resource_type: str) -> Response:
@@ -450,7 +450,7 @@ def router(platform: Platform) -> APIRouter:
             "total": len(found),
             "entry": [_history_entry(request, stored) for stored in found],
         }
-        return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(bundle), media_type=FHIR_JSON)
 
     def run_in_transaction(work: Any) -> Any:
         with transaction(platform.sessions) as session:
@@ -466,14 +466,15 @@ def router(platform: Platform) -> APIRouter:
     @api.post("/", include_in_schema=False)
     async def batch_or_transaction(request: Request, requester: Auth) -> Response:
         _check_format(request)
-        kind, entries = bundle.parse(await _json_body(request))
+        body = await _json_body(request)
+        kind, entries = await run_in_threadpool(bundle.parse, body, validation.validate_all)
 
         run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
         try:
             answer = await run_in_threadpool(run, entries, run_in_transaction, requester, checked)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
-        return Response(json.dumps(answer, ensure_ascii=False), media_type=FHIR_JSON)
+        return Response(dump_bytes(answer), media_type=FHIR_JSON)
 
     @api.post("/{resource_type}/$validate")
     async def validate_resource(request: Request, requester: Auth, resource_type: str) -> Response:
@@ -492,7 +493,7 @@ def router(platform: Platform) -> APIRouter:
             raise Unprocessable(
                 f"{resource_type} is not valid", [(p.expression, p.message) for p in problems]
             )
-        body = json.dumps(information(f"{resource_type} is valid"), ensure_ascii=False)
+        body = dump_bytes(information(f"{resource_type} is valid"))
         return Response(body, media_type=FHIR_JSON)
 
     @api.post("/{resource_type}")
@@ -500,7 +501,7 @@ def router(platform: Platform) -> APIRouter:
         _check_format(request)
         interactions.authorize(requester, resource_type, "c")
         resource = await _body(request, resource_type)
-        fresh = {**resource, "id": str(uuid.uuid4())}
+        fresh = {**resource, "id": new_id()}
         condition = request.headers.get("if-none-exist")
         criteria = None
         if condition is not None:
@@ -544,7 +545,7 @@ def router(platform: Platform) -> APIRouter:
 
         def update_matching(session: Session) -> StoredResource:
             found = single_match(session, requester, resource_type, query)
-            target = found.id if found else resource.get("id") or str(uuid.uuid4())
+            target = found.id if found else resource.get("id") or new_id()
             if resource.get("id") not in (None, target):
                 raise BadRequest("the resource's id is not the id of the matching resource")
             return interactions.update(
@@ -565,7 +566,7 @@ def router(platform: Platform) -> APIRouter:
         if media != "application/json-patch+json":
             raise UnsupportedMediaType("send the patch as application/json-patch+json")
         try:
-            operations = jsonpatch.JsonPatch(json.loads(await request.body()))
+            operations = jsonpatch.JsonPatch(loads(await request.body()))
         except (ValueError, jsonpatch.InvalidJsonPatch) as exc:
             raise BadRequest(f"not a JSON Patch document: {exc}") from None
         expected = _if_match(request)
@@ -639,7 +640,7 @@ async def _json_body(request: Request) -> Any:
     if media not in ("application/fhir+json", "application/json", "application/json+fhir"):
         raise UnsupportedMediaType("send the resource as application/fhir+json")
     try:
-        return json.loads(await request.body())
+        return loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
@@ -687,7 +688,7 @@ def _written(request: Request, stored: StoredResource, status: int) -> Response:
         )
     else:
         body = stored.content or {}
-    return Response(json.dumps(body, ensure_ascii=False), status, headers, media_type=FHIR_JSON)
+    return Response(dump_bytes(body), status, headers, media_type=FHIR_JSON)
 
 
 def _history_entry(request: Request, stored: StoredResource) -> dict[str, Any]:
