@@ -1,7 +1,7 @@
 """Is this a valid FHIR R4 resource?  Structure, cardinality and primitive types, checked with
 the ``fhir.resources`` models; then the base definitions' FHIRPath invariants (fhirpathpy) and
 required bindings, compiled from the official StructureDefinitions into ``r4/constraints.json``
-(``build_constraints.py``).
+(``build_constraints.py``); then Yilian's own profiles (:mod:`fhir_profiles.profiles`).
 
 Model choice: ``fhir.resources`` 8 ships R5 and R4B models, not R4.  R4B (4.3) keeps the R4
 structure of every type Yilian serves; this is checked, not assumed: every official R4 example
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +24,9 @@ from typing import Any
 from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.models import models
 from pydantic import ValidationError
+
+from fhir_profiles.problem import Problem
+from fhir_profiles.profiles import conformance
 
 CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
@@ -35,21 +38,16 @@ SUPPORTED_TYPES = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """What is wrong, and where (a FHIRPath-like expression: ``Patient.name[0].given``)."""
-
-    expression: str
-    message: str
-
-
 def _model(resource_type: str) -> Any:
     module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
     return getattr(module, resource_type)
 
 
-def validate(resource: Any, expected_type: str | None = None) -> list[Problem]:
-    """The problems of ``resource`` (empty when it is valid)."""
+def validate(
+    resource: Any, expected_type: str | None = None, required: Iterable[str] = ()
+) -> list[Problem]:
+    """The problems of ``resource`` (empty when it is valid): the base R4 definition, then the
+    Yilian profiles it claims (``meta.profile``) and those ``required`` of its type."""
     if not isinstance(resource, dict):
         return [Problem("", "a FHIR resource must be a JSON object")]
     resource_type = resource.get("resourceType")
@@ -63,7 +61,8 @@ def validate(resource: Any, expected_type: str | None = None) -> list[Problem]:
         _model(resource_type).model_validate(resource)
     except ValidationError as exc:
         return [_problem(resource_type, error) for error in exc.errors()]
-    return _binding_problems(resource) + _invariant_problems(resource)
+    problems = _binding_problems(resource) + _invariant_problems(resource)
+    return problems or conformance(resource, required)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
-from gateway.fhir.validation_pool import ValidationPool
+from gateway.fhir.validator import Validator
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -58,7 +58,8 @@ class _Measure:
 
 
 def create_app(platform: Platform) -> FastAPI:
-    validation = ValidationPool(platform.settings.fhir_validation_processes)
+    settings = platform.settings
+    validation = Validator(settings.fhir_validation_processes, settings.fhir_required_profiles)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="worker processes that validate the resources of large FHIR Bundles "
         "beside the request's own thread (0: all in that thread)",
     )
+    fhir_required_profiles: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="resource type -> Yilian profile URLs every write of that type must "
+        "conform to (besides those a resource claims in meta.profile)",
+    )
     study_stable_seconds: float = Field(
         60.0, gt=0, description="a study with no new instance for this long emits study.stable"
     )

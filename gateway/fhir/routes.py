@@ -15,8 +15,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from fhir_profiles.profiles import known as known_profile
+from fhir_profiles.profiles import profiles_by_type
 from fhir_profiles.search_values import reference_targets, search_parameter_codes
-from fhir_profiles.validation import SUPPORTED_TYPES, validate
+from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.errors import (
@@ -31,7 +33,7 @@ from gateway.errors import (
 )
 from gateway.fhir import audit_events, bundle, interactions, search, subscriptions, websocket
 from gateway.fhir.outcome import FHIR_JSON, information
-from gateway.fhir.validation_pool import ValidationPool
+from gateway.fhir.validator import Validator
 from storage import fhir_search, fhir_store
 from storage.audit import AuditQuery, find_records, get_record
 from storage.db import transaction
@@ -66,7 +68,7 @@ def _resource_response(stored: StoredResource) -> Response:
     )
 
 
-def router(platform: Platform, validation: ValidationPool) -> APIRouter:
+def router(platform: Platform, validation: Validator) -> APIRouter:
     api = APIRouter(prefix=PREFIX, tags=["FHIR"])
     checked = platform.settings.fhir_check_references
 
@@ -98,6 +100,18 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
             return await run_in_threadpool(work)
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
+
+    required = platform.settings.fhir_required_profiles
+
+    def profiles_of(resource_type: str) -> dict[str, Any]:
+        """``profile`` (what every write must conform to, when one is required) and
+        ``supportedProfile`` (Yilian's profiles of the type)."""
+        fields: dict[str, Any] = {}
+        if len(required.get(resource_type, [])) == 1:
+            fields["profile"] = required[resource_type][0]
+        if supported := profiles_by_type().get(resource_type):
+            fields["supportedProfile"] = supported
+        return fields
 
     @api.get("/metadata")
     async def capability_statement(request: Request) -> Response:
@@ -137,6 +151,7 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
                         *(
                             {
                                 "type": resource_type,
+                                **profiles_of(resource_type),
                                 "versioning": "versioned",
                                 "readHistory": True,
                                 "updateCreate": True,
@@ -483,16 +498,18 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
         _check_format(request)
         interactions.authorize(requester, resource_type, "r")
         body = await _json_body(request)
+        profiles = request.query_params.getlist("profile")
         if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-            given = [
-                p.get("resource") for p in body.get("parameter", []) if p.get("name") == "resource"
-            ]
+            parameters = [p for p in body.get("parameter", []) if isinstance(p, dict)]
+            given = [p.get("resource") for p in parameters if p.get("name") == "resource"]
+            profiles += [p["valueUri"] for p in parameters if p.get("name") == "profile"]
+            profiles += [p["valueCanonical"] for p in parameters if p.get("name") == "profile"
+                         and "valueCanonical" in p]  # fmt: skip
             body = given[0] if given else None
-        problems = validate(body, resource_type)
-        if problems:
-            raise Unprocessable(
-                f"{resource_type} is not valid", [(p.expression, p.message) for p in problems]
-            )
+        unknown = [url for url in profiles if not isinstance(url, str) or not known_profile(url)]
+        if unknown:
+            raise BadRequest(f"unknown profile {unknown[0]!r} (this server knows its own)")
+        validation.require_valid(body, resource_type, resource_type, profiles)
         body = dump_bytes(information(f"{resource_type} is valid"))
         return Response(body, media_type=FHIR_JSON)
 
@@ -500,7 +517,7 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
     async def create(request: Request, requester: Auth, resource_type: str) -> Response:
         _check_format(request)
         interactions.authorize(requester, resource_type, "c")
-        resource = await _body(request, resource_type)
+        resource = await _body(request, resource_type, validation)
         fresh = {**resource, "id": new_id()}
         condition = request.headers.get("if-none-exist")
         criteria = None
@@ -523,7 +540,7 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
     ) -> Response:
         _check_format(request)
         interactions.authorize(requester, resource_type, "u")
-        resource = await _body(request, resource_type)
+        resource = await _body(request, resource_type, validation)
         if resource.get("id") != resource_id:
             raise BadRequest("the resource's id must be the id in the URL")
         expected = _if_match(request)
@@ -541,7 +558,7 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
         if not params:
             raise BadRequest("a conditional update needs search criteria in the URL")
         query = search.parse(resource_type, params, strict=True)
-        resource = await _body(request, resource_type)
+        resource = await _body(request, resource_type, validation)
 
         def update_matching(session: Session) -> StoredResource:
             found = single_match(session, requester, resource_type, query)
@@ -580,12 +597,7 @@ def router(platform: Platform, validation: ValidationPool) -> APIRouter:
                 raise Unprocessable("the patch cannot be applied", [("", str(exc))]) from None
             if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
                 raise Unprocessable("a patch may not change resourceType or id", [])
-            problems = validate(patched, resource_type)
-            if problems:
-                raise Unprocessable(
-                    f"the patched {resource_type} is not valid",
-                    [(p.expression, p.message) for p in problems],
-                )
+            validation.require_valid(patched, resource_type, f"the patched {resource_type}")
             version = expected if expected is not None else current.version_id
             return interactions.update(session, requester, patched, version, check=checked)
 
@@ -645,16 +657,12 @@ async def _json_body(request: Request) -> Any:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
-async def _body(request: Request, resource_type: str) -> dict[str, Any]:
+async def _body(request: Request, resource_type: str, validation: Validator) -> dict[str, Any]:
     resource = await _json_body(request)
     if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
         found = resource.get("resourceType") if isinstance(resource, dict) else None
         raise BadRequest(f"expected a {resource_type} resource, got {found!r}")
-    problems = validate(resource, resource_type)
-    if problems:
-        raise Unprocessable(
-            f"{resource_type} is not valid", [(p.expression, p.message) for p in problems]
-        )
+    validation.require_valid(resource, resource_type, resource_type)
     return resource
 
 

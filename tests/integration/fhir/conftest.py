@@ -7,6 +7,7 @@ import hashlib
 import json
 import tarfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +19,17 @@ EXAMPLES_SHA256 = "dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb
 
 
 @pytest.fixture(scope="session")
-def r4_examples(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def r4_examples_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     archive = tmp_path_factory.mktemp("r4") / "examples.tgz"
     with urllib.request.urlopen(EXAMPLES_URL, timeout=120) as response:
         archive.write_bytes(response.read())
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == EXAMPLES_SHA256
+    return archive
+
+
+@pytest.fixture(scope="session")
+def r4_examples(r4_examples_archive: Path) -> list[dict[str, Any]]:
+    archive = r4_examples_archive
     resources = []
     with tarfile.open(archive) as bundle:
         for member in bundle.getmembers():

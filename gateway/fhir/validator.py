@@ -1,10 +1,11 @@
-"""Validate the resources of a large Bundle on several cores.
+"""Validate what clients write: the base R4 definitions, the Yilian profiles a resource claims,
+and those the server requires of its type (``fhir_required_profiles``).
 
-Validation (the R4B models, invariants, bindings) is pure CPU work under the GIL; for a Bundle
-of hundreds of resources it is a third of the time a transaction takes.  With
-``fhir_validation_processes`` > 0, big Bundles are split: this thread validates one share and
-worker processes the others.  A worker that dies is replaced and its share validated here, so
-a crash never turns into a wrong answer.
+The resources of a large Bundle are validated on several cores.  Validation (the R4B models,
+invariants, bindings) is pure CPU work under the GIL, a third of the time a transaction of
+hundreds of resources takes.  With ``fhir_validation_processes`` > 0, big Bundles are split:
+this thread validates one share and worker processes the others.  A worker that dies is
+replaced and its share validated here, so a crash never turns into a wrong answer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
+from fhir_profiles.profiles import known
 from fhir_profiles.validation import Problem, validate
+from gateway.errors import Unprocessable
 
 log = logging.getLogger("yilian.fhir")
 
@@ -26,35 +29,51 @@ MIN_PARALLEL = 64
 Item = tuple[Any, str]  # a resource and the type it must be
 
 
-def validate_share(items: list[Item]) -> list[list[Problem]]:
-    return [validate(resource, expected) for resource, expected in items]
+def validate_share(items: list[Item], required: dict[str, list[str]]) -> list[list[Problem]]:
+    return [validate(r, expected, required.get(expected, ())) for r, expected in items]
 
 
-class ValidationPool:
-    def __init__(self, processes: int) -> None:
+class Validator:
+    def __init__(self, processes: int, required: dict[str, list[str]]) -> None:
+        unknown = sorted(url for urls in required.values() for url in urls if not known(url))
+        if unknown:
+            raise ValueError(f"fhir_required_profiles: unknown profiles {', '.join(unknown)}")
         self._processes = processes
+        self._required = required
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+
+    def require_valid(
+        self, resource: Any, expected: str, what: str, profiles: list[str] | None = None
+    ) -> None:
+        """422 naming every problem of ``resource`` (``what``: how the answer calls it), also
+        against ``profiles``, if any."""
+        required = [*self._required.get(expected, ()), *(profiles or [])]
+        problems = validate(resource, expected, required)
+        if problems:
+            raise Unprocessable(
+                f"{what} is not valid", [(p.expression, p.message) for p in problems]
+            )
 
     def validate_all(self, items: list[Item]) -> list[list[Problem]]:
         """The problems of each item, in order."""
         if self._processes == 0 or len(items) < MIN_PARALLEL:
-            return validate_share(items)
+            return validate_share(items, self._required)
         parts = self._processes + 1
         size = -(-len(items) // parts)
         shares = [items[i : i + size] for i in range(0, len(items), size)]
         executor = self._started()
         futures: list[Future[list[list[Problem]]]] = [
-            executor.submit(validate_share, share) for share in shares[1:]
+            executor.submit(validate_share, share, self._required) for share in shares[1:]
         ]
-        results = validate_share(shares[0])
+        results = validate_share(shares[0], self._required)
         for share, future in zip(shares[1:], futures, strict=True):
             try:
                 results += future.result()
             except BrokenProcessPool:
                 log.warning("a FHIR validation worker died; restarting the pool")
                 self._restart(executor)
-                results += validate_share(share)
+                results += validate_share(share, self._required)
         return results
 
     def _started(self) -> ProcessPoolExecutor:

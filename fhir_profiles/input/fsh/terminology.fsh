@@ -1,0 +1,56 @@
+// Code systems and value sets of the alliance's shared examination services.
+
+CodeSystem: YilianExamCategory
+Id: exam-category
+Title: "Shared-centre examination categories"
+Description: "The shared centres of a medical alliance's lead hospital (医联体共享中心) that take orders from member clinics."
+* ^caseSensitive = true
+* ^content = #complete
+* #imaging "Imaging" "医学影像：超声、X线、CT、MR、核医学"
+* #ecg "ECG" "心电：静息、动态心电图"
+* #lab "Laboratory" "医学检验"
+* #pathology "Pathology" "病理诊断"
+
+ValueSet: YilianExamCategories
+Id: exam-category
+Title: "Shared-centre examination categories"
+Description: "Every category of the shared centres."
+* include codes from system YilianExamCategory
+
+CodeSystem: YilianTaskType
+Id: task-type
+Title: "Remote reading work"
+Description: "Kinds of Task in the remote reading flow (基层检查、上级诊断)."
+* ^caseSensitive = true
+* ^content = #complete
+* #remote-reading "Remote reading" "远程诊断：书写报告"
+* #report-verification "Report verification" "报告审核：上级医师签发"
+
+ValueSet: YilianTaskTypes
+Id: task-type
+Title: "Remote reading work"
+Description: "Every kind of remote reading Task."
+* include codes from system YilianTaskType
+
+CodeSystem: YilianRepeatReason
+Id: repeat-reason
+Title: "Reasons to repeat instead of recognising a result"
+Description: "Why a doctor repeats an examination or test although a recognisable result exists (《医疗机构检查检验结果互认管理办法》, 国卫医发〔2022〕6号)."
+* ^caseSensitive = true
+* ^content = #complete
+* #condition-changed "Condition changed" "病情变化"
+* #fast-changing "Value changes fast with the disease" "检查检验结果随病程变化快"
+* #major-intervention "Needed before a major intervention" "手术、输血等重大医疗措施前"
+* #emergency "Emergency or rescue" "急诊、急救"
+* #assessment "Forensic, disability or retirement assessment" "司法、伤残、病退等鉴定"
+* #patient-request "Patient or family asks" "患者或家属要求"
+* #eqa-failed "Issuing laboratory failed EQA" "出具机构室间质评不合格"
+* #too-old "Result too old" "超出有效期"
+* #clinically-necessary "Doctor judges it necessary" "医师认为有必要复查"
+* #other "Other" "其他"
+
+ValueSet: YilianRepeatReasons
+Id: repeat-reason
+Title: "Reasons to repeat instead of recognising a result"
+Description: "Every reason to repeat."
+* include codes from system YilianRepeatReason

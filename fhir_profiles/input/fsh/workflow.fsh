@@ -1,0 +1,105 @@
+Alias: $applicationNumber = urn:oid:2.16.156.10011.1.24
+Alias: $obsCategory = http://terminology.hl7.org/CodeSystem/observation-category
+
+Profile: YilianServiceRequest
+Parent: ServiceRequest
+Id: yilian-service-request
+Title: "Order to a shared centre"
+Description: "An examination or test a member orders from a shared centre of the lead hospital (基层检查、上级诊断): the electronic application number (电子申请单号), the centre's category, the patient, who asked, who is to perform, when and how urgent."
+* identifier 1..*
+* identifier ^slicing.discriminator.type = #value
+* identifier ^slicing.discriminator.path = "system"
+* identifier ^slicing.rules = #open
+* identifier contains applicationNumber 1..1
+* identifier[applicationNumber] ^short = "电子申请单号"
+* identifier[applicationNumber].system = $applicationNumber (exactly)
+* identifier[applicationNumber].value 1..1
+* intent = #order (exactly)
+* category 1..*
+* category from YilianExamCategories (required)
+* code 1..1
+* subject only Reference(Patient)
+* requester 1..1
+* requester only Reference(Practitioner or PractitionerRole or Organization)
+* performer 1..*
+* performer only Reference(Organization or HealthcareService or Practitioner or PractitionerRole)
+* authoredOn 1..1
+* priority 1..1
+
+Profile: YilianReadingTask
+Parent: Task
+Id: yilian-reading-task
+Title: "Remote reading work"
+Description: "The work of reading an order's examination in a shared centre: what kind of work, which order, whose patient, who owns it, how urgent."
+* code 1..1
+* code from YilianTaskTypes (required)
+* focus 1..1
+* focus only Reference(ServiceRequest or DiagnosticReport)
+* for 1..1
+* for only Reference(Patient)
+* intent = #order (exactly)
+* priority 1..1
+* authoredOn 1..1
+* requester 1..1
+* owner only Reference(Organization or HealthcareService or Practitioner or PractitionerRole)
+
+Extension: RecognitionMark
+Id: recognition-mark
+Title: "Mutual-recognition mark"
+Description: "The mark a recognisable result carries at the top right of its report (检查检验结果互认标识), e.g. 浙HR."
+* ^context.type = #element
+* ^context.expression = "DiagnosticReport"
+* value[x] only string
+* value[x] 1..1
+* valueString obeys yl-hr-mark
+
+Invariant: yl-hr-mark
+Description: "The mark ends in HR (浙HR, 鄂HR, 吉林省HR)"
+Severity: #error
+Expression: "matches('^.{0,8}HR$')"
+
+Profile: YilianDiagnosticReport
+Parent: DiagnosticReport
+Id: yilian-diagnostic-report
+Title: "Report of a shared centre"
+Description: "A report written for an order: which order, whose patient, when examined and released, by whom; a final report names its signing (verifying) doctor — two-level sign-off."
+* extension contains RecognitionMark named recognitionMark 0..1
+* basedOn 1..*
+* basedOn only Reference(ServiceRequest)
+* category 1..*
+* subject 1..1
+* subject only Reference(Patient)
+* effective[x] 1..1
+* effective[x] only dateTime
+* issued 1..1
+* performer 1..*
+* obeys yl-dr-signed
+
+Invariant: yl-dr-signed
+Description: "A final or amended report names the doctor who verified it (resultsInterpreter)"
+Severity: #error
+Expression: "(status = 'final' or status = 'amended' or status = 'corrected') implies resultsInterpreter.exists()"
+
+Profile: YilianLabObservation
+Parent: Observation
+Id: yilian-lab-observation
+Title: "Laboratory result"
+Description: "One result of a laboratory test: laboratory category, the item's code (local lab code, LOINC where mapped), patient, time, and a value or the reason there is none."
+* category 1..*
+* category ^slicing.discriminator.type = #pattern
+* category ^slicing.discriminator.path = "$this"
+* category ^slicing.rules = #open
+* category contains laboratory 1..1
+* category[laboratory] = $obsCategory#laboratory
+* code.coding 1..*
+* subject 1..1
+* subject only Reference(Patient)
+* effective[x] 1..1
+* effective[x] only dateTime or Period
+* value[x] only Quantity or CodeableConcept or string or Ratio or Range
+* obeys yl-obs-value
+
+Invariant: yl-obs-value
+Description: "A result has a value, the reason it has none, or its members"
+Severity: #error
+Expression: "value.exists() or dataAbsentReason.exists() or hasMember.exists() or component.exists()"
