@@ -54,6 +54,11 @@ def profiles_by_type() -> dict[str, list[str]]:
     return by_type
 
 
+def terminology() -> list[dict[str, Any]]:
+    """Yilian's CodeSystems and ValueSets (the server publishes them as FHIR resources)."""
+    return [r for r in _resources().values() if r["resourceType"] in ("CodeSystem", "ValueSet")]
+
+
 def known(url: str) -> bool:
     return url in _resources()
 

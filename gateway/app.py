@@ -23,6 +23,7 @@ from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
+from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
 from storage.platform import Platform
 
@@ -63,6 +64,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(publish_terminology, platform)
         yield
         await run_in_threadpool(validation.close)
 

@@ -6,24 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
-from gateway.fhir.interactions import store
-from storage import fhir_store
+from gateway.fhir.interactions import store_if_changed
 from storage.db import transaction
 from storage.dicom_metadata import series_metadata
 from storage.dicom_retrieve import find_instances, find_series, study_tree
 from storage.platform import Platform
-
-
-def _put_if_changed(session: Session, resource: dict[str, Any], owner_org_id: str | None) -> None:
-    current = fhir_store.read(session, resource["resourceType"], resource["id"])
-    if current is not None and current.content is not None:
-        unchanged = {k: v for k, v in current.content.items() if k != "meta"} == resource
-        if unchanged and not current.deleted:
-            return
-    store(session, resource, owner_org_id)
 
 
 def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
@@ -32,8 +20,8 @@ def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
         tree = study_tree(session, study_uid)
         if tree is None:
             return  # removed since it became stable
-        _put_if_changed(session, dicomweb_endpoint(platform.settings), None)
-        _put_if_changed(session, imaging_study(tree, platform.settings), tree.study.org_id)
+        store_if_changed(session, dicomweb_endpoint(platform.settings), None)
+        store_if_changed(session, imaging_study(tree, platform.settings), tree.study.org_id)
         for series in find_series(session, orgs, study_uid):
             series_metadata(
                 platform.blobs,

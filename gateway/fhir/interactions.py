@@ -64,6 +64,18 @@ def store(
     return stored
 
 
+def store_if_changed(
+    session: Session, resource: dict[str, Any], owner_org_id: str | None
+) -> StoredResource | None:
+    """:func:`store`, unless the current version already says the same (None then): for what
+    the server itself keeps up to date (published studies, its own terminology)."""
+    current = fhir_store.read(session, resource["resourceType"], resource["id"])
+    content = current.content if current is not None and not current.deleted else None
+    if content is not None and {k: v for k, v in content.items() if k != "meta"} == resource:
+        return None
+    return store(session, resource, owner_org_id)
+
+
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
     if resource_type not in SUPPORTED_TYPES:
         raise NotFound(f"resource type {resource_type} is not supported here")

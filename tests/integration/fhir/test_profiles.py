@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fhir_profiles.build_profiles import OUTPUT, build
+from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 from tests.integration.fhir.test_rest import PATIENT, call, versions
@@ -92,6 +93,20 @@ def test_capability_statement_lists_the_profiles(gateway: Gateway):
     assert resources["ServiceRequest"]["supportedProfile"] == [f"{SD}yilian-service-request"]
     assert "profile" not in resources["ServiceRequest"]
     assert "supportedProfile" not in resources["Consent"]
+
+
+def test_the_alliance_terminology_is_published(gateway: Gateway):
+    url = "http://yilian.example/fhir/CodeSystem/repeat-reason"
+    found = call(gateway, "GET", f"/CodeSystem?url={url}").json()
+    assert found.get("total") == 1, found
+    reasons = {c["code"]: c["definition"] for c in found["entry"][0]["resource"]["concept"]}
+    assert reasons["eqa-failed"] == "出具机构室间质评不合格"
+    assert len(reasons) == 10
+    value_set = call(gateway, "GET", "/ValueSet/exam-category").json()
+    assert value_set["compose"]["include"][0]["system"].endswith("CodeSystem/exam-category")
+    # Published once: a restart over the same database writes no new version.
+    publish_terminology(gateway.node.platform)
+    assert call(gateway, "GET", "/CodeSystem/repeat-reason").json()["meta"]["versionId"] == "1"
 
 
 def test_a_required_profile_holds_every_write_of_its_type(tmp_path: Path, demo_sqlite: Path):
