@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
+
+from lab_bridge.errors import ContentError
 
 DEFAULT_VERSION = "2.5"
 
@@ -32,8 +35,9 @@ class Header:
     version: str = DEFAULT_VERSION
 
 
-def build_ack(header: Header, code: AckCode, text: str) -> str:
-    """The ACK for ``header`` as ER7 text (segments separated by CR)."""
+def build_ack(header: Header, code: AckCode, text: str, error: ContentError | None = None) -> str:
+    """The ACK for ``header`` as ER7 text (segments separated by CR), with an ERR segment
+    saying where and what when ``error`` is given (ERR-1 up to 2.4; ERR-2/3/4 from 2.5)."""
     version = header.version or DEFAULT_VERSION
     ack = Message("ACK", version=version, validation_level=VALIDATION_LEVEL.TOLERANT)
     ack.msh.msh_3 = header.receiving_application or "YILIAN"
@@ -47,4 +51,41 @@ def build_ack(header: Header, code: AckCode, text: str) -> str:
     ack.msa.msa_1 = code.value
     ack.msa.msa_2 = header.control_id
     ack.msa.msa_3 = text[:80]
-    return ack.to_er7()
+    er7 = ack.to_er7()
+    if error is not None:
+        er7 += "\r" + _err(error, version)
+    return er7
+
+
+_LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+))?$")
+
+
+def _err(error: ContentError, version: str) -> str:
+    """ERR for ``SEG[n]-field`` with an HL7 table 0357 code, escaped as ER7 text."""
+    match = _LOCATION.match(error.where)
+    segment, sequence, position = match.groups() if match else ("", None, None)
+    location = "^".join([segment, sequence or "1", position or ""]).rstrip("^")
+    reason = _escape(error.reason)[:200]
+    parts = (str(error.code), _escape(_TABLE_0357.get(error.code, "")), "HL70357")
+    if version.startswith(("2.3", "2.4")):  # ERR-1: segment^sequence^field^code&text&system
+        return f"ERR|{'^'.join([segment, sequence or '1', position or '', '&'.join(parts)])}"
+    return f"ERR||{location}|{'^'.join(parts)}|E||||{reason}"
+
+
+_TABLE_0357 = {
+    101: "Required field missing", 102: "Data type error", 103: "Table value not found",
+    200: "Unsupported message type", 203: "Unsupported version id", 204: "Unknown key identifier",
+    205: "Duplicate key identifier", 207: "Application internal error",
+}  # fmt: skip
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\E\\")
+        .replace("|", "\\F\\")
+        .replace("^", "\\S\\")
+        .replace("&", "\\T\\")
+        .replace("~", "\\R\\")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )

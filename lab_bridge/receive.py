@@ -1,27 +1,47 @@
-"""What happens to one received HL7 message: identify the sender, archive, acknowledge.
+"""What happens to one received HL7 message.
 
-The raw bytes are archived in the object store and recorded in the database *before* AA is sent;
-a sender that is not registered gets AR and nothing is stored; a storage failure gets AE so the
-sender keeps the message and sends it again.
+1. The header is read; a message without a usable MSH, or from a sender that is not registered
+   (MSH-3/MSH-4), gets AR and nothing is stored.
+2. The raw bytes are archived in the object store and recorded (``hl7_messages``) in one
+   transaction — before anything is answered; if storage fails the sender gets AE and keeps
+   the message to send again.
+3. A version or message type Yilian does not take gets AR (the message stays archived).  A
+   message whose control id (MSH-10) this sender already had applied gets AA and is not
+   applied again.
+4. The message is applied (mapped to FHIR and written) in a second transaction.  Only then is
+   AA sent.  A content error gets AE with an ERR segment naming the field and the reason; the
+   message stays archived as ``failed`` for an admin to see and replay.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_message
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lab_bridge.ack import AckCode, Header, build_ack
+from lab_bridge.apply import Applied, apply
+from lab_bridge.errors import ContentError
+from lab_bridge.mapping.drafts import Mapped
+from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
+from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, parse
 from storage import StorageError, store_object, transaction
+from storage.models import Hl7Message, Hl7State, Organization
 from storage.platform import Platform
 from storage.registry import find_mllp_peer
 
 log = logging.getLogger("yilian.mllp")
+
+Mapper = Callable[[Message, Context], Mapped]
+MAPPERS: dict[str, Mapper] = {"ORU^R01": map_oru_r01}
+CHARSETS = {"UNICODE UTF-8": "utf-8", "UTF-8": "utf-8", "GB 18030-2000": "gb18030",
+            "GB18030": "gb18030", "8859/1": "latin-1"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,65 +49,180 @@ class Outcome:
     code: AckCode
     ack: bytes
     key: str | None = None
+    message_id: int | None = None
 
 
-def _decode(raw: bytes) -> str:
-    """Enough to read the header: UTF-8, else GB18030 (the two encodings Chinese LIS use)."""
+@dataclass(frozen=True, slots=True)
+class _Peer:
+    id: str
+    org: str
+    encoding: str
+
+
+def _decode(raw: bytes, encoding: str | None = None) -> str:
+    """With the sender's encoding; before it is known, UTF-8, else GB18030 (the two that
+    Chinese LIS use) — enough to read the header."""
+    if encoding:
+        return raw.decode(encoding, errors="replace")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("gb18030", errors="replace")
 
 
-def _header(text: str) -> Header:
-    message = parse_message(
-        text.replace("\n", "\r").strip("\r"),
-        find_groups=False,
-        validation_level=VALIDATION_LEVEL.TOLERANT,
-    )
+def _header(message: Message) -> Header:
     msh = message.msh
     return Header(
-        sending_application=msh.msh_3.to_er7(),
-        sending_facility=msh.msh_4.to_er7(),
-        receiving_application=msh.msh_5.to_er7(),
-        receiving_facility=msh.msh_6.to_er7(),
-        message_type=msh.msh_9.to_er7(),
-        control_id=msh.msh_10.to_er7(),
-        processing_id=msh.msh_11.to_er7(),
-        version=msh.msh_12.to_er7(),
+        sending_application=msh.get(3),
+        sending_facility=msh.get(4),
+        receiving_application=msh.get(5),
+        receiving_facility=msh.get(6),
+        message_type=message.message_type,
+        control_id=message.control_id,
+        processing_id=msh.get(11) or "P",
+        version=message.version,
     )
+
+
+def answer(platform: Platform, raw: bytes) -> Outcome:
+    """:func:`handle_message`, and AE if anything unforeseen goes wrong (the sender keeps the
+    message and sends it again; whatever was archived stays)."""
+    try:
+        return handle_message(platform, raw)
+    except Exception:
+        log.exception("HL7 message not handled: internal error")
+        return _answer(Header(), "utf-8", AckCode.ERROR, "internal error, send again later")
 
 
 def handle_message(platform: Platform, raw: bytes) -> Outcome:
-    text = _decode(raw)
     try:
-        header = _header(text)
-    except (HL7apyException, ValueError, IndexError) as exc:
-        log.warning("unparseable HL7 message rejected", extra={"reason": type(exc).__name__})
+        message = parse(_decode(raw))
+    except ParseError as exc:
+        log.warning("unparseable HL7 message rejected", extra={"reason": str(exc)})
         return _answer(Header(), "utf-8", AckCode.REJECT, "message header (MSH) cannot be parsed")
+    header = _header(message)
     try:
         with transaction(platform.sessions) as session:
-            peer = find_mllp_peer(session, header.sending_application, header.sending_facility)
-            peer_id, encoding = (peer.id, peer.encoding) if peer else (None, "utf-8")
+            found = find_mllp_peer(session, header.sending_application, header.sending_facility)
+            peer = _Peer(found.id, found.org_id, found.encoding) if found else None
     except StorageError:
         return _answer(header, "utf-8", AckCode.ERROR, "registry unavailable, send again later")
-    if peer_id is None:
+    if peer is None:
         log.warning("HL7 message from unregistered sender rejected")
         return _answer(
             header, "utf-8", AckCode.REJECT, "sending application/facility not registered"
         )
-    now = datetime.now(UTC)
-    key = f"hl7/{now:%Y/%m/%d}/{peer_id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
-    try:
-        store_object(platform.sessions, platform.blobs, key, [raw])
-    except StorageError:
-        log.error("HL7 message not archived: storage unavailable", extra={"peer": peer_id})
-        return _answer(header, encoding, AckCode.ERROR, "storage unavailable, send again later")
-    log.info("HL7 message archived", extra={"peer": peer_id, "type": header.message_type})
-    return _answer(header, encoding, AckCode.ACCEPT, "message stored", key)
+    encoding = CHARSETS.get(message.msh.get(18).upper(), peer.encoding)
+    if encoding != "utf-8":
+        message = parse(_decode(raw, encoding))
+    return _receive(platform, raw, message, _header(message), peer, encoding)
 
 
-def _answer(
-    header: Header, encoding: str, code: AckCode, text: str, key: str | None = None
+def _receive(
+    platform: Platform, raw: bytes, message: Message, header: Header, peer: _Peer, encoding: str
 ) -> Outcome:
-    return Outcome(code, build_ack(header, code, text).encode(encoding), key)
+    now = datetime.now(UTC)
+    key = f"hl7/{now:%Y/%m/%d}/{peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
+    row_id: list[int] = []
+
+    def record(session: Session, _info: object) -> None:
+        session.flush()  # the stored object's row first: the message row refers to it
+        row = Hl7Message(
+            peer_id=peer.id,
+            control_id=header.control_id[:199],
+            message_type=header.message_type[:20],
+            version=header.version[:8],
+            object_key=key,
+            state=Hl7State.RECEIVED,
+        )
+        session.add(row)
+        session.flush()
+        row_id.append(row.id)
+
+    try:
+        store_object(platform.sessions, platform.blobs, key, [raw], record, key_is_new=True)
+    except StorageError:
+        log.error("HL7 message not archived: storage unavailable", extra={"peer": peer.id})
+        return _answer(header, encoding, AckCode.ERROR, "storage unavailable, send again later")
+    log.info("HL7 message archived", extra={"peer": peer.id, "type": header.message_type})
+    outcome = process(platform, row_id[0], message, peer.org)
+    ack = build_ack(header, outcome.code, outcome.text, outcome.error).encode(encoding, "replace")
+    return Outcome(outcome.code, ack, key, row_id[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    code: AckCode
+    text: str
+    error: ContentError | None = None
+
+
+def process(platform: Platform, message_id: int, message: Message, org: str) -> Processed:
+    """Apply an archived message (first time or replay) and record what became of it."""
+    version, kind = message.version, message.message_type
+    if version not in SUPPORTED_VERSIONS:
+        error = ContentError("MSH[1]-12", 203, f"HL7 version {version!r} is not supported")
+        return _finish(platform, message_id, Hl7State.REJECTED, error)
+    mapper = MAPPERS.get(kind)
+    if mapper is None:
+        error = ContentError("MSH[1]-9", 200, f"message type {kind!r} is not taken here")
+        return _finish(platform, message_id, Hl7State.REJECTED, error)
+    if not message.control_id:
+        error = ContentError("MSH[1]-10", 101, "the message control id (MSH-10) is missing")
+        return _finish(platform, message_id, Hl7State.REJECTED, error)
+    try:
+        with transaction(platform.sessions) as session:
+            row = session.get(Hl7Message, message_id)
+            assert row is not None
+            row.attempts += 1
+            if _applied_before(session, row):
+                row.state, row.processed_at = Hl7State.DUPLICATE, datetime.now(UTC)
+                return Processed(AckCode.ACCEPT, "duplicate: already applied")
+            context = _context(session, platform, org)
+            mapped = mapper(message, context)
+            applied: Applied = apply(session, mapped, org)
+            row.state, row.processed_at, row.error = Hl7State.PROCESSED, datetime.now(UTC), None
+            row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
+    except ContentError as error:
+        log.warning("HL7 message refused", extra={"where": error.where, "code": error.code})
+        return _finish(platform, message_id, Hl7State.FAILED, error)
+    except StorageError:
+        log.error("HL7 message archived but not applied: storage unavailable")
+        return Processed(AckCode.ERROR, "storage unavailable, send again later")
+    return Processed(AckCode.ACCEPT, "message stored and applied")
+
+
+def _applied_before(session: Session, row: Hl7Message) -> bool:
+    return (
+        session.scalar(
+            select(Hl7Message.id).where(
+                Hl7Message.peer_id == row.peer_id,
+                Hl7Message.control_id == row.control_id,
+                Hl7Message.state == Hl7State.PROCESSED,
+                Hl7Message.id != row.id,
+            )
+        )
+        is not None
+    )
+
+
+def _context(session: Session, platform: Platform, org: str) -> Context:
+    known = set(session.scalars(select(Organization.id)))
+    return Context(org, known, ZoneInfo(platform.settings.local_timezone), {})
+
+
+def _finish(platform: Platform, message_id: int, state: Hl7State, error: ContentError) -> Processed:
+    code = AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR
+    try:
+        with transaction(platform.sessions) as session:
+            row = session.get(Hl7Message, message_id)
+            assert row is not None
+            row.state, row.error = state, f"{error.where}: {error.code}: {error.reason}"[:2000]
+            row.processed_at = datetime.now(UTC)
+    except StorageError:
+        log.error("HL7 message outcome not recorded: storage unavailable")
+    return Processed(code, error.reason, error)
+
+
+def _answer(header: Header, encoding: str, code: AckCode, text: str) -> Outcome:
+    return Outcome(code, build_ack(header, code, text).encode(encoding, "replace"))

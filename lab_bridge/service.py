@@ -9,7 +9,7 @@ import logging
 from prometheus_client import Counter
 
 from lab_bridge.mllp import MAX_MESSAGE_BYTES, FrameTooLarge, frame, read_frame
-from lab_bridge.receive import handle_message
+from lab_bridge.receive import answer
 from storage.platform import Platform
 
 log = logging.getLogger("yilian.mllp")
@@ -43,7 +43,7 @@ class Connection:
                     return
                 if message:
                     self.busy = True
-                    outcome = await asyncio.to_thread(handle_message, self.platform, message)
+                    outcome = await asyncio.to_thread(answer, self.platform, message)
                     MESSAGES.labels(outcome.code.value).inc()
                     self.writer.write(frame(outcome.ack))
                     await self.writer.drain()

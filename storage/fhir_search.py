@@ -464,6 +464,36 @@ def references(
     )
 
 
+def by_identifier(
+    session: Session,
+    resource_type: str,
+    system: str,
+    value: str,
+    *,
+    owner_org_id: str | None = None,
+    viewer: Viewer | None = None,
+) -> StoredResource | None:
+    """The current resource of the type with this identifier that ``owner_org_id`` owns, or
+    that ``viewer`` may see (the oldest, if several)."""
+    ids = select(FhirTokenIndex.resource_id).where(
+        FhirTokenIndex.resource_type == resource_type,
+        FhirTokenIndex.param == "identifier",
+        FhirTokenIndex.code == value,
+        FhirTokenIndex.system == system,
+    )
+    statement = select(FhirResource).where(
+        FhirResource.resource_type == resource_type,
+        FhirResource.id.in_(ids),
+        FhirResource.deleted.is_(False),
+    )
+    if owner_org_id is not None:
+        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
+    if viewer is not None:
+        statement = statement.where(fhir_visible(viewer))
+    row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
+    return as_stored(row) if row is not None else None
+
+
 def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
     """The current, visible resources among ``Type/id`` targets."""
     by_type: dict[str, list[str]] = {}

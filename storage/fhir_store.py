@@ -33,7 +33,12 @@ from storage.models import (
     FhirUriIndex,
     utcnow,
 )
+from storage.outbox import enqueue
 from storage.policy import Viewer, fhir_visible, remember_order, sharing
+
+# Every write but a Subscription's enqueues this (in the writer's transaction): the worker
+# matches it against the Subscriptions.
+CHANGED_TOPIC = "fhir.changed"
 
 
 class SearchValue(Protocol):
@@ -139,8 +144,10 @@ def put(
     new: bool = False,
 ) -> StoredResource:
     """Create the resource under its ``id`` or make it the next version of that id, with the
-    values it is found by (replacing the previous version's).  ``new``: the caller has just
-    given the resource a fresh id, so there is no earlier version to look for."""
+    values it is found by (replacing the previous version's), and tell subscriptions
+    (:data:`CHANGED_TOPIC`).  ``new``: the caller has just given the resource a fresh id, so
+    there is no earlier version to look for.  Validation is the caller's: every service
+    validates with ``fhir_profiles`` and extracts ``index`` with it before it calls this."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
     current = None
     if not new:
@@ -190,6 +197,10 @@ def put(
                 {"resource_type": resource_type, "resource_id": resource_id, "org_id": org}
                 for org in sorted(grants)
             ],
+        )
+    if resource_type != "Subscription":
+        enqueue(
+            session, CHANGED_TOPIC, {"type": resource_type, "id": resource_id, "version": version}
         )
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
 

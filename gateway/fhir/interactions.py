@@ -24,10 +24,7 @@ from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_search import read_many
 from storage.fhir_store import StoredResource, VersionConflict
-from storage.outbox import enqueue
 from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
-
-CHANGED_TOPIC = "fhir.changed"
 
 # Directory and terminology data the whole alliance shares; everything else belongs to the
 # organization that wrote it.
@@ -49,19 +46,11 @@ def store(
     *,
     new: bool = False,
 ) -> StoredResource:
-    """Keep a validated resource with the values it is found by, and tell subscriptions
-    (``fhir.changed``, in the same transaction): the one way every writer (REST, Bundles, the
-    worker publishing studies) stores FHIR."""
-    stored = fhir_store.put(
+    """Keep a validated resource with the values it is found by (subscriptions are told): the
+    gateway's one way to store FHIR (REST, Bundles, the worker publishing studies)."""
+    return fhir_store.put(
         session, resource, owner_org_id, if_match=if_match, index=extract(resource), new=new
     )
-    if stored.resource_type != "Subscription":
-        enqueue(
-            session,
-            CHANGED_TOPIC,
-            {"type": stored.resource_type, "id": stored.id, "version": stored.version_id},
-        )
-    return stored
 
 
 def store_if_changed(

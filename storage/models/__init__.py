@@ -25,6 +25,7 @@ from storage.models.fhir import (
     FhirUriIndex,
     SubscriptionPing,
 )
+from storage.models.hl7 import Hl7Message, Hl7State
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.registry import (
@@ -77,6 +78,8 @@ __all__ = [
     "FhirTokenIndex",
     "FhirUriIndex",
     "HL7Encoding",
+    "Hl7Message",
+    "Hl7State",
     "LabelledEnum",
     "MllpPeer",
     "OrgKind",

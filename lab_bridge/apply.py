@@ -1,0 +1,124 @@
+"""Write what a message maps to, in the caller's transaction, the way every service writes
+FHIR: validated with ``fhir_profiles`` (base R4 and the profiles a resource claims), indexed
+with its search values, kept by ``storage.fhir_store`` (versions; subscriptions told).
+
+Each draft updates the resource the lab already keeps under its identifier (a new version
+only if something changed) or creates it.  A patient the alliance already knows under one of
+the message's identifiers (any member's record the lab may see) is referred to, not copied.
+A result or report whose placer order number (电子申请单号) names an order the lab may see
+answers it (``basedOn``), which is what lets the ordering clinic see it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhir_profiles.search_values import extract
+from fhir_profiles.validation import validate
+from lab_bridge.errors import ContentError
+from lab_bridge.mapping.drafts import Draft, Mapped
+from storage import fhir_store
+from storage.fhir_search import by_identifier
+from storage.fhir_store import StoredResource, new_id
+from storage.policy import fhir_viewer
+
+APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"  # 电子申请单号
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    written: list[str]  # Type/id of every resource the message wrote or referred to
+    critical: list[str]  # Observation/id of each critical result
+
+
+def apply(session: Session, mapped: Mapped, org: str) -> Applied:
+    viewer = fhir_viewer(session, org)
+    ids: dict[str, str] = {}
+    written, critical = [], []
+    orders: dict[str, str | None] = {}
+    # What is referred to first: patients, specimens, results, then the reports listing them.
+    for draft in sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]]):
+        resource_type = draft.resource["resourceType"]
+        known = _known_patient(session, draft, viewer) if resource_type == "Patient" else None
+        if known is not None:
+            ids[draft.key] = known.id
+            written.append(f"Patient/{known.id}")
+            continue
+        resource = _resolved(draft.resource, ids)
+        if draft.order_number:
+            if draft.order_number not in orders:
+                order = by_identifier(
+                    session, "ServiceRequest", APPLICATION_NUMBER, draft.order_number,
+                    viewer=viewer,
+                )  # fmt: skip
+                orders[draft.order_number] = order.id if order else None
+            if order_id := orders[draft.order_number]:
+                reference = {"reference": f"ServiceRequest/{order_id}"}
+                resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
+        stored = _upsert(session, draft, resource, org)
+        ids[draft.key] = stored.id
+        written.append(f"{resource_type}/{stored.id}")
+        if draft.critical:
+            critical.append(f"Observation/{stored.id}")
+    return Applied(written, critical)
+
+
+def _known_patient(session: Session, draft: Draft, viewer: Any) -> StoredResource | None:
+    for system, value in draft.known_as:
+        found = by_identifier(session, "Patient", system, value, viewer=viewer)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolved(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """A copy with ``draft:KEY`` references pointing at the stored resources."""
+    result = copy.deepcopy(resource)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            reference = node.get("reference")
+            if isinstance(reference, str) and reference.startswith("draft:"):
+                key = reference.removeprefix("draft:")
+                node["reference"] = f"{_TYPES[key.split(':')[0]]}/{ids[key]}"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(result)
+    return result
+
+
+_ORDER = {"Patient": 0, "Specimen": 1, "Observation": 2, "DiagnosticReport": 3}
+# Draft key prefixes -> the resource types they are.
+_TYPES = {"patient": "Patient", "report": "DiagnosticReport", "result": "Observation",
+          "specimen": "Specimen"}  # fmt: skip
+
+
+def _upsert(session: Session, draft: Draft, resource: dict[str, Any], org: str) -> StoredResource:
+    system, value = draft.identifier
+    current = by_identifier(session, resource["resourceType"], system, value, owner_org_id=org)
+    resource["id"] = current.id if current is not None else new_id()
+    problems = validate(resource)
+    if problems:
+        first = problems[0]
+        reason = f"maps to an invalid {first.expression}: {first.message}"
+        raise ContentError(draft.where, 207, reason)
+    if current is not None and _same(current.content, resource):
+        return current
+    return fhir_store.put(session, resource, org, index=extract(resource), new=current is None)
+
+
+def _same(stored: dict[str, Any] | None, resource: dict[str, Any]) -> bool:
+    """Equal but for the store's ``meta`` (a re-sent message writes no new version)."""
+    if stored is None:
+        return False
+    return {k: v for k, v in stored.items() if k != "meta"} == {
+        k: v for k, v in resource.items() if k != "meta"
+    }

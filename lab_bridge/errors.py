@@ -1,0 +1,16 @@
+"""What is wrong with a message's content, and where, as the ACK's ERR segment says it."""
+
+from __future__ import annotations
+
+
+class ContentError(Exception):
+    """``where`` is ``SEG[n]-field`` (``OBX[2]-5``: the fifth field of the second OBX);
+    ``code`` is from HL7 table 0357 (101 required field missing, 102 data type error, 103 table
+    value not found, 200 unsupported message type, 203 unsupported version, 204 unknown key,
+    207 application internal error)."""
+
+    def __init__(self, where: str, code: int, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.code = code
+        self.reason = reason
