@@ -11,6 +11,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
 from lab_bridge.errors import ContentError
+from lab_bridge.parse import SUPPORTED_VERSIONS
 
 DEFAULT_VERSION = "2.5"
 
@@ -38,7 +39,7 @@ class Header:
 def build_ack(header: Header, code: AckCode, text: str, error: ContentError | None = None) -> str:
     """The ACK for ``header`` as ER7 text (segments separated by CR), with an ERR segment
     saying where and what when ``error`` is given (ERR-1 up to 2.4; ERR-2/3/4 from 2.5)."""
-    version = header.version or DEFAULT_VERSION
+    version = header.version if header.version in SUPPORTED_VERSIONS else DEFAULT_VERSION
     ack = Message("ACK", version=version, validation_level=VALIDATION_LEVEL.TOLERANT)
     ack.msh.msh_3 = header.receiving_application or "YILIAN"
     ack.msh.msh_4 = header.receiving_facility

@@ -23,6 +23,14 @@ class ParseError(Exception):
     """The bytes are not an HL7 v2 message one can answer (no usable MSH)."""
 
 
+class UnsupportedVersion(ParseError):
+    """A version this parser does not read: only the header (``message``) is known."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(f"HL7 version {message.version!r} is not supported")
+        self.message = message
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     name: str
@@ -79,11 +87,14 @@ def parse(text: str) -> Message:
     text = normalise(text)
     if not text.startswith("MSH") or len(text) < 8:
         raise ParseError("the message does not start with an MSH segment")
+    separator, encoding = text[3], text[4:8]
+    header = Message([_segment(text.split("\r", 1)[0], separator, encoding)])
+    if header.version not in SUPPORTED_VERSIONS:
+        raise UnsupportedVersion(header)
     try:
         parsed = parse_message(text, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
     except (HL7apyException, ValueError, IndexError, KeyError) as exc:
         raise ParseError(f"not an HL7 v2 message ({type(exc).__name__})") from exc
-    separator, encoding = text[3], text[4:8]
     segments = [_segment(child.to_er7(), separator, encoding) for child in parsed.children]
     return Message(segments)
 

@@ -30,7 +30,7 @@ from lab_bridge.apply import Applied, apply
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Mapped
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
-from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, parse
+from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
 from storage import StorageError, store_object, transaction
 from storage.models import Hl7Message, Hl7State, Organization
 from storage.platform import Platform
@@ -97,6 +97,8 @@ def answer(platform: Platform, raw: bytes) -> Outcome:
 def handle_message(platform: Platform, raw: bytes) -> Outcome:
     try:
         message = parse(_decode(raw))
+    except UnsupportedVersion as exc:
+        message = exc.message  # archived, then refused with its reason
     except ParseError as exc:
         log.warning("unparseable HL7 message rejected", extra={"reason": str(exc)})
         return _answer(Header(), "utf-8", AckCode.REJECT, "message header (MSH) cannot be parsed")
@@ -113,7 +115,7 @@ def handle_message(platform: Platform, raw: bytes) -> Outcome:
             header, "utf-8", AckCode.REJECT, "sending application/facility not registered"
         )
     encoding = CHARSETS.get(message.msh.get(18).upper(), peer.encoding)
-    if encoding != "utf-8":
+    if encoding != "utf-8" and message.version in SUPPORTED_VERSIONS:
         message = parse(_decode(raw, encoding))
     return _receive(platform, raw, message, _header(message), peer, encoding)
 

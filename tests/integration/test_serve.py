@@ -208,6 +208,10 @@ def oru(sending_app: str, facility: str, control_id: str) -> Message:
     msg.add_segment("PID")
     msg.pid.pid_3 = f"{PATIENT_ID_NUMBER}^^^^ID"
     msg.pid.pid_5 = PATIENT_NAME
+    msg.add_segment("OBR")
+    msg.obr.obr_3 = f"L-{control_id}"
+    msg.obr.obr_4 = "BMP^基础代谢组合^L"
+    msg.obr.obr_7 = "20261123080000"
     msg.add_segment("OBX")
     msg.obx.obx_2 = "NM"
     msg.obx.obx_3 = "K^钾^L"
@@ -215,6 +219,7 @@ def oru(sending_app: str, facility: str, control_id: str) -> Message:
     msg.obx.obx_6 = "mmol/L"
     msg.obx.obx_7 = "3.5-5.3"
     msg.obx.obx_8 = "HH"
+    msg.obx.obx_11 = "F"
     return msg
 
 

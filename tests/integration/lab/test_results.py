@@ -1,0 +1,176 @@
+"""Commissioned lab results coming back from the lead hospital's LIS (ORU^R01 over MLLP, real
+socket, messages built with hl7apy): what the clinic that ordered sees, corrections, re-sends,
+Chinese encodings and the answers to bad input."""
+
+from __future__ import annotations
+
+import httpx
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.core import Message
+
+from tests.integration.lab.conftest import ID_NUMBER, NAME, NOTE, POTASSIUM, SODIUM, Lab, oru
+
+APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"
+
+
+def clinic_orders(lab: Lab, number: str = "SQ20261201001") -> tuple[str, str]:
+    """汤溪卫生院 registers the patient and orders a basic metabolic panel from the lab centre;
+    the ids of its Patient and ServiceRequest."""
+    token = lab.gateway.token("his-tx-wsy")
+
+    def post(resource: dict) -> str:
+        answer = httpx.post(
+            f"{lab.gateway.url}/fhir/{resource['resourceType']}",
+            json=resource,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    patient = post({
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:yilian:patient-id:tx-wsy", "value": "TX000123"}],
+        "name": [{"text": NAME}], "gender": "male", "birthDate": "1980-01-01",
+    })  # fmt: skip
+    order = post({
+        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+        "identifier": [{"system": APPLICATION_NUMBER, "value": number}],
+        "code": {"text": "基础代谢组合"}, "subject": {"reference": f"Patient/{patient}"},
+        "performer": [{"reference": "Organization/jhzx"}],
+    })  # fmt: skip
+    return patient, order
+
+
+def test_the_ordering_clinic_sees_its_results(lab: Lab):
+    patient, order = clinic_orders(lab)
+    ack = lab.send(oru("R-0001", [POTASSIUM, SODIUM, NOTE]))
+    assert ack["MSA"][1:3] == ["AA", "R-0001"]
+    assert "ERR" not in ack
+
+    reports = lab.fhir(f"/DiagnosticReport?based-on=ServiceRequest/{order}", who="his-tx-wsy")
+    assert reports["total"] == 1
+    report = reports["entry"][0]["resource"]
+    assert report["status"] == "final"
+    assert report["subject"] == {"reference": f"Patient/{patient}"}  # the clinic's patient
+    assert report["performer"] == [{"reference": "Organization/jhzx"}]
+    assert report["effectiveDateTime"] == "2026-12-01T07:30:00+08:00"
+    assert report["issued"] == "2026-12-01T09:00:00+08:00"
+    assert len(report["result"]) == 3
+
+    found = lab.fhir(f"/Observation?based-on=ServiceRequest/{order}", who="his-tx-wsy")
+    results = {e["resource"]["code"]["coding"][0]["code"]: e["resource"] for e in found["entry"]}
+    potassium = results["K"]
+    assert potassium["code"]["coding"][0] == {
+        "system": "urn:yilian:lab-code:jhzx", "code": "K", "display": "钾"
+    }  # fmt: skip
+    assert potassium["valueQuantity"] == {
+        "value": 6.8, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"
+    }  # fmt: skip
+    assert potassium["referenceRange"][0]["low"]["value"] == 3.5
+    assert potassium["referenceRange"][0]["high"]["value"] == 5.3
+    assert potassium["interpretation"][0]["coding"][0]["code"] == "HH"
+    assert potassium["interpretation"][0]["text"] == "危急高值"
+    assert potassium["effectiveDateTime"] == "2026-12-01T08:50:00+08:00"
+    assert results["NOTE"]["valueString"] == "轻度溶血"
+
+    specimens = lab.fhir("/Specimen?identifier=urn:yilian:specimen-id:jhzx|B20261201001")
+    specimen = specimens["entry"][0]["resource"]
+    assert specimen["request"] == [{"reference": f"ServiceRequest/{order}"}]
+    assert specimen["collection"]["collectedDateTime"] == "2026-12-01T07:30:00+08:00"
+    assert specimen["receivedTime"] == "2026-12-01T07:50:00+08:00"
+    assert potassium["specimen"] == {"reference": f"Specimen/{specimen['id']}"}
+
+    # The patient was matched, not copied; another clinic sees none of it.
+    assert lab.fhir(f"/Patient?identifier=urn:oid:2.16.156.10011.1.3|{ID_NUMBER}")["total"] == 0
+    assert lab.fhir("/DiagnosticReport", who="his-cd-sq").get("total", 0) == 0
+    [message] = lab.messages()
+    assert message.state == "processed"
+    assert sorted(message.unmapped_codes) == ["K", "NA", "NOTE"]
+
+
+def test_a_correction_updates_the_same_result_and_keeps_history(lab: Lab):
+    assert lab.send(oru("R-0002", [POTASSIUM]))["MSA"][1] == "AA"
+    corrected = ("NM", "K", "钾", "4.2", "mmol/L", "3.5-5.3", "N", "C")
+    assert lab.send(oru("R-0003", [corrected], status="C"))["MSA"][1] == "AA"
+    [entry] = lab.fhir("/Observation?code=urn:yilian:lab-code:jhzx|K")["entry"]
+    observation = entry["resource"]
+    assert observation["status"] == "corrected"
+    assert observation["valueQuantity"]["value"] == 4.2
+    assert observation["meta"]["versionId"] == "2"
+    history = lab.fhir(f"/Observation/{observation['id']}/_history")
+    values = [e["resource"]["valueQuantity"]["value"] for e in history["entry"]]
+    assert values == [4.2, 6.8]
+    report = lab.fhir("/DiagnosticReport")["entry"][0]["resource"]
+    assert report["status"] == "corrected"
+
+
+def test_a_resent_message_is_acknowledged_but_not_applied_twice(lab: Lab):
+    message = oru("R-0004", [POTASSIUM, SODIUM])
+    assert lab.send(message)["MSA"][1] == "AA"
+    again = lab.send(message)
+    assert again["MSA"][1:4] == ["AA", "R-0004", "duplicate: already applied"]
+    assert [m.state for m in lab.messages()] == ["processed", "duplicate"]
+    found = lab.fhir("/Observation")
+    assert found["total"] == 2
+    assert {e["resource"]["meta"]["versionId"] for e in found["entry"]} == {"1"}
+
+
+def test_gb18030_analyser_and_an_hl7_231_lis(lab: Lab):
+    ack = lab.send(oru("GB-0001", [POTASSIUM], sender=("MINDRAY_BC", "JHZX")), "gb18030")
+    assert ack["MSA"][1] == "AA"
+    old = oru("V231-0001", [SODIUM], version="2.3.1", filler="L-231")
+    ack = lab.send(old)
+    assert ack["MSA"][1] == "AA"
+    names = {
+        e["resource"]["code"]["coding"][0]["display"] for e in lab.fhir("/Observation")["entry"]
+    }
+    assert names == {"钾", "钠"}
+
+
+def test_real_world_deviations_are_tolerated(lab: Lab):
+    """LF between segments, a Z-segment, no trailing separators: still applied."""
+    text = oru("DEV-0001", [POTASSIUM]).to_er7().replace("\r", "\n") + "\nZLS|1|仪器A|\n"
+    assert lab.send(text)["MSA"][1] == "AA"
+    assert lab.fhir("/Observation")["total"] == 1
+
+
+def test_content_errors_are_named_in_err_and_nothing_is_written(lab: Lab):
+    not_a_number = ("NM", "HBSAG", "乙肝表面抗原", "阴性", "", "", "", "F")
+    ack = lab.send(oru("BAD-0001", [SODIUM, not_a_number]))
+    assert ack["MSA"][1:3] == ["AE", "BAD-0001"]
+    err = ack["ERR"]
+    assert err[2] == "OBX^2^5"
+    assert err[3].startswith("102^Data type error^HL70357")
+    assert err[4] == "E"
+    assert "阴性" in err[8]
+    no_status = ("NM", "K", "钾", "4.0", "mmol/L", "", "", "")
+    ack = lab.send(oru("BAD-0002", [no_status]))
+    assert (ack["MSA"][1], ack["ERR"][2], ack["ERR"][3][:3]) == ("AE", "OBX^1^11", "101")
+    assert lab.fhir("/Observation").get("total") == 0
+    assert lab.fhir("/DiagnosticReport").get("total") == 0
+    messages = lab.messages()
+    assert [m.state for m in messages] == ["failed", "failed"]
+    assert messages[0].error.startswith("OBX[2]-5: 102:")
+
+
+def test_what_is_not_taken_is_rejected_with_its_reason(lab: Lab):
+    future = oru("V29-0001", [POTASSIUM])
+    future.msh.msh_12 = "2.9"
+    ack = lab.send(future)
+    assert (ack["MSA"][1], ack["ERR"][3][:3]) == ("AR", "203")
+    booking = Message("SIU_S12", version="2.5", validation_level=VALIDATION_LEVEL.TOLERANT)
+    booking.msh.msh_3, booking.msh.msh_4 = "LIS", "JHZX"
+    booking.msh.msh_9 = "SIU^S12^SIU_S12"
+    booking.msh.msh_10 = "SIU-0001"
+    ack = lab.send(booking)
+    assert (ack["MSA"][1], ack["ERR"][3][:3]) == ("AR", "200")
+    no_obr = Message("ORU_R01", version="2.5", validation_level=VALIDATION_LEVEL.TOLERANT)
+    no_obr.msh.msh_3, no_obr.msh.msh_4 = "LIS", "JHZX"
+    no_obr.msh.msh_9 = "ORU^R01^ORU_R01"
+    no_obr.msh.msh_10 = "NOOBR-1"
+    no_obr.add_segment("PID")
+    no_obr.pid.pid_3 = "TX1^^^tx-wsy^PI"
+    assert lab.send(no_obr)["MSA"][1] == "AE"
+    assert [m.state for m in lab.messages()] == ["rejected", "rejected", "failed"]
+    assert lab.send(b"MSH|garbage")["MSA"][1] == "AR"
+    assert len(lab.messages()) == 3  # unreadable: answered, nothing stored
