@@ -187,10 +187,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", default="10000,100000,1000000")
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="write the database here and keep it")
     args = parser.parse_args()
     rng = random.Random(20261124)  # noqa: S311 (synthetic data)
     with tempfile.TemporaryDirectory(prefix="yilian-bench-") as tmp:
-        server = Server(Path(tmp))
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        server = Server(work)
         try:
             patients: list[str] = []
             for stage in (int(s) for s in args.stages.split(",")):

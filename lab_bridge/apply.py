@@ -30,40 +30,54 @@ APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"  # 电子申请单号
 
 
 @dataclass(frozen=True, slots=True)
+class Critical:
+    """A critical result as stored, and the organization that must be told: the one that
+    ordered, else the one the patient belongs to, else the lab itself."""
+
+    result: StoredResource
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
 class Applied:
     written: list[str]  # Type/id of every resource the message wrote or referred to
-    critical: list[str]  # Observation/id of each critical result
+    critical: list[Critical]
 
 
 def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     viewer = fhir_viewer(session, org)
     ids: dict[str, str] = {}
-    written, critical = [], []
-    orders: dict[str, str | None] = {}
+    owners: dict[str, str | None] = {}  # patient draft key -> the organization it belongs to
+    written: list[str] = []
+    critical: list[Critical] = []
+    orders: dict[str, StoredResource | None] = {}
     # What is referred to first: patients, specimens, results, then the reports listing them.
     for draft in sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]]):
         resource_type = draft.resource["resourceType"]
         known = _known_patient(session, draft, viewer) if resource_type == "Patient" else None
         if known is not None:
-            ids[draft.key] = known.id
+            ids[draft.key], owners[draft.key] = known.id, known.owner_org_id
             written.append(f"Patient/{known.id}")
             continue
         resource = _resolved(draft.resource, ids)
+        order = None
         if draft.order_number:
             if draft.order_number not in orders:
-                order = by_identifier(
+                orders[draft.order_number] = by_identifier(
                     session, "ServiceRequest", APPLICATION_NUMBER, draft.order_number,
                     viewer=viewer,
                 )  # fmt: skip
-                orders[draft.order_number] = order.id if order else None
-            if order_id := orders[draft.order_number]:
-                reference = {"reference": f"ServiceRequest/{order_id}"}
+            if order := orders[draft.order_number]:
+                reference = {"reference": f"ServiceRequest/{order.id}"}
                 resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
-        stored = _upsert(session, draft, resource, org)
+        stored, changed = _upsert(session, draft, resource, org)
         ids[draft.key] = stored.id
+        owners.setdefault(draft.key, org)
         written.append(f"{resource_type}/{stored.id}")
-        if draft.critical:
-            critical.append(f"Observation/{stored.id}")
+        if draft.critical and changed and stored.content is not None:
+            patient = draft.resource["subject"]["reference"].removeprefix("draft:")
+            recipient = (order.owner_org_id if order else None) or owners.get(patient) or org
+            critical.append(Critical(stored, recipient))
     return Applied(written, critical)
 
 
@@ -101,7 +115,10 @@ _TYPES = {"patient": "Patient", "report": "DiagnosticReport", "result": "Observa
           "specimen": "Specimen"}  # fmt: skip
 
 
-def _upsert(session: Session, draft: Draft, resource: dict[str, Any], org: str) -> StoredResource:
+def _upsert(
+    session: Session, draft: Draft, resource: dict[str, Any], org: str
+) -> tuple[StoredResource, bool]:
+    """The stored resource, and whether this wrote a new version."""
     system, value = draft.identifier
     current = by_identifier(session, resource["resourceType"], system, value, owner_org_id=org)
     resource["id"] = current.id if current is not None else new_id()
@@ -111,8 +128,9 @@ def _upsert(session: Session, draft: Draft, resource: dict[str, Any], org: str) 
         reason = f"maps to an invalid {first.expression}: {first.message}"
         raise ContentError(draft.where, 207, reason)
     if current is not None and _same(current.content, resource):
-        return current
-    return fhir_store.put(session, resource, org, index=extract(resource), new=current is None)
+        return current, False
+    stored = fhir_store.put(session, resource, org, index=extract(resource), new=current is None)
+    return stored, True
 
 
 def _same(stored: dict[str, Any] | None, resource: dict[str, Any]) -> bool:

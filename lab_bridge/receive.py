@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from lab_bridge.ack import AckCode, Header, build_ack
 from lab_bridge.apply import Applied, apply
+from lab_bridge.critical import raise_critical_results
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Mapped
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
@@ -183,6 +184,8 @@ def process(platform: Platform, message_id: int, message: Message, org: str) -> 
             context = _context(session, platform, org)
             mapped = mapper(message, context)
             applied: Applied = apply(session, mapped, org)
+            deadline = timedelta(minutes=platform.settings.critical_ack_minutes)
+            raise_critical_results(session, applied.critical, org, deadline)
             row.state, row.processed_at, row.error = Hl7State.PROCESSED, datetime.now(UTC), None
             row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
     except ContentError as error:

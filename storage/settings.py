@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="resource type -> Yilian profile URLs every write of that type must "
         "conform to (besides those a resource claims in meta.profile)",
     )
+    critical_ack_minutes: float = Field(
+        15.0,
+        gt=0,
+        description="a critical value (危急值) must be acknowledged within this; "
+        "unacknowledged, it escalates (the organization's head, then the centre that raised it)",
+    )
     study_stable_seconds: float = Field(
         60.0, gt=0, description="a study with no new instance for this long emits study.stable"
     )

@@ -3,6 +3,7 @@
 from storage.models.audit import AuditRecord
 from storage.models.auth import SigningKey
 from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
 from storage.models.dicom import (
     ConflictKind,
     DicomConflict,
@@ -51,6 +52,7 @@ from storage.models.registry import (
 __all__ = [
     "AEKind",
     "AETitle",
+    "AlertState",
     "Alliance",
     "AllianceKind",
     "AllianceMember",
@@ -61,6 +63,8 @@ __all__ = [
     "CentreKind",
     "CentreServed",
     "ConflictKind",
+    "CriticalAlert",
+    "CriticalAlertStep",
     "DicomConflict",
     "DicomDelivery",
     "DicomInstance",

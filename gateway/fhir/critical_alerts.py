@@ -1,0 +1,167 @@
+"""Critical alerts (危急值 and critical findings) at the FHIR API and in the worker.
+
+- ``POST /fhir/Communication/{id}/$acknowledge`` (Parameters ``readBack``: what the receiver
+  read back): the receiving organization confirms; the alert Communication becomes
+  ``completed`` with its ``received`` time, and a Communication ``inResponseTo`` it carries the
+  read-back, from the person who confirmed, to the centre that raised it.
+- ``GET /fhir/Communication/{id}/$chain``: every step (raised, escalated, acknowledged) with
+  who, when and what.
+- ``GET /fhir/Communication/$critical-figures?since=&until=``: raised, acknowledged, on time,
+  escalated, open, median minutes to acknowledge, and the timeliness rate, for the alerts the
+  requester's organization raised or received (and, for the lead hospital, its members').
+- ``critical.deadline`` (worker): an alert still open at its deadline escalates, and its
+  Communication says so (a note, and the new recipient).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth.routes import Auth
+from gateway.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
+from gateway.fhir import interactions
+from gateway.fhir.outcome import FHIR_JSON
+from storage import StorageError, fhir_store
+from storage.critical_alerts import AlertError, acknowledge, escalate, figures, steps
+from storage.db import transaction
+from storage.fhir_store import instant, new_id
+from storage.json_codec import dump_bytes, loads
+from storage.models import CriticalAlert
+from storage.platform import Platform
+from storage.policy import visible_orgs
+
+READ_BACK = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
+                "code": "notification", "display": "Notification"}],
+    "text": "危急值复述",
+}  # fmt: skip
+
+
+def router(platform: Platform) -> APIRouter:
+    api = APIRouter(prefix="/fhir/Communication", tags=["FHIR"])
+
+    def run(work: Any) -> Any:
+        try:
+            with transaction(platform.sessions) as session:
+                return work(session)
+        except StorageError as exc:
+            raise ServiceUnavailable("storage unavailable, try again later") from exc
+
+    @api.post("/{alert_id}/$acknowledge")
+    async def acknowledge_alert(request: Request, requester: Auth, alert_id: str) -> Response:
+        interactions.authorize(requester, "Communication", "u")
+        try:
+            read_back = _read_back(loads(await request.body() or b"{}"))
+        except ValueError:
+            raise BadRequest("the body is not JSON") from None
+
+        def work(session: Any) -> dict[str, Any]:
+            try:
+                alert = acknowledge(
+                    session, alert_id, requester.org_id, requester.subject, read_back
+                )
+            except AlertError as exc:
+                raise (NotFound if "no such" in str(exc) else Forbidden)(str(exc)) from None
+            now = instant(datetime.now(UTC))
+            current = fhir_store.read(session, "Communication", alert_id)
+            assert current is not None
+            assert current.content is not None
+            done = {**current.content, "status": "completed", "received": now}
+            interactions.store(session, {k: v for k, v in done.items() if k != "meta"},
+                               current.owner_org_id)  # fmt: skip
+            response = {
+                "resourceType": "Communication", "id": new_id(), "status": "completed",
+                "inResponseTo": [{"reference": f"Communication/{alert_id}"}],
+                "category": [READ_BACK],
+                "subject": current.content.get("subject"),
+                "about": current.content.get("about", []),
+                "sender": {"reference": f"Organization/{requester.org_id}",
+                           "display": requester.subject},
+                "recipient": [{"reference": f"Organization/{alert.source_org_id}"}],
+                "sent": now, "payload": [{"contentString": f"复述：{read_back}"}],
+            }  # fmt: skip
+            interactions.store(session, {k: v for k, v in response.items() if v is not None},
+                               requester.org_id, new=True)  # fmt: skip
+            interactions.audit_fhir(session, requester, "update", "Communication", id=alert_id)
+            return response
+
+        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+
+    @api.get("/{alert_id}/$chain")
+    async def chain(requester: Auth, alert_id: str) -> Response:
+        interactions.authorize(requester, "Communication", "r")
+
+        def work(session: Any) -> dict[str, Any]:
+            alert = session.get(CriticalAlert, alert_id)
+            orgs = visible_orgs(session, requester.org_id)
+            if alert is None or not {alert.source_org_id, alert.recipient_org_id} & orgs:
+                raise NotFound(f"Communication/{alert_id} is not a critical alert known here")
+            interactions.audit_fhir(session, requester, "read", "Communication", id=alert_id)
+            return {
+                "alert": alert_id, "state": alert.state, "level": alert.level,
+                "summary": alert.summary, "raised": instant(alert.raised_at),
+                "deadline": instant(alert.deadline_at),
+                "steps": [
+                    {"at": instant(s.at), "action": s.action, "organization": s.org_id,
+                     "by": s.actor, "text": s.text}
+                    for s in steps(session, alert_id)
+                ],
+            }  # fmt: skip
+
+        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+
+    @api.get("/$critical-figures")
+    async def critical_figures(
+        requester: Auth, since: str = "1970-01-01", until: str = "9999-12-31"
+    ) -> Response:
+        interactions.authorize(requester, "Communication", "r")
+        try:
+            start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
+        except ValueError:
+            raise BadRequest("since and until are dates (YYYY-MM-DD)") from None
+
+        def work(session: Any) -> dict[str, Any]:
+            found = figures(session, visible_orgs(session, requester.org_id), start, end)
+            return {
+                "raised": found.raised, "acknowledged": found.acknowledged,
+                "onTime": found.on_time, "escalated": found.escalated, "open": found.open,
+                "medianMinutes": found.median_minutes, "timeliness": found.timeliness,
+            }  # fmt: skip
+
+        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+
+    return api
+
+
+def _read_back(body: Any) -> str:
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        for parameter in body.get("parameter", []):
+            if isinstance(parameter, dict) and parameter.get("name") == "readBack":
+                return str(parameter.get("valueString", ""))
+    raise BadRequest("send a Parameters resource with readBack (valueString): what was read back")
+
+
+def on_deadline(platform: Platform, payload: dict[str, Any]) -> None:
+    """Worker handler for ``critical.deadline``: escalate an alert still open at its level."""
+    deadline = timedelta(minutes=float(payload.get("minutes", 15)))
+    with transaction(platform.sessions) as session:
+        alert = escalate(session, payload["alert"], int(payload["level"]), deadline)
+        if alert is None:
+            return
+        current = fhir_store.read(session, "Communication", alert.id)
+        if current is None or current.content is None:
+            return
+        told = alert.recipient_org_id if alert.level == 1 else alert.source_org_id
+        who = "负责人" if alert.level == 1 else "出具中心"
+        content = {k: v for k, v in current.content.items() if k != "meta"}
+        recipients = content.get("recipient", [])
+        target = {"reference": f"Organization/{told}"}
+        if target not in recipients:
+            recipients = [*recipients, target]
+        note = {"time": instant(datetime.now(UTC)), "text": f"超时未确认，已升级至{who}"}
+        content |= {"recipient": recipients, "note": [*content.get("note", []), note]}
+        interactions.store(session, content, current.owner_org_id)

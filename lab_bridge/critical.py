@@ -1,0 +1,77 @@
+"""Critical lab values (危急值) raised as alerts: a FHIR Communication to the organization that
+must act, with the critical-alert register (deadline, escalation, read-back) of
+``storage.critical_alerts`` — the mechanism imaging and ECG critical findings use as well."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fhir_profiles.search_values import extract
+from fhir_profiles.validation import validate
+from lab_bridge.apply import Critical
+from storage import fhir_store
+from storage.critical_alerts import raise_alert
+from storage.fhir_store import instant, new_id
+
+ALERT = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
+                "code": "alert", "display": "Alert"}],
+    "text": "危急值",
+}  # fmt: skip
+
+
+def summary(result: dict[str, Any]) -> str:
+    """``钾 6.8 mmol/L（危急高值，参考 3.5-5.3）``: what is read out and read back."""
+    name = result["code"].get("text") or result["code"]["coding"][0].get("code", "")
+    value = result.get("valueQuantity") or {}
+    shown = f"{value.get('comparator', '')}{value.get('value', '')} {value.get('unit', '')}"
+    if "valueString" in result:
+        shown = result["valueString"]
+    flags = "、".join(i.get("text", "") for i in result.get("interpretation", []))
+    ranges = [r.get("text") for r in result.get("referenceRange", []) if r.get("text")]
+    detail = "，".join(p for p in (flags, f"参考 {ranges[0]}" if ranges else "") if p)
+    return f"{name} {shown.strip()}" + (f"（{detail}）" if detail else "")
+
+
+def raise_critical_results(
+    session: Session, critical: list[Critical], lab_org: str, deadline: timedelta
+) -> list[str]:
+    """One alert per critical result; the ids of their Communications."""
+    raised = []
+    for item in critical:
+        result = item.result.content
+        assert result is not None
+        text = summary(result)
+        communication = {
+            "resourceType": "Communication",
+            "id": new_id(),
+            "status": "in-progress",
+            "category": [ALERT],
+            "priority": "stat",
+            "subject": result["subject"],
+            "about": [{"reference": f"Observation/{item.result.id}"}],
+            "recipient": [{"reference": f"Organization/{item.recipient}"}],
+            "sender": {"reference": f"Organization/{lab_org}"},
+            "sent": instant(datetime.now(UTC)),
+            "payload": [{"contentString": f"危急值：{text}"}],
+            **({"basedOn": result["basedOn"]} if "basedOn" in result else {}),
+        }
+        problems = validate(communication)
+        assert not problems, problems  # built here: a problem is a bug, not the sender's
+        fhir_store.put(session, communication, lab_org, index=extract(communication), new=True)
+        raise_alert(
+            session,
+            alert_id=communication["id"],
+            kind="lab",
+            source_org_id=lab_org,
+            recipient_org_id=item.recipient,
+            subject=result["subject"].get("reference"),
+            about=f"Observation/{item.result.id}",
+            summary=text,
+            deadline=deadline,
+        )
+        raised.append(communication["id"])
+    return raised

@@ -1,0 +1,152 @@
+"""The critical-alert register: raise, escalate, acknowledge, count — the same for a lab's
+critical value and an imaging or ECG critical finding.
+
+An alert goes to the organization that must act (the one that ordered) with a deadline
+(default 15 minutes).  Unacknowledged at the deadline it escalates — first to that
+organization's head (负责人), then back to the centre that raised it — each with a new deadline
+(``critical.deadline`` outbox events).  Acknowledging records who, when and the read-back text
+(复述).  The FHIR Communication that carries the alert is written by the service that raises
+or changes it; this module keeps the chain and the figures.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import AlertState, CriticalAlert, CriticalAlertStep
+from storage.outbox import enqueue
+
+DEADLINE_TOPIC = "critical.deadline"
+LAST_LEVEL = 2  # 0 the ordering organization, 1 its head, 2 the centre that raised it
+
+
+class AlertError(Exception):
+    """The alert cannot be acknowledged by this organization (not its, or already done)."""
+
+
+def raise_alert(
+    session: Session,
+    *,
+    alert_id: str,
+    kind: str,
+    source_org_id: str,
+    recipient_org_id: str,
+    subject: str | None,
+    about: str,
+    summary: str,
+    deadline: timedelta,
+) -> CriticalAlert:
+    now = datetime.now(UTC)
+    alert = CriticalAlert(
+        id=alert_id, kind=kind, source_org_id=source_org_id, recipient_org_id=recipient_org_id,
+        subject=subject, about=about, summary=summary, raised_at=now, deadline_at=now + deadline,
+        level=0, state=AlertState.OPEN,
+    )  # fmt: skip
+    session.add(alert)
+    session.add(CriticalAlertStep(alert_id=alert_id, at=now, action="raised",
+                                  org_id=recipient_org_id, text=summary))  # fmt: skip
+    enqueue(session, DEADLINE_TOPIC, _deadline_payload(alert, deadline), delay=deadline)
+    return alert
+
+
+def _deadline_payload(alert: CriticalAlert, deadline: timedelta) -> dict[str, object]:
+    return {"alert": alert.id, "level": alert.level, "minutes": deadline.total_seconds() / 60}
+
+
+def escalate(
+    session: Session, alert_id: str, level: int, deadline: timedelta
+) -> CriticalAlert | None:
+    """At the deadline of ``level``: the alert moves up one level if it is still open there
+    (None otherwise: acknowledged, or escalated already by another worker)."""
+    alert = session.get(CriticalAlert, alert_id, with_for_update=True)
+    if alert is None or alert.state != AlertState.OPEN or alert.level != level:
+        return None
+    if level >= LAST_LEVEL:
+        return None
+    now = datetime.now(UTC)
+    alert.level = level + 1
+    alert.deadline_at = now + deadline
+    told = alert.recipient_org_id if alert.level == 1 else alert.source_org_id
+    role = "负责人" if alert.level == 1 else "出具中心"
+    session.add(CriticalAlertStep(alert_id=alert.id, at=now, action="escalated", org_id=told,
+                                  text=f"超时未确认，升级至{role}"))  # fmt: skip
+    if alert.level < LAST_LEVEL:
+        enqueue(session, DEADLINE_TOPIC, _deadline_payload(alert, deadline), delay=deadline)
+    return alert
+
+
+def acknowledge(
+    session: Session, alert_id: str, org_id: str, actor: str, read_back: str
+) -> CriticalAlert:
+    """The receiving organization (or, once escalated to it, the raising centre) confirms,
+    with what it read back."""
+    alert = session.get(CriticalAlert, alert_id, with_for_update=True)
+    if alert is None:
+        raise AlertError("no such critical alert")
+    allowed = {alert.recipient_org_id} | ({alert.source_org_id} if alert.level >= 2 else set())
+    if org_id not in allowed:
+        raise AlertError("this organization is not the alert's recipient")
+    if alert.state != AlertState.OPEN:
+        raise AlertError("the alert was acknowledged already")
+    if not read_back.strip():
+        raise AlertError("acknowledging a critical value needs the read-back text (复述)")
+    now = datetime.now(UTC)
+    alert.state, alert.acknowledged_at = AlertState.ACKNOWLEDGED, now
+    alert.acknowledged_by, alert.read_back = actor, read_back
+    session.add(CriticalAlertStep(alert_id=alert.id, at=now, action="acknowledged", org_id=org_id,
+                                  actor=actor, text=read_back))  # fmt: skip
+    return alert
+
+
+def steps(session: Session, alert_id: str) -> list[CriticalAlertStep]:
+    return list(
+        session.scalars(
+            select(CriticalAlertStep)
+            .where(CriticalAlertStep.alert_id == alert_id)
+            .order_by(CriticalAlertStep.id)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFigures:
+    raised: int
+    acknowledged: int
+    on_time: int  # acknowledged before the first deadline, without escalation
+    escalated: int
+    open: int
+    median_minutes: float | None  # raised -> acknowledged
+
+    @property
+    def timeliness(self) -> float | None:
+        """On-time acknowledgements per raised alert (the lab QC indicator)."""
+        return self.on_time / self.raised if self.raised else None
+
+
+def figures(session: Session, orgs: set[str], since: datetime, until: datetime) -> AlertFigures:
+    """What happened to the alerts raised in ``[since, until)`` by or for ``orgs``."""
+    alerts = list(
+        session.scalars(
+            select(CriticalAlert).where(
+                CriticalAlert.raised_at >= since,
+                CriticalAlert.raised_at < until,
+                (CriticalAlert.source_org_id.in_(orgs))
+                | (CriticalAlert.recipient_org_id.in_(orgs)),
+            )
+        )
+    )
+    done = [(a, a.acknowledged_at) for a in alerts if a.acknowledged_at is not None]
+    minutes = [(at - a.raised_at).total_seconds() / 60 for a, at in done]
+    return AlertFigures(
+        raised=len(alerts),
+        acknowledged=len(done),
+        on_time=sum(1 for a, at in done if a.level == 0 and at <= a.deadline_at),
+        escalated=sum(1 for a in alerts if a.level > 0),
+        open=sum(1 for a in alerts if a.state == AlertState.OPEN),
+        median_minutes=statistics.median(minutes) if minutes else None,
+    )

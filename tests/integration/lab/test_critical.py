@@ -1,0 +1,110 @@
+"""Critical values (危急值): the lab's HH/LL result becomes an alert to the clinic that ordered,
+which must acknowledge it with what it read back before the deadline; unacknowledged, it
+escalates; the whole chain and the timeliness figures can be read back."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from storage.platform import plugins
+from storage.worker import process_batch
+from tests.integration.lab.conftest import POTASSIUM, SODIUM, Lab, oru
+from tests.integration.lab.test_results import clinic_orders
+
+
+def post(lab: Lab, path: str, body: dict, who: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {lab.gateway.token(who)}"}
+    return httpx.post(f"{lab.gateway.url}/fhir{path}", json=body, headers=headers, timeout=30)
+
+
+def read_back(text: str) -> dict:
+    return {"resourceType": "Parameters", "parameter": [{"name": "readBack", "valueString": text}]}
+
+
+def run_worker(lab: Lab) -> None:
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(lab.platform, handlers, limit=50):
+        pass
+
+
+def the_alert(lab: Lab, who: str = "his-tx-wsy") -> dict:
+    found = lab.fhir("/Communication?category=alert", who=who)
+    assert found.get("total") == 1, found
+    return found["entry"][0]["resource"]
+
+
+def test_the_ordering_clinic_is_alerted_and_acknowledges_with_read_back(lab: Lab):
+    _, order = clinic_orders(lab)
+    assert lab.send(oru("CRIT-0001", [POTASSIUM, SODIUM]))["MSA"][1] == "AA"
+    alert = the_alert(lab)
+    assert alert["status"] == "in-progress"
+    assert alert["priority"] == "stat"
+    assert alert["recipient"] == [{"reference": "Organization/tx-wsy"}]
+    assert alert["sender"] == {"reference": "Organization/jhzx"}
+    assert alert["basedOn"] == [{"reference": f"ServiceRequest/{order}"}]
+    assert alert["payload"][0]["contentString"] == "危急值：钾 6.8 mmol/L（危急高值，参考 3.5-5.3）"
+    assert lab.fhir("/Communication?category=alert", who="his-cd-sq").get("total") == 0
+
+    refused = post(lab, f"/Communication/{alert['id']}/$acknowledge", read_back("x"), "his-cd-sq")
+    assert refused.status_code == 403
+    empty = post(lab, f"/Communication/{alert['id']}/$acknowledge", {}, "his-tx-wsy")
+    assert empty.status_code == 400
+    done = post(lab, f"/Communication/{alert['id']}/$acknowledge", read_back("钾6.8，已复述"),
+                "his-tx-wsy")  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert done.json()["inResponseTo"] == [{"reference": f"Communication/{alert['id']}"}]
+    assert done.json()["payload"][0]["contentString"] == "复述：钾6.8，已复述"
+    again = post(lab, f"/Communication/{alert['id']}/$acknowledge", read_back("again"),
+                 "his-tx-wsy")  # fmt: skip
+    assert again.status_code == 403
+    assert the_alert(lab)["status"] == "completed"
+    assert "received" in the_alert(lab)
+
+    chain = lab.fhir(f"/Communication/{alert['id']}/$chain", who="his-tx-wsy")
+    assert [(s["action"], s["organization"]) for s in chain["steps"]] == [
+        ("raised", "tx-wsy"), ("acknowledged", "tx-wsy")
+    ]  # fmt: skip
+    assert chain["steps"][1]["by"] == "his-tx-wsy"
+    assert chain["steps"][1]["text"] == "钾6.8，已复述"
+    figures = lab.fhir("/Communication/$critical-figures", who="his-jhzx")
+    assert (figures["raised"], figures["acknowledged"], figures["onTime"]) == (1, 1, 1)
+    assert figures["timeliness"] == 1.0
+
+    # The same result sent again raises nothing new.
+    assert lab.send(oru("CRIT-0002", [POTASSIUM, SODIUM]))["MSA"][1] == "AA"
+    assert lab.fhir("/Communication/$critical-figures", who="his-jhzx")["raised"] == 1
+
+
+def test_an_unacknowledged_alert_escalates_to_the_head_then_the_lab(lab: Lab):
+    lab.platform.settings.critical_ack_minutes = 0.5 / 60  # half a second
+    clinic_orders(lab)
+    assert lab.send(oru("CRIT-0003", [POTASSIUM]))["MSA"][1] == "AA"
+    alert = the_alert(lab)
+    run_worker(lab)
+    assert lab.fhir(f"/Communication/{alert['id']}/$chain", who="his-tx-wsy")["level"] == 0
+    for _ in range(2):  # each level has its own deadline
+        time.sleep(0.7)
+        run_worker(lab)
+    chain = lab.fhir(f"/Communication/{alert['id']}/$chain", who="his-jhzx")
+    assert [(s["action"], s["organization"]) for s in chain["steps"]] == [
+        ("raised", "tx-wsy"), ("escalated", "tx-wsy"), ("escalated", "jhzx")
+    ]  # fmt: skip
+    assert chain["state"] == "open"
+    escalated = the_alert(lab)
+    assert escalated["recipient"] == [
+        {"reference": "Organization/tx-wsy"}, {"reference": "Organization/jhzx"}
+    ]  # fmt: skip
+    assert [n["text"] for n in escalated["note"]] == [
+        "超时未确认，已升级至负责人",
+        "超时未确认，已升级至出具中心",
+    ]
+    figures = lab.fhir("/Communication/$critical-figures", who="his-jhzx")
+    assert (figures["raised"], figures["escalated"], figures["open"]) == (1, 1, 1)
+    # Escalated back to it, the lab centre may now confirm the call itself.
+    done = post(lab, f"/Communication/{alert['id']}/$acknowledge", read_back("已电话通知"),
+                "his-jhzx")  # fmt: skip
+    assert done.status_code == 200
+    figures = lab.fhir("/Communication/$critical-figures", who="his-jhzx")
+    assert (figures["acknowledged"], figures["onTime"], figures["open"]) == (1, 0, 0)
