@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhir_profiles.validation import Problem
+from fhir_profiles.search_values import SearchValue
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
+from gateway.fhir.validator import Prepared
 from storage.db import deferred_writes
 from storage.fhir_store import StoredResource, instant, new_id
 
@@ -42,13 +43,15 @@ class Entry:
     resource: dict[str, Any] | None
     full_url: str | None
     if_match: int | None
+    search_values: list[SearchValue] | None = None  # extracted at parse time
 
 
 def parse(
-    bundle: Any, validate_all: Callable[[list[tuple[Any, str]]], list[list[Problem]]]
+    bundle: Any, prepare_all: Callable[[list[tuple[Any, str]]], list[Prepared]]
 ) -> tuple[str, list[Entry]]:
-    """The entries of a batch or transaction, every resource in them validated (the first
-    invalid one is the 422)."""
+    """The entries of a batch or transaction: POSTed resources given their ids (``urn:uuid:``
+    references pointing at them), every resource validated (the first invalid one is the
+    422) and its search values extracted."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadRequest("POST to the base URL takes a Bundle")
     kind = bundle.get("type")
@@ -60,15 +63,17 @@ def parse(
     if len(raw_entries) > MAX_ENTRIES:
         raise TooLarge(f"at most {MAX_ENTRIES} entries per Bundle; split it")
     entries = [_entry(i, raw) for i, raw in enumerate(raw_entries)]
+    resolve_placeholders(entries)
     written = [e for e in entries if e.method in ("POST", "PUT")]
-    checks = validate_all([(e.resource, e.resource_type) for e in written])
-    for entry, problems in zip(written, checks, strict=True):
+    prepared = prepare_all([(e.resource, e.resource_type) for e in written])
+    for entry, (problems, index) in zip(written, prepared, strict=True):
         if problems:
             where = f"Bundle.entry[{entry.index}]"
             raise Unprocessable(
                 f"{where} is not a valid {entry.resource_type}",
                 [(f"{where}.resource.{p.expression}", p.message) for p in problems],
             )
+        entry.search_values = index
     return kind, entries
 
 
@@ -144,9 +149,13 @@ def run_entry(session: Session, requester: Requester, entry: Entry, check: bool)
         return _response(stored, 200, include=True)
     assert entry.resource is not None
     if entry.method == "POST":
-        stored = interactions.create(session, requester, entry.resource, check=check)
+        stored = interactions.create(
+            session, requester, entry.resource, check=check, index=entry.search_values
+        )
         return _response(stored, 201)
-    stored = interactions.update(session, requester, entry.resource, entry.if_match, check=check)
+    stored = interactions.update(
+        session, requester, entry.resource, entry.if_match, check=check, index=entry.search_values
+    )
     return _response(stored, 201 if stored.version_id == 1 else 200)
 
 
@@ -170,7 +179,6 @@ def transaction_response(
 ) -> dict[str, Any]:
     """All or nothing; references are checked once every entry is written (they may point at
     each other)."""
-    resolve_placeholders(entries)
     ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
 
     def work(session: Session) -> list[dict[str, Any]]:
@@ -196,7 +204,6 @@ def batch_response(
     requester: Requester,
     check: bool,
 ) -> dict[str, Any]:
-    resolve_placeholders(entries)
     answers = []
     for entry in entries:
         try:

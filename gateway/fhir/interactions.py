@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fhir_profiles.references import references, relative_target
-from fhir_profiles.search_values import extract
+from fhir_profiles.search_values import SearchValue, extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
 from gateway.errors import (
@@ -45,12 +45,13 @@ def store(
     if_match: int | None = None,
     *,
     new: bool = False,
+    index: list[SearchValue] | None = None,
 ) -> StoredResource:
-    """Keep a validated resource with the values it is found by (subscriptions are told): the
-    gateway's one way to store FHIR (REST, Bundles, the worker publishing studies)."""
-    return fhir_store.put(
-        session, resource, owner_org_id, if_match=if_match, index=extract(resource), new=new
-    )
+    """Keep a validated resource with the values it is found by (``index``: extracted
+    already) — subscriptions are told: the gateway's one way to store FHIR (REST, Bundles,
+    the worker publishing studies)."""
+    values = extract(resource) if index is None else index
+    return fhir_store.put(session, resource, owner_org_id, if_match=if_match, index=values, new=new)
 
 
 def store_if_changed(
@@ -162,14 +163,21 @@ def read(
 
 
 def create(
-    session: Session, requester: Requester, resource: dict[str, Any], *, check: bool = True
+    session: Session,
+    requester: Requester,
+    resource: dict[str, Any],
+    *,
+    check: bool = True,
+    index: list[SearchValue] | None = None,
 ) -> StoredResource:
-    """Create a resource the caller has just given a fresh id (``check``: its references)."""
+    """Create a resource the caller has just given a fresh id (``check``: its references;
+    ``index``: its search values, if extracted already)."""
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
     if check:
         check_references(session, requester, [resource])
-    stored = store(session, resource, _owner_for(requester, resource_type), new=True)
+    owner = _owner_for(requester, resource_type)
+    stored = store(session, resource, owner, new=True, index=index)
     audit_fhir(session, requester, "create", resource_type, id=stored.id)
     return stored
 
@@ -181,6 +189,7 @@ def update(
     if_match: int | None = None,
     *,
     check: bool = True,
+    index: list[SearchValue] | None = None,
 ) -> StoredResource:
     """Update, or create under the given id (update-as-create)."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
@@ -191,7 +200,7 @@ def update(
     _check_owner(current, requester)
     owner = current.owner_org_id if current else _owner_for(requester, resource_type)
     try:
-        stored = store(session, resource, owner, if_match)
+        stored = store(session, resource, owner, if_match, index=index)
     except VersionConflict as exc:
         raise PreconditionFailed(str(exc)) from None
     audit_fhir(session, requester, "update", resource_type, id=resource_id)

@@ -482,7 +482,7 @@ def router(platform: Platform, validation: Validator) -> APIRouter:
     async def batch_or_transaction(request: Request, requester: Auth) -> Response:
         _check_format(request)
         body = await _json_body(request)
-        kind, entries = await run_in_threadpool(bundle.parse, body, validation.validate_all)
+        kind, entries = await run_in_threadpool(bundle.parse, body, validation.prepare_all)
 
         run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
         try:

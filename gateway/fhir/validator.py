@@ -1,8 +1,8 @@
 """Validate what clients write: the base R4 definitions, the Yilian profiles a resource claims,
 and those the server requires of its type (``fhir_required_profiles``).
 
-The resources of a large Bundle are validated on several cores.  Validation (the R4B models,
-invariants, bindings) is pure CPU work under the GIL, a third of the time a transaction of
+The resources of a large Bundle are validated, and their search values extracted, on several
+cores.  Both are pure CPU work under the GIL, more than half of the time a transaction of
 hundreds of resources takes.  With ``fhir_validation_processes`` > 0, big Bundles are split:
 this thread validates one share and worker processes the others.  A worker that dies is
 replaced and its share validated here, so a crash never turns into a wrong answer.
@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from typing import Any
 
 from fhir_profiles.profiles import known
+from fhir_profiles.search_values import SearchValue, extract
 from fhir_profiles.validation import Problem, validate
 from gateway.errors import Unprocessable
 
@@ -29,8 +30,17 @@ MIN_PARALLEL = 64
 Item = tuple[Any, str]  # a resource and the type it must be
 
 
-def validate_share(items: list[Item], required: dict[str, list[str]]) -> list[list[Problem]]:
-    return [validate(r, expected, required.get(expected, ())) for r, expected in items]
+Prepared = tuple[list[Problem], list[SearchValue]]  # problems, else the search values
+
+
+def prepare_share(items: list[Item], required: dict[str, list[str]]) -> list[Prepared]:
+    """Validate each item and, when it is valid, extract the values it is found by (both pure
+    CPU work, done where the cores are)."""
+    prepared: list[Prepared] = []
+    for resource, expected in items:
+        problems = validate(resource, expected, required.get(expected, ()))
+        prepared.append((problems, [] if problems else extract(resource)))
+    return prepared
 
 
 class Validator:
@@ -55,25 +65,25 @@ class Validator:
                 f"{what} is not valid", [(p.expression, p.message) for p in problems]
             )
 
-    def validate_all(self, items: list[Item]) -> list[list[Problem]]:
-        """The problems of each item, in order."""
+    def prepare_all(self, items: list[Item]) -> list[Prepared]:
+        """Each item's problems, or its search values, in order."""
         if self._processes == 0 or len(items) < MIN_PARALLEL:
-            return validate_share(items, self._required)
+            return prepare_share(items, self._required)
         parts = self._processes + 1
         size = -(-len(items) // parts)
         shares = [items[i : i + size] for i in range(0, len(items), size)]
         executor = self._started()
-        futures: list[Future[list[list[Problem]]]] = [
-            executor.submit(validate_share, share, self._required) for share in shares[1:]
+        futures: list[Future[list[Prepared]]] = [
+            executor.submit(prepare_share, share, self._required) for share in shares[1:]
         ]
-        results = validate_share(shares[0], self._required)
+        results = prepare_share(shares[0], self._required)
         for share, future in zip(shares[1:], futures, strict=True):
             try:
                 results += future.result()
             except BrokenProcessPool:
                 log.warning("a FHIR validation worker died; restarting the pool")
                 self._restart(executor)
-                results += validate_share(share, self._required)
+                results += prepare_share(share, self._required)
         return results
 
     def _started(self) -> ProcessPoolExecutor:

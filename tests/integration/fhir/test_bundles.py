@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 
 import httpx
-from sqlalchemy import func, select
 
-from storage import transaction
-from storage.models import FhirResourceVersion
 from tests.integration.dicomweb.conftest import Gateway
+from tests.integration.fhir.test_rest import versions
 
 FHIR_JSON = "application/fhir+json"
 PATIENT = {"resourceType": "Patient", "name": [{"text": "李四"}], "gender": "female"}
@@ -40,11 +38,6 @@ def entry(resource: dict, method: str = "POST", url: str | None = None, full_url
     }
 
 
-def stored_versions(gateway: Gateway) -> int:
-    with transaction(gateway.node.platform.sessions) as session:
-        return session.scalar(select(func.count()).select_from(FhirResourceVersion))
-
-
 def test_transaction_resolves_placeholders(gateway: Gateway):
     placeholder = "urn:uuid:6c1f0d3e-0000-4000-8000-000000000001"
     response = post(
@@ -67,7 +60,7 @@ def test_transaction_resolves_placeholders(gateway: Gateway):
 
 
 def test_transaction_is_all_or_nothing(gateway: Gateway):
-    before = stored_versions(gateway)
+    before = versions(gateway)
     invalid = post(
         gateway,
         {
@@ -92,7 +85,7 @@ def test_transaction_is_all_or_nothing(gateway: Gateway):
     )
     assert forbidden.status_code == 403  # the clinic may not write CodeSystems: nothing stored
     assert "Bundle.entry[1]" in forbidden.json()["issue"][0]["diagnostics"]
-    assert stored_versions(gateway) == before
+    assert versions(gateway) == before
 
 
 def test_batch_answers_each_entry(gateway: Gateway):
@@ -111,7 +104,7 @@ def test_batch_answers_each_entry(gateway: Gateway):
     assert response.status_code == 200
     statuses = [e["response"]["status"] for e in response.json()["entry"]]
     assert statuses == ["201 Created", "404", "403"]
-    assert stored_versions(gateway) == 1
+    assert versions(gateway) == 1
 
 
 def test_malformed_and_oversized_bundles(gateway: Gateway):
@@ -130,7 +123,7 @@ def test_malformed_and_oversized_bundles(gateway: Gateway):
     oversized = post(gateway, big)
     assert oversized.status_code == 413
     assert oversized.json()["issue"][0]["code"] == "too-costly"
-    assert stored_versions(gateway) == 0
+    assert versions(gateway) == 0
 
 
 def test_references_must_point_at_what_the_writer_may_see(gateway: Gateway):
@@ -138,7 +131,7 @@ def test_references_must_point_at_what_the_writer_may_see(gateway: Gateway):
     elsewhere = httpx.post(
         f"{gateway.url}/fhir/Patient", headers=headers, content=json.dumps(PATIENT)
     )
-    before = stored_versions(gateway)
+    before = versions(gateway)
     for reference, problem in [
         ("Patient/no-such-patient", "Patient/no-such-patient is not known"),
         (f"Patient/{elsewhere.json()['id']}", "is not known"),  # another member's: no probing
@@ -164,4 +157,4 @@ def test_references_must_point_at_what_the_writer_may_see(gateway: Gateway):
     refused = post(gateway, bundle)
     assert refused.status_code == 422
     assert refused.json()["issue"][0]["expression"] == ["ServiceRequest.performer[0]"]
-    assert stored_versions(gateway) == before  # nothing of either
+    assert versions(gateway) == before  # nothing of either
