@@ -54,7 +54,11 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     # What is referred to first: patients, specimens, results, then the reports listing them.
     for draft in sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]]):
         resource_type = draft.resource["resourceType"]
-        known = _known_patient(session, draft, viewer) if resource_type == "Patient" else None
+        known = (
+            _known_patient(session, draft, viewer)
+            if resource_type == "Patient" and not draft.own_record
+            else None
+        )
         if known is not None:
             ids[draft.key], owners[draft.key] = known.id, known.owner_org_id
             written.append(f"Patient/{known.id}")
@@ -71,6 +75,9 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
                 reference = {"reference": f"ServiceRequest/{order.id}"}
                 resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
         stored, changed = _upsert(session, draft, resource, org)
+        if draft.replaces:
+            stored, prior = _merge(session, stored, draft, org)
+            written.append(f"Patient/{prior}")
         ids[draft.key] = stored.id
         owners.setdefault(draft.key, org)
         written.append(f"{resource_type}/{stored.id}")
@@ -131,6 +138,33 @@ def _upsert(
         return current, False
     stored = fhir_store.put(session, resource, org, index=extract(resource), new=current is None)
     return stored, True
+
+
+def _merge(
+    session: Session, survivor: StoredResource, draft: Draft, org: str
+) -> tuple[StoredResource, str]:
+    """A40: the sender's record of a replaced patient becomes inactive and ``replaced-by`` the
+    survivor, which ``replaces`` it; the survivor as stored after, and the replaced id."""
+    for system, value in draft.replaces:
+        prior = by_identifier(session, "Patient", system, value, owner_org_id=org)
+        if prior is not None and prior.id != survivor.id and prior.content is not None:
+            break
+    else:
+        raise ContentError("MRG[1]-1", 204, "the patient to merge is not known to this sender")
+    assert survivor.content is not None
+    for current, link, extra in (
+        (prior, {"other": {"reference": f"Patient/{survivor.id}"}, "type": "replaced-by"},
+         {"active": False}),
+        (survivor, {"other": {"reference": f"Patient/{prior.id}"}, "type": "replaces"}, {}),
+    ):  # fmt: skip
+        content = {k: v for k, v in (current.content or {}).items() if k != "meta"} | extra
+        if link not in content.get("link", []):
+            content["link"] = [*content.get("link", []), link]
+        problems = validate(content)
+        if problems:
+            raise ContentError("MRG[1]", 207, f"merge makes an invalid {problems[0].expression}")
+        stored = fhir_store.put(session, content, org, index=extract(content))
+    return stored, prior.id
 
 
 def _same(stored: dict[str, Any] | None, resource: dict[str, Any]) -> bool:

@@ -29,6 +29,8 @@ from lab_bridge.ack import AckCode, Header, build_ack
 from lab_bridge.apply import Applied, apply
 from lab_bridge.critical import raise_critical_results
 from lab_bridge.errors import ContentError
+from lab_bridge.mapping.adt import TRIGGERS as ADT_TRIGGERS
+from lab_bridge.mapping.adt import map_adt
 from lab_bridge.mapping.drafts import Mapped
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
 from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
@@ -40,7 +42,10 @@ from storage.registry import find_mllp_peer
 log = logging.getLogger("yilian.mllp")
 
 Mapper = Callable[[Message, Context], Mapped]
-MAPPERS: dict[str, Mapper] = {"ORU^R01": map_oru_r01}
+MAPPERS: dict[str, Mapper] = {
+    "ORU^R01": map_oru_r01,
+    **{f"ADT^{trigger}": map_adt for trigger in ADT_TRIGGERS},
+}
 CHARSETS = {"UNICODE UTF-8": "utf-8", "UTF-8": "utf-8", "GB 18030-2000": "gb18030",
             "GB18030": "gb18030", "8859/1": "latin-1"}  # fmt: skip
 

@@ -19,6 +19,10 @@ class Draft:
     # Results and reports: the placer order number (电子申请单号) of the order they answer.
     order_number: str | None = None
     critical: bool = False  # an HH/LL/AA result (危急值)
+    # Patients from ADT: the sender's own record, created or updated (not only referred to);
+    # with ``replaces``, the records it replaces (A40 merge).
+    own_record: bool = False
+    replaces: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

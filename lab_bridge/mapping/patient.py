@@ -21,7 +21,7 @@ def patient_ids(organization: str) -> str:
     return f"urn:yilian:patient-id:{organization}"
 
 
-def _system(components: list[str], sender_org: str, known_orgs: set[str]) -> str:
+def system_of(components: list[str], sender_org: str, known_orgs: set[str]) -> str:
     """CX ``id^^^authority^type``: 身份证号 (type ID/NNCHN), 居民健康卡 (HC), a member's own
     patient ID (authority = its organization id), else the sender's."""
     authority = components[3] if len(components) > 3 else ""
@@ -38,7 +38,7 @@ def patient(
 ) -> Draft:
     where = f"PID[{index}]"
     identifiers = [
-        {"system": _system(r, sender_org, known_orgs), "value": r[0]}
+        {"system": system_of(r, sender_org, known_orgs), "value": r[0]}
         for r in pid.repetitions(3)
         if r[0]
     ]
