@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.admin import hl7 as hl7_admin
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
@@ -76,6 +77,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.keys = keys = KeyRing(platform.sessions)
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
+    app.include_router(hl7_admin.router(platform))
     app.include_router(critical_alerts.router(platform))  # before /fhir/{type}/{id}
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))

@@ -65,6 +65,11 @@ class _Peer:
     encoding: str
 
 
+def read(raw: bytes, peer_encoding: str) -> Message:
+    """An archived message as it was received."""
+    return decoded(raw, parse(_decode(raw)), peer_encoding)[0]
+
+
 def _decode(raw: bytes, encoding: str | None = None) -> str:
     """With the sender's encoding; before it is known, UTF-8, else GB18030 (the two that
     Chinese LIS use) — enough to read the header."""
@@ -120,10 +125,17 @@ def handle_message(platform: Platform, raw: bytes) -> Outcome:
         return _answer(
             header, "utf-8", AckCode.REJECT, "sending application/facility not registered"
         )
-    encoding = CHARSETS.get(message.msh.get(18).upper(), peer.encoding)
+    message, encoding = decoded(raw, message, peer.encoding)
+    return _receive(platform, raw, message, _header(message), peer, encoding)
+
+
+def decoded(raw: bytes, message: Message, peer_encoding: str) -> tuple[Message, str]:
+    """The message read in its own encoding (MSH-18 when it names one, else the peer's), and
+    that encoding (the ACK is sent in it)."""
+    encoding = CHARSETS.get(message.msh.get(18).upper(), peer_encoding)
     if encoding != "utf-8" and message.version in SUPPORTED_VERSIONS:
         message = parse(_decode(raw, encoding))
-    return _receive(platform, raw, message, _header(message), peer, encoding)
+    return message, encoding
 
 
 def _receive(
@@ -229,6 +241,7 @@ def _finish(platform: Platform, message_id: int, state: Hl7State, error: Content
             assert row is not None
             row.state, row.error = state, f"{error.where}: {error.code}: {error.reason}"[:2000]
             row.processed_at = datetime.now(UTC)
+            row.attempts += 1  # the attempt's own transaction was rolled back
     except StorageError:
         log.error("HL7 message outcome not recorded: storage unavailable")
     return Processed(code, error.reason, error)

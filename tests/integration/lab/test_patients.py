@@ -3,9 +3,12 @@ update, merge — each kept as versions, a merge recorded, never a silent rewrit
 
 from __future__ import annotations
 
+import httpx
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
+from storage.platform import plugins
+from storage.worker import process_batch
 from tests.integration.lab.conftest import Lab
 
 
@@ -64,3 +67,28 @@ def test_merging_an_unknown_patient_is_refused(lab: Lab):
     ack = lab.send(adt("A40", "ADT-6", "JH0003", "王芳", prior="JH9999"))
     assert (ack["MSA"][1], ack["ERR"][2], ack["ERR"][3][:3]) == ("AE", "MRG^1^1", "204")
     assert "link" not in patient(lab, "JH0003")
+
+
+def test_an_administrator_sees_failures_and_replays_them(lab: Lab):
+    """A merge that arrived before the registration it needs fails; once the patient is
+    registered, the administrator replays it and it is applied."""
+    ack = lab.send(adt("A40", "ADT-7", "JH0010", "赵敏", prior="JH0011"))
+    assert ack["MSA"][1] == "AE"
+    headers = {"Authorization": f"Bearer {lab.gateway.token('admin')}"}
+    base = f"{lab.gateway.url}/admin/hl7-messages"
+    [failed] = httpx.get(f"{base}?state=failed", headers=headers).json()
+    assert (failed["controlId"], failed["type"], failed["peer"]) == ("ADT-7", "ADT^A40", "jhzx-lis")
+    assert failed["error"].startswith("MRG[1]-1: 204:")
+    system = {"Authorization": f"Bearer {lab.gateway.token('his-jhzx')}"}
+    assert httpx.get(base, headers=system).status_code == 403
+
+    assert lab.send(adt("A04", "ADT-8", "JH0011", "赵敏"))["MSA"][1] == "AA"
+    replayed = httpx.post(f"{base}/{failed['id']}/$replay", headers=headers)
+    assert replayed.status_code == 202
+    assert httpx.post(f"{base}/999999/$replay", headers=headers).status_code == 404
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(lab.platform, handlers, limit=50):
+        pass
+    [done] = [m for m in httpx.get(base, headers=headers).json() if m["controlId"] == "ADT-7"]
+    assert (done["state"], done["attempts"], done["error"]) == ("processed", 2, None)
+    assert patient(lab, "JH0011")["active"] is False

@@ -1,0 +1,1 @@
+"""Administration of the platform over HTTP (administrators of an organization only)."""
