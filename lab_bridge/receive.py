@@ -2,15 +2,14 @@
 
 1. The header is read; a message without a usable MSH, or from a sender that is not registered
    (MSH-3/MSH-4), gets AR and nothing is stored.
-2. The raw bytes are archived in the object store and recorded (``hl7_messages``) in one
-   transaction — before anything is answered; if storage fails the sender gets AE and keeps
-   the message to send again.
-3. A version or message type Yilian does not take gets AR (the message stays archived).  A
-   message whose control id (MSH-10) this sender already had applied gets AA and is not
-   applied again.
-4. The message is applied (mapped to FHIR and written) in a second transaction.  Only then is
-   AA sent.  A content error gets AE with an ERR segment naming the field and the reason; the
-   message stays archived as ``failed`` for an admin to see and replay.
+2. The raw bytes are written to the object store; then one transaction records the message
+   (``hl7_messages``), applies it (maps it to FHIR and writes the resources) and records the
+   outcome.  Only once it is committed is anything answered: AA.  If storage fails, nothing
+   stays behind and the sender gets AE, keeps the message and sends it again.
+3. A version or message type Yilian does not take gets AR; a content error gets AE with an ERR
+   segment naming the field and the reason.  Either way the message stays archived (``failed``
+   or ``rejected``, what it wrote undone) for an admin to see and replay.  A message whose
+   control id (MSH-10) this sender already had applied gets AA and is not applied again.
 """
 
 from __future__ import annotations
@@ -143,9 +142,9 @@ def _receive(
 ) -> Outcome:
     now = datetime.now(UTC)
     key = f"hl7/{now:%Y/%m/%d}/{peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
-    row_id: list[int] = []
+    outcome: list[tuple[int, Processed]] = []
 
-    def record(session: Session, _info: object) -> None:
+    def record_and_apply(session: Session, _info: object) -> None:
         session.flush()  # the stored object's row first: the message row refers to it
         row = Hl7Message(
             peer_id=peer.id,
@@ -157,17 +156,20 @@ def _receive(
         )
         session.add(row)
         session.flush()
-        row_id.append(row.id)
+        outcome.append((row.id, process_in(session, platform, row, message, peer.org)))
 
     try:
-        store_object(platform.sessions, platform.blobs, key, [raw], record, key_is_new=True)
+        store_object(
+            platform.sessions, platform.blobs, key, [raw], record_and_apply, key_is_new=True
+        )
     except StorageError:
-        log.error("HL7 message not archived: storage unavailable", extra={"peer": peer.id})
+        log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
         return _answer(header, encoding, AckCode.ERROR, "storage unavailable, send again later")
-    log.info("HL7 message archived", extra={"peer": peer.id, "type": header.message_type})
-    outcome = process(platform, row_id[0], message, peer.org)
-    ack = build_ack(header, outcome.code, outcome.text, outcome.error).encode(encoding, "replace")
-    return Outcome(outcome.code, ack, key, row_id[0])
+    row_id, processed = outcome[0]
+    log.info("HL7 message stored", extra={"peer": peer.id, "type": header.message_type,
+                                          "ack": processed.code.value})  # fmt: skip
+    ack = build_ack(header, processed.code, processed.text, processed.error)
+    return Outcome(processed.code, ack.encode(encoding, "replace"), key, row_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,39 +180,46 @@ class Processed:
 
 
 def process(platform: Platform, message_id: int, message: Message, org: str) -> Processed:
-    """Apply an archived message (first time or replay) and record what became of it."""
+    """Apply an archived message again (a replay) and record what became of it."""
+    with transaction(platform.sessions) as session:
+        row = session.get(Hl7Message, message_id)
+        assert row is not None
+        return process_in(session, platform, row, message, org)
+
+
+def process_in(
+    session: Session, platform: Platform, row: Hl7Message, message: Message, org: str
+) -> Processed:
+    """Apply the message in the caller's transaction — the one that archives it, so one commit
+    makes the archive, the FHIR resources and the outcome durable together.  A content error
+    undoes only what the message had written (a savepoint) and is recorded on its row."""
+    row.attempts += 1
+    row.processed_at = datetime.now(UTC)
     version, kind = message.version, message.message_type
     if version not in SUPPORTED_VERSIONS:
         error = ContentError("MSH[1]-12", 203, f"HL7 version {version!r} is not supported")
-        return _finish(platform, message_id, Hl7State.REJECTED, error)
+        return _refused(row, Hl7State.REJECTED, error)
     mapper = MAPPERS.get(kind)
     if mapper is None:
         error = ContentError("MSH[1]-9", 200, f"message type {kind!r} is not taken here")
-        return _finish(platform, message_id, Hl7State.REJECTED, error)
+        return _refused(row, Hl7State.REJECTED, error)
     if not message.control_id:
         error = ContentError("MSH[1]-10", 101, "the message control id (MSH-10) is missing")
-        return _finish(platform, message_id, Hl7State.REJECTED, error)
+        return _refused(row, Hl7State.REJECTED, error)
+    if _applied_before(session, row):
+        row.state = Hl7State.DUPLICATE
+        return Processed(AckCode.ACCEPT, "duplicate: already applied")
     try:
-        with transaction(platform.sessions) as session:
-            row = session.get(Hl7Message, message_id)
-            assert row is not None
-            row.attempts += 1
-            if _applied_before(session, row):
-                row.state, row.processed_at = Hl7State.DUPLICATE, datetime.now(UTC)
-                return Processed(AckCode.ACCEPT, "duplicate: already applied")
-            context = _context(session, platform, org)
-            mapped = mapper(message, context)
+        with session.begin_nested():
+            mapped = mapper(message, _context(session, platform, org))
             applied: Applied = apply(session, mapped, org)
             deadline = timedelta(minutes=platform.settings.critical_ack_minutes)
             raise_critical_results(session, applied.critical, org, deadline)
-            row.state, row.processed_at, row.error = Hl7State.PROCESSED, datetime.now(UTC), None
-            row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
     except ContentError as error:
         log.warning("HL7 message refused", extra={"where": error.where, "code": error.code})
-        return _finish(platform, message_id, Hl7State.FAILED, error)
-    except StorageError:
-        log.error("HL7 message archived but not applied: storage unavailable")
-        return Processed(AckCode.ERROR, "storage unavailable, send again later")
+        return _refused(row, Hl7State.FAILED, error)
+    row.state, row.error = Hl7State.PROCESSED, None
+    row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
     return Processed(AckCode.ACCEPT, "message stored and applied")
 
 
@@ -233,18 +242,10 @@ def _context(session: Session, platform: Platform, org: str) -> Context:
     return Context(org, known, ZoneInfo(platform.settings.local_timezone), {})
 
 
-def _finish(platform: Platform, message_id: int, state: Hl7State, error: ContentError) -> Processed:
-    code = AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR
-    try:
-        with transaction(platform.sessions) as session:
-            row = session.get(Hl7Message, message_id)
-            assert row is not None
-            row.state, row.error = state, f"{error.where}: {error.code}: {error.reason}"[:2000]
-            row.processed_at = datetime.now(UTC)
-            row.attempts += 1  # the attempt's own transaction was rolled back
-    except StorageError:
-        log.error("HL7 message outcome not recorded: storage unavailable")
-    return Processed(code, error.reason, error)
+def _refused(row: Hl7Message, state: Hl7State, error: ContentError) -> Processed:
+    row.state, row.error = state, f"{error.where}: {error.code}: {error.reason}"[:2000]
+    return Processed(AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR,
+                     error.reason, error)  # fmt: skip
 
 
 def _answer(header: Header, encoding: str, code: AckCode, text: str) -> Outcome:
