@@ -11,7 +11,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
 from lab_bridge.errors import ContentError
-from lab_bridge.parse import SUPPORTED_VERSIONS
+from lab_bridge.parse import SUPPORTED_VERSIONS, escape
 
 DEFAULT_VERSION = "2.5"
 
@@ -66,8 +66,8 @@ def _err(error: ContentError, version: str) -> str:
     match = _LOCATION.match(error.where)
     segment, sequence, position = match.groups() if match else ("", None, None)
     location = "^".join([segment, sequence or "1", position or ""]).rstrip("^")
-    reason = _escape(error.reason)[:200]
-    parts = (str(error.code), _escape(_TABLE_0357.get(error.code, "")), "HL70357")
+    reason = escape(error.reason)[:200]
+    parts = (str(error.code), escape(_TABLE_0357.get(error.code, "")), "HL70357")
     if version.startswith(("2.3", "2.4")):  # ERR-1: segment^sequence^field^code&text&system
         return f"ERR|{'^'.join([segment, sequence or '1', position or '', '&'.join(parts)])}"
     return f"ERR||{location}|{'^'.join(parts)}|E||||{reason}"
@@ -78,15 +78,3 @@ _TABLE_0357 = {
     200: "Unsupported message type", 203: "Unsupported version id", 204: "Unknown key identifier",
     205: "Duplicate key identifier", 207: "Application internal error",
 }  # fmt: skip
-
-
-def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\E\\")
-        .replace("|", "\\F\\")
-        .replace("^", "\\S\\")
-        .replace("&", "\\T\\")
-        .replace("~", "\\R\\")
-        .replace("\r", " ")
-        .replace("\n", " ")
-    )

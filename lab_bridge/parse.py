@@ -139,3 +139,13 @@ def _unescape(text: str, escape: str, separator: str, encoding: str) -> str:
 
     return re.sub(re.escape(escape) + r"([^" + re.escape(escape) + r"]*)" + re.escape(escape),
                   replace, text)  # fmt: skip
+
+
+def escape(text: str) -> str:
+    """Text as an ER7 field value (the default encoding characters ``|^~\\&``; line breaks
+    as ``\\.br\\``)."""
+    return (
+        text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
+        .replace("&", "\\T\\").replace("~", "\\R\\").replace("\r\n", "\\.br\\")
+        .replace("\n", "\\.br\\").replace("\r", "\\.br\\")
+    )  # fmt: skip

@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from sqlalchemy import delete as sql_delete
@@ -39,6 +41,22 @@ from storage.policy import Viewer, fhir_visible, remember_order, sharing
 # Every write but a Subscription's enqueues this (in the writer's transaction): the worker
 # matches it against the Subscriptions.
 CHANGED_TOPIC = "fhir.changed"
+LISTENERS = "yilian.fhir_listeners"
+
+
+class Listener(Protocol):
+    """What a service registers (entry-point group ``yilian.fhir_listeners``, named for the
+    outbox topic) to have its own event for the writes it cares about (the lab bridge: lab
+    orders to send to a LIS)."""
+
+    max_attempts: int
+
+    def wants(self, resource: dict[str, Any]) -> bool: ...
+
+
+@cache
+def _listeners() -> tuple[tuple[str, Listener], ...]:
+    return tuple((ep.name, ep.load()) for ep in entry_points(group=LISTENERS))
 
 
 class SearchValue(Protocol):
@@ -199,9 +217,11 @@ def put(
             ],
         )
     if resource_type != "Subscription":
-        enqueue(
-            session, CHANGED_TOPIC, {"type": resource_type, "id": resource_id, "version": version}
-        )
+        payload = {"type": resource_type, "id": resource_id, "version": version}
+        enqueue(session, CHANGED_TOPIC, payload)
+        for topic, listener in _listeners():
+            if listener.wants(content):
+                enqueue(session, topic, payload, max_attempts=listener.max_attempts)
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
 
 

@@ -1,0 +1,166 @@
+"""Commissioned lab orders out: a clinic's FHIR order for a lab test goes to the lab centre's
+LIS as OML^O21 over MLLP (a LIS on a real socket, answering with ACKs built by hl7apy),
+retried from the outbox until it is acknowledged."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.core import Message
+from hl7apy.parser import parse_message
+from sqlalchemy import select, update
+
+from storage import transaction
+from storage.models import MllpPeer, OutboxEvent
+from storage.platform import plugins
+from storage.worker import process_batch
+from tests.integration.lab.conftest import ID_NUMBER, NAME, Lab
+
+LAB = "http://yilian.example/fhir/CodeSystem/exam-category"
+
+
+class Lis:
+    """The lab centre's LIS: keeps what it receives, answers each with the next code."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.received: list[str] = []
+        self.answers: list[str] = []
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                data = b""
+                while b"\x1c\r" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                text = data.strip(b"\x0b\x1c\r").decode()
+                self.received.append(text)
+                incoming = parse_message(text, find_groups=False,
+                                         validation_level=VALIDATION_LEVEL.TOLERANT)  # fmt: skip
+                ack = Message("ACK", version="2.5", validation_level=VALIDATION_LEVEL.TOLERANT)
+                ack.msh.msh_3, ack.msh.msh_4 = "LIS", "JHZX"
+                ack.msh.msh_9 = "ACK^O21^ACK"
+                ack.msh.msh_10 = f"LIS-{len(self.received)}"
+                ack.msa.msa_1 = self.answers.pop(0) if self.answers else "AA"
+                ack.msa.msa_2 = incoming.msh.msh_10.to_er7()
+                connection.sendall(b"\x0b" + ack.to_er7().encode() + b"\x1c\r")
+
+    def close(self) -> None:
+        if self.server.fileno() >= 0:
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept(); closing does not
+            self.server.close()
+        self.thread.join(5)
+
+    def segments(self, index: int = -1) -> dict[str, list[str]]:
+        return {line.split("|")[0]: line.split("|") for line in self.received[index].split("\r")}
+
+
+@pytest.fixture
+def lis(lab: Lab) -> Iterator[Lis]:
+    running = Lis()
+    with transaction(lab.platform.sessions) as session:
+        session.execute(update(MllpPeer).where(MllpPeer.id == "jhzx-lis").values(port=running.port))
+    yield running
+    running.close()
+
+
+def run_worker(lab: Lab) -> None:
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(lab.platform, handlers, limit=50):
+        pass
+
+
+def events(lab: Lab) -> list[tuple[str, int]]:
+    with transaction(lab.platform.sessions) as session:
+        rows = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "lab.order"))
+        return [(row.state, row.attempts) for row in rows]
+
+
+def order(lab: Lab, category: str = "lab", status: str = "active", oid: str = "") -> dict:
+    token = lab.gateway.token("his-tx-wsy")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    patient = httpx.post(f"{lab.gateway.url}/fhir/Patient", headers=headers, json={
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:yilian:patient-id:tx-wsy", "value": "TX000123"},
+                       {"system": "urn:oid:2.16.156.10011.1.3", "value": ID_NUMBER}],
+        "name": [{"text": NAME}], "gender": "male", "birthDate": "1980-01-01",
+    }).json()  # fmt: skip
+    resource = {
+        "resourceType": "ServiceRequest", "status": status, "intent": "order",
+        "priority": "stat",
+        "identifier": [{"system": "urn:oid:2.16.156.10011.1.24", "value": "SQ20261201007"}],
+        "category": [{"coding": [{"system": LAB, "code": category}]}],
+        "code": {"coding": [{"system": "urn:his:tx-wsy", "code": "BMP"}], "text": "基础代谢组合"},
+        "subject": {"reference": f"Patient/{patient['id']}"},
+        "performer": [{"reference": "Organization/jhzx"}],
+        "authoredOn": "2026-12-01T08:30:00+08:00",
+    }  # fmt: skip
+    if oid:
+        resource["id"] = oid
+        answer = httpx.put(f"{lab.gateway.url}/fhir/ServiceRequest/{oid}", headers=headers,
+                           json=resource)  # fmt: skip
+    else:
+        answer = httpx.post(f"{lab.gateway.url}/fhir/ServiceRequest", headers=headers,
+                            json=resource)  # fmt: skip
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+def test_a_lab_order_reaches_the_lis_as_oml_o21(lab: Lab, lis: Lis):
+    placed = order(lab)
+    order(lab, category="imaging")  # an imaging order is not the LIS's
+    run_worker(lab)
+    assert len(lis.received) == 1
+    message = lis.segments()
+    assert message["MSH"][8] == "OML^O21^OML_O21"
+    assert message["MSH"][4:6] == ["LIS", "JHZX"]
+    assert message["MSH"][17] == "UNICODE UTF-8"
+    assert message["PID"][3].split("~") == ["TX000123^^^tx-wsy^PI", f"{ID_NUMBER}^^^^ID"]
+    assert (message["PID"][5], message["PID"][7], message["PID"][8]) == (NAME, "19800101", "M")
+    assert (message["ORC"][1], message["ORC"][2]) == ("NW", "SQ20261201007")
+    assert message["TQ1"][9] == "S"
+    assert message["OBR"][4] == "BMP^基础代谢组合^L"
+    assert events(lab) == [("done", 1)]
+
+    # The clinic cancels while the LIS is down: retried until the LIS is back.
+    lis.close()
+    order(lab, status="revoked", oid=placed["id"])
+    run_worker(lab)
+    assert events(lab) == [("done", 1), ("pending", 1)]
+    back = Lis(lis.port)
+    try:
+        time.sleep(2.5)  # the first retry's backoff
+        run_worker(lab)
+        assert back.segments()["ORC"][1] == "CA"
+        assert events(lab) == [("done", 1), ("done", 2)]
+    finally:
+        back.close()
+
+
+def test_the_lis_errors_are_retried_and_its_rejections_are_final(lab: Lab, lis: Lis):
+    lis.answers = ["AE", "AR"]
+    order(lab)
+    run_worker(lab)
+    assert events(lab) == [("pending", 1)]
+    time.sleep(2.5)
+    run_worker(lab)
+    assert events(lab) == [("dead", 2)]
+    assert len(lis.received) == 2
+    first, second = (lis.segments(i)["MSH"][9] for i in (0, 1))
+    assert first == second  # the same control id: the LIS can tell a resend
