@@ -34,6 +34,7 @@ from lab_bridge.mapping.drafts import Mapped
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
 from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
 from storage import StorageError, store_object, transaction
+from storage.audit import audit
 from storage.models import Hl7Message, Hl7State, Organization
 from storage.platform import Platform
 from storage.registry import find_mllp_peer
@@ -220,6 +221,10 @@ def process_in(
         return _refused(row, Hl7State.FAILED, error)
     row.state, row.error = Hl7State.PROCESSED, None
     row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
+    audit(
+        session, channel="hl7", actor=row.peer_id, actor_org_id=org, action="create",
+        outcome="success", message_type=kind, message=row.id, resources=applied.written,
+    )  # fmt: skip
     return Processed(AckCode.ACCEPT, "message stored and applied")
 
 

@@ -21,6 +21,7 @@ from storage.models import AuditRecord
 SEARCH_PARAMETERS = {"date": "date", "agent": "reference", "action": "token", "outcome": "token"}
 _DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 _REST = "http://hl7.org/fhir/restful-interaction"
+_V2 = "http://terminology.hl7.org/CodeSystem/v2-0076"  # HL7 v2 message types
 # AuditEvent.action of the recorded actions (everything else is a read, R).
 _LETTERS = {
     "C": frozenset({"C-STORE", "STOW-RS", "create"}),
@@ -65,7 +66,7 @@ def as_audit_event(row: AuditRecord) -> dict[str, Any]:
         "resourceType": "AuditEvent",
         "id": str(row.id),
         "type": event_type,
-        "subtype": [{"system": _DICOM if dicom else _REST, "code": row.action}],
+        "subtype": [_subtype(row, dicom is not None)],
         "action": _letter(row.action),
         "recorded": instant(row.recorded_at),
         "outcome": _OUTCOMES.get(row.outcome, "8"),
@@ -79,11 +80,19 @@ def as_audit_event(row: AuditRecord) -> dict[str, Any]:
     return event
 
 
+def _subtype(row: AuditRecord, dicom: bool) -> dict[str, str]:
+    """The DICOM or REST interaction; for HL7 v2 the message type applied (ORU^R01)."""
+    if row.channel == "hl7":
+        return {"system": _V2, "code": str((row.entities or {}).get("message_type", ""))}
+    return {"system": _DICOM if dicom else _REST, "code": row.action}
+
+
 def _entities(touched: dict[str, Any]) -> list[dict[str, Any]]:
     entities = []
     if touched.get("resource_type") and touched.get("id"):
         what = {"reference": f"{touched['resource_type']}/{touched['id']}"}
         entities.append({"what": what})
+    entities += [{"what": {"reference": target}} for target in touched.get("resources", [])]
     for uid in touched.get("studies", []) or ([touched["study"]] if "study" in touched else []):
         identifier = {"system": "urn:dicom:uid", "value": f"urn:oid:{uid}"}
         entities.append({"what": {"identifier": identifier}})

@@ -174,3 +174,13 @@ def test_what_is_not_taken_is_rejected_with_its_reason(lab: Lab):
     assert [m.state for m in lab.messages()] == ["rejected", "rejected", "failed"]
     assert lab.send(b"MSH|garbage")["MSA"][1] == "AR"
     assert len(lab.messages()) == 3  # unreadable: answered, nothing stored
+
+
+def test_every_applied_message_is_an_audit_event(lab: Lab):
+    assert lab.send(oru("AUD-0001", [SODIUM]))["MSA"][1] == "AA"
+    events = lab.fhir("/AuditEvent?agent=Organization/jhzx&action=C")["entry"]
+    [event] = [e["resource"] for e in events if e["resource"]["source"]["site"] == "hl7"]
+    assert event["subtype"][0]["code"] == "ORU^R01"
+    assert event["agent"][0]["who"]["display"] == "jhzx-lis"
+    kinds = sorted(e["what"]["reference"].split("/")[0] for e in event["entity"])
+    assert kinds == ["DiagnosticReport", "Observation", "Patient", "Specimen"]
