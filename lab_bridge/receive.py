@@ -35,7 +35,7 @@ from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
 from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
 from storage import StorageError, store_object, transaction
 from storage.audit import audit
-from storage.models import Hl7Message, Hl7State, Organization
+from storage.models import Hl7Message, Hl7State, LabItem, Organization
 from storage.platform import Platform
 from storage.registry import find_mllp_peer
 
@@ -244,7 +244,10 @@ def _applied_before(session: Session, row: Hl7Message) -> bool:
 
 def _context(session: Session, platform: Platform, org: str) -> Context:
     known = set(session.scalars(select(Organization.id)))
-    return Context(org, known, ZoneInfo(platform.settings.local_timezone), {})
+    items = {
+        item.code: item for item in session.scalars(select(LabItem).where(LabItem.org_id == org))
+    }
+    return Context(org, known, ZoneInfo(platform.settings.local_timezone), items)
 
 
 def _refused(row: Hl7Message, state: Hl7State, error: ContentError) -> Processed:

@@ -136,6 +136,26 @@ class MllpPeerEntry(_Entry):
         return self
 
 
+class LabItemEntry(_Entry):
+    """A lab's test item: local code (as its LIS sends it in OBX-3), LOINC, critical limits."""
+
+    organization: Code
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    loinc: str | None = Field(None, pattern=r"^\d{1,7}-\d$")
+    loinc_display: str | None = Field(None, max_length=200)
+    unit: str | None = Field(None, max_length=32)
+    critical_low: float | None = None
+    critical_high: float | None = None
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> LabItemEntry:
+        low, high = self.critical_low, self.critical_high
+        if low is not None and high is not None and low >= high:
+            raise ValueError("critical_low must be below critical_high")
+        return self
+
+
 class _HasSecret(_Entry):
     """Exactly one of a plaintext secret (hashed on import) or its Argon2 hash."""
 
@@ -185,11 +205,12 @@ class AllianceFile(_Entry):
     ae_titles: list[AETitleEntry] = []
     dicom_routes: list[DicomRouteEntry] = []
     mllp_peers: list[MllpPeerEntry] = []
+    lab_items: list[LabItemEntry] = []
     api_clients: list[ApiClientEntry] = []
     users: list[UserEntry] = []
 
 
-_ENTRY_KEYS = ("id", "ae_title", "client_id", "username")
+_ENTRY_KEYS = ("id", "ae_title", "client_id", "username", "code")
 
 
 def _entry_label(raw: Any, loc: tuple[int | str, ...]) -> str:
@@ -272,6 +293,9 @@ def _cross_check(f: AllianceFile) -> list[str]:
         [f"{p.sending_application}^{p.sending_facility}" for p in f.mllp_peers],
         "sending_application",
     )
+    problems += _duplicates(
+        "lab_items", [f"{i.organization}^{i.code}" for i in f.lab_items], "code"
+    )
     problems += _duplicates("api_clients", [c.client_id for c in f.api_clients], "client_id")
     problems += _duplicates("users", [u.username for u in f.users], "username")
 
@@ -321,6 +345,7 @@ def _cross_check(f: AllianceFile) -> list[str]:
     for section, entries, key_field in (
         ("ae_titles", f.ae_titles, "ae_title"),
         ("mllp_peers", f.mllp_peers, "id"),
+        ("lab_items", f.lab_items, "code"),
         ("api_clients", f.api_clients, "client_id"),
         ("users", f.users, "username"),
     ):

@@ -22,6 +22,7 @@ from storage.models import (
     Centre,
     CentreServed,
     DicomRoute,
+    LabItem,
     MllpPeer,
     Organization,
     User,
@@ -194,6 +195,22 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "encoding": p.encoding.value,
                 "host": p.host,
                 "port": p.port,
+            },
+        )
+    for item in f.lab_items:
+        up.row(
+            "lab_items",
+            LabItem,
+            (item.organization, item.code),
+            {
+                "org_id": item.organization,
+                "code": item.code,
+                "name": item.name,
+                "loinc": item.loinc,
+                "loinc_display": item.loinc_display,
+                "unit": item.unit,
+                "critical_low": item.critical_low,
+                "critical_high": item.critical_high,
             },
         )
     for c in f.api_clients:

@@ -30,6 +30,7 @@ from lab_bridge.mapping.values import (
     structured_numeric,
 )
 from lab_bridge.parse import Message, Segment
+from storage.models import LabItem
 
 LAB_PROFILE = "http://yilian.example/fhir/StructureDefinition/yilian-lab-observation"
 CATEGORY = {
@@ -48,12 +49,12 @@ class Context:
     """Who sent the message and how its codes and times are read."""
 
     def __init__(
-        self, org: str, known_orgs: set[str], zone: ZoneInfo, loinc: dict[str, tuple[str, str]]
+        self, org: str, known_orgs: set[str], zone: ZoneInfo, items: dict[str, LabItem]
     ) -> None:
         self.org = org
         self.known_orgs = known_orgs
         self.zone = zone
-        self.loinc = loinc  # local code -> (LOINC code, display)
+        self.items = items  # the lab's catalogue by local code: LOINC, critical limits
         self.codes = f"urn:yilian:lab-code:{org}"
         self.reports = f"urn:yilian:lab-report:{org}"
         self.results = f"urn:yilian:lab-result:{org}"
@@ -133,10 +134,13 @@ def _result(obx: Segment, index: int, report: Draft, context: Context, mapped: M
         reason = "is missing" if not status_code else f"{status_code!r} is not a result status"
         raise ContentError(f"{where}-11", 101 if not status_code else 103, f"OBX-11 {reason}")
     local = code["coding"][0]
+    catalogued = context.items.get(item[0])
     if local["system"] != LOINC:
-        if item[0] in context.loinc:
-            loinc, display = context.loinc[item[0]]
-            code["coding"].append({"system": LOINC, "code": loinc, "display": display})
+        if catalogued is not None and catalogued.loinc:
+            loinc = {"system": LOINC, "code": catalogued.loinc}
+            if catalogued.loinc_display:
+                loinc["display"] = catalogued.loinc_display
+            code["coding"].append(loinc)
         elif item[0] not in mapped.unmapped_codes:
             mapped.unmapped_codes.append(item[0])
     unit = obx.get(6, 1) or obx.get(6, 2)
@@ -171,8 +175,21 @@ def _result(obx: Segment, index: int, report: Draft, context: Context, mapped: M
     identity = (context.results, resource["identifier"][0]["value"])
     draft = Draft(f"result:{index}", resource, identity, where)
     draft.order_number = report.order_number
-    draft.critical = any(r and r[0].upper() in CRITICAL_FLAGS for r in obx.repetitions(8))
+    flagged = any(r and r[0].upper() in CRITICAL_FLAGS for r in obx.repetitions(8))
+    draft.critical = flagged or _beyond_limits(resource.get("valueQuantity"), catalogued)
     return draft
+
+
+def _beyond_limits(value: dict[str, Any] | None, item: LabItem | None) -> bool:
+    """Outside the lab's critical limits for the item (in the unit the limits are given in)."""
+    if value is None or item is None or "value" not in value:
+        return False
+    if item.unit and value.get("unit") not in (None, item.unit):
+        return False  # another unit: the limits do not apply as they are
+    low, high = item.critical_low, item.critical_high
+    return (low is not None and value["value"] < low) or (
+        high is not None and value["value"] > high
+    )
 
 
 def _value(obx: Segment, unit: str, where: str, context: Context) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -176,6 +176,22 @@ class MllpPeer(Base):
     encoding: Mapped[str] = mapped_column(String(16))
     host: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int | None] = mapped_column(Integer)
+
+
+class LabItem(Base):
+    """One test item of a lab's catalogue: its local code, the LOINC code it maps to, and the
+    critical limits (危急值界限, in ``unit``) a result outside of which is a critical value."""
+
+    __tablename__ = "lab_items"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    loinc: Mapped[str | None] = mapped_column(String(16))
+    loinc_display: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    critical_low: Mapped[float | None] = mapped_column(Float)
+    critical_high: Mapped[float | None] = mapped_column(Float)
 
 
 class ApiClient(Base):

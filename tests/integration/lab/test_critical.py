@@ -108,3 +108,15 @@ def test_an_unacknowledged_alert_escalates_to_the_head_then_the_lab(lab: Lab):
     assert done.status_code == 200
     figures = lab.fhir("/Communication/$critical-figures", who="his-jhzx")
     assert (figures["acknowledged"], figures["onTime"], figures["open"]) == (1, 0, 0)
+
+
+def test_the_labs_critical_limits_raise_alerts_the_flags_missed(lab: Lab):
+    """The LIS flagged 6.5 mmol/L potassium only H; the lab's list says above 6.2 is critical."""
+    high = ("NM", "K", "钾", "6.5", "mmol/L", "3.5-5.3", "H", "F")
+    assert lab.send(oru("LIM-0001", [high, SODIUM]))["MSA"][1] == "AA"
+    alert = the_alert(lab, who="his-jhzx")
+    assert alert["payload"][0]["contentString"] == "危急值：钾 6.5 mmol/L（偏高，参考 3.5-5.3）"
+    merely_high = ("NM", "K", "钾", "5.8", "mmol/L", "3.5-5.3", "H", "F")
+    other_unit = ("NM", "NA", "钠", "170", "mEq/L", "137-147", "H", "F")
+    assert lab.send(oru("LIM-0002", [merely_high, other_unit], filler="L-2"))["MSA"][1] == "AA"
+    assert lab.fhir("/Communication/$critical-figures", who="his-jhzx")["raised"] == 1

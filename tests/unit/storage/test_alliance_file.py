@@ -92,6 +92,26 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "dicom_routes: [{id: r1, destination: JHZX_PACS, modalities: [ct]}]",
             "dicom_routes[0] (id r1): field 'modalities.0': String should match pattern",
         ),
+        (
+            "unit: mmol/L, critical_low: 2.8, critical_high: 6.2}",
+            "unit: mmol/L, critical_low: 7, critical_high: 6.2}",
+            "lab_items[0] (code K): entry: critical_low must be below critical_high",
+        ),
+        (
+            "code: NA, name: 钠, loinc: 2951-2,",
+            "code: NA, name: 钠, loinc: LN2951,",
+            "lab_items[1] (code NA): field 'loinc': String should match pattern",
+        ),
+        (
+            "{organization: jhzx, code: GLU,",
+            "{organization: jh, code: GLU,",
+            "lab_items[2] (code GLU): field 'organization': unknown organization 'jh'",
+        ),
+        (
+            "{organization: jhzx, code: CA,",
+            "{organization: jhzx, code: GLU,",
+            "lab_items[3] (code jhzx^GLU): field 'code': duplicate",
+        ),
     ],
 )
 def test_broken_file_names_file_entry_and_field(tmp_path, old, new, expected):
