@@ -51,7 +51,7 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     written: list[str] = []
     critical: list[Critical] = []
     orders: dict[str, StoredResource | None] = {}
-    # What is referred to first: patients, specimens, results, then the reports listing them.
+    # What is referred to first: patients, orders, specimens, results, then the reports.
     for draft in sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]]):
         resource_type = draft.resource["resourceType"]
         known = (
@@ -116,10 +116,11 @@ def _resolved(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-_ORDER = {"Patient": 0, "Specimen": 1, "Observation": 2, "DiagnosticReport": 3}
+_ORDER = {"Patient": 0, "ServiceRequest": 1, "Specimen": 2, "Observation": 3,
+          "DiagnosticReport": 4}  # fmt: skip
 # Draft key prefixes -> the resource types they are.
-_TYPES = {"patient": "Patient", "report": "DiagnosticReport", "result": "Observation",
-          "specimen": "Specimen"}  # fmt: skip
+_TYPES = {"patient": "Patient", "order": "ServiceRequest", "report": "DiagnosticReport",
+          "result": "Observation", "specimen": "Specimen"}  # fmt: skip
 
 
 def _upsert(

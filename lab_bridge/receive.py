@@ -31,13 +31,14 @@ from lab_bridge.errors import ContentError
 from lab_bridge.mapping.adt import TRIGGERS as ADT_TRIGGERS
 from lab_bridge.mapping.adt import map_adt
 from lab_bridge.mapping.drafts import Mapped
+from lab_bridge.mapping.orders_in import map_order
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
 from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
 from storage import StorageError, store_object, transaction
 from storage.audit import audit
 from storage.models import Hl7Message, Hl7State, LabItem, Organization
 from storage.platform import Platform
-from storage.registry import find_mllp_peer
+from storage.registry import centre_serving, find_mllp_peer
 
 log = logging.getLogger("yilian.mllp")
 
@@ -45,6 +46,8 @@ Mapper = Callable[[Message, Context], Mapped]
 MAPPERS: dict[str, Mapper] = {
     "ORU^R01": map_oru_r01,
     **{f"ADT^{trigger}": map_adt for trigger in ADT_TRIGGERS},
+    "OML^O21": map_order,
+    "ORM^O01": map_order,
 }
 CHARSETS = {"UNICODE UTF-8": "utf-8", "UTF-8": "utf-8", "GB 18030-2000": "gb18030",
             "GB18030": "gb18030", "8859/1": "latin-1"}  # fmt: skip
@@ -247,7 +250,9 @@ def _context(session: Session, platform: Platform, org: str) -> Context:
     items = {
         item.code: item for item in session.scalars(select(LabItem).where(LabItem.org_id == org))
     }
-    return Context(org, known, ZoneInfo(platform.settings.local_timezone), items)
+    context = Context(org, known, ZoneInfo(platform.settings.local_timezone), items)
+    context.lab_centre = centre_serving(session, "lab", org)
+    return context
 
 
 def _refused(row: Hl7Message, state: Hl7State, error: ContentError) -> Processed:

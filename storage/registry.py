@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AETitle, ApiClient, MllpPeer, User
+from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, User
 from storage.secrets import verify_secret
 
 
@@ -47,3 +47,13 @@ def authenticate_user(session: Session, username: str, password: str) -> User | 
     if user is None or not verify_secret(user.password_hash, password):
         return None
     return user
+
+
+def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
+    """The organization whose centre of ``kind`` (lab, imaging…) serves ``org_id``."""
+    return session.scalars(
+        select(Centre.org_id)
+        .join(CentreServed, CentreServed.centre_id == Centre.id)
+        .where(Centre.kind == kind, CentreServed.org_id == org_id)
+        .order_by(Centre.id)
+    ).first()

@@ -55,6 +55,7 @@ class Context:
         self.known_orgs = known_orgs
         self.zone = zone
         self.items = items  # the lab's catalogue by local code: LOINC, critical limits
+        self.lab_centre: str | None = None  # the organization whose lab centre serves org
         self.codes = f"urn:yilian:lab-code:{org}"
         self.reports = f"urn:yilian:lab-report:{org}"
         self.results = f"urn:yilian:lab-result:{org}"

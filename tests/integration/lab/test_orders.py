@@ -164,3 +164,63 @@ def test_the_lis_errors_are_retried_and_its_rejections_are_final(lab: Lab, lis: 
     assert len(lis.received) == 2
     first, second = (lis.segments(i)["MSH"][9] for i in (0, 1))
     assert first == second  # the same control id: the LIS can tell a resend
+
+
+def oml(control_id: str, control: str, *, rejected: str = "", received: str = "") -> Message:
+    """汤溪卫生院's HIS places (or changes) a lab order as OML^O21."""
+    msg = Message("OML_O21", version="2.5", validation_level=VALIDATION_LEVEL.TOLERANT)
+    msg.msh.msh_3, msg.msh.msh_4 = "HIS", "TX_WSY"
+    msg.msh.msh_9 = "OML^O21^OML_O21"
+    msg.msh.msh_10 = control_id
+    msg.msh.msh_11 = "P"
+    msg.add_segment("PID")
+    msg.pid.pid_3 = "TX000123^^^tx-wsy^PI"
+    msg.pid.pid_5 = NAME
+    msg.pid.pid_8 = "M"
+    orc = msg.add_segment("ORC")
+    orc.orc_1, orc.orc_2, orc.orc_9 = control, "SQ20261201009", "20261201083000"
+    tq1 = msg.add_segment("TQ1")
+    tq1.tq1_9 = "S"
+    obr = msg.add_segment("OBR")
+    obr.obr_2, obr.obr_4 = "SQ20261201009", "BMP^基础代谢组合^L"
+    spm = msg.add_segment("SPM")
+    spm.spm_2, spm.spm_4, spm.spm_17 = "TX-B0009", "SER^血清^HL70487", "20261201084000"
+    if received:
+        spm.spm_18 = received
+    if rejected:
+        spm.spm_21 = f"RH^{rejected}^HL70490"
+    return msg
+
+
+def test_a_clinic_his_order_in_hl7_reaches_the_lab_and_its_specimen_is_tracked(lab: Lab, lis: Lis):
+    assert lab.send(oml("HIS-0001", "NW"))["MSA"][1] == "AA"
+    found = lab.fhir("/ServiceRequest?identifier=urn:oid:2.16.156.10011.1.24|SQ20261201009",
+                     who="his-tx-wsy")  # fmt: skip
+    assert found["total"] == 1
+    order = found["entry"][0]["resource"]
+    assert (order["status"], order["priority"]) == ("active", "stat")
+    assert order["performer"] == [{"reference": "Organization/jhzx"}]  # its lab centre
+    assert order["requester"] == {"reference": "Organization/tx-wsy"}
+    assert order["authoredOn"] == "2026-12-01T08:30:00+08:00"
+    run_worker(lab)
+    assert lis.segments()["ORC"][1:3] == ["NW", "SQ20261201009"]  # passed on to the LIS
+
+    # The lab received the specimen, then rejected it (溶血); the clinic sees each step.
+    assert lab.send(oml("HIS-0002", "SC", received="20261201100000"))["MSA"][1] == "AA"
+    assert lab.send(oml("HIS-0003", "SC", rejected="溶血"))["MSA"][1] == "AA"
+    specimen = lab.fhir("/Specimen?identifier=urn:yilian:specimen-id:tx-wsy|TX-B0009",
+                        who="his-tx-wsy")["entry"][0]["resource"]  # fmt: skip
+    assert specimen["status"] == "unsatisfactory"
+    assert specimen["note"] == [{"text": "拒收：溶血"}]
+    assert specimen["request"] == [{"reference": f"ServiceRequest/{order['id']}"}]
+    versions = lab.fhir(f"/Specimen/{specimen['id']}/_history", who="his-tx-wsy")["entry"]
+    assert [v["resource"]["status"] for v in versions] == [
+        "unsatisfactory",
+        "available",
+        "available",
+    ]
+
+    assert lab.send(oml("HIS-0004", "CA"))["MSA"][1] == "AA"
+    assert lab.fhir(f"/ServiceRequest/{order['id']}", who="his-tx-wsy")["status"] == "revoked"
+    run_worker(lab)
+    assert lis.segments()["ORC"][1] == "CA"
