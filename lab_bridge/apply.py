@@ -22,7 +22,7 @@ from fhir_profiles.validation import validate
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Draft, Mapped
 from storage import fhir_store
-from storage.fhir_search import by_identifier
+from storage.fhir_search import by_identifier, by_identifiers
 from storage.fhir_store import StoredResource, new_id
 from storage.policy import fhir_viewer
 
@@ -46,35 +46,42 @@ class Applied:
 
 def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     viewer = fhir_viewer(session, org)
+    drafts = sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]])
+    # What exists already, in three queries: the lab's own resources, the patients the
+    # alliance knows, the orders answered.
+    owned = by_identifiers(
+        session, [(d.resource["resourceType"], *d.identifier) for d in drafts], owner_org_id=org
+    )
+    patients = [d for d in drafts if d.resource["resourceType"] == "Patient" and not d.own_record]
+    known = by_identifiers(
+        session, [("Patient", *i) for d in patients for i in d.known_as], viewer=viewer
+    )
+    numbers = {d.order_number for d in drafts if d.order_number}
+    orders = by_identifiers(
+        session, [("ServiceRequest", APPLICATION_NUMBER, n) for n in numbers], viewer=viewer
+    )
     ids: dict[str, str] = {}
     owners: dict[str, str | None] = {}  # patient draft key -> the organization it belongs to
     written: list[str] = []
     critical: list[Critical] = []
-    orders: dict[str, StoredResource | None] = {}
     # What is referred to first: patients, orders, specimens, results, then the reports.
-    for draft in sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]]):
+    for draft in drafts:
         resource_type = draft.resource["resourceType"]
-        known = (
-            _known_patient(session, draft, viewer)
-            if resource_type == "Patient" and not draft.own_record
-            else None
-        )
-        if known is not None:
-            ids[draft.key], owners[draft.key] = known.id, known.owner_org_id
-            written.append(f"Patient/{known.id}")
+        patient = next(
+            (known[k] for i in draft.known_as if (k := ("Patient", *i)) in known), None
+        ) if draft in patients else None  # fmt: skip
+        if patient is not None:
+            ids[draft.key], owners[draft.key] = patient.id, patient.owner_org_id
+            written.append(f"Patient/{patient.id}")
             continue
         resource = _resolved(draft.resource, ids)
-        order = None
-        if draft.order_number:
-            if draft.order_number not in orders:
-                orders[draft.order_number] = by_identifier(
-                    session, "ServiceRequest", APPLICATION_NUMBER, draft.order_number,
-                    viewer=viewer,
-                )  # fmt: skip
-            if order := orders[draft.order_number]:
-                reference = {"reference": f"ServiceRequest/{order.id}"}
-                resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
-        stored, changed = _upsert(session, draft, resource, org)
+        order = orders.get(("ServiceRequest", APPLICATION_NUMBER, draft.order_number or ""))
+        if order is not None:
+            reference = {"reference": f"ServiceRequest/{order.id}"}
+            resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
+        key = (resource_type, *draft.identifier)
+        stored, changed = _upsert(session, draft, resource, org, owned.get(key))
+        owned[key] = stored  # a second draft of the same resource updates this one
         if draft.replaces:
             stored, prior = _merge(session, stored, draft, org)
             written.append(f"Patient/{prior}")
@@ -82,18 +89,10 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
         owners.setdefault(draft.key, org)
         written.append(f"{resource_type}/{stored.id}")
         if draft.critical and changed and stored.content is not None:
-            patient = draft.resource["subject"]["reference"].removeprefix("draft:")
-            recipient = (order.owner_org_id if order else None) or owners.get(patient) or org
+            subject = draft.resource["subject"]["reference"].removeprefix("draft:")
+            recipient = (order.owner_org_id if order else None) or owners.get(subject) or org
             critical.append(Critical(stored, recipient))
     return Applied(written, critical)
-
-
-def _known_patient(session: Session, draft: Draft, viewer: Any) -> StoredResource | None:
-    for system, value in draft.known_as:
-        found = by_identifier(session, "Patient", system, value, viewer=viewer)
-        if found is not None:
-            return found
-    return None
 
 
 def _resolved(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
@@ -124,11 +123,14 @@ _TYPES = {"patient": "Patient", "order": "ServiceRequest", "report": "Diagnostic
 
 
 def _upsert(
-    session: Session, draft: Draft, resource: dict[str, Any], org: str
+    session: Session,
+    draft: Draft,
+    resource: dict[str, Any],
+    org: str,
+    current: StoredResource | None,
 ) -> tuple[StoredResource, bool]:
-    """The stored resource, and whether this wrote a new version."""
-    system, value = draft.identifier
-    current = by_identifier(session, resource["resourceType"], system, value, owner_org_id=org)
+    """``current`` (the lab's resource under the draft's identifier) updated, or a new one;
+    the stored resource, and whether this wrote a new version."""
     resource["id"] = current.id if current is not None else new_id()
     problems = validate(resource)
     if problems:

@@ -3,8 +3,10 @@ traffic deviates harmlessly (LF or CRLF between segments, missing trailing separ
 Z-segments) and strictly where meaning is at stake (no MSH, no control id, an unsupported
 version: the message is refused, never guessed at).
 
-hl7apy parses the message (segment structure, encoding characters); fields are then read by
-position, which is the same in every version from 2.3 to 2.6, with HL7 escapes undone.
+The ``hl7`` package parses the message (segments, the encoding characters of MSH-2) — it is
+fast, about 0.5 ms a message, where hl7apy's typed parse costs ~45 ms; hl7apy builds what
+Yilian sends.  Fields are then read by position, the same in every version from 2.3 to 2.6,
+with HL7 escapes undone.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_message
+import hl7
 
 SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6")
 
@@ -92,10 +92,12 @@ def parse(text: str) -> Message:
     if header.version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersion(header)
     try:
-        parsed = parse_message(text, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
-    except (HL7apyException, ValueError, IndexError, KeyError) as exc:
+        parsed = hl7.parse(text)
+    except (hl7.ParseException, ValueError, IndexError, KeyError) as exc:
         raise ParseError(f"not an HL7 v2 message ({type(exc).__name__})") from exc
-    segments = [_segment(child.to_er7(), separator, encoding) for child in parsed.children]
+    segments = [_segment(str(segment), separator, encoding) for segment in parsed]
+    if any(not re.fullmatch(r"[A-Z][A-Z0-9]{2}", s.name) for s in segments):
+        raise ParseError("a segment without a three-character segment ID")
     return Message(segments)
 
 

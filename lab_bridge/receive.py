@@ -36,6 +36,7 @@ from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
 from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
 from storage import StorageError, store_object, transaction
 from storage.audit import audit
+from storage.db import deferred_writes
 from storage.models import Hl7Message, Hl7State, LabItem, Organization
 from storage.platform import Platform
 from storage.registry import centre_serving, find_mllp_peer
@@ -214,7 +215,7 @@ def process_in(
         row.state = Hl7State.DUPLICATE
         return Processed(AckCode.ACCEPT, "duplicate: already applied")
     try:
-        with session.begin_nested():
+        with session.begin_nested(), deferred_writes(session):
             mapped = mapper(message, _context(session, platform, org))
             applied: Applied = apply(session, mapped, org)
             deadline = timedelta(minutes=platform.settings.critical_ack_minutes)

@@ -494,6 +494,45 @@ def by_identifier(
     return as_stored(row) if row is not None else None
 
 
+def by_identifiers(
+    session: Session,
+    keys: list[tuple[str, str, str]],
+    *,
+    owner_org_id: str | None = None,
+    viewer: Viewer | None = None,
+) -> dict[tuple[str, str, str], StoredResource]:
+    """:func:`by_identifier` for many ``(type, system, value)`` keys in one query."""
+    if not keys:
+        return {}
+    statement = (
+        select(FhirResource, FhirTokenIndex.system, FhirTokenIndex.code)
+        .join(
+            FhirTokenIndex,
+            and_(
+                FhirTokenIndex.resource_type == FhirResource.resource_type,
+                FhirTokenIndex.resource_id == FhirResource.id,
+            ),
+        )
+        .where(
+            FhirTokenIndex.param == "identifier",
+            or_(*(
+                and_(FhirTokenIndex.resource_type == t, FhirTokenIndex.code == v,
+                     FhirTokenIndex.system == s)
+                for t, s, v in dict.fromkeys(keys)
+            )),
+            FhirResource.deleted.is_(False),
+        )
+    )  # fmt: skip
+    if owner_org_id is not None:
+        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
+    if viewer is not None:
+        statement = statement.where(fhir_visible(viewer))
+    found: dict[tuple[str, str, str], StoredResource] = {}
+    for row, system, code in session.execute(statement.order_by(FhirResource.id)):
+        found.setdefault((row.resource_type, system, code), as_stored(row))
+    return found
+
+
 def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
     """The current, visible resources among ``Type/id`` targets."""
     by_type: dict[str, list[str]] = {}
