@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -164,9 +166,10 @@ def _receive(
         outcome.append((row.id, process_in(session, platform, row, message, peer.org)))
 
     try:
-        store_object(
-            platform.sessions, platform.blobs, key, [raw], record_and_apply, key_is_new=True
-        )
+        with _one_writer(platform):
+            store_object(
+                platform.sessions, platform.blobs, key, [raw], record_and_apply, key_is_new=True
+            )
     except StorageError:
         log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
         return _answer(header, encoding, AckCode.ERROR, "storage unavailable, send again later")
@@ -175,6 +178,16 @@ def _receive(
                                           "ack": processed.code.value})  # fmt: skip
     ack = build_ack(header, processed.code, processed.text, processed.error)
     return Outcome(processed.code, ack.encode(encoding, "replace"), key, row_id)
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+def _one_writer(platform: Platform) -> AbstractContextManager[object]:
+    """SQLite takes one writer at a time: messages arriving on several connections wait
+    for each other here, in order, rather than in SQLite's busy handler, which sleeps in
+    growing steps (seconds at the tail).  PostgreSQL writes them in parallel."""
+    return _SQLITE_WRITER if platform.engine.dialect.name == "sqlite" else nullcontext()
 
 
 @dataclass(frozen=True, slots=True)
