@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
-from storage import StorageError
-from storage.db import transaction
+from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.transactions import run_in_transaction
 from storage.fhir_store import instant
 from storage.hl7_log import messages_of, request_replay
 from storage.json_codec import dump_bytes
@@ -30,13 +29,6 @@ def _admin(requester: Requester) -> set[str]:
 
 def router(platform: Platform) -> APIRouter:
     api = APIRouter(prefix="/admin/hl7-messages", tags=["administration"])
-
-    def run(work: Any) -> Any:
-        try:
-            with transaction(platform.sessions) as session:
-                return work(session)
-        except StorageError as exc:
-            raise ServiceUnavailable("storage unavailable, try again later") from exc
 
     @api.get("")
     async def log(requester: Auth, state: str | None = None, limit: int = 100) -> Response:
@@ -57,7 +49,7 @@ def router(platform: Platform) -> APIRouter:
                 for m, peer in messages_of(session, orgs, state, min(max(limit, 1), 1000))
             ]  # fmt: skip
 
-        body = await run_in_threadpool(run, work)
+        body = await run_in_threadpool(run_in_transaction, platform, work)
         return Response(dump_bytes(body), media_type="application/json")
 
     @api.post("/{message_id}/$replay", status_code=202)
@@ -68,7 +60,7 @@ def router(platform: Platform) -> APIRouter:
             if request_replay(session, message_id, orgs) is None:
                 raise NotFound(f"no HL7 message {message_id} from this organization's peers")
 
-        await run_in_threadpool(run, work)
+        await run_in_threadpool(run_in_transaction, platform, work)
         body = {"replay": message_id, "status": "queued"}
         return Response(dump_bytes(body), status_code=202, media_type="application/json")
 

@@ -15,17 +15,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth
-from gateway.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
+from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.fhir import interactions
 from gateway.fhir.outcome import FHIR_JSON
-from storage import StorageError, fhir_store
+from gateway.transactions import run_in_transaction
+from storage import fhir_store
 from storage.critical_alerts import AlertError, acknowledge, escalate, figures, steps
 from storage.db import transaction
 from storage.fhir_store import instant, new_id
@@ -44,12 +47,9 @@ READ_BACK = {
 def router(platform: Platform) -> APIRouter:
     api = APIRouter(prefix="/fhir/Communication", tags=["FHIR"])
 
-    def run(work: Any) -> Any:
-        try:
-            with transaction(platform.sessions) as session:
-                return work(session)
-        except StorageError as exc:
-            raise ServiceUnavailable("storage unavailable, try again later") from exc
+    async def answer(work: Callable[[Session], Any]) -> Response:
+        body = await run_in_threadpool(run_in_transaction, platform, work)
+        return Response(dump_bytes(body), media_type=FHIR_JSON)
 
     @api.post("/{alert_id}/$acknowledge")
     async def acknowledge_alert(request: Request, requester: Auth, alert_id: str) -> Response:
@@ -89,7 +89,7 @@ def router(platform: Platform) -> APIRouter:
             interactions.audit_fhir(session, requester, "update", "Communication", id=alert_id)
             return response
 
-        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+        return await answer(work)
 
     @api.get("/{alert_id}/$chain")
     async def chain(requester: Auth, alert_id: str) -> Response:
@@ -112,7 +112,7 @@ def router(platform: Platform) -> APIRouter:
                 ],
             }  # fmt: skip
 
-        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+        return await answer(work)
 
     @api.get("/$critical-figures")
     async def critical_figures(
@@ -132,7 +132,7 @@ def router(platform: Platform) -> APIRouter:
                 "medianMinutes": found.median_minutes, "timeliness": found.timeliness,
             }  # fmt: skip
 
-        return Response(dump_bytes(await run_in_threadpool(run, work)), media_type=FHIR_JSON)
+        return await answer(work)
 
     return api
 

@@ -16,7 +16,8 @@ from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Draft, Mapped, ref
 from lab_bridge.mapping.oru_r01 import Context
 from lab_bridge.mapping.patient import patient
-from lab_bridge.mapping.values import concept, date_time, instant
+from lab_bridge.mapping.specimen import specimen
+from lab_bridge.mapping.values import concept, date_time
 from lab_bridge.parse import Message, Segment
 
 APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"
@@ -86,26 +87,7 @@ def _order(orc: Segment, obr: Segment, index: int, orc_index: int, context: Cont
 
 
 def _specimen(spm: Segment, index: int, order: Draft, context: Context) -> Draft:
-    where = f"SPM[{index}]"
-    barcode = spm.get(2, 1) or spm.get(2, 2)
-    if not barcode:
-        raise ContentError(f"{where}-2", 101, "the specimen has no identifier (SPM-2)")
-    rejected = spm.repetitions(21)
-    resource: dict[str, Any] = {
-        "resourceType": "Specimen",
-        "identifier": [{"system": context.specimens, "value": barcode}],
-        "accessionIdentifier": {"system": context.specimens, "value": barcode},
-        "status": "unsatisfactory" if rejected else "available",
-        "subject": ref("patient:1"),
-        "request": [ref(order.key)],
-    }
-    if kind := concept(spm.repetitions(4)[0] if spm.repetitions(4) else [], context.codes):
-        resource["type"] = kind
-    if collected := date_time(spm.get(17), context.zone, f"{where}-17"):
-        resource["collection"] = {"collectedDateTime": collected}
-    if received := instant(spm.get(18), context.zone, f"{where}-18"):
-        resource["receivedTime"] = received
-    if rejected:
-        reason = rejected[0][1] if len(rejected[0]) > 1 and rejected[0][1] else rejected[0][0]
-        resource["note"] = [{"text": f"拒收：{reason}"}]
-    return Draft(f"specimen:{index}", resource, (context.specimens, barcode), where)
+    subject = ref("patient:1")
+    draft = specimen(spm, index, subject, context.codes, context.specimens, context.zone)
+    draft.resource["request"] = [ref(order.key)]
+    return draft

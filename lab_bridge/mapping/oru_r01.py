@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Draft, Mapped, ref
 from lab_bridge.mapping.patient import patient
+from lab_bridge.mapping.specimen import specimen
 from lab_bridge.mapping.values import (
     CRITICAL_FLAGS,
     LOINC,
@@ -216,24 +217,8 @@ def _value(obx: Segment, unit: str, where: str, context: Context) -> dict[str, A
 
 
 def _specimen(spm: Segment, index: int, report: Draft, context: Context) -> Draft:
-    where = f"SPM[{index}]"
-    barcode = spm.get(2, 1) or spm.get(2, 2)
-    if not barcode:
-        raise ContentError(f"{where}-2", 101, "the specimen has no identifier (SPM-2)")
-    resource: dict[str, Any] = {
-        "resourceType": "Specimen",
-        "identifier": [{"system": context.specimens, "value": barcode}],
-        "accessionIdentifier": {"system": context.specimens, "value": barcode},
-        "status": "available",
-        "subject": report.resource["subject"],
-    }
-    if kind := concept(spm.repetitions(4)[0] if spm.repetitions(4) else [], context.codes):
-        resource["type"] = kind
-    if collected := date_time(spm.get(17), context.zone, f"{where}-17"):
-        resource["collection"] = {"collectedDateTime": collected}
-    if received := instant(spm.get(18), context.zone, f"{where}-18"):
-        resource["receivedTime"] = received
-    draft = Draft(f"specimen:{index}", resource, (context.specimens, barcode), where)
+    subject = report.resource["subject"]
+    draft = specimen(spm, index, subject, context.codes, context.specimens, context.zone)
     draft.order_number = report.order_number
     return draft
 
