@@ -22,6 +22,7 @@ from storage import transaction
 from storage.models import Hl7Message
 from storage.platform import Platform
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
+from tests.integration.fhir.test_subscriptions import receiver  # noqa: F401 (a fixture)
 from tests.servers import free_port, wait_for_port
 
 ID_NUMBER = "330702198001011232"

@@ -4,10 +4,15 @@ Chinese encodings and the answers to bad input."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
+from storage.platform import plugins
+from storage.worker import process_batch
+from tests.integration.fhir.test_subscriptions import subscribe
 from tests.integration.lab.conftest import ID_NUMBER, NAME, NOTE, POTASSIUM, SODIUM, Lab, oru
 
 APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"
@@ -186,3 +191,19 @@ def test_every_applied_message_is_an_audit_event(lab: Lab):
     assert event["agent"][0]["who"]["display"] == "jhzx-lis"
     kinds = sorted(e["what"]["reference"].split("/")[0] for e in event["entity"])
     assert kinds == ["DiagnosticReport", "Observation", "Patient", "Specimen"]
+
+
+def test_the_clinic_is_pushed_its_report_through_its_subscription(lab: Lab, receiver):
+    """汤溪卫生院 subscribed to its final reports; the LIS's result reaches its HIS endpoint."""
+    _, order = clinic_orders(lab)
+    subscribe(lab.gateway, "his-tx-wsy", f"http://127.0.0.1:{receiver.server_port}/his/notify")
+    subscribe(lab.gateway, "his-cd-sq", f"http://127.0.0.1:{receiver.server_port}/other")
+    assert lab.send(oru("PUSH-0001", [POTASSIUM, SODIUM]))["MSA"][1] == "AA"
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(lab.platform, handlers, limit=50):
+        pass
+    [(path, _headers, body)] = receiver.received
+    assert path == "/his/notify"  # not to the clinic that did not order it
+    pushed = json.loads(body)
+    assert pushed["resourceType"] == "DiagnosticReport"
+    assert pushed["basedOn"] == [{"reference": f"ServiceRequest/{order}"}]
