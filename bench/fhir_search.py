@@ -20,6 +20,9 @@ the three stages while other test processes shared the two cores (so bulk write 
     DiagnosticReport subject+date+_include 10.2 / 11.5   11.7 / 18.6    11.6 / 22.8
     Observation code + one week           10.6 / 13.0    15.2 / 17.9    28.7 / 32.6
     Task worklist owner + status           6.8 / 7.7     11.5 / 13.6    13.6 / 17.1
+A second run an hour later with nothing else running was slower everywhere (bulk write
+723 / 784 / 752; at 1M p50 7.5, 14.9, 32.4, 18.1 ms): this machine's speed varies by ~25 %
+from hour to hour, so compare figures of one run only.
 On an idle machine, 30,000 resources: 1,050 resources/s (was 742 before time-ordered ids,
 orjson, and validation + index extraction on the second core).  Observation by code + week at
 1M: about 7 ms counting the two criteria (5,000 dates, 35,000 codes), 9 ms walking ~400 of the
