@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import validate
 from lab_bridge.errors import ContentError
+from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped
 from storage import fhir_store
 from storage.fhir_search import by_identifier, by_identifiers
 from storage.fhir_store import StoredResource, new_id
 from storage.policy import fhir_viewer
-
-APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"  # 电子申请单号
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from sqlalchemy import select
 
+from lab_bridge.identifiers import APPLICATION_NUMBER, ID_CARD
 from lab_bridge.mllp import exchange
 from lab_bridge.parse import ParseError, escape, parse
 from storage import fhir_store, transaction
@@ -33,8 +34,6 @@ log = logging.getLogger("yilian.mllp")
 # Lab categories: Yilian's exam category, HL7 v2 diagnostic service section, SNOMED CT.
 LAB_CODES = {"lab", "LAB", "108252007"}
 PRIORITY = {"stat": "S", "asap": "A", "urgent": "A", "routine": "R"}
-APPLICATION_NUMBER = "urn:oid:2.16.156.10011.1.24"
-ID_CARD = "urn:oid:2.16.156.10011.1.3"
 
 
 class _LabOrders:

@@ -7,12 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lab_bridge.errors import ContentError
+from lab_bridge.identifiers import HEALTH_CARD, ID_CARD
 from lab_bridge.mapping.drafts import Draft
 from lab_bridge.mapping.values import date_time
 from lab_bridge.parse import Segment
 
-ID_CARD = "urn:oid:2.16.156.10011.1.3"
-HEALTH_CARD = "urn:oid:2.16.156.10011.1.19"
 GENDER = {"M": "male", "F": "female", "O": "other", "A": "other", "U": "unknown"}
 
 
