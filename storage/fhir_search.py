@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
+from storage.fhir_combos import COMBOS, combo_param
 from storage.fhir_store import StoredResource, as_stored
 from storage.models import (
     FhirDateIndex,
@@ -24,6 +25,7 @@ from storage.models import (
     FhirReferenceIndex,
     FhirResource,
     FhirStringIndex,
+    FhirTokenDateIndex,
     FhirTokenIndex,
     FhirUriIndex,
 )
@@ -77,6 +79,15 @@ class Has:
     source_type: str
     param: str
     criterion: Criterion
+
+
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """A token and a date criterion answered together from their pair index
+    (:mod:`storage.fhir_combos`)."""
+
+    token: Criterion
+    date: Criterion
 
 
 def _like(text: str) -> str:
@@ -230,20 +241,54 @@ def _matching(resource_type: str, criterion: Criterion) -> Select[Any] | None:
         )
     table = TABLES[criterion.kind]
     if criterion.kind == "date":
-        matches = [
+        condition = _date_criterion(table, criterion)
+    else:
+        condition = or_(*(_alternative(criterion, table, m) for m in criterion.matches))
+    return select(table.resource_id).where(
+        table.resource_type == resource_type, table.param == criterion.param, condition
+    )
+
+
+def _date_criterion(table: Any, criterion: Criterion) -> ColumnElement[bool]:
+    """A date criterion on ``table``'s ``low``/``high``/``wide`` columns: values of a day at
+    most and wider ones apart, so that the first are one index range on ``low``."""
+    return or_(
+        *(
             and_(
                 table.wide.is_(wide),
                 or_(*(_date(table, m, not wide) for m in criterion.matches)),
                 *(_date(table, m, not wide) for m in criterion.also),
             )
             for wide in (False, True)
-        ]
-        condition = or_(*matches)
-    else:
-        condition = or_(*(_alternative(criterion, table, m) for m in criterion.matches))
-    return select(table.resource_id).where(
-        table.resource_type == resource_type, table.param == criterion.param, condition
+        )
     )
+
+
+def _paired_matching(resource_type: str, paired: Paired) -> Select[Any]:
+    table = FhirTokenDateIndex
+    return select(table.resource_id).where(
+        table.resource_type == resource_type,
+        table.param == combo_param(paired.token.param, paired.date.param),
+        or_(*(_token(table, None, m) for m in paired.token.matches)),
+        _date_criterion(table, paired.date),
+    )
+
+
+def _pairs(resource_type: str, criteria: list[Criterion | Has]) -> list[Criterion | Has | Paired]:
+    """The criteria with each token + date pair that has a pair index (``code`` and ``date``
+    of an Observation) as one :class:`Paired` criterion in place of the two."""
+    plain = {
+        (c.param, c.kind): c
+        for c in criteria
+        if isinstance(c, Criterion) and c.chain is None and c.modifier is None
+    }
+    joined: list[Criterion | Has | Paired] = list(criteria)
+    for token, date in COMBOS.get(resource_type, ()):
+        if (token, "token") in plain and (date, "date") in plain:
+            pair = Paired(plain[token, "token"], plain[date, "date"])
+            joined = [c for c in joined if c is not pair.token and c is not pair.date]
+            joined.append(pair)
+    return joined
 
 
 def _ranges(criteria: list[Criterion | Has]) -> list[Criterion | Has]:
@@ -276,13 +321,22 @@ def _ranges(criteria: list[Criterion | Has]) -> list[Criterion | Has]:
 
 
 def _condition(
-    resource_type: str, criterion: Criterion | Has, viewer: Viewer, *, drives: bool = True
+    resource_type: str,
+    criterion: Criterion | Has | Paired,
+    viewer: Viewer,
+    *,
+    drives: bool = True,
 ) -> ColumnElement[bool]:
     """``drives``: the matching ids are listed first and the resources looked up by them (the
     most selective criterion); otherwise each candidate resource is checked (a correlated
     EXISTS on the index table's per-resource index)."""
     if isinstance(criterion, Has):
         return _has(resource_type, criterion, viewer)
+    if isinstance(criterion, Paired):
+        matching = _paired_matching(resource_type, criterion)
+        if drives:
+            return FhirResource.id.in_(matching)
+        return matching.where(FhirTokenDateIndex.resource_id == FhirResource.id).exists()
     if criterion.chain is not None:
         return _chained(resource_type, criterion, viewer)
     table = TABLES[criterion.kind]
@@ -303,21 +357,24 @@ def _condition(
 
 
 def _driver(
-    session: Session, resource_type: str, criteria: list[Criterion | Has]
-) -> Criterion | None:
+    session: Session, resource_type: str, criteria: list[Criterion | Has | Paired]
+) -> Criterion | Paired | None:
     """The plain criterion with the fewest matches, counted (in the index only) up to the
     fewest found so far, likely-selective ones first; None when every one matches
     :data:`ESTIMATE_CAP` or more (then walking the resources in order and checking each finds
     a page sooner than listing that many ids)."""
-    plain = sorted(
-        (
-            (criterion, matching)
-            for criterion in criteria
-            if isinstance(criterion, Criterion)
-            and (matching := _matching(resource_type, criterion)) is not None
-        ),
-        key=lambda pair: _LIKELY_FEW.get(pair[0].kind, 9) - (3 if pair[0].also else 0),
-    )
+    candidates: list[tuple[Criterion | Paired, Select[Any]]] = [
+        (criterion, _paired_matching(resource_type, criterion))
+        for criterion in criteria
+        if isinstance(criterion, Paired)
+    ]
+    candidates += [
+        (criterion, matching)
+        for criterion in criteria
+        if isinstance(criterion, Criterion)
+        and (matching := _matching(resource_type, criterion)) is not None
+    ]
+    plain = sorted(candidates, key=lambda pair: _likely_few(pair[0]))
     if len(plain) < 2:
         return plain[0][0] if plain else None
     best, fewest = None, ESTIMATE_CAP
@@ -329,6 +386,12 @@ def _driver(
         if fewest <= 100:
             break
     return best
+
+
+def _likely_few(criterion: Criterion | Paired) -> int:
+    if isinstance(criterion, Paired):
+        return -1
+    return _LIKELY_FEW.get(criterion.kind, 9) - (3 if criterion.also else 0)
 
 
 def _filtered(
@@ -343,9 +406,9 @@ def _filtered(
         FhirResource.deleted.is_(False),
         fhir_visible(viewer),
     )
-    criteria = _ranges(criteria)
-    driver = _driver(session, resource_type, criteria)
-    for criterion in criteria:
+    joined = _pairs(resource_type, _ranges(criteria))
+    driver = _driver(session, resource_type, joined)
+    for criterion in joined:
         statement = statement.where(
             _condition(resource_type, criterion, viewer, drives=criterion is driver)
         )

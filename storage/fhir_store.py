@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import add_rows
+from storage.fhir_combos import pairs
 from storage.models import (
     FhirDateIndex,
     FhirQuantityIndex,
@@ -31,6 +32,7 @@ from storage.models import (
     FhirResourceGrant,
     FhirResourceVersion,
     FhirStringIndex,
+    FhirTokenDateIndex,
     FhirTokenIndex,
     FhirUriIndex,
     utcnow,
@@ -79,6 +81,7 @@ INDEX_TABLES = (
     FhirReferenceIndex,
     FhirQuantityIndex,
     FhirUriIndex,
+    FhirTokenDateIndex,
 )
 
 
@@ -266,6 +269,7 @@ def _insert_index(
             )
         elif v.kind == "uri" and v.code:
             rows[FhirUriIndex].append({**key, "value": _short(v.code)})
+    rows[FhirTokenDateIndex] = pairs(resource_type, rows[FhirTokenIndex], rows[FhirDateIndex])
     for table, batch in rows.items():
         if batch:
             add_rows(session, table, batch)

@@ -103,6 +103,34 @@ class FhirDateIndex(_IndexRow, Base):
     wide: Mapped[bool] = mapped_column(Boolean)
 
 
+class FhirTokenDateIndex(_IndexRow, Base):
+    """A token and a date of the same resource, paired (``param`` names the pair, e.g.
+    ``code+date``; see :mod:`storage.fhir_combos`): the index that answers "this code in this
+    week" in one range instead of intersecting two large ones."""
+
+    __tablename__ = "fhir_index_token_date"
+    __table_args__ = (
+        _owner_index("fhir_index_token_date"),
+        Index(
+            "ix_fhir_index_token_date_code",
+            "resource_type",
+            "param",
+            "code",
+            "wide",
+            "low",
+            "high",
+            "system",
+            "resource_id",
+        ),
+    )
+
+    system: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(String(255))
+    low: Mapped[str] = mapped_column(String(19))
+    high: Mapped[str] = mapped_column(String(19))
+    wide: Mapped[bool] = mapped_column(Boolean)
+
+
 class FhirReferenceIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_reference"
     __table_args__ = (

@@ -121,6 +121,13 @@ def ids(bundle: dict) -> list[str]:
         ("Observation?patient=p1&date=ge2026-11-01", ["o2"]),
         (f"Observation?code={quote(LOINC)}|2345-7&date=2026-11", ["o2", "o3"]),
         ("Observation?code:text=葡萄", ["o1", "o2", "o3"]),
+        # code and date together, as the pair index answers them
+        ("Observation?code=2345-7&date=ge2026-11-20&date=lt2026-11-21", ["o2"]),
+        ("Observation?code=718-7,2345-7&date=2026-10", ["o1"]),
+        ("Observation?code=718-7&date=2026-11", []),
+        (f"Observation?code={quote(LOINC)}|&date=le2026-11-20T08:00:00%2B08:00", ["o1", "o2"]),
+        ("Observation?code=2345-7&date=2026-11&patient=p3", ["o3"]),
+        ("Observation?code:not=718-7&date=2026-11", ["o2", "o3"]),
         (f"Observation?value-quantity=gt6|{quote(UCUM)}|mmol/L", ["o2", "o3"]),
         ("Observation?value-quantity=le5.2", ["o1"]),
     ],

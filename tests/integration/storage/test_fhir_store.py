@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fhir_profiles.search_values import extract
 from storage import fhir_store, transaction
+from storage.db import alembic_config
 from storage.fhir_store import VersionConflict
+from storage.models import FhirTokenDateIndex
 
 ENDPOINT = {"resourceType": "Endpoint", "id": "e1", "status": "active", "address": "http://a"}
 
@@ -48,3 +53,59 @@ def test_a_stale_writer_is_refused_and_changes_nothing(sessions: sessionmaker[Se
     assert current.content is not None
     assert current.content["address"] == "http://b"
     assert len(versions) == 2
+
+
+def observation(oid: str, when: str) -> dict:
+    codes = [
+        {"system": "urn:yilian:lab-item:jhzx", "code": "GLU"},
+        {"system": "http://loinc.org", "code": "2345-7"},
+    ]
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": codes, "text": "葡萄糖"},
+        "effectiveDateTime": when,
+    }
+
+
+def pairs(session: Session) -> set[tuple]:
+    rows = session.execute(
+        select(
+            FhirTokenDateIndex.resource_id,
+            FhirTokenDateIndex.param,
+            FhirTokenDateIndex.code,
+            FhirTokenDateIndex.low,
+            FhirTokenDateIndex.wide,
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
+def test_code_date_pairs_follow_the_current_version(sessions: sessionmaker[Session]):
+    first = observation("o1", "2026-11-20T08:00:00+08:00")
+    moved = observation("o1", "2026-11-27T09:30:00+08:00")
+    with transaction(sessions) as session:
+        fhir_store.put(session, first, None, index=extract(first))
+    with transaction(sessions) as session:
+        fhir_store.put(session, moved, None, index=extract(moved))
+        found = pairs(session)
+    assert found == {
+        ("o1", "code+date", "GLU", "2026-11-27T01:30:00", False),
+        ("o1", "code+date", "2345-7", "2026-11-27T01:30:00", False),
+    }
+
+
+def test_upgrading_pairs_the_observations_already_stored(engine: Engine):
+    sessions = sessionmaker(engine)
+    with transaction(sessions) as session:
+        for n, day in enumerate(("20", "21", "22")):
+            resource = observation(f"o{n}", f"2026-11-{day}")
+            fhir_store.put(session, resource, None, index=extract(resource))
+        written = pairs(session)
+    assert len(written) == 6
+    config = alembic_config(engine)
+    command.downgrade(config, "0010")
+    command.upgrade(config, "head")
+    with transaction(sessions) as session:
+        assert pairs(session) == written
