@@ -10,6 +10,7 @@ exactly.  Only resources the requester's organizations may see are counted or re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,21 +117,25 @@ def _string(table: Any, modifier: str | None, match: Match) -> ColumnElement[boo
     return table.value.like(f"{_like(value)}%", escape=_ESCAPE)
 
 
+# prefix -> the condition on an indexed range (table.low, table.high) for the searched one
+_DATE_PREFIXES: dict[str, Callable[[Any, str | None, str | None], ColumnElement[bool]]] = {
+    "eq": lambda t, low, high: and_(t.low >= low, t.high <= high),
+    "ne": lambda t, low, high: or_(t.low < low, t.high > high),
+    "lt": lambda t, low, high: t.low < low,
+    "gt": lambda t, low, high: t.high > high,
+    "le": lambda t, low, high: t.low <= high,
+    "ge": lambda t, low, high: t.high >= low,
+    "sa": lambda t, low, high: t.low > high,
+    "eb": lambda t, low, high: t.high < low,
+    "ap": lambda t, low, high: and_(t.low <= high, t.high >= low),
+}
+
+
 def _date(table: Any, match: Match, narrow: bool = False) -> ColumnElement[bool]:
     """``narrow``: for values that span a day at most (dateTime, date), where a bound on the
     end is also a bound on the start, so that one index range on the start finds them."""
     low, high = match.low, match.high
-    condition = {
-        "eq": and_(table.low >= low, table.high <= high),
-        "ne": or_(table.low < low, table.high > high),
-        "lt": table.low < low,
-        "gt": table.high > high,
-        "le": table.low <= high,
-        "ge": table.high >= low,
-        "sa": table.low > high,
-        "eb": table.high < low,
-        "ap": and_(table.low <= high, table.high >= low),
-    }[match.prefix]
+    condition = _DATE_PREFIXES[match.prefix](table, low, high)
     if not narrow:
         return condition
     earliest = {"gt": high, "ge": low, "ap": low}.get(match.prefix)
