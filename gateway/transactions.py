@@ -4,13 +4,18 @@ be reached is a 503 (the client tries again), never a 500."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from fastapi import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from gateway.errors import ServiceUnavailable
+from gateway.errors import BadRequest, ServiceUnavailable
+from gateway.fhir.outcome import FHIR_JSON
 from storage import StorageError
 from storage.db import transaction
+from storage.json_codec import dump_bytes
 from storage.platform import Platform
 
 T = TypeVar("T")
@@ -22,3 +27,18 @@ def run_in_transaction(platform: Platform, work: Callable[[Session], T]) -> T:
             return work(session)
     except StorageError as exc:
         raise ServiceUnavailable("storage unavailable, try again later") from exc
+
+
+async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Response:
+    """The work's result as the JSON body of a FHIR operation's answer."""
+    body = await run_in_threadpool(run_in_transaction, platform, work)
+    return Response(dump_bytes(body), media_type=FHIR_JSON)
+
+
+def period(since: str, until: str) -> tuple[datetime, datetime]:
+    """``[since, until)`` of a figures request, dates (YYYY-MM-DD) read as UTC."""
+    try:
+        start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
+    except ValueError:
+        raise BadRequest("since and until are dates (YYYY-MM-DD)") from None
+    return start, end

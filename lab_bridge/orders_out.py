@@ -1,6 +1,7 @@
 """Commissioned lab orders out (委托检验): a clinic's ServiceRequest for a lab test placed with an
 organization whose LIS is a registered outbound MLLP peer goes to that LIS as OML^O21 (HL7
-2.5), retried from the outbox until the LIS answers AA.
+2.5) or ORM^O01 (2.3.1), as the peer is configured (``order_message``), retried from the
+outbox until the LIS answers AA.
 
 Every write of such an order enqueues ``lab.order`` (a ``yilian.fhir_listeners`` entry); the
 worker sends the version it names, unless a newer version has come since (it has its own
@@ -24,7 +25,8 @@ from lab_bridge.mllp import exchange
 from lab_bridge.parse import ParseError, escape, parse
 from storage import fhir_store, transaction
 from storage.fhir_search import read_many
-from storage.models import MllpPeer
+from storage.lab_turnaround import note_sent
+from storage.models import MllpPeer, OrderMessage
 from storage.platform import Platform
 from storage.policy import fhir_viewer
 from storage.worker import PermanentFailure
@@ -36,20 +38,24 @@ LAB_CODES = {"lab", "LAB", "108252007"}
 PRIORITY = {"stat": "S", "asap": "A", "urgent": "A", "routine": "R"}
 
 
+def is_lab_order(resource: dict[str, Any]) -> bool:
+    """A ServiceRequest for a lab test placed with an organization."""
+    return (
+        resource.get("resourceType") == "ServiceRequest"
+        and bool(resource.get("performer"))
+        and any(
+            coding.get("code") in LAB_CODES
+            for category in resource.get("category", [])
+            for coding in category.get("coding", [])
+        )
+    )
+
+
 class _LabOrders:
     max_attempts = 40  # with the outbox's backoff (capped at an hour): more than a day
 
     def wants(self, resource: dict[str, Any]) -> bool:
-        return (
-            resource.get("resourceType") == "ServiceRequest"
-            and resource.get("status") in ("active", "revoked")
-            and bool(resource.get("performer"))
-            and any(
-                coding.get("code") in LAB_CODES
-                for category in resource.get("category", [])
-                for coding in category.get("coding", [])
-            )
-        )
+        return is_lab_order(resource) and resource.get("status") in ("active", "revoked")
 
 
 LAB_ORDERS = _LabOrders()
@@ -80,7 +86,7 @@ def send_lab_order(platform: Platform, payload: dict[str, Any]) -> None:
         viewer = fhir_viewer(session, order.owner_org_id or peer.org_id)
         found = read_many(session, [subject], viewer) if subject.startswith("Patient/") else []
         patient = found[0].content if found else None
-        message = oml_o21(order.content, order.version_id, patient, peer, order.owner_org_id)
+        message = order_message(order.content, order.version_id, patient, peer, order.owner_org_id)
         host, port, encoding = peer.host, peer.port, peer.encoding
     assert host is not None
     assert port is not None
@@ -92,25 +98,37 @@ def send_lab_order(platform: Platform, payload: dict[str, Any]) -> None:
     code = ack.first("MSA").get(1) if ack.first("MSA") else ""
     if code in ("AA", "CA"):
         log.info("lab order delivered", extra={"peer": peer.id})
+        with transaction(platform.sessions) as session:
+            note_sent(session, payload["id"], datetime.now(UTC))
         return
     if code in ("AR", "CR"):
         raise PermanentFailure(f"the LIS rejected the order: {ack.first('MSA').get(3)}")
     raise LisAnswered(f"the LIS answered {code or 'no MSA'}: try again")
 
 
-def oml_o21(
+# What a peer's ``order_message`` sends: hl7apy structure, HL7 version, MSH-9.
+MESSAGES = {
+    OrderMessage.OML_O21.value: ("OML_O21", "2.5", "OML^O21^OML_O21"),
+    OrderMessage.ORM_O01.value: ("ORM_O01", "2.3.1", "ORM^O01"),
+}
+
+
+def order_message(
     order: dict[str, Any],
     version: int,
     patient: dict[str, Any] | None,
     peer: MllpPeer,
     ordering_org: str | None,
 ) -> str:
-    """The order as OML^O21 (2.5): MSH, PID, ORC (NW or CA), TQ1 (priority), OBR."""
-    msg = Message("OML_O21", version="2.5", validation_level=VALIDATION_LEVEL.TOLERANT)
+    """The order as the peer takes it: OML^O21 (2.5: MSH, PID, ORC, TQ1 priority, OBR) or
+    ORM^O01 (2.3.1: MSH, PID, ORC, OBR, the priority in ORC-7 and OBR-27 quantity/timing).
+    ORC-1 is NW, or CA once the order is revoked."""
+    structure, hl7_version, message_type = MESSAGES[peer.order_message]
+    msg = Message(structure, version=hl7_version, validation_level=VALIDATION_LEVEL.TOLERANT)
     msg.msh.msh_3, msg.msh.msh_4 = "YILIAN", ordering_org or ""
     msg.msh.msh_5, msg.msh.msh_6 = peer.sending_application, peer.sending_facility
     msg.msh.msh_7 = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
-    msg.msh.msh_9 = "OML^O21^OML_O21"
+    msg.msh.msh_9 = message_type
     msg.msh.msh_10 = f"{order['id'].replace('-', '')[-16:]}{version:04d}"
     msg.msh.msh_11 = "P"
     msg.msh.msh_18 = "UNICODE UTF-8" if peer.encoding == "utf-8" else "GB 18030-2000"
@@ -128,20 +146,26 @@ def oml_o21(
         (i["value"] for i in order.get("identifier", []) if i.get("system") == APPLICATION_NUMBER),
         order["id"],
     )
+    priority = PRIORITY.get(order.get("priority", "routine"), "R")
     orc = msg.add_segment("ORC")
     orc.orc_1 = "CA" if order.get("status") == "revoked" else "NW"
     orc.orc_2 = escape(number)
     if authored := order.get("authoredOn"):
         orc.orc_9 = authored[:19].replace("-", "").replace(":", "").replace("T", "")
-    tq1 = msg.add_segment("TQ1")
-    tq1.tq1_1 = "1"
-    tq1.tq1_9 = PRIORITY.get(order.get("priority", "routine"), "R")
+    if structure == "OML_O21":
+        tq1 = msg.add_segment("TQ1")
+        tq1.tq1_1 = "1"
+        tq1.tq1_9 = priority
+    else:
+        orc.orc_7 = f"^^^^^{priority}"  # TQ-6 priority
     obr = msg.add_segment("OBR")
     obr.obr_1 = "1"
     obr.obr_2 = escape(number)
     coding = (order.get("code", {}).get("coding") or [{}])[0]
     text = order.get("code", {}).get("text") or coding.get("display", "")
     obr.obr_4 = "^".join([escape(coding.get("code", "")), escape(text), "L"])
+    if structure == "ORM_O01":
+        obr.obr_27 = f"^^^^^{priority}"
     return msg.to_er7()
 
 

@@ -20,6 +20,7 @@ from storage.models.registry import (
     CentreKind,
     HL7Encoding,
     LabelledEnum,
+    OrderMessage,
     OrgKind,
     Role,
 )
@@ -101,6 +102,8 @@ class AETitleEntry(_Entry):
     description: str = Field("", max_length=200)
     host: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
+    # An outbound LIS: lab orders go to it as OML^O21 (2.5) or ORM^O01 (2.3.1).
+    order_message: Annotated[OrderMessage, _enum(OrderMessage)] = OrderMessage.OML_O21
 
     @model_validator(mode="after")
     def _host_port_together(self) -> AETitleEntry:
@@ -128,6 +131,8 @@ class MllpPeerEntry(_Entry):
     encoding: Annotated[HL7Encoding, _enum(HL7Encoding)] = HL7Encoding.UTF8
     host: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
+    # An outbound LIS: lab orders go to it as OML^O21 (2.5) or ORM^O01 (2.3.1).
+    order_message: Annotated[OrderMessage, _enum(OrderMessage)] = OrderMessage.OML_O21
 
     @model_validator(mode="after")
     def _host_port_together(self) -> MllpPeerEntry:

@@ -195,6 +195,7 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "encoding": p.encoding.value,
                 "host": p.host,
                 "port": p.port,
+                "order_message": p.order_message.value,
             },
         )
     for item in f.lab_items:

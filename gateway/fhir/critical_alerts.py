@@ -21,18 +21,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.fhir import interactions
-from gateway.fhir.outcome import FHIR_JSON
-from gateway.transactions import run_in_transaction
+from gateway.transactions import json_answer, period
 from storage import fhir_store
 from storage.critical_alerts import AlertError, acknowledge, escalate, figures, steps
 from storage.db import transaction
 from storage.fhir_store import instant, new_id
-from storage.json_codec import dump_bytes, loads
+from storage.json_codec import loads
 from storage.models import CriticalAlert
 from storage.platform import Platform
 from storage.policy import visible_orgs
@@ -48,8 +46,7 @@ def router(platform: Platform) -> APIRouter:
     api = APIRouter(prefix="/fhir/Communication", tags=["FHIR"])
 
     async def answer(work: Callable[[Session], Any]) -> Response:
-        body = await run_in_threadpool(run_in_transaction, platform, work)
-        return Response(dump_bytes(body), media_type=FHIR_JSON)
+        return await json_answer(platform, work)
 
     @api.post("/{alert_id}/$acknowledge")
     async def acknowledge_alert(request: Request, requester: Auth, alert_id: str) -> Response:
@@ -119,10 +116,7 @@ def router(platform: Platform) -> APIRouter:
         requester: Auth, since: str = "1970-01-01", until: str = "9999-12-31"
     ) -> Response:
         interactions.authorize(requester, "Communication", "r")
-        try:
-            start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
-        except ValueError:
-            raise BadRequest("since and until are dates (YYYY-MM-DD)") from None
+        start, end = period(since, until)
 
         def work(session: Any) -> dict[str, Any]:
             found = figures(session, visible_orgs(session, requester.org_id), start, end)

@@ -44,12 +44,14 @@ from storage.models.registry import (
     LabelledEnum,
     LabItem,
     MllpPeer,
+    OrderMessage,
     Organization,
     OrgKind,
     Role,
     User,
     UserRole,
 )
+from storage.models.turnaround import LabTurnaround
 
 __all__ = [
     "AEKind",
@@ -88,8 +90,10 @@ __all__ = [
     "Hl7Message",
     "Hl7State",
     "LabItem",
+    "LabTurnaround",
     "LabelledEnum",
     "MllpPeer",
+    "OrderMessage",
     "OrgKind",
     "Organization",
     "OutboxEvent",

@@ -73,6 +73,13 @@ class HL7Encoding(LabelledEnum):
     GB18030 = ("gb18030", "GB18030")
 
 
+class OrderMessage(LabelledEnum):
+    """How lab orders are sent to an outbound LIS peer."""
+
+    OML_O21 = ("OML^O21", "OML^O21（HL7 2.5 检验申请）")
+    ORM_O01 = ("ORM^O01", "ORM^O01（HL7 2.3.1 医嘱）")
+
+
 def _in(column: str, enum: type[LabelledEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
 
@@ -165,6 +172,7 @@ class MllpPeer(Base):
     __tablename__ = "mllp_peers"
     __table_args__ = (
         CheckConstraint(_in("encoding", HL7Encoding), name="encoding"),
+        CheckConstraint(_in("order_message", OrderMessage), name="order_message"),
         CheckConstraint("(host IS NULL) = (port IS NULL)", name="host_port_together"),
         UniqueConstraint("sending_application", "sending_facility"),
     )
@@ -176,6 +184,8 @@ class MllpPeer(Base):
     encoding: Mapped[str] = mapped_column(String(16))
     host: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int | None] = mapped_column(Integer)
+    # Outbound peers: the message lab orders are sent as.
+    order_message: Mapped[str] = mapped_column(String(16), default=OrderMessage.OML_O21.value)
 
 
 class LabItem(Base):

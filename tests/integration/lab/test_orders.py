@@ -1,6 +1,7 @@
 """Commissioned lab orders out: a clinic's FHIR order for a lab test goes to the lab centre's
-LIS as OML^O21 over MLLP (a LIS on a real socket, answering with ACKs built by hl7apy),
-retried from the outbox until it is acknowledged."""
+LIS as OML^O21 (or ORM^O01, as the LIS is configured) over MLLP (a LIS on a real socket,
+answering with ACKs built by hl7apy), retried from the outbox until it is acknowledged; the
+order's specimen and its turnaround as the clinic sees them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ from storage import transaction
 from storage.models import MllpPeer, OutboxEvent
 from storage.platform import plugins
 from storage.worker import process_batch
-from tests.integration.lab.conftest import ID_NUMBER, NAME, Lab
+from tests.integration.lab.conftest import ID_NUMBER, NAME, Lab, oru
 
 LAB = "http://yilian.example/fhir/CodeSystem/exam-category"
 
@@ -49,7 +51,8 @@ class Lis:
                     if not chunk:
                         break
                     data += chunk
-                text = data.strip(b"\x0b\x1c\r").decode()
+                raw = data.strip(b"\x0b\x1c\r")
+                text = raw.decode("gb18030" if b"GB 18030" in raw else "utf-8")
                 self.received.append(text)
                 incoming = parse_message(text, find_groups=False,
                                          validation_level=VALIDATION_LEVEL.TOLERANT)  # fmt: skip
@@ -153,6 +156,30 @@ def test_a_lab_order_reaches_the_lis_as_oml_o21(lab: Lab, lis: Lis):
         back.close()
 
 
+def test_a_lis_configured_for_orm_o01_gets_the_order_as_orm_o01(lab: Lab, lis: Lis):
+    with transaction(lab.platform.sessions) as session:
+        session.execute(
+            update(MllpPeer)
+            .where(MllpPeer.id == "jhzx-lis")
+            .values(order_message="ORM^O01", encoding="gb18030")
+        )
+    order(lab)
+    run_worker(lab)
+    message = lis.segments()
+    assert (message["MSH"][8], message["MSH"][11]) == ("ORM^O01", "2.3.1")
+    assert message["MSH"][17] == "GB 18030-2000"
+    assert "TQ1" not in message
+    assert (message["ORC"][1], message["ORC"][2], message["ORC"][7]) == (
+        "NW",
+        "SQ20261201007",
+        "^^^^^S",
+    )
+    assert message["OBR"][4] == "BMP^基础代谢组合^L"
+    assert message["OBR"][27] == "^^^^^S"
+    assert message["PID"][5] == NAME  # sent in GB18030, read back as such
+    assert events(lab) == [("done", 1)]
+
+
 def test_the_lis_errors_are_retried_and_its_rejections_are_final(lab: Lab, lis: Lis):
     lis.answers = ["AE", "AR"]
     order(lab)
@@ -220,7 +247,58 @@ def test_a_clinic_his_order_in_hl7_reaches_the_lab_and_its_specimen_is_tracked(l
         "available",
     ]
 
+    run_worker(lab)
+    seen = lab.fhir(f"/ServiceRequest/{order['id']}/$turnaround", who="his-tx-wsy")
+    assert (seen["stage"], seen["rejectionReason"]) == ("rejected", "拒收：溶血")
+    assert seen["specimen"] == f"Specimen/{specimen['id']}"
+    assert seen["minutes"]["preAnalytical"] == 80.0  # collected 08:40, received 10:00
+
     assert lab.send(oml("HIS-0004", "CA"))["MSA"][1] == "AA"
     assert lab.fhir(f"/ServiceRequest/{order['id']}", who="his-tx-wsy")["status"] == "revoked"
     run_worker(lab)
     assert lis.segments()["ORC"][1] == "CA"
+
+
+def test_the_clinic_sees_its_orders_turnaround_from_collection_to_report(lab: Lab, lis: Lis):
+    assert lab.send(oml("HIS-0101", "NW"))["MSA"][1] == "AA"  # collected 08:40
+    run_worker(lab)  # delivered to the LIS: 送检
+    assert lab.send(oml("HIS-0102", "SC", received="20261201085000"))["MSA"][1] == "AA"
+    result = ("NM", "K", "钾", "4.1", "mmol/L", "3.5-5.3", "N", "F")
+    report = oru("LIS-0101", [result], order_number="SQ20261201009", specimen=None)
+    assert lab.send(report)["MSA"][1] == "AA"  # reported 09:00
+    run_worker(lab)
+    order = lab.fhir("/ServiceRequest?identifier=urn:oid:2.16.156.10011.1.24|SQ20261201009",
+                     who="his-tx-wsy")["entry"][0]["resource"]  # fmt: skip
+
+    seen = lab.fhir(f"/ServiceRequest/{order['id']}/$turnaround", who="his-tx-wsy")
+    assert seen["stage"] == "reported"
+    milestones = seen["milestones"]
+    assert {k: v for k, v in milestones.items() if k != "sent"} == {
+        "ordered": "2026-12-01T00:30:00.000Z",
+        "collected": "2026-12-01T00:40:00.000Z",
+        "received": "2026-12-01T00:50:00.000Z",
+        "reported": "2026-12-01T01:00:00.000Z",
+    }
+    assert datetime.fromisoformat(milestones["sent"]) > datetime.now(UTC) - timedelta(minutes=5)
+    assert seen["minutes"] == {
+        "preAnalytical": 10.0,
+        "intraLaboratory": 10.0,
+        "collectionToReport": 20.0,
+        "orderToReport": 30.0,
+    }
+    # Another clinic does not see it; the lead hospital counts it among its members'.
+    other = httpx.get(
+        f"{lab.gateway.url}/fhir/ServiceRequest/{order['id']}/$turnaround",
+        headers={"Authorization": f"Bearer {lab.gateway.token('his-fc-wsy')}"},
+    )
+    assert other.status_code == 404
+    assert other.json()["resourceType"] == "OperationOutcome"
+    figures = lab.fhir("/ServiceRequest/$turnaround-figures?since=2026-12-01&until=2026-12-02")
+    assert (figures["orders"], figures["rejected"], figures["rejectionRate"]) == (1, 0, 0.0)
+    assert figures["intervals"]["intraLaboratory"] == {
+        "count": 1,
+        "medianMinutes": 10.0,
+        "p90Minutes": 10.0,
+    }
+    elsewhere = lab.fhir("/ServiceRequest/$turnaround-figures", who="his-fc-wsy")
+    assert elsewhere["orders"] == 0

@@ -98,6 +98,11 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "lab_items[0] (code K): entry: critical_low must be below critical_high",
         ),
         (
+            "port: 2576, order_message: OML^O21}",
+            "port: 2576, order_message: ORU^R01}",
+            "mllp_peers[0] (id jhzx-lis): field 'order_message': 'ORU^R01' is not one of",
+        ),
+        (
             "code: NA, name: 钠, loinc: 2951-2,",
             "code: NA, name: 钠, loinc: LN2951,",
             "lab_items[1] (code NA): field 'loinc': String should match pattern",

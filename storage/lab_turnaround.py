@@ -1,0 +1,163 @@
+"""Lab turnaround times (检验周转时间), as the national clinical-laboratory quality indicators
+count them: 检验前周转时间 from collection to receipt in the lab, 实验室内周转时间 from receipt
+to the report, and the rate of rejected specimens (标本拒收率).
+
+Each commissioned lab order (a ServiceRequest) has one row of milestones, filled from whatever
+is written about it, by whichever service: the order (开单, who ordered, who performs), its
+specimens (采集 collected, 接收 received, 拒收 rejected with the reason), its delivery to the
+LIS (送检) and its first final report (报告).  A milestone keeps the earliest time learnt.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import LabTurnaround
+
+MILESTONES = ("ordered", "collected", "sent", "received", "rejected", "reported")
+# name -> (from milestone, to milestone)
+INTERVALS = {
+    "preAnalytical": ("collected", "received"),  # 检验前周转时间
+    "intraLaboratory": ("received", "reported"),  # 实验室内周转时间
+    "collectionToReport": ("collected", "reported"),
+    "orderToReport": ("ordered", "reported"),
+}
+REPORTED = {"final", "amended", "corrected", "appended"}
+
+
+def _moment(text: Any) -> datetime | None:
+    """A FHIR dateTime with a time of day, in UTC (a bare date says too little)."""
+    if not isinstance(text, str) or "T" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def _orders(references: Any) -> list[str]:
+    return [
+        str(r["reference"]).removeprefix("ServiceRequest/")
+        for r in references or []
+        if isinstance(r, dict) and str(r.get("reference", "")).startswith("ServiceRequest/")
+    ]
+
+
+def _organization(reference: Any) -> str | None:
+    text = str((reference or {}).get("reference", ""))
+    return text.removeprefix("Organization/") if text.startswith("Organization/") else None
+
+
+def _row(session: Session, order_id: str) -> LabTurnaround:
+    row = session.get(LabTurnaround, order_id)
+    if row is None:
+        row = LabTurnaround(order_id=order_id)
+        session.add(row)
+    return row
+
+
+def _earliest(row: LabTurnaround, milestone: str, moment: datetime | None) -> None:
+    current = getattr(row, f"{milestone}_at")
+    if moment is not None and (current is None or moment < current):
+        setattr(row, f"{milestone}_at", moment)
+
+
+def note(session: Session, resource: dict[str, Any], owner_org_id: str | None) -> None:
+    """What a written ServiceRequest (a lab order), Specimen or DiagnosticReport says about
+    the milestones of the orders it belongs to."""
+    kind = resource.get("resourceType")
+    if kind == "ServiceRequest":
+        row = _row(session, str(resource["id"]))
+        row.requester_org_id = _organization(resource.get("requester")) or owner_org_id
+        performers = [_organization(p) for p in resource.get("performer", [])]
+        row.performer_org_id = next((p for p in performers if p), row.performer_org_id)
+        _earliest(row, "ordered", _moment(resource.get("authoredOn")))
+    elif kind == "Specimen":
+        for order_id in _orders(resource.get("request")):
+            row = _row(session, order_id)
+            row.specimen = row.specimen or str(resource["id"])
+            collection = resource.get("collection", {})
+            _earliest(row, "collected", _moment(collection.get("collectedDateTime")))
+            _earliest(row, "received", _moment(resource.get("receivedTime")))
+            if resource.get("status") == "unsatisfactory":
+                _earliest(row, "rejected", _moment(resource.get("meta", {}).get("lastUpdated")))
+                notes = [n.get("text", "") for n in resource.get("note", [])]
+                row.rejection_reason = (next((n for n in notes if n), None) or "")[:200] or None
+    elif kind == "DiagnosticReport" and resource.get("status") in REPORTED:
+        for order_id in _orders(resource.get("basedOn")):
+            row = session.get(LabTurnaround, order_id)
+            if row is not None:  # reports of other orders (imaging) are not counted here
+                _earliest(row, "reported", _moment(resource.get("issued")))
+
+
+def note_sent(session: Session, order_id: str, at: datetime) -> None:
+    _earliest(_row(session, order_id), "sent", at)
+
+
+def of_order(session: Session, order_id: str) -> LabTurnaround | None:
+    return session.get(LabTurnaround, order_id)
+
+
+def minutes(row: LabTurnaround, interval: str) -> float | None:
+    start, end = (getattr(row, f"{m}_at") for m in INTERVALS[interval])
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() / 60, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalFigures:
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnaroundFigures:
+    orders: int
+    with_specimen: int
+    rejected: int
+    intervals: dict[str, IntervalFigures]
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return round(self.rejected / self.with_specimen, 4) if self.with_specimen else None
+
+
+def figures(
+    session: Session, orgs: set[str], since: datetime, until: datetime
+) -> TurnaroundFigures:
+    """The orders placed in ``[since, until)`` by or with ``orgs``."""
+    rows = list(
+        session.scalars(
+            select(LabTurnaround).where(
+                LabTurnaround.ordered_at >= since,
+                LabTurnaround.ordered_at < until,
+                or_(
+                    LabTurnaround.requester_org_id.in_(orgs),
+                    LabTurnaround.performer_org_id.in_(orgs),
+                ),
+            )
+        )
+    )
+    intervals = {}
+    for name in INTERVALS:
+        values = sorted(m for row in rows if (m := minutes(row, name)) is not None)
+        intervals[name] = IntervalFigures(
+            len(values),
+            statistics.median(values) if values else None,
+            values[min(len(values) - 1, int(0.9 * len(values)))] if values else None,
+        )
+    return TurnaroundFigures(
+        orders=len(rows),
+        with_specimen=sum(1 for r in rows if r.collected_at or r.received_at or r.rejected_at),
+        rejected=sum(1 for r in rows if r.rejected_at is not None),
+        intervals=intervals,
+    )
