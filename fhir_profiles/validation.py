@@ -38,6 +38,7 @@ SUPPORTED_TYPES = (
 )  # fmt: skip
 
 
+@cache
 def _model(resource_type: str) -> Any:
     module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
     return getattr(module, resource_type)
