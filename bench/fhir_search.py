@@ -12,21 +12,23 @@ Java); the issue's targets are absolute: search p50 <= 20 ms and p95 <= 100 ms a
 
     .venv/bin/python bench/fhir_search.py [--stages 10000,100000,1000000] [--repeats 200]
 
-Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms), one run of
-the three stages while other test processes shared the two cores (so bulk write is a floor):
+Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms), 2026-12-01,
+with Observation and DiagnosticReport code + date answered from their pair index (migration
+0011); lab-bridge tests ran on the same cores for a few minutes of the 1M stage's writes:
                                           10k            100k           1M
-    bulk write (resources/s)              947            967            900
-    Patient by identifier                 6.0 / 6.9      6.3 / 9.9      6.6 / 12.0
-    DiagnosticReport subject+date+_include 10.2 / 11.5   11.7 / 18.6    11.6 / 22.8
-    Observation code + one week           10.6 / 13.0    15.2 / 17.9    28.7 / 32.6
-    Task worklist owner + status           6.8 / 7.7     11.5 / 13.6    13.6 / 17.1
-A second run an hour later with nothing else running was slower everywhere (bulk write
-723 / 784 / 752; at 1M p50 7.5, 14.9, 32.4, 18.1 ms): this machine's speed varies by ~25 %
-from hour to hour, so compare figures of one run only.
-On an idle machine, 30,000 resources: 1,050 resources/s (was 742 before time-ordered ids,
-orjson, and validation + index extraction on the second core).  Observation by code + week at
-1M: about 7 ms counting the two criteria (5,000 dates, 35,000 codes), 9 ms walking ~400 of the
-week's Observations by id to find 20 of the code.
+    bulk write (resources/s)              791            851            758
+    Patient by identifier                 7.6 / 8.2      7.2 / 7.7      9.0 / 42.9
+    DiagnosticReport subject+date+_include 12.0 / 13.1   11.8 / 13.6    15.9 / 61.7
+    Observation code + one week           8.7 / 10.7     9.1 / 10.7     11.3 / 21.6
+    Task worklist owner + status          9.7 / 12.5     12.7 / 14.2    17.8 / 22.3
+Before the pair index, Observation code + week took 10.6 / 15.2 / 28.7 ms p50 (1M: ~7 ms
+counting the two criteria — 5,000 dates, 35,000 codes — and ~9 ms checking ~400 of the week's
+Observations by id for the 20 of the code); now one index range finds them, and a date
+criterion builds only its own prefix's SQL (it built all nine: half the Python time).
+Bulk write is CPU-bound on both cores (validation, index rows): 1,050 resources/s for 30,000
+on an idle machine in an earlier session, 870-900 in this one, whether one or two Bundles are in flight; the
+pair index costs ~2 %.  This machine's speed varies by ~25 % from hour to hour, so compare
+figures of one run only.
 
     .venv/bin/python bench/fhir_search.py --stages 30000 --keep /tmp/db   # keep the database
 """
