@@ -26,9 +26,9 @@ counting the two criteria — 5,000 dates, 35,000 codes — and ~9 ms checking ~
 Observations by id for the 20 of the code); now one index range finds them, and a date
 criterion builds only its own prefix's SQL (it built all nine: half the Python time).
 Bulk write is CPU-bound on both cores (validation, index rows): 1,050 resources/s for 30,000
-on an idle machine in an earlier session, 870-900 in this one, whether one or two Bundles are in flight; the
-pair index costs ~2 %.  This machine's speed varies by ~25 % from hour to hour, so compare
-figures of one run only.
+on an idle machine in an earlier session, 870-900 in this one, whether one or two Bundles are
+in flight; the pair index costs ~2 %.  This machine's speed varies by ~25 % from hour to hour,
+so compare figures of one run only.
 
     .venv/bin/python bench/fhir_search.py --stages 30000 --keep /tmp/db   # keep the database
 """
