@@ -5,6 +5,7 @@ Chinese encodings and the answers to bad input."""
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 from hl7apy.consts import VALIDATION_LEVEL
@@ -207,3 +208,35 @@ def test_the_clinic_is_pushed_its_report_through_its_subscription(lab: Lab, rece
     pushed = json.loads(body)
     assert pushed["resourceType"] == "DiagnosticReport"
     assert pushed["basedOn"] == [{"reference": f"ServiceRequest/{order}"}]
+
+
+def test_messages_on_many_connections_at_once_are_each_applied_once(lab: Lab):
+    """Eight LIS connections at once (committed together): every message answered for itself,
+    a broken one refused without costing the others, a resend on another connection applied
+    once."""
+    not_a_number = ("NM", "HBSAG", "乙肝表面抗原", "阴性", "", "", "", "F")
+    shares = [
+        [oru(f"C{c}-{n}", [SODIUM], filler=f"L-C{c}-{n}", specimen=None) for n in range(4)]
+        for c in range(8)
+    ]
+    shares[0].append(oru("C0-BAD", [not_a_number], filler="L-C0-BAD"))
+    shares[1].append(shares[2][0])  # the same message on two connections
+    answers: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def send(share: list) -> None:
+        for message in share:
+            ack = lab.send(message)
+            with lock:
+                answers.append((ack["MSA"][2], ack["MSA"][1]))
+
+    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(answers) == 34
+    assert {control: code for control, code in answers if code != "AA"} == {"C0-BAD": "AE"}
+    assert lab.fhir("/DiagnosticReport?_summary=count")["total"] == 32
+    states = sorted(m.state for m in lab.messages())
+    assert states == ["duplicate"] + ["failed"] + ["processed"] * 32
