@@ -11,16 +11,26 @@ beside it (Mirth and HAPI are Java); the issue's target is absolute: >= 500 mess
 
     .venv/bin/python bench/hl7_ingest.py [--messages 2000] [--results 5] [--patients 500]
 
-Last measured on the 2-core reference machine (500 messages of 5 results, 7 FHIR resources
-each):
-    1 connection   21 ORU^R01/s (146 resources/s), round trip p50 46 ms, p95 60 ms
-    8 connections  13-15 ORU^R01/s, p50 220-600 ms, p95 0.7 s (2.1 s before the connections
-                   queued in order for SQLite's one writer instead of its busy handler)
-First run 9 messages/s: hl7apy's typed parse took ~45 ms a message and building the ACK ~10 ms
-(now the hl7 package's parse, 0.5 ms, and an ACK written field by field).  Where a message's
-~48 ms go now: ~22 ms mapping, validating and indexing its 7 resources, ~10 ms validation alone,
-the rest writing ~150 rows in one transaction (fsyncs are ~1 ms each here).  The >= 500/s
-target needs messages handled in parallel processes and grouped commits; not done.
+Last measured on the 2-core reference machine, 2026-12-01 (2,000 messages of 5 results, 7 FHIR
+resources each, per stage):
+    1 connection   18 ORU^R01/s (129 resources/s), round trip p50 52 ms, p95 67 ms
+    8 connections  17 ORU^R01/s, p50 476 ms, p95 558 ms
+(An earlier session, on a faster hour of this machine: 21/s and 13-15/s.)  History:
+- first run 9/s: hl7apy's typed parse took ~45 ms a message and building the ACK ~10 ms (now
+  the hl7 package's parse, 0.5 ms, and an ACK written field by field);
+- 8 connections p95 2.1 s -> 0.7 s once they queued in order for SQLite's one writer instead of
+  in its busy handler, which sleeps in growing steps;
+- the lab's lookup of its own resources by identifier read every resource the lab owned (no
+  planner statistics for ``fhir_resources``: migration 0013): 20 ms a message after 1,000
+  messages and growing, now 2 ms.
+Where a message's ~50 ms go (py-spy, one core busy — the GIL): validating its 7 resources
+~23 % (the R4 models ~12 %, FHIRPath invariants ~6 %, profiles ~4 %), writing ~150 index,
+version, audit and outbox rows ~14 %, the commit ~11 %, transaction set-up ~8 %, identifier,
+patient and order lookups ~10 %, mapping and search values ~8 %.  Committing the messages of
+all connections together (one writer, groups of up to 32) was tried: groups of ~5 formed and
+throughput rose ~5 %, so it was not kept.  The >= 500/s target is ~25 times this: it needs the
+CPU work (mapping, validation, search values) done in parallel processes before the write
+lock is taken, with retry when another writer got there first; not done.
 """
 
 from __future__ import annotations
