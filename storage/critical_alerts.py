@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AlertState, CriticalAlert, CriticalAlertStep
+from storage.models import AlertState, CriticalAlert, CriticalAlertStep, User
 from storage.outbox import enqueue
+from storage.registry import heads_of
 
 DEADLINE_TOPIC = "critical.deadline"
 LAST_LEVEL = 2  # 0 the ordering organization, 1 its head, 2 the centre that raised it
@@ -72,12 +73,26 @@ def escalate(
     alert.level = level + 1
     alert.deadline_at = now + deadline
     told = alert.recipient_org_id if alert.level == 1 else alert.source_org_id
-    role = "负责人" if alert.level == 1 else "出具中心"
-    session.add(CriticalAlertStep(alert_id=alert.id, at=now, action="escalated", org_id=told,
-                                  text=f"超时未确认，升级至{role}"))  # fmt: skip
+    heads = heads_of(session, told) if alert.level == 1 else []
+    step = CriticalAlertStep(
+        alert_id=alert.id,
+        at=now,
+        action="escalated",
+        org_id=told,
+        actor=",".join(h.username for h in heads)[:128] or None,
+        text=f"超时未确认，升级至{escalated_to(alert.level, heads)}",
+    )
+    session.add(step)
     if alert.level < LAST_LEVEL:
         enqueue(session, DEADLINE_TOPIC, _deadline_payload(alert, deadline), delay=deadline)
     return alert
+
+
+def escalated_to(level: int, heads: list[User]) -> str:
+    """Whom an escalation to ``level`` tells, as the chain and the Communication say it."""
+    if level >= LAST_LEVEL:
+        return "出具中心"
+    return f"负责人：{'、'.join(h.display_name for h in heads)}" if heads else "负责人（未登记）"
 
 
 def acknowledge(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, User
+from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, Role, User, UserRole
 from storage.secrets import verify_secret
 
 
@@ -57,3 +57,15 @@ def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
         .where(Centre.kind == kind, CentreServed.org_id == org_id)
         .order_by(Centre.id)
     ).first()
+
+
+def heads_of(session: Session, org_id: str) -> list[User]:
+    """The organization's people with the ``head`` role (负责人), by username."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole, UserRole.username == User.username)
+            .where(User.org_id == org_id, UserRole.role == Role.HEAD.value)
+            .order_by(User.username)
+        )
+    )

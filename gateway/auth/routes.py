@@ -22,7 +22,8 @@ from storage.registry import authenticate_client, authenticate_user
 ROLE_SCOPES = {
     "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
     "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
-    "clinician": "user/*.rs user/ServiceRequest.cruds",
+    "clinician": "user/*.rs user/ServiceRequest.cruds user/Communication.ru",
+    "head": "user/*.rs user/Communication.ru",
     "admin": "user/*.cruds",
 }
 

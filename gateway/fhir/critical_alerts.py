@@ -27,14 +27,24 @@ from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.fhir import interactions
 from gateway.transactions import json_answer, period
 from storage import fhir_store
-from storage.critical_alerts import AlertError, acknowledge, escalate, figures, steps
+from storage.critical_alerts import (
+    AlertError,
+    acknowledge,
+    escalate,
+    escalated_to,
+    figures,
+    steps,
+)
 from storage.db import transaction
 from storage.fhir_store import instant, new_id
 from storage.json_codec import loads
 from storage.models import CriticalAlert
 from storage.platform import Platform
 from storage.policy import visible_orgs
+from storage.registry import heads_of
 
+# The people of the alliance file (``users``), by username.
+USERS = "urn:yilian:user"
 READ_BACK = {
     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
                 "code": "notification", "display": "Notification"}],
@@ -150,12 +160,16 @@ def on_deadline(platform: Platform, payload: dict[str, Any]) -> None:
         if current is None or current.content is None:
             return
         told = alert.recipient_org_id if alert.level == 1 else alert.source_org_id
-        who = "负责人" if alert.level == 1 else "出具中心"
+        heads = heads_of(session, told) if alert.level == 1 else []
         content = {k: v for k, v in current.content.items() if k != "meta"}
         recipients = content.get("recipient", [])
-        target = {"reference": f"Organization/{told}"}
-        if target not in recipients:
-            recipients = [*recipients, target]
-        note = {"time": instant(datetime.now(UTC)), "text": f"超时未确认，已升级至{who}"}
+        targets = [{"reference": f"Organization/{told}"}] + [
+            {"type": "Practitioner", "identifier": {"system": USERS, "value": head.username},
+             "display": head.display_name}
+            for head in heads
+        ]  # fmt: skip
+        recipients = [*recipients, *(t for t in targets if t not in recipients)]
+        text = f"超时未确认，已升级至{escalated_to(alert.level, heads)}"
+        note = {"time": instant(datetime.now(UTC)), "text": text}
         content |= {"recipient": recipients, "note": [*content.get("note", []), note]}
         interactions.store(session, content, current.owner_org_id)

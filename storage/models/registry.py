@@ -65,6 +65,7 @@ class Role(LabelledEnum):
     READER = ("reader", "报告医师")
     SENIOR_READER = ("senior_reader", "审核医师")
     CLINICIAN = ("clinician", "临床医师")
+    HEAD = ("head", "负责人")  # of an organization: told when a critical value is not answered
     ADMIN = ("admin", "管理员")
 
 

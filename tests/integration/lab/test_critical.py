@@ -8,7 +8,10 @@ import time
 
 import httpx
 
+from storage import transaction
+from storage.critical_alerts import escalated_to
 from storage.platform import plugins
+from storage.registry import heads_of
 from storage.worker import process_batch
 from tests.integration.lab.conftest import POTASSIUM, SODIUM, Lab, oru
 from tests.integration.lab.test_results import clinic_orders
@@ -92,12 +95,19 @@ def test_an_unacknowledged_alert_escalates_to_the_head_then_the_lab(lab: Lab):
         ("raised", "tx-wsy"), ("escalated", "tx-wsy"), ("escalated", "jhzx")
     ]  # fmt: skip
     assert chain["state"] == "open"
+    assert (chain["steps"][1]["by"], chain["steps"][1]["text"]) == (
+        "wangjianguo",
+        "超时未确认，升级至负责人：王建国",
+    )
     escalated = the_alert(lab)
     assert escalated["recipient"] == [
-        {"reference": "Organization/tx-wsy"}, {"reference": "Organization/jhzx"}
+        {"reference": "Organization/tx-wsy"},
+        {"type": "Practitioner", "identifier": {"system": "urn:yilian:user",
+                                                "value": "wangjianguo"}, "display": "王建国"},
+        {"reference": "Organization/jhzx"},
     ]  # fmt: skip
     assert [n["text"] for n in escalated["note"]] == [
-        "超时未确认，已升级至负责人",
+        "超时未确认，已升级至负责人：王建国",
         "超时未确认，已升级至出具中心",
     ]
     figures = lab.fhir("/Communication/$critical-figures", who="his-jhzx")
@@ -120,3 +130,23 @@ def test_the_labs_critical_limits_raise_alerts_the_flags_missed(lab: Lab):
     other_unit = ("NM", "NA", "钠", "170", "mEq/L", "137-147", "H", "F")
     assert lab.send(oru("LIM-0002", [merely_high, other_unit], filler="L-2"))["MSA"][1] == "AA"
     assert lab.fhir("/Communication/$critical-figures", who="his-jhzx")["raised"] == 1
+
+
+def test_the_clinics_head_confirms_an_escalated_alert_with_their_own_login(lab: Lab):
+    lab.platform.settings.critical_ack_minutes = 0.5 / 60
+    clinic_orders(lab)
+    assert lab.send(oru("CRIT-0004", [POTASSIUM]))["MSA"][1] == "AA"
+    alert = the_alert(lab)
+    run_worker(lab)
+    time.sleep(0.7)
+    run_worker(lab)  # escalated to the head, 王建国
+    confirmed = read_back("钾6.8，已通知主管医师")
+    done = post(lab, f"/Communication/{alert['id']}/$acknowledge", confirmed, "wangjianguo")
+    assert done.status_code == 200, done.text
+    chain = lab.fhir(f"/Communication/{alert['id']}/$chain", who="his-tx-wsy")
+    assert [(s["action"], s["by"]) for s in chain["steps"]] == [
+        ("raised", None), ("escalated", "wangjianguo"), ("acknowledged", "wangjianguo")
+    ]  # fmt: skip
+    # Nobody registered as head of another clinic: the chain says so.
+    with transaction(lab.platform.sessions) as session:
+        assert escalated_to(1, heads_of(session, "fc-wsy")) == "负责人（未登记）"
