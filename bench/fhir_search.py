@@ -21,6 +21,11 @@ with Observation and DiagnosticReport code + date answered from their pair index
     DiagnosticReport subject+date+_include 12.0 / 13.1   11.8 / 13.6    15.9 / 61.7
     Observation code + one week           8.7 / 10.7     9.1 / 10.7     11.3 / 21.6
     Task worklist owner + status          9.7 / 12.5     12.7 / 14.2    17.8 / 22.3
+A second run two hours later (with migration 0013's planner statistics for fhir_resources;
+nothing else running; bulk write 726 / 737 / 723): at 1M p50 / p95 14.1 / 59.8, 20.4 / 83.6,
+12.5 / 20.7, 18.6 / 22.4 ms, and at 10k and 100k 15-80 % slower than the first run too.  How
+much of that is the hour and how much the statistics was not separated; a 30k run just after
+adding them gave the query times of before (7.3 / 11.8 / 8.9 / 11.0 ms p50).
 Before the pair index, Observation code + week took 10.6 / 15.2 / 28.7 ms p50 (1M: ~7 ms
 counting the two criteria — 5,000 dates, 35,000 codes — and ~9 ms checking ~400 of the week's
 Observations by id for the 20 of the code); now one index range finds them, and a date
