@@ -4,14 +4,13 @@ be reached is a 503 (the client tries again), never a 500."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.errors import BadRequest, ServiceUnavailable
+from gateway.errors import ServiceUnavailable
 from gateway.fhir.outcome import FHIR_JSON
 from storage import StorageError
 from storage.db import transaction
@@ -33,12 +32,3 @@ async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Res
     """The work's result as the JSON body of a FHIR operation's answer."""
     body = await run_in_threadpool(run_in_transaction, platform, work)
     return Response(dump_bytes(body), media_type=FHIR_JSON)
-
-
-def period(since: str, until: str) -> tuple[datetime, datetime]:
-    """``[since, until)`` of a figures request, dates (YYYY-MM-DD) read as UTC."""
-    try:
-        start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
-    except ValueError:
-        raise BadRequest("since and until are dates (YYYY-MM-DD)") from None
-    return start, end

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.fhir import interactions
-from gateway.transactions import json_answer, period
+from gateway.fhir.figures import figures_answer
+from gateway.transactions import json_answer
 from storage import fhir_store
 from storage.critical_alerts import (
     AlertError,
@@ -125,18 +126,17 @@ def router(platform: Platform) -> APIRouter:
     async def critical_figures(
         requester: Auth, since: str = "1970-01-01", until: str = "9999-12-31"
     ) -> Response:
-        interactions.authorize(requester, "Communication", "r")
-        start, end = period(since, until)
-
-        def work(session: Any) -> dict[str, Any]:
-            found = figures(session, visible_orgs(session, requester.org_id), start, end)
+        def count(
+            session: Session, orgs: set[str], start: datetime, end: datetime
+        ) -> dict[str, Any]:
+            found = figures(session, orgs, start, end)
             return {
                 "raised": found.raised, "acknowledged": found.acknowledged,
                 "onTime": found.on_time, "escalated": found.escalated, "open": found.open,
                 "medianMinutes": found.median_minutes, "timeliness": found.timeliness,
             }  # fmt: skip
 
-        return await answer(work)
+        return await figures_answer(platform, requester, "Communication", since, until, count)
 
     return api
 

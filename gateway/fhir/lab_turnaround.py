@@ -10,19 +10,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
 from gateway.errors import NotFound
 from gateway.fhir import interactions
-from gateway.transactions import json_answer, period
+from gateway.fhir.figures import figures_answer
+from gateway.transactions import json_answer
 from storage.fhir_search import read_many
 from storage.fhir_store import instant
 from storage.lab_turnaround import INTERVALS, MILESTONES, figures, minutes, of_order
 from storage.platform import Platform
-from storage.policy import fhir_viewer, visible_orgs
+from storage.policy import fhir_viewer
 
 
 def router(platform: Platform) -> APIRouter:
@@ -56,11 +59,10 @@ def router(platform: Platform) -> APIRouter:
     async def turnaround_figures(
         requester: Auth, since: str = "1970-01-01", until: str = "9999-12-31"
     ) -> Response:
-        interactions.authorize(requester, "ServiceRequest", "r")
-        start, end = period(since, until)
-
-        def work(session: Any) -> dict[str, Any]:
-            found = figures(session, visible_orgs(session, requester.org_id), start, end)
+        def count(
+            session: Session, orgs: set[str], start: datetime, end: datetime
+        ) -> dict[str, Any]:
+            found = figures(session, orgs, start, end)
             return {
                 "orders": found.orders,
                 "withSpecimen": found.with_specimen,
@@ -76,6 +78,6 @@ def router(platform: Platform) -> APIRouter:
                 },
             }
 
-        return await json_answer(platform, work)
+        return await figures_answer(platform, requester, "ServiceRequest", since, until, count)
 
     return api
