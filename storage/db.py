@@ -138,7 +138,7 @@ def deferred_writes(session: Session) -> Iterator[None]:
     session.info[_PENDING] = {}
     try:
         yield
-        _write_pending(session)
+        write_pending(session)
     finally:
         session.info.pop(_PENDING, None)
 
@@ -154,7 +154,9 @@ def add_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
         pending.setdefault(target, []).extend(rows)
 
 
-def _write_pending(session: Session) -> None:
+def write_pending(session: Session) -> None:
+    """Send the rows collected so far (a long :func:`deferred_writes` block does this now and
+    then, so that the database works while its caller prepares the next rows)."""
     pending: dict[Any, list[dict[str, Any]]] = session.info.get(_PENDING) or {}
     connection = session.connection()  # a Connection: no session events, no recursion
     for table, rows in pending.items():
@@ -165,10 +167,10 @@ def _write_pending(session: Session) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
     if state.session.info.get(_PENDING):
-        _write_pending(state.session)
+        write_pending(state.session)
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     if session.info.get(_PENDING):
-        _write_pending(session)
+        write_pending(session)

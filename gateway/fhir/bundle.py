@@ -1,16 +1,16 @@
 """Batch and transaction Bundles (FHIR R4 3.1.0.11).
 
-A transaction is all or nothing: every resource is validated first, ``urn:uuid:`` full URLs
-become the ids they are stored under (references to them rewritten), then every entry runs in
-one database transaction — deletes, creates, updates, reads, as the specification orders them.
-Any failure rolls back everything.  A batch runs each entry on its own and reports each result.
-Conditional entries (URLs with a query) are not supported yet: 400.
+A transaction is all or nothing: ``urn:uuid:`` full URLs become the ids they are stored under
+(references to them rewritten), then every entry runs in one database transaction — deletes,
+creates, updates, reads, as the specification orders them — each resource written as soon as
+it is validated (the validator's workers check the next ones meanwhile).  Any failure, an
+invalid resource included, rolls back everything.  A batch runs each entry on its own and
+reports each result.  Conditional entries (URLs with a query) are not supported yet: 400.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +22,17 @@ from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
 from gateway.fhir.validator import Prepared
-from storage.db import deferred_writes
+from storage.db import deferred_writes, write_pending
 from storage.fhir_store import StoredResource, instant, new_id
 
 MAX_ENTRIES = 1000
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
+# A transaction's collected rows go to the database after this many writes, while the
+# validator's workers check the next resources.
+WRITE_EVERY = 64
+
+Prepare = Callable[[list[tuple[Any, str]]], Iterator[Prepared]]
 
 
 class TooLarge(HttpError):
@@ -43,15 +48,12 @@ class Entry:
     resource: dict[str, Any] | None
     full_url: str | None
     if_match: int | None
-    search_values: list[SearchValue] | None = None  # extracted at parse time
+    search_values: list[SearchValue] | None = None  # extracted when validated
 
 
-def parse(
-    bundle: Any, prepare_all: Callable[[list[tuple[Any, str]]], list[Prepared]]
-) -> tuple[str, list[Entry]]:
-    """The entries of a batch or transaction: POSTed resources given their ids (``urn:uuid:``
-    references pointing at them), every resource validated (the first invalid one is the
-    422) and its search values extracted."""
+def parse(bundle: Any) -> tuple[str, list[Entry]]:
+    """The entries of a batch or transaction, POSTed resources given their ids (``urn:uuid:``
+    references pointing at them)."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadRequest("POST to the base URL takes a Bundle")
     kind = bundle.get("type")
@@ -64,17 +66,22 @@ def parse(
         raise TooLarge(f"at most {MAX_ENTRIES} entries per Bundle; split it")
     entries = [_entry(i, raw) for i, raw in enumerate(raw_entries)]
     resolve_placeholders(entries)
-    written = [e for e in entries if e.method in ("POST", "PUT")]
-    prepared = prepare_all([(e.resource, e.resource_type) for e in written])
-    for entry, (problems, index) in zip(written, prepared, strict=True):
-        if problems:
-            where = f"Bundle.entry[{entry.index}]"
-            raise Unprocessable(
-                f"{where} is not a valid {entry.resource_type}",
-                [(f"{where}.resource.{p.expression}", p.message) for p in problems],
-            )
-        entry.search_values = index
     return kind, entries
+
+
+def _written(entries: list[Entry]) -> list[Entry]:
+    return [e for e in entries if e.method in ("POST", "PUT")]
+
+
+def _take(entry: Entry, prepared: Prepared) -> None:
+    """The entry's search values, or the 422 naming its problems."""
+    problems, entry.search_values = prepared
+    if problems:
+        where = f"Bundle.entry[{entry.index}]"
+        raise Unprocessable(
+            f"{where} is not a valid {entry.resource_type}",
+            [(f"{where}.resource.{p.expression}", p.message) for p in problems],
+        )
 
 
 def _entry(index: int, raw: Any) -> Entry:
@@ -104,7 +111,7 @@ def _entry(index: int, raw: Any) -> Entry:
         method,
         parts[0],
         parts[1] if len(parts) == 2 else None,
-        copy.deepcopy(resource) if isinstance(resource, dict) else None,
+        resource if isinstance(resource, dict) else None,  # the parsed body's own: no copy
         raw.get("fullUrl"),
         int(version) if version else None,
     )
@@ -176,23 +183,31 @@ def transaction_response(
     in_one_transaction: Callable[[Callable[[Session], list[dict[str, Any]]]], Any],
     requester: Requester,
     check: bool,
+    prepare: Prepare,
 ) -> dict[str, Any]:
     """All or nothing; references are checked once every entry is written (they may point at
     each other)."""
     ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
+    written = _written(ordered)
 
     def work(session: Session) -> list[dict[str, Any]]:
         answers: dict[int, dict[str, Any]] = {}
+        prepared = prepare([(e.resource, e.resource_type) for e in written])
         with deferred_writes(session):
-            for entry in ordered:
+            for count, entry in enumerate(ordered, 1):
+                if entry.method in ("POST", "PUT"):
+                    _take(entry, next(prepared))
                 try:
                     answers[entry.index] = run_entry(session, requester, entry, check=False)
                 except HttpError as exc:
                     exc.message = f"Bundle.entry[{entry.index}]: {exc.message}"
                     raise
+                if count % WRITE_EVERY == 0:
+                    write_pending(session)
             if check:
-                written = [e.resource for e in ordered if e.method in ("POST", "PUT")]
-                interactions.check_references(session, requester, [r for r in written if r])
+                resources = [e.resource for e in written if e.resource]
+                own = {f"{e.resource_type}/{e.resource_id}" for e in written}
+                interactions.check_references(session, requester, resources, own)
         return [answers[e.index] for e in entries]
 
     return _bundle("transaction-response", in_one_transaction(work))
@@ -203,10 +218,17 @@ def batch_response(
     each_in_transaction: Callable[[Callable[[Session], dict[str, Any]]], Any],
     requester: Requester,
     check: bool,
+    prepare: Prepare,
 ) -> dict[str, Any]:
+    """Each entry on its own: an invalid resource is its entry's 422, the others still run."""
+    written = _written(entries)
+    items = [(e.resource, e.resource_type) for e in written]
+    prepared = dict(zip((e.index for e in written), prepare(items), strict=True))
     answers = []
     for entry in entries:
         try:
+            if entry.index in prepared:
+                _take(entry, prepared[entry.index])
             answers.append(
                 each_in_transaction(lambda s, e=entry: run_entry(s, requester, e, check))
             )

@@ -4,6 +4,7 @@ Bundle runs all of its entries in one."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -98,10 +99,15 @@ def sees(session: Session, requester: Requester, stored: StoredResource) -> bool
 
 
 def check_references(
-    session: Session, requester: Requester, resources: list[dict[str, Any]]
+    session: Session,
+    requester: Requester,
+    resources: list[dict[str, Any]],
+    own: Collection[str] = (),
 ) -> None:
     """Every relative reference of the resources is well formed and points at a resource the
-    requester may see (422 naming each one that does not; nothing is written then)."""
+    requester may see (422 naming each one that does not; nothing is written then).  ``own``:
+    the ``Type/id`` of what the requester has just written in this transaction (seen without
+    reading it back)."""
     problems: list[tuple[str, str]] = []
     wanted: dict[str, list[str]] = {}
     for resource in resources:
@@ -111,7 +117,7 @@ def check_references(
             except ValueError as exc:
                 problems.append((expression, str(exc)))
                 continue
-            if target is not None:
+            if target is not None and target not in own:
                 wanted.setdefault(target, []).append(expression)
     if wanted:
         viewer = viewer_of(session, requester)

@@ -482,11 +482,12 @@ def router(platform: Platform, validation: Validator) -> APIRouter:
     async def batch_or_transaction(request: Request, requester: Auth) -> Response:
         _check_format(request)
         body = await _json_body(request)
-        kind, entries = await run_in_threadpool(bundle.parse, body, validation.prepare_all)
-
+        kind, entries = await run_in_threadpool(bundle.parse, body)
         run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
         try:
-            answer = await run_in_threadpool(run, entries, run_in_transaction, requester, checked)
+            answer = await run_in_threadpool(
+                run, entries, run_in_transaction, requester, checked, validation.prepared
+            )
         except StorageError as exc:
             raise ServiceUnavailable("storage unavailable, try again later") from exc
         return Response(dump_bytes(answer), media_type=FHIR_JSON)

@@ -2,16 +2,19 @@
 and those the server requires of its type (``fhir_required_profiles``).
 
 The resources of a large Bundle are validated, and their search values extracted, on several
-cores.  Both are pure CPU work under the GIL, more than half of the time a transaction of
-hundreds of resources takes.  With ``fhir_validation_processes`` > 0, big Bundles are split:
-this thread validates one share and worker processes the others.  A worker that dies is
-replaced and its share validated here, so a crash never turns into a wrong answer.
+cores: both are pure CPU work under the GIL, about half of what a transaction of hundreds of
+resources costs.  With ``fhir_validation_processes`` > 0, :meth:`Validator.prepared` hands
+chunks of a Bundle to worker processes and yields the results in order as they come back, so
+the caller writes the first resources while the workers validate the next; while it waits for
+a chunk, it validates one of the last chunks itself.  A worker that dies is replaced and its
+chunk validated here, so a crash never turns into a wrong answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -26,6 +29,10 @@ log = logging.getLogger("yilian.fhir")
 
 # Below this many resources, sending them to another process costs more than it saves.
 MIN_PARALLEL = 64
+# Resources per chunk handed to a worker: small enough that the first results come back soon;
+# each worker has this many chunks queued, so that it never waits for the caller.
+CHUNK = 32
+QUEUED = 3
 
 Item = tuple[Any, str]  # a resource and the type it must be
 
@@ -65,26 +72,42 @@ class Validator:
                 f"{what} is not valid", [(p.expression, p.message) for p in problems]
             )
 
-    def prepare_all(self, items: list[Item]) -> list[Prepared]:
-        """Each item's problems, or its search values, in order."""
+    def prepared(self, items: list[Item]) -> Iterator[Prepared]:
+        """Each item's problems, or its search values, in order, as soon as they are known."""
         if self._processes == 0 or len(items) < MIN_PARALLEL:
-            return prepare_share(items, self._required)
-        parts = self._processes + 1
-        size = -(-len(items) // parts)
-        shares = [items[i : i + size] for i in range(0, len(items), size)]
+            yield from prepare_share(items, self._required)
+            return
+        chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
         executor = self._started()
-        futures: list[Future[list[Prepared]]] = [
-            executor.submit(prepare_share, share, self._required) for share in shares[1:]
-        ]
-        results = prepare_share(shares[0], self._required)
-        for share, future in zip(shares[1:], futures, strict=True):
-            try:
-                results += future.result()
-            except BrokenProcessPool:
-                log.warning("a FHIR validation worker died; restarting the pool")
-                self._restart(executor)
-                results += prepare_share(share, self._required)
-        return results
+        sent: dict[int, Future[list[Prepared]]] = {}
+        done_here: dict[int, list[Prepared]] = {}
+        front, back = 0, len(chunks)  # chunks [front, back) are neither sent nor done here
+        try:
+            for index in range(len(chunks)):
+                while front < back and len(sent) < QUEUED * self._processes:
+                    sent[front] = executor.submit(prepare_share, chunks[front], self._required)
+                    front += 1
+                if index in done_here:
+                    yield from done_here.pop(index)
+                    continue
+                future = sent.pop(index)
+                while not future.done() and front < back:
+                    back -= 1
+                    done_here[back] = prepare_share(chunks[back], self._required)
+                yield from self._result(future, chunks[index], executor)
+        finally:
+            for future in sent.values():
+                future.cancel()
+
+    def _result(
+        self, future: Future[list[Prepared]], chunk: list[Item], executor: ProcessPoolExecutor
+    ) -> list[Prepared]:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("a FHIR validation worker died; restarting the pool")
+            self._restart(executor)
+            return prepare_share(chunk, self._required)
 
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -72,6 +72,14 @@ def test_transaction_is_all_or_nothing(gateway: Gateway):
     assert invalid.status_code == 422
     expressions = [e for i in invalid.json()["issue"] for e in i.get("expression", [])]
     assert "Bundle.entry[1].resource.Patient.x" in expressions
+    # A large one is written while its last resources are still being validated (in worker
+    # processes): an invalid one near its end still leaves nothing behind.
+    many = [entry({**PATIENT, "name": [{"text": f"患者{n}"}]}) for n in range(150)]
+    many[140] = entry({**PATIENT, "birthDate": "1990-13-45"})
+    late = post(gateway, {"resourceType": "Bundle", "type": "transaction", "entry": many})
+    assert late.status_code == 422
+    expressions = [e for i in late.json()["issue"] for e in i.get("expression", [])]
+    assert expressions == ["Bundle.entry[140].resource.Patient.birthDate"]
     forbidden = post(
         gateway,
         {
@@ -98,13 +106,18 @@ def test_batch_answers_each_entry(gateway: Gateway):
                 entry(PATIENT),
                 {"request": {"method": "GET", "url": "Patient/does-not-exist"}},
                 entry({"resourceType": "CodeSystem", "status": "draft", "content": "not-present"}),
+                entry({**PATIENT, "gender": "unknown-value!"}),
+                entry(PATIENT),
             ],
         },
     )
     assert response.status_code == 200
-    statuses = [e["response"]["status"] for e in response.json()["entry"]]
-    assert statuses == ["201 Created", "404", "403"]
-    assert versions(gateway) == 1
+    answers = response.json()["entry"]
+    statuses = [e["response"]["status"] for e in answers]
+    assert statuses == ["201 Created", "404", "403", "422", "201 Created"]
+    [issue] = answers[3]["response"]["outcome"]["issue"]
+    assert issue["expression"] == ["Bundle.entry[3].resource.Patient.gender"]
+    assert versions(gateway) == 2
 
 
 def test_malformed_and_oversized_bundles(gateway: Gateway):
