@@ -38,13 +38,16 @@ def enqueue(
     max_attempts: int = 10,
 ) -> None:
     """Add an event to ``session``; it becomes visible when the caller's transaction commits."""
+    now = datetime.now(UTC)
     event = {
         "topic": topic,
         "payload": payload,
         "state": OutboxState.PENDING,
         "attempts": 0,
         "max_attempts": max_attempts,
-        "available_at": datetime.now(UTC) + delay,
+        "available_at": now + delay,
+        "created_at": now,
+        "updated_at": now,
     }
     add_rows(session, OutboxEvent, [event])
 
