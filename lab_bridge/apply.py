@@ -24,7 +24,7 @@ from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped
 from storage import fhir_store
 from storage.fhir_search import by_identifier, by_identifiers
-from storage.fhir_store import StoredResource, new_id
+from storage.fhir_store import StoredResource, index_rows, new_id
 from storage.policy import fhir_viewer
 
 
@@ -138,8 +138,7 @@ def _upsert(
         raise ContentError(draft.where, 207, reason)
     if current is not None and _same(current.content, resource):
         return current, False
-    stored = fhir_store.put(session, resource, org, index=extract(resource), new=current is None)
-    return stored, True
+    return keep(session, resource, org, new=current is None), True
 
 
 def _merge(
@@ -165,8 +164,16 @@ def _merge(
         problems = validate(content)
         if problems:
             raise ContentError("MRG[1]", 207, f"merge makes an invalid {problems[0].expression}")
-        stored = fhir_store.put(session, content, org, index=extract(content))
+        stored = keep(session, content, org)
     return stored, prior.id
+
+
+def keep(
+    session: Session, resource: dict[str, Any], org: str, *, new: bool = False
+) -> StoredResource:
+    """Store a validated resource of the sender's organization with its index rows."""
+    rows = index_rows(resource, extract(resource))
+    return fhir_store.put(session, resource, org, index=rows, new=new)
 
 
 def _same(stored: dict[str, Any] | None, resource: dict[str, Any]) -> bool:

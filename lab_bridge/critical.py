@@ -9,10 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhir_profiles.search_values import extract
 from fhir_profiles.validation import validate
-from lab_bridge.apply import Critical
-from storage import fhir_store
+from lab_bridge.apply import Critical, keep
 from storage.critical_alerts import raise_alert
 from storage.fhir_store import instant, new_id
 
@@ -61,7 +59,7 @@ def raise_critical_results(
         }
         problems = validate(communication)
         assert not problems, problems  # built here: a problem is a bug, not the sender's
-        fhir_store.put(session, communication, lab_org, index=extract(communication), new=True)
+        keep(session, communication, lab_org, new=True)
         raise_alert(
             session,
             alert_id=communication["id"],

@@ -85,6 +85,11 @@ INDEX_TABLES = (
 )
 
 
+_TABLES = {table.__tablename__: table for table in INDEX_TABLES}
+
+IndexRows = dict[str, list[dict[str, Any]]]  # the index rows of one resource, by table name
+
+
 class VersionConflict(Exception):
     """The resource is not at the version the writer expected."""
 
@@ -161,14 +166,14 @@ def put(
     owner_org_id: str | None,
     *,
     if_match: int | None = None,
-    index: Iterable[SearchValue] = (),
+    index: IndexRows | None = None,
     new: bool = False,
 ) -> StoredResource:
     """Create the resource under its ``id`` or make it the next version of that id, with the
-    values it is found by (replacing the previous version's), and tell subscriptions
-    (:data:`CHANGED_TOPIC`).  ``new``: the caller has just given the resource a fresh id, so
-    there is no earlier version to look for.  Validation is the caller's: every service
-    validates with ``fhir_profiles`` and extracts ``index`` with it before it calls this."""
+    rows it is found by (:func:`index_rows`; replacing the previous version's), and tell
+    subscriptions (:data:`CHANGED_TOPIC`).  ``new``: the caller has just given the resource a
+    fresh id, so there is no earlier version to look for.  Validation is the caller's: every
+    service validates with ``fhir_profiles`` and extracts the search values with it."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
     current = None
     if not new:
@@ -206,7 +211,8 @@ def put(
                 FhirResourceGrant.resource_id == resource_id,
             )
         )
-    _insert_index(session, resource_type, resource_id, index)
+    for table, rows in (index or {}).items():
+        add_rows(session, _TABLES[table], rows)
     grants = sharing(session, resource) - {owner_org_id}
     if resource_type == "ServiceRequest":
         remember_order(session, resource_id, grants | ({owner_org_id} - {None}))
@@ -241,25 +247,32 @@ def _drop_index(session: Session, resource_type: str, resource_id: str) -> None:
         )
 
 
-def _insert_index(
-    session: Session, resource_type: str, resource_id: str, values: Iterable[SearchValue]
-) -> None:
-    rows: dict[type, list[dict[str, object]]] = {table: [] for table in INDEX_TABLES}
+def index_rows(resource: dict[str, Any], values: Iterable[SearchValue]) -> IndexRows:
+    """The index rows of ``resource`` (which has its ``id``) for the values it is found by:
+    plain data, so that they can be made in another process than the one that writes them."""
+    key_of = {"resource_type": resource["resourceType"], "resource_id": resource["id"]}
+    rows: IndexRows = {table.__tablename__: [] for table in INDEX_TABLES}
+    tokens, strings, dates = (
+        rows[t.__tablename__] for t in (FhirTokenIndex, FhirStringIndex, FhirDateIndex)
+    )
+    references, quantities, uris = (
+        rows[t.__tablename__] for t in (FhirReferenceIndex, FhirQuantityIndex, FhirUriIndex)
+    )
     for v in values:
-        key = {"resource_type": resource_type, "resource_id": resource_id, "param": v.param}
+        key = {**key_of, "param": v.param}
         if v.kind == "token":
-            rows[FhirTokenIndex].append(
+            tokens.append(
                 {**key, "system": _short(v.system), "code": _short(v.code), "text": _short(v.text)}
             )
         elif v.kind == "string" and v.text:
-            rows[FhirStringIndex].append({**key, "value": _short(v.text)})
+            strings.append({**key, "value": _short(v.text)})
         elif v.kind == "date" and v.low and v.high:
             wide = datetime.fromisoformat(v.high) - datetime.fromisoformat(v.low) > _DAY
-            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high, "wide": wide})
+            dates.append({**key, "low": v.low, "high": v.high, "wide": wide})
         elif v.kind == "reference" and v.code:
-            rows[FhirReferenceIndex].append({**key, "target": _short(v.code)})
+            references.append({**key, "target": _short(v.code)})
         elif v.kind in ("quantity", "number") and v.number is not None:
-            rows[FhirQuantityIndex].append(
+            quantities.append(
                 {
                     **key,
                     "system": _short(v.system),
@@ -268,11 +281,9 @@ def _insert_index(
                 }
             )
         elif v.kind == "uri" and v.code:
-            rows[FhirUriIndex].append({**key, "value": _short(v.code)})
-    rows[FhirTokenDateIndex] = pairs(resource_type, rows[FhirTokenIndex], rows[FhirDateIndex])
-    for table, batch in rows.items():
-        if batch:
-            add_rows(session, table, batch)
+            uris.append({**key, "value": _short(v.code)})
+    rows[FhirTokenDateIndex.__tablename__] = pairs(resource["resourceType"], tokens, dates)
+    return {table: batch for table, batch in rows.items() if batch}
 
 
 def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:

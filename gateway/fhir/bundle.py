@@ -16,14 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhir_profiles.search_values import SearchValue
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, HttpError, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
 from gateway.fhir.validator import Prepared
 from storage.db import deferred_writes, write_pending
-from storage.fhir_store import StoredResource, instant, new_id
+from storage.fhir_store import IndexRows, StoredResource, instant, new_id
 
 MAX_ENTRIES = 1000
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
@@ -48,7 +47,7 @@ class Entry:
     resource: dict[str, Any] | None
     full_url: str | None
     if_match: int | None
-    search_values: list[SearchValue] | None = None  # extracted when validated
+    rows: IndexRows | None = None  # the index rows, made when validated
 
 
 def parse(bundle: Any) -> tuple[str, list[Entry]]:
@@ -74,8 +73,8 @@ def _written(entries: list[Entry]) -> list[Entry]:
 
 
 def _take(entry: Entry, prepared: Prepared) -> None:
-    """The entry's search values, or the 422 naming its problems."""
-    problems, entry.search_values = prepared
+    """The entry's index rows, or the 422 naming its problems."""
+    problems, entry.rows = prepared
     if problems:
         where = f"Bundle.entry[{entry.index}]"
         raise Unprocessable(
@@ -157,11 +156,11 @@ def run_entry(session: Session, requester: Requester, entry: Entry, check: bool)
     assert entry.resource is not None
     if entry.method == "POST":
         stored = interactions.create(
-            session, requester, entry.resource, check=check, index=entry.search_values
+            session, requester, entry.resource, check=check, index=entry.rows
         )
         return _response(stored, 201)
     stored = interactions.update(
-        session, requester, entry.resource, entry.if_match, check=check, index=entry.search_values
+        session, requester, entry.resource, entry.if_match, check=check, index=entry.rows
     )
     return _response(stored, 201 if stored.version_id == 1 else 200)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fhir_profiles.references import references, relative_target
-from fhir_profiles.search_values import SearchValue, extract
+from fhir_profiles.search_values import extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
 from gateway.errors import (
@@ -24,7 +24,7 @@ from gateway.errors import (
 from storage import fhir_store
 from storage.audit import audit
 from storage.fhir_search import read_many
-from storage.fhir_store import StoredResource, VersionConflict
+from storage.fhir_store import IndexRows, StoredResource, VersionConflict, index_rows
 from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
 
 # Directory and terminology data the whole alliance shares; everything else belongs to the
@@ -46,13 +46,13 @@ def store(
     if_match: int | None = None,
     *,
     new: bool = False,
-    index: list[SearchValue] | None = None,
+    index: IndexRows | None = None,
 ) -> StoredResource:
-    """Keep a validated resource with the values it is found by (``index``: extracted
-    already) — subscriptions are told: the gateway's one way to store FHIR (REST, Bundles,
-    the worker publishing studies)."""
-    values = extract(resource) if index is None else index
-    return fhir_store.put(session, resource, owner_org_id, if_match=if_match, index=values, new=new)
+    """Keep a validated resource with the rows it is found by (``index``: made already) —
+    subscriptions are told: the gateway's one way to store FHIR (REST, Bundles, the worker
+    publishing studies)."""
+    rows = index_rows(resource, extract(resource)) if index is None else index
+    return fhir_store.put(session, resource, owner_org_id, if_match=if_match, index=rows, new=new)
 
 
 def store_if_changed(
@@ -174,7 +174,7 @@ def create(
     resource: dict[str, Any],
     *,
     check: bool = True,
-    index: list[SearchValue] | None = None,
+    index: IndexRows | None = None,
 ) -> StoredResource:
     """Create a resource the caller has just given a fresh id (``check``: its references;
     ``index``: its search values, if extracted already)."""
@@ -195,7 +195,7 @@ def update(
     if_match: int | None = None,
     *,
     check: bool = True,
-    index: list[SearchValue] | None = None,
+    index: IndexRows | None = None,
 ) -> StoredResource:
     """Update, or create under the given id (update-as-create)."""
     resource_type, resource_id = resource["resourceType"], resource["id"]

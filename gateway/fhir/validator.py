@@ -21,9 +21,10 @@ from multiprocessing import get_context
 from typing import Any
 
 from fhir_profiles.profiles import known
-from fhir_profiles.search_values import SearchValue, extract
+from fhir_profiles.search_values import extract
 from fhir_profiles.validation import Problem, validate
 from gateway.errors import Unprocessable
+from storage.fhir_store import IndexRows, index_rows
 
 log = logging.getLogger("yilian.fhir")
 
@@ -37,16 +38,16 @@ QUEUED = 3
 Item = tuple[Any, str]  # a resource and the type it must be
 
 
-Prepared = tuple[list[Problem], list[SearchValue]]  # problems, else the search values
+Prepared = tuple[list[Problem], IndexRows]  # problems, else the index rows
 
 
 def prepare_share(items: list[Item], required: dict[str, list[str]]) -> list[Prepared]:
-    """Validate each item and, when it is valid, extract the values it is found by (both pure
-    CPU work, done where the cores are)."""
+    """Validate each item and, when it is valid, make the index rows it is found by (both pure
+    CPU work, done where the cores are; the rows are plain data, cheap to send back)."""
     prepared: list[Prepared] = []
     for resource, expected in items:
         problems = validate(resource, expected, required.get(expected, ()))
-        prepared.append((problems, [] if problems else extract(resource)))
+        prepared.append((problems, {} if problems else index_rows(resource, extract(resource))))
     return prepared
 
 

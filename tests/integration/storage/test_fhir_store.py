@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fhir_profiles.search_values import extract
 from storage import fhir_store, transaction
 from storage.db import alembic_config
-from storage.fhir_store import VersionConflict
+from storage.fhir_store import VersionConflict, index_rows
 from storage.models import FhirTokenDateIndex
 
 ENDPOINT = {"resourceType": "Endpoint", "id": "e1", "status": "active", "address": "http://a"}
@@ -86,9 +86,9 @@ def test_code_date_pairs_follow_the_current_version(sessions: sessionmaker[Sessi
     first = observation("o1", "2026-11-20T08:00:00+08:00")
     moved = observation("o1", "2026-11-27T09:30:00+08:00")
     with transaction(sessions) as session:
-        fhir_store.put(session, first, None, index=extract(first))
+        fhir_store.put(session, first, None, index=index_rows(first, extract(first)))
     with transaction(sessions) as session:
-        fhir_store.put(session, moved, None, index=extract(moved))
+        fhir_store.put(session, moved, None, index=index_rows(moved, extract(moved)))
         found = pairs(session)
     assert found == {
         ("o1", "code+date", "GLU", "2026-11-27T01:30:00", False),
@@ -101,7 +101,7 @@ def test_upgrading_pairs_the_observations_already_stored(engine: Engine):
     with transaction(sessions) as session:
         for n, day in enumerate(("20", "21", "22")):
             resource = observation(f"o{n}", f"2026-11-{day}")
-            fhir_store.put(session, resource, None, index=extract(resource))
+            fhir_store.put(session, resource, None, index=index_rows(resource, extract(resource)))
         written = pairs(session)
     assert len(written) == 6
     config = alembic_config(engine)

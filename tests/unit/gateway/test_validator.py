@@ -39,8 +39,9 @@ def test_results_come_in_order_with_the_problems_where_they_are(validator: Valid
     assert len(results) == 300
     assert [n for n, (problems, _) in enumerate(results) if problems] == [5, 250]
     assert results == prepare_share(items, {})  # the same answers as in one thread
-    codes = [v.code for v in results[299][1] if v.param == "identifier"]
-    assert codes == ["TX000299"]
+    tokens = results[299][1]["fhir_index_token"]
+    assert [t["code"] for t in tokens if t["param"] == "identifier"] == ["TX000299"]
+    assert {t["resource_id"] for t in tokens} == {"p299"}
 
 
 def test_a_dying_worker_costs_no_result(validator: Validator, caplog: pytest.LogCaptureFixture):
