@@ -12,28 +12,26 @@ Java); the issue's targets are absolute: search p50 <= 20 ms and p95 <= 100 ms a
 
     .venv/bin/python bench/fhir_search.py [--stages 10000,100000,1000000] [--repeats 200]
 
-Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms), 2026-12-01,
-with Observation and DiagnosticReport code + date answered from their pair index (migration
-0011); lab-bridge tests ran on the same cores for a few minutes of the 1M stage's writes:
+Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms), 2026-12-01
+14:01-14:19, a Bundle written while a worker process validates its later chunks:
                                           10k            100k           1M
-    bulk write (resources/s)              791            851            758
-    Patient by identifier                 7.6 / 8.2      7.2 / 7.7      9.0 / 42.9
-    DiagnosticReport subject+date+_include 12.0 / 13.1   11.8 / 13.6    15.9 / 61.7
-    Observation code + one week           8.7 / 10.7     9.1 / 10.7     11.3 / 21.6
-    Task worklist owner + status          9.7 / 12.5     12.7 / 14.2    17.8 / 22.3
-A second run two hours later (with migration 0013's planner statistics for fhir_resources;
-nothing else running; bulk write 726 / 737 / 723): at 1M p50 / p95 14.1 / 59.8, 20.4 / 83.6,
-12.5 / 20.7, 18.6 / 22.4 ms, and at 10k and 100k 15-80 % slower than the first run too.  How
-much of that is the hour and how much the statistics was not separated; a 30k run just after
-adding them gave the query times of before (7.3 / 11.8 / 8.9 / 11.0 ms p50).
-Before the pair index, Observation code + week took 10.6 / 15.2 / 28.7 ms p50 (1M: ~7 ms
-counting the two criteria — 5,000 dates, 35,000 codes — and ~9 ms checking ~400 of the week's
-Observations by id for the 20 of the code); now one index range finds them, and a date
-criterion builds only its own prefix's SQL (it built all nine: half the Python time).
-Bulk write is CPU-bound on both cores (validation, index rows): 1,050 resources/s for 30,000
-on an idle machine in an earlier session, 870-900 in this one, whether one or two Bundles are
-in flight; the pair index costs ~2 %.  This machine's speed varies by ~25 % from hour to hour,
-so compare figures of one run only.
+    bulk write (resources/s)              1,072          1,197          1,081
+    Patient by identifier                 6.9 / 7.7      6.8 / 7.3      6.9 / 70.9
+    DiagnosticReport subject+date+_include 11.6 / 12.8   11.4 / 13.1    11.8 / 74.0
+    Observation code + one week           8.0 / 8.5      8.9 / 9.7      9.0 / 36.3
+    Task worklist owner + status          9.3 / 10.3     11.4 / 14.0    13.3 / 17.8
+The 1M p95 tails (a few slow queries in 200, the p50 unchanged) were not traced; the server
+runs ``--only http``, so no worker is busy then.  Earlier the same day, with every resource validated
+before the first was written (one half in the request's thread, the other in the worker):
+bulk write 758 / 723 at 1M in two runs, p50 9.0-20.4 ms.  Where the gain came from, each
+measured for 30,000 resources within minutes of its predecessor (this machine's speed varies by
+~25 % from hour to hour): writing while validating, the worker kept three chunks ahead
+(915 -> 1,007-1,065/s); rows sent to SQLite through the driver's executemany instead of
+SQLAlchemy's per-row parameter processing (-> 1,130-1,150); the worker sending back ready index
+rows, plain dicts, instead of search-value objects that cost the writing process ~8 % to
+unpickle (-> 1,178).  Not kept: no validation in the request's thread at all (1,120: the
+worker alone falls behind), a 1 ms GIL switch interval (+2 %, noise).
+Before the pair index, Observation code + week took 10.6 / 15.2 / 28.7 ms p50.
 
     .venv/bin/python bench/fhir_search.py --stages 30000 --keep /tmp/db   # keep the database
 """
