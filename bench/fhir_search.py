@@ -21,8 +21,9 @@ Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms
     Observation code + one week           8.0 / 8.5      8.9 / 9.7      9.0 / 36.3
     Task worklist owner + status          9.3 / 10.3     11.4 / 14.0    13.3 / 17.8
 The 1M p95 tails (a few slow queries in 200, the p50 unchanged) were not traced; the server
-runs ``--only http``, so no worker is busy then.  Earlier the same day, with every resource validated
-before the first was written (one half in the request's thread, the other in the worker):
+runs ``--only http``, so no worker is busy then.  Earlier the same day, with every resource
+validated before the first was written (one half in the request's thread, the other in the
+worker):
 bulk write 758 / 723 at 1M in two runs, p50 9.0-20.4 ms.  Where the gain came from, each
 measured for 30,000 resources within minutes of its predecessor (this machine's speed varies by
 ~25 % from hour to hour): writing while validating, the worker kept three chunks ahead

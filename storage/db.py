@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -167,23 +168,26 @@ def write_pending(session: Session) -> None:
 
 
 def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany of plain rows.  On SQLite straight to the driver when the rows give
-    every column that has a default: SQLAlchemy's own path costs about twice the driver's time
-    per row, and a transaction Bundle writes thousands.  (On PostgreSQL SQLAlchemy batches the
-    rows into multi-row INSERTs, which is what matters there.)"""
-    plan = _plan(table, connection.dialect, tuple(rows[0]))
-    if plan is None:
-        connection.execute(insert(table), rows)
-        return
-    sql, get, processors = plan
-    params = [get(row) for row in rows]
-    if processors:
-        for position, values in enumerate(params):
-            changed = list(values)
-            for column, process in processors:
-                changed[column] = process(changed[column])
-            params[position] = tuple(changed)
-    connection.exec_driver_sql(sql, params)
+    """The rows in order, one executemany for each run of rows with the same columns.  On
+    SQLite straight to the driver when the rows give every column that has a default:
+    SQLAlchemy's own path costs about twice the driver's time per row, and a transaction
+    Bundle writes thousands.  (On PostgreSQL SQLAlchemy batches the rows into multi-row
+    INSERTs, which is what matters there.)"""
+    for keys, run in groupby(rows, key=tuple):
+        batch = list(run)
+        plan = _plan(table, connection.dialect, keys)
+        if plan is None:
+            connection.execute(insert(table), batch)
+            continue
+        sql, get, processors = plan
+        params = [get(row) for row in batch]
+        if processors:
+            for position, values in enumerate(params):
+                changed = list(values)
+                for column, process in processors:
+                    changed[column] = process(changed[column])
+                params[position] = tuple(changed)
+        connection.exec_driver_sql(sql, params)
 
 
 _Processors = list[tuple[int, Callable[[Any], Any]]]

@@ -1,8 +1,8 @@
 """Validate what clients write: the base R4 definitions, the Yilian profiles a resource claims,
 and those the server requires of its type (``fhir_required_profiles``).
 
-The resources of a large Bundle are validated, and their search values extracted, on several
-cores: both are pure CPU work under the GIL, about half of what a transaction of hundreds of
+The resources of a large Bundle are validated, and their index rows made, on several cores:
+both are pure CPU work under the GIL, about half of what a transaction of hundreds of
 resources costs.  With ``fhir_validation_processes`` > 0, :meth:`Validator.prepared` hands
 chunks of a Bundle to worker processes and yields the results in order as they come back, so
 the caller writes the first resources while the workers validate the next; while it waits for
@@ -74,7 +74,7 @@ class Validator:
             )
 
     def prepared(self, items: list[Item]) -> Iterator[Prepared]:
-        """Each item's problems, or its search values, in order, as soon as they are known."""
+        """Each item's problems, or its index rows, in order, as soon as they are known."""
         if self._processes == 0 or len(items) < MIN_PARALLEL:
             yield from prepare_share(items, self._required)
             return

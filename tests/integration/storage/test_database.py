@@ -21,7 +21,7 @@ from storage import (
     transaction,
 )
 from storage.blobs import BlobInfo, BlobStore
-from storage.db import migrate
+from storage.db import add_rows, deferred_writes, migrate, write_pending
 from storage.models import (
     AETitle,
     Alliance,
@@ -179,6 +179,33 @@ def test_outbox_claim_complete_retry_and_dead_letter(sessions):
     with sessions() as session:
         states = dict(session.execute(select(OutboxEvent.topic, OutboxEvent.state)).all())
     assert states == {"study.stable": "done", "later": "pending", "fragile": "running"}
+
+
+def test_deferred_rows_of_any_shape_are_written_with_their_types(sessions):
+    """Rows collected in a deferred block reach the table as given (dates, JSON, booleans),
+    those that leave a column to its default get it, and a failed block leaves none."""
+    with transaction(sessions) as session, deferred_writes(session):
+        enqueue(session, "with.dates", {"n": 1, "名": "王芳"})  # gives every column
+        add_rows(session, OutboxEvent, [{"topic": "defaults", "payload": {"n": 2}}])
+        add_rows(session, OutboxEvent, [{"topic": "mixed", "payload": [3]}])
+        add_rows(session, OutboxEvent, [{"topic": "mixed", "payload": [4], "attempts": 7}])
+    with (  # noqa: PT012 (it fails after the rows went out)
+        pytest.raises(ZeroDivisionError),
+        transaction(sessions) as session,
+        deferred_writes(session),
+    ):
+        enqueue(session, "undone", {})
+        write_pending(session)
+        raise ZeroDivisionError
+    with sessions() as session:
+        events = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+    assert [(e.topic, e.payload, e.attempts, e.state) for e in events] == [
+        ("with.dates", {"n": 1, "名": "王芳"}, 0, "pending"),
+        ("defaults", {"n": 2}, 0, "pending"),
+        ("mixed", [3], 0, "pending"),
+        ("mixed", [4], 7, "pending"),
+    ]
+    assert all(e.created_at.tzinfo is not None and e.available_at for e in events)
 
 
 def test_outbox_lease_expiry_lets_another_worker_take_over(sessions):
