@@ -251,28 +251,22 @@ def index_rows(resource: dict[str, Any], values: Iterable[SearchValue]) -> Index
     """The index rows of ``resource`` (which has its ``id``) for the values it is found by:
     plain data, so that they can be made in another process than the one that writes them."""
     key_of = {"resource_type": resource["resourceType"], "resource_id": resource["id"]}
-    rows: IndexRows = {table.__tablename__: [] for table in INDEX_TABLES}
-    tokens, strings, dates = (
-        rows[t.__tablename__] for t in (FhirTokenIndex, FhirStringIndex, FhirDateIndex)
-    )
-    references, quantities, uris = (
-        rows[t.__tablename__] for t in (FhirReferenceIndex, FhirQuantityIndex, FhirUriIndex)
-    )
+    rows: dict[type, list[dict[str, Any]]] = {table: [] for table in INDEX_TABLES}
     for v in values:
         key = {**key_of, "param": v.param}
         if v.kind == "token":
-            tokens.append(
+            rows[FhirTokenIndex].append(
                 {**key, "system": _short(v.system), "code": _short(v.code), "text": _short(v.text)}
             )
         elif v.kind == "string" and v.text:
-            strings.append({**key, "value": _short(v.text)})
+            rows[FhirStringIndex].append({**key, "value": _short(v.text)})
         elif v.kind == "date" and v.low and v.high:
             wide = datetime.fromisoformat(v.high) - datetime.fromisoformat(v.low) > _DAY
-            dates.append({**key, "low": v.low, "high": v.high, "wide": wide})
+            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high, "wide": wide})
         elif v.kind == "reference" and v.code:
-            references.append({**key, "target": _short(v.code)})
+            rows[FhirReferenceIndex].append({**key, "target": _short(v.code)})
         elif v.kind in ("quantity", "number") and v.number is not None:
-            quantities.append(
+            rows[FhirQuantityIndex].append(
                 {
                     **key,
                     "system": _short(v.system),
@@ -281,9 +275,11 @@ def index_rows(resource: dict[str, Any], values: Iterable[SearchValue]) -> Index
                 }
             )
         elif v.kind == "uri" and v.code:
-            uris.append({**key, "value": _short(v.code)})
-    rows[FhirTokenDateIndex.__tablename__] = pairs(resource["resourceType"], tokens, dates)
-    return {table: batch for table, batch in rows.items() if batch}
+            rows[FhirUriIndex].append({**key, "value": _short(v.code)})
+    rows[FhirTokenDateIndex] = pairs(
+        resource["resourceType"], rows[FhirTokenIndex], rows[FhirDateIndex]
+    )
+    return {table.__tablename__: batch for table, batch in rows.items() if batch}
 
 
 def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:

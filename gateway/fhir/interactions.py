@@ -177,7 +177,7 @@ def create(
     index: IndexRows | None = None,
 ) -> StoredResource:
     """Create a resource the caller has just given a fresh id (``check``: its references;
-    ``index``: its search values, if extracted already)."""
+    ``index``: its index rows, if made already)."""
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
     if check:

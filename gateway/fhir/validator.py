@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -31,7 +31,7 @@ log = logging.getLogger("yilian.fhir")
 # Below this many resources, sending them to another process costs more than it saves.
 MIN_PARALLEL = 64
 # Resources per chunk handed to a worker: small enough that the first results come back soon;
-# each worker has this many chunks queued, so that it never waits for the caller.
+# each worker has up to this many chunks queued, so that it rarely waits for the caller.
 CHUNK = 32
 QUEUED = 3
 
@@ -79,21 +79,33 @@ class Validator:
             yield from prepare_share(items, self._required)
             return
         chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-        executor = self._started()
-        share = _Chunks(chunks, lambda chunk: executor.submit(prepare_share, chunk, self._required))
-        share.send(QUEUED * self._processes)
+        sent: dict[int, tuple[Future[list[Prepared]], ProcessPoolExecutor]] = {}
         done_here: dict[int, list[Prepared]] = {}
+        front, back = 0, len(chunks)  # chunks [front, back) are neither sent nor done here
         try:
             for index in range(len(chunks)):
+                while front < back and len(sent) < QUEUED * self._processes:
+                    sent[front] = self._submit(chunks[front])
+                    front += 1
                 if index in done_here:
                     yield from done_here.pop(index)
                     continue
-                future = share.sent_through(index)
-                while not future.done() and (last := share.take_last()) is not None:
-                    done_here[last] = prepare_share(chunks[last], self._required)
+                future, executor = sent.pop(index)
+                while not future.done() and front < back:
+                    back -= 1
+                    done_here[back] = prepare_share(chunks[back], self._required)
                 yield from self._result(future, chunks[index], executor)
         finally:
-            share.stop()
+            for future, _ in sent.values():
+                future.cancel()
+
+    def _submit(self, chunk: list[Item]) -> tuple[Future[list[Prepared]], ProcessPoolExecutor]:
+        executor = self._started()
+        try:
+            return executor.submit(prepare_share, chunk, self._required), executor
+        except BrokenProcessPool:  # a worker died since the last chunk came back
+            self._restart(executor)
+            return self._submit(chunk)
 
     def _result(
         self, future: Future[list[Prepared]], chunk: list[Item], executor: ProcessPoolExecutor
@@ -124,53 +136,3 @@ class Validator:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-class _Chunks:
-    """The chunks of one Bundle: the workers get them from the front, each finished chunk sending
-    the next, so that a worker always has some queued; the caller takes them from the back while
-    it waits for a worker's result."""
-
-    def __init__(
-        self, chunks: list[list[Item]], submit: Callable[[list[Item]], Future[list[Prepared]]]
-    ) -> None:
-        self._chunks, self._submit = chunks, submit
-        self._lock = threading.Lock()
-        self._front, self._back = 0, len(chunks)  # [front, back): neither sent nor taken
-        self._sent: dict[int, Future[list[Prepared]]] = {}
-
-    def send(self, count: int = 1) -> None:
-        for _ in range(count):
-            with self._lock:
-                if self._front >= self._back:
-                    return
-                index, self._front = self._front, self._front + 1
-                try:
-                    future = self._submit(self._chunks[index])
-                except (BrokenProcessPool, RuntimeError) as exc:  # the pool is gone
-                    future = Future()
-                    future.set_exception(BrokenProcessPool(str(exc)))
-                self._sent[index] = future
-            future.add_done_callback(lambda _: self.send())
-
-    def sent_through(self, index: int) -> Future[list[Prepared]]:
-        """The future of chunk ``index`` (not taken by the caller), sending it now if need be."""
-        with self._lock:
-            missing = index - self._front + 1
-        self.send(max(missing, 0))
-        with self._lock:
-            return self._sent.pop(index)
-
-    def take_last(self) -> int | None:
-        with self._lock:
-            if self._front >= self._back:
-                return None
-            self._back -= 1
-            return self._back
-
-    def stop(self) -> None:
-        with self._lock:
-            self._back = self._front
-            pending = list(self._sent.values())
-        for future in pending:
-            future.cancel()
