@@ -20,7 +20,8 @@ Last measured on the 2-core reference machine (200 queries each; p50 / p95 in ms
     DiagnosticReport subject+date+_include 11.6 / 12.8   11.4 / 13.1    11.8 / 74.0
     Observation code + one week           8.0 / 8.5      8.9 / 9.7      9.0 / 36.3
     Task worklist owner + status          9.3 / 10.3     11.4 / 14.0    13.3 / 17.8
-A second run (14:47-15:07, the final code): bulk write 1,035 / 1,169 / 1,046; at 1M p50 / p95
+A second run (14:47-15:07; chunk refill by callbacks, since replaced by a plain loop that is as
+fast at 30k): bulk write 1,035 / 1,169 / 1,046; at 1M p50 / p95
 7.9 / 13.1, 13.3 / 18.1, 10.4 / 12.7, 16.5 / 18.4 ms.  The first run's 1M p95 tails (a few slow
 queries in 200, the p50 unchanged) did not come back and were not traced; the server runs
 ``--only http``, so no worker is busy then.  Earlier the same day, with every resource
