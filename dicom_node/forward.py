@@ -17,7 +17,7 @@ from dicom_node import transport
 from dicom_node.instances import contexts_for, load
 from storage import transaction
 from storage.audit import audit
-from storage.dicom_query import StoredInstance
+from storage.dicom import StoredInstance
 from storage.models import AETitle, DicomDelivery, DicomInstance, DicomRoute, DicomSeries
 from storage.platform import Platform
 

@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from storage.dicom_ingest import IngestResult, Sender, ingest_file
+from storage.dicom import IngestResult, Sender, ingest_file
 from storage.errors import StoreUnavailable
 from storage.platform import Platform, open_platform
 from storage.settings import Settings

@@ -14,7 +14,7 @@ from pynetdicom import build_context
 from pynetdicom.presentation import PresentationContext
 
 from storage.blobs import BlobStore
-from storage.dicom_query import StoredInstance
+from storage.dicom import StoredInstance
 from storage.errors import StorageError
 
 log = logging.getLogger("yilian.dicom")

@@ -12,7 +12,7 @@ from dicom_node.ingest_pool import IngestPool
 from dicom_node.registry_ae import RegistryAE
 from storage import transaction
 from storage.audit import audit_now
-from storage.dicom_ingest import IngestResult, Sender, ingest_file
+from storage.dicom import IngestResult, Sender, ingest_file
 from storage.platform import Platform
 from storage.policy import visible_orgs
 

@@ -9,8 +9,7 @@ from typing import Any
 from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
 from gateway.fhir.interactions import store_if_changed
 from storage.db import transaction
-from storage.dicom_metadata import series_metadata
-from storage.dicom_retrieve import find_instances, find_series, study_tree
+from storage.dicom import find_instances, find_series, series_metadata, study_tree
 from storage.platform import Platform
 
 

@@ -1,6 +1,6 @@
 """Write what a message maps to, in the caller's transaction, the way every service writes
 FHIR: validated with ``fhir_profiles`` (base R4 and the profiles a resource claims), indexed
-with its search values, kept by ``storage.fhir_store`` (versions; subscriptions told).
+with its search values, kept by ``storage.fhir.store`` (versions; subscriptions told).
 
 Each draft updates the resource the lab already keeps under its identifier (a new version
 only if something changed) or creates it.  A patient the alliance already knows under one of
@@ -22,9 +22,8 @@ from fhir_profiles.validation import validate
 from lab_bridge.errors import ContentError
 from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped
-from storage import fhir_store
-from storage.fhir_search import by_identifier, by_identifiers
-from storage.fhir_store import StoredResource, index_rows, new_id
+from storage.fhir import StoredResource, by_identifier, by_identifiers, index_rows, new_id
+from storage.fhir import store as fhir_store
 from storage.policy import fhir_viewer
 
 

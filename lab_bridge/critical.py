@@ -1,6 +1,7 @@
 """Critical lab values (危急值) raised as alerts: a FHIR Communication to the organization that
 must act, with the critical-alert register (deadline, escalation, read-back) of
-``storage.critical_alerts`` — the mechanism imaging and ECG critical findings use as well."""
+``storage.clinical.critical_alerts`` — the mechanism imaging and ECG critical findings use as
+well."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from fhir_profiles.validation import validate
 from lab_bridge.apply import Critical, keep
-from storage.critical_alerts import raise_alert
-from storage.fhir_store import instant, new_id
+from storage.clinical.critical_alerts import raise_alert
+from storage.fhir import instant, new_id
 
 ALERT = {
     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from lab_bridge.identifiers import APPLICATION_NUMBER, ID_CARD
 from lab_bridge.mllp import exchange
 from lab_bridge.parse import ParseError, escape, parse
-from storage import fhir_store, transaction
-from storage.fhir_search import read_many
-from storage.lab_turnaround import note_sent
+from storage import transaction
+from storage.clinical.lab_turnaround import note_sent
+from storage.fhir import read_many
+from storage.fhir import store as fhir_store
 from storage.models import MllpPeer, OrderMessage
 from storage.platform import Platform
 from storage.policy import fhir_viewer

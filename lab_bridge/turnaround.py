@@ -1,15 +1,16 @@
 """Worker side of lab turnaround: every write of a lab order, a specimen of an order or a
 report answering one (from the lab bridge or the FHIR API alike) enqueues ``lab.turnaround``
 (a ``yilian.fhir_listeners`` entry), and the worker notes its milestones
-(:mod:`storage.lab_turnaround`)."""
+(:mod:`storage.clinical.lab_turnaround`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lab_bridge.orders_out import is_lab_order
-from storage import fhir_store, transaction
-from storage.lab_turnaround import note
+from storage import transaction
+from storage.clinical.lab_turnaround import note
+from storage.fhir import store as fhir_store
 from storage.platform import Platform
 
 

@@ -10,8 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.blobs import BlobStore, open_blob_store
-from storage.blobs_s3 import S3BlobStore
+from storage.blobs import BlobStore, S3BlobStore, open_blob_store
 from storage.db import create_db_engine, migrate, session_factory
 from storage.errors import DatabaseUnavailable, StorageError
 from storage.settings import Settings

@@ -16,13 +16,13 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from storage import outbox, subscription_pings
-from storage.blobs_fs import FileBlobStore
+from storage import outbox
+from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import refresh_statistics, transaction
+from storage.dicom import emit_stable_studies
 from storage.errors import StorageError
-from storage.object_records import sweep_orphans
+from storage.fhir import subscription_pings
 from storage.platform import Platform, plugins
-from storage.study_stability import emit_stable_studies
 
 log = logging.getLogger("yilian.worker")
 Handler = Callable[[Platform, dict[str, Any]], None]

@@ -14,9 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import import_alliance_file, open_platform
-from storage.blobs import BlobStore
-from storage.blobs_fs import FileBlobStore
-from storage.blobs_s3 import S3BlobStore
+from storage.blobs import BlobStore, FileBlobStore, S3BlobStore
 from storage.db import create_db_engine, migrate, session_factory
 from storage.settings import Settings
 from tests.servers import SeaweedS3, postgres_cluster

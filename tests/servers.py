@@ -234,7 +234,7 @@ class SeaweedS3:
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         """The S3 port opens before the filer and volumes are ready: wait for a real write."""
-        from storage.blobs_s3 import S3BlobStore
+        from storage.blobs import S3BlobStore
         from storage.errors import StoreUnavailable
 
         store = S3BlobStore(

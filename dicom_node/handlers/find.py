@@ -24,7 +24,7 @@ from dicom_node.status import (
     SUCCESS,
 )
 from storage import transaction
-from storage.dicom_query import Level, QueryError, find, parse_level
+from storage.dicom import Level, QueryError, find, parse_level
 from storage.errors import StorageError
 
 log = logging.getLogger("yilian.dicom")

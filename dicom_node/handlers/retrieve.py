@@ -35,7 +35,7 @@ from dicom_node.status import (
     PENDING,
 )
 from storage import transaction
-from storage.dicom_query import Level, QueryError, StoredInstance, instances_matching, parse_level
+from storage.dicom import Level, QueryError, StoredInstance, instances_matching, parse_level
 from storage.errors import StorageError
 
 log = logging.getLogger("yilian.dicom")

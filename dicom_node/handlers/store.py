@@ -1,7 +1,7 @@
 """C-STORE SCP: every storage SOP class, streamed to disk by pynetdicom, then ingested.
 
 Success is answered only after the object is durable and the index committed (see
-``storage.dicom_ingest``); otherwise the modality gets a failure and keeps its copy.
+``storage.dicom.ingest``); otherwise the modality gets a failure and keeps its copy.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from dicom_node.status import (
     OUT_OF_RESOURCES,
     SUCCESS,
 )
-from storage.dicom_ingest import Sender
-from storage.dicom_parse import InvalidInstance
+from storage.dicom import InvalidInstance, Sender
 from storage.errors import StorageError
 
 log = logging.getLogger("yilian.dicom")

@@ -14,8 +14,8 @@ from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.transactions import run_in_transaction
-from storage.fhir_store import instant
-from storage.hl7_log import messages_of, request_replay
+from storage.fhir import instant
+from storage.hl7 import messages_of, request_replay
 from storage.json_codec import dump_bytes
 from storage.models import Hl7State
 from storage.platform import Platform

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.auth.scopes import Scopes
 from storage.db import transaction
-from storage.signing_keys import add_signing_key, signing_keys
+from storage.registry import add_signing_key, signing_keys
 
 ALGORITHM = "ES256"
 ISSUER = "yilian"

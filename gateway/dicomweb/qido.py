@@ -1,5 +1,5 @@
 """QIDO-RS (PS3.18 10.6): search studies, series and instances, matched as C-FIND matches
-(``storage.dicom_query``): wildcards, date ranges, UID lists."""
+(``storage.dicom.query``): wildcards, date ranges, UID lists."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from gateway.errors import BadRequest
-from storage.dicom_query import ATTRIBUTES, Kind, Level, QueryError, find_values
+from storage.dicom import ATTRIBUTES, Kind, Level, QueryError, find_values
 
 _ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
 MAX_LIMIT = 1000

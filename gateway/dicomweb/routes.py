@@ -20,10 +20,18 @@ from gateway.dicomweb import qido, render, stow, wado
 from gateway.dicomweb.access import audited, require
 from gateway.dicomweb.media import DICOM_JSON, parse_accept
 from gateway.errors import NotAcceptable, NotFound
-from storage.dicom_ingest import Sender
-from storage.dicom_metadata import instance_metadata, read_full, read_header, series_metadata, serve
-from storage.dicom_query import Level
-from storage.dicom_retrieve import InstanceRef, find_instances, find_series
+from storage.dicom import (
+    InstanceRef,
+    Level,
+    Sender,
+    find_instances,
+    find_series,
+    instance_metadata,
+    read_full,
+    read_header,
+    series_metadata,
+    serve,
+)
 from storage.platform import Platform
 
 log = logging.getLogger("yilian.dicomweb")

@@ -14,8 +14,7 @@ from python_multipart.multipart import MultipartParser
 
 from gateway.dicomweb.media import DICOM, MULTIPART, parse_content_type
 from gateway.errors import BadRequest, UnsupportedMediaType
-from storage.dicom_ingest import IngestResult, Sender, ingest_file
-from storage.dicom_parse import InvalidInstance
+from storage.dicom import IngestResult, InvalidInstance, Sender, ingest_file
 from storage.errors import StorageError
 from storage.platform import Platform
 

@@ -13,13 +13,15 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 from gateway.dicomweb.media import ANY_SYNTAX, DICOM, MULTIPART, OCTET_STREAM, MediaRange, Multipart
 from gateway.errors import BadRequest, NotAcceptable, NotFound
 from storage.blobs import BlobStore
-from storage.dicom_metadata import PIXEL_DATA, find_bulk, read_full
-from storage.dicom_retrieve import InstanceRef
-from storage.dicom_transcode import (
+from storage.dicom import (
     NATIVE_LITTLE_ENDIAN,
+    PIXEL_DATA,
     CannotTranscode,
+    InstanceRef,
     decodable,
+    find_bulk,
     native_frame,
+    read_full,
     to_explicit_little_endian,
 )
 

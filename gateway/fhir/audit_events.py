@@ -15,7 +15,7 @@ from typing import Any
 from fhir_profiles.search_values import date_range
 from gateway.errors import BadRequest
 from storage.audit import AuditQuery
-from storage.fhir_store import instant
+from storage.fhir import instant
 from storage.models import AuditRecord
 
 SEARCH_PARAMETERS = {"date": "date", "agent": "reference", "action": "token", "outcome": "token"}

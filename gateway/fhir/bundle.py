@@ -22,7 +22,7 @@ from gateway.fhir import interactions
 from gateway.fhir.outcome import operation_outcome
 from gateway.fhir.validator import Prepared
 from storage.db import deferred_writes, write_pending
-from storage.fhir_store import IndexRows, StoredResource, instant, new_id
+from storage.fhir import IndexRows, StoredResource, instant, new_id
 
 MAX_ENTRIES = 1000
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}

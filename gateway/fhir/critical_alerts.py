@@ -27,8 +27,7 @@ from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.fhir import interactions
 from gateway.fhir.figures import figures_answer
 from gateway.transactions import json_answer
-from storage import fhir_store
-from storage.critical_alerts import (
+from storage.clinical.critical_alerts import (
     AlertError,
     acknowledge,
     escalate,
@@ -37,7 +36,8 @@ from storage.critical_alerts import (
     steps,
 )
 from storage.db import transaction
-from storage.fhir_store import instant, new_id
+from storage.fhir import instant, new_id
+from storage.fhir import store as fhir_store
 from storage.json_codec import loads
 from storage.models import CriticalAlert
 from storage.platform import Platform

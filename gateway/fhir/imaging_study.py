@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.dicom_retrieve import StudyTree
+from storage.dicom import StudyTree
 from storage.models import DicomInstance, DicomSeries
 from storage.settings import Settings
 

@@ -21,10 +21,9 @@ from gateway.errors import (
     PreconditionFailed,
     Unprocessable,
 )
-from storage import fhir_store
 from storage.audit import audit
-from storage.fhir_search import read_many
-from storage.fhir_store import IndexRows, StoredResource, VersionConflict, index_rows
+from storage.fhir import IndexRows, StoredResource, VersionConflict, index_rows, read_many
+from storage.fhir import store as fhir_store
 from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
 
 # Directory and terminology data the whole alliance shares; everything else belongs to the

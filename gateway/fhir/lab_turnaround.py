@@ -21,9 +21,8 @@ from gateway.errors import NotFound
 from gateway.fhir import interactions
 from gateway.fhir.figures import figures_answer
 from gateway.transactions import json_answer
-from storage.fhir_search import read_many
-from storage.fhir_store import instant
-from storage.lab_turnaround import INTERVALS, MILESTONES, figures, minutes, of_order
+from storage.clinical.lab_turnaround import INTERVALS, MILESTONES, figures, minutes, of_order
+from storage.fhir import instant, read_many
 from storage.platform import Platform
 from storage.policy import fhir_viewer
 

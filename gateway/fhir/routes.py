@@ -34,11 +34,12 @@ from gateway.errors import (
 from gateway.fhir import audit_events, bundle, interactions, search, subscriptions, websocket
 from gateway.fhir.outcome import FHIR_JSON, information
 from gateway.fhir.validator import Validator
-from storage import fhir_search, fhir_store
 from storage.audit import AuditQuery, find_records, get_record
 from storage.db import transaction
 from storage.errors import StorageError
-from storage.fhir_store import StoredResource, instant, new_id
+from storage.fhir import StoredResource, instant, new_id, referencing
+from storage.fhir import search as fhir_search
+from storage.fhir import store as fhir_store
 from storage.json_codec import dump_bytes, loads
 from storage.platform import Platform
 
@@ -375,9 +376,7 @@ def router(platform: Platform, validation: Validator) -> APIRouter:
                     continue
                 for code in ("patient", "subject"):
                     if "Patient" in reference_targets(kind, code):
-                        found += fhir_search.referencing(
-                            session, kind, code, [f"Patient/{patient_id}"], viewer
-                        )
+                        found += referencing(session, kind, code, [f"Patient/{patient_id}"], viewer)
             return list({(r.resource_type, r.id): r for r in found}.values())
 
         found = await in_transaction(related)

@@ -1,4 +1,4 @@
-"""FHIR search requests: query parameters -> criteria for ``storage.fhir_search``, and the
+"""FHIR search requests: query parameters -> criteria for ``storage.fhir.search``, and the
 searchset Bundle.  Parameters are the type's official SearchParameters; repeated parameters
 are AND, comma-separated values OR.  Unknown parameters are ignored with a warning in the
 Bundle, or refused (400) under ``Prefer: handling=strict``."""
@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from fhir_profiles.search_values import date_range, reference_targets, search_parameter_codes
 from fhir_profiles.subsetting import subset
 from gateway.errors import BadRequest
-from storage import fhir_search
-from storage.fhir_search import Criterion, Has, Match, SortKey
+from storage.fhir import Criterion, Has, Match, SortKey, read_many, references, referencing
 from storage.policy import Viewer
 
 DEFAULT_COUNT = 20
@@ -175,14 +174,14 @@ def included(
             if level and not iterate:
                 continue
             ids = [r.id for r in frontier if r.resource_type == source]
-            targets = fhir_search.references(session, source, ids, param)
+            targets = references(session, source, ids, param)
             targets = [t for t in targets if target is None or t.startswith(f"{target}/")]
-            found += fhir_search.read_many(session, targets, viewer)
+            found += read_many(session, targets, viewer)
         for source, param, _target, iterate in request.revincludes:
             if level and not iterate:
                 continue
             targets = [f"{r.resource_type}/{r.id}" for r in frontier]
-            found += fhir_search.referencing(session, source, param, targets, viewer)
+            found += referencing(session, source, param, targets, viewer)
         fresh = []
         for resource in found:
             key = (resource.resource_type, resource.id)

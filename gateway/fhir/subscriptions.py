@@ -20,9 +20,10 @@ import httpx
 
 from gateway.errors import HttpError
 from gateway.fhir import search
-from storage import fhir_search, fhir_store, subscription_pings
 from storage.db import transaction
-from storage.fhir_search import Criterion, Match
+from storage.fhir import Criterion, Match, subscription_pings
+from storage.fhir import search as fhir_search
+from storage.fhir import store as fhir_store
 from storage.outbox import enqueue, recent_events
 from storage.platform import Platform
 from storage.policy import fhir_viewer

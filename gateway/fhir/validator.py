@@ -24,7 +24,7 @@ from fhir_profiles.profiles import known
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import Problem, validate
 from gateway.errors import Unprocessable
-from storage.fhir_store import IndexRows, index_rows
+from storage.fhir import IndexRows, index_rows
 
 log = logging.getLogger("yilian.fhir")
 

@@ -3,7 +3,7 @@ browser, a HIS behind NAT) opens ``/fhir/$subscription-websocket`` with its bear
 ``Authorization`` header, or ``?access_token=`` where a browser cannot set headers), sends
 ``bind {id}`` for each of its Subscriptions with ``channel.type = websocket`` and gets
 ``bound {id}``, then ``ping {id}`` whenever a resource matching that Subscription's criteria is
-written.  The worker records each match (``storage.subscription_pings``); every open socket
+written.  The worker records each match (``storage.fhir.subscription_pings``); every open socket
 looks for new ones twice a second.  A bind that is refused answers ``error {reason}``.
 """
 
@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.tokens import InvalidToken, Requester, verify
 from gateway.errors import HttpError
 from gateway.fhir import interactions
-from storage import subscription_pings
 from storage.db import transaction
+from storage.fhir import subscription_pings
 from storage.platform import Platform
 
 PATH = "/fhir/$subscription-websocket"

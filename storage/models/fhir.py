@@ -105,7 +105,7 @@ class FhirDateIndex(_IndexRow, Base):
 
 class FhirTokenDateIndex(_IndexRow, Base):
     """A token and a date of the same resource, paired (``param`` names the pair, e.g.
-    ``code+date``; see :mod:`storage.fhir_combos`): the index that answers "this code in this
+    ``code+date``; see :mod:`storage.fhir.combos`): the index that answers "this code in this
     week" in one range instead of intersecting two large ones."""
 
     __tablename__ = "fhir_index_token_date"

@@ -15,7 +15,7 @@ depends_on = None
 
 TABLE = "fhir_index_token_date"
 INDEXED = ["resource_type", "param", "code", "wide", "low", "high", "system", "resource_id"]
-# The pairs as storage.fhir_combos defines them when this migration was written.
+# The pairs as storage.fhir.combos defines them when this migration was written.
 PAIRS = {"Observation": ("code", "date"), "DiagnosticReport": ("code", "date")}
 
 

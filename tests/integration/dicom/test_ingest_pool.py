@@ -12,8 +12,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from storage.dicom_ingest import Outcome, Sender
-from storage.dicom_parse import InvalidInstance
+from storage.dicom import InvalidInstance, Sender
+from storage.dicom.ingest import Outcome
 from storage.errors import StoreUnavailable
 from tests.dicom_data import Study, write_series
 from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node

@@ -21,10 +21,9 @@ from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import func, select
 
 from storage import transaction
-from storage.blobs_fs import FileBlobStore
+from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import create_db_engine, session_factory
 from storage.models import DicomInstance, StoredObject
-from storage.object_records import sweep_orphans
 from tests.dicom_data import Study, data_set_bytes, write_series
 from tests.integration.dicom.conftest import (
     CLINIC_AE,

@@ -10,9 +10,9 @@ import pydicom
 from sqlalchemy import select, update
 
 from storage import transaction
+from storage.dicom import emit_stable_studies
 from storage.models import DicomRoute, OutboxEvent, OutboxState
 from storage.platform import plugins
-from storage.study_stability import emit_stable_studies
 from storage.worker import process_batch
 from tests.dicom_data import Study, data_set_bytes, write_series
 from tests.integration.dicom.conftest import RunningNode, register_address, storescp

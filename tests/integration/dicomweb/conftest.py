@@ -16,7 +16,7 @@ import uvicorn
 from dicomweb_client import DICOMwebClient
 
 from gateway.app import create_app
-from storage.dicom_ingest import Sender, ingest_file
+from storage.dicom import Sender, ingest_file
 from tests.integration.dicom.conftest import RunningNode, start_demo_node, start_node, stop_node
 from tests.servers import free_port, wait_for_port
 

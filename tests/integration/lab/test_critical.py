@@ -9,7 +9,7 @@ import time
 import httpx
 
 from storage import transaction
-from storage.critical_alerts import escalated_to
+from storage.clinical.critical_alerts import escalated_to
 from storage.platform import plugins
 from storage.registry import heads_of
 from storage.worker import process_batch

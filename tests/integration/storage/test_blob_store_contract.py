@@ -8,9 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage.blobs import BlobStore, open_blob_store
-from storage.blobs_fs import FileBlobStore
-from storage.blobs_s3 import S3BlobStore
+from storage.blobs import BlobStore, FileBlobStore, S3BlobStore, open_blob_store
 from storage.errors import BlobNotFound, ConfigError, InvalidKey, StoreUnavailable
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobs import BlobStore
 from storage.db import transaction
-from storage.dicom_ingest import Outcome, Sender, ingest_file
+from storage.dicom import Sender, ingest_file
+from storage.dicom.ingest import Outcome
 from storage.models import (
     ConflictKind,
     DicomConflict,

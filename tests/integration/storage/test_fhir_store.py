@@ -8,9 +8,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fhir_profiles.search_values import extract
-from storage import fhir_store, transaction
-from storage.db import alembic_config
-from storage.fhir_store import VersionConflict, index_rows
+from storage import transaction
+from storage.db.engine import alembic_config
+from storage.fhir import VersionConflict, index_rows
+from storage.fhir import store as fhir_store
 from storage.models import FhirTokenDateIndex
 
 ENDPOINT = {"resourceType": "Endpoint", "id": "e1", "status": "active", "address": "http://a"}

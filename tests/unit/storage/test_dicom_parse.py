@@ -8,7 +8,7 @@ import pydicom
 import pytest
 from pydicom.encaps import generate_frames
 
-from storage.dicom_parse import InvalidInstance, parse_instance
+from storage.dicom import InvalidInstance, parse_instance
 from tests.dicom_data import SAMPLES, Study, sample, write_series
 
 

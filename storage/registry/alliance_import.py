@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.alliance_file import AllianceFile, parse_alliance_file
 from storage.db import transaction
 from storage.errors import ConfigError
 from storage.models import (
@@ -28,7 +27,8 @@ from storage.models import (
     User,
     UserRole,
 )
-from storage.secrets import hash_secret, verify_secret
+from storage.registry.alliance_file import AllianceFile, parse_alliance_file
+from storage.registry.secrets import hash_secret, verify_secret
 
 
 @dataclass

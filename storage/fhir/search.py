@@ -10,194 +10,36 @@ exactly.  Only resources the requester's organizations may see are counted or re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
-from storage.fhir_combos import COMBOS, combo_param
-from storage.fhir_store import StoredResource, as_stored
+from storage.fhir.combos import COMBOS, combo_param
+from storage.fhir.criteria import (
+    TABLES,
+    Criterion,
+    Has,
+    Match,
+    Paired,
+    alternative,
+    date_criterion,
+    token_condition,
+)
+from storage.fhir.store import StoredResource, as_stored
 from storage.models import (
-    FhirDateIndex,
-    FhirQuantityIndex,
     FhirReferenceIndex,
     FhirResource,
-    FhirStringIndex,
     FhirTokenDateIndex,
-    FhirTokenIndex,
-    FhirUriIndex,
 )
 from storage.policy import Viewer, fhir_visible
 
-_ESCAPE = "!"
 # How many index entries a criterion is counted up to when choosing which one drives a query.
 ESTIMATE_CAP = 10_000
 # Which kinds of criteria usually match few resources (a date range with both ends: 3 less).
 _LIKELY_FEW = {"reference": 0, "token": 2, "uri": 2, "string": 3, "quantity": 4, "date": 4}
-TABLES: dict[str, Any] = {
-    "token": FhirTokenIndex,
-    "string": FhirStringIndex,
-    "date": FhirDateIndex,
-    "reference": FhirReferenceIndex,
-    "quantity": FhirQuantityIndex,
-    "number": FhirQuantityIndex,
-    "uri": FhirUriIndex,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One alternative: ``value`` as given, with the parameter's prefix and modifier."""
-
-    value: str
-    prefix: str = "eq"
-    low: str | None = None  # dates: the range the value covers
-    high: str | None = None
-    number: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    """``param`` matches one of ``matches``; with ``chain`` (a reference parameter), the
-    referenced ``chain[0]`` resource matches the criterion ``chain[1]`` instead."""
-
-    param: str
-    kind: str
-    modifier: str | None = None
-    matches: list[Match] = field(default_factory=list)
-    chain: tuple[str, Criterion] | None = None
-    also: tuple[Match, ...] = ()  # the same indexed value must match these too (date ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class Has:
-    """``_has:Source:param:criterion``: some ``source_type`` resource matching ``criterion``
-    refers to this one through ``param``."""
-
-    source_type: str
-    param: str
-    criterion: Criterion
-
-
-@dataclass(frozen=True, slots=True)
-class Paired:
-    """A token and a date criterion answered together from their pair index
-    (:mod:`storage.fhir_combos`)."""
-
-    token: Criterion
-    date: Criterion
-
-
-def _like(text: str) -> str:
-    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", "!%").replace("_", "!_")
-
-
-def _token(table: Any, modifier: str | None, match: Match) -> ColumnElement[bool]:
-    if modifier == "text":
-        return table.text.like(f"{_like(match.value.lower())}%", escape=_ESCAPE)
-    if "|" not in match.value:
-        return table.code == match.value
-    system, code = match.value.split("|", 1)
-    if not system:
-        return and_(table.system.is_(None), table.code == code)
-    if not code:
-        return table.system == system
-    return and_(table.system == system, table.code == code)
-
-
-def _string(table: Any, modifier: str | None, match: Match) -> ColumnElement[bool]:
-    value = match.value.lower()
-    if modifier == "exact":
-        return table.value == value
-    if modifier == "contains":
-        return table.value.like(f"%{_like(value)}%", escape=_ESCAPE)
-    return table.value.like(f"{_like(value)}%", escape=_ESCAPE)
-
-
-# prefix -> the condition on an indexed range (table.low, table.high) for the searched one
-_DATE_PREFIXES: dict[str, Callable[[Any, str | None, str | None], ColumnElement[bool]]] = {
-    "eq": lambda t, low, high: and_(t.low >= low, t.high <= high),
-    "ne": lambda t, low, high: or_(t.low < low, t.high > high),
-    "lt": lambda t, low, high: t.low < low,
-    "gt": lambda t, low, high: t.high > high,
-    "le": lambda t, low, high: t.low <= high,
-    "ge": lambda t, low, high: t.high >= low,
-    "sa": lambda t, low, high: t.low > high,
-    "eb": lambda t, low, high: t.high < low,
-    "ap": lambda t, low, high: and_(t.low <= high, t.high >= low),
-}
-
-
-def _date(table: Any, match: Match, narrow: bool = False) -> ColumnElement[bool]:
-    """``narrow``: for values that span a day at most (dateTime, date), where a bound on the
-    end is also a bound on the start, so that one index range on the start finds them."""
-    low, high = match.low, match.high
-    condition = _DATE_PREFIXES[match.prefix](table, low, high)
-    if not narrow:
-        return condition
-    earliest = {"gt": high, "ge": low, "ap": low}.get(match.prefix)
-    latest = {"eq": high, "eb": low}.get(match.prefix)
-    if earliest is not None:
-        condition = and_(condition, table.low >= _day_before(earliest))
-    if latest is not None:
-        condition = and_(condition, table.low <= latest)
-    return condition
-
-
-def _day_before(moment: str | None) -> str:
-    assert moment is not None
-    return (datetime.fromisoformat(moment) - timedelta(days=1)).isoformat()
-
-
-def _number(column: Any, match: Match) -> ColumnElement[bool]:
-    value = match.number
-    return {
-        "eq": column == value,
-        "ap": column.between(value * 0.9, value * 1.1),  # type: ignore[operator]
-        "ne": column != value,
-        "lt": column < value,
-        "gt": column > value,
-        "le": column <= value,
-        "ge": column >= value,
-        "sa": column > value,
-        "eb": column < value,
-    }[match.prefix]
-
-
-def _quantity(table: Any, match: Match) -> ColumnElement[bool]:
-    condition = _number(table.value, match)
-    parts = match.value.split("|")
-    if len(parts) == 3:
-        _, system, code = parts
-        if system:
-            condition = and_(condition, table.system == system)
-        if code:
-            condition = and_(condition, table.code == code)
-    return condition
-
-
-def _reference(table: Any, match: Match) -> ColumnElement[bool]:
-    if "/" in match.value:
-        return table.target == match.value
-    return or_(
-        table.target == match.value, table.target.like(f"%/{_like(match.value)}", escape=_ESCAPE)
-    )
-
-
-def _alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElement[bool]:
-    kind = criterion.kind
-    if kind == "token":
-        return _token(table, criterion.modifier, match)
-    if kind == "string":
-        return _string(table, criterion.modifier, match)
-    if kind in ("quantity", "number"):
-        return _quantity(table, match)
-    if kind == "reference":
-        return _reference(table, match)
-    return table.value == match.value
 
 
 def _ids_matching(resource_type: str, criterion: Criterion, viewer: Viewer) -> Select[Any]:
@@ -246,26 +88,11 @@ def _matching(resource_type: str, criterion: Criterion) -> Select[Any] | None:
         )
     table = TABLES[criterion.kind]
     if criterion.kind == "date":
-        condition = _date_criterion(table, criterion)
+        condition = date_criterion(table, criterion)
     else:
-        condition = or_(*(_alternative(criterion, table, m) for m in criterion.matches))
+        condition = or_(*(alternative(criterion, table, m) for m in criterion.matches))
     return select(table.resource_id).where(
         table.resource_type == resource_type, table.param == criterion.param, condition
-    )
-
-
-def _date_criterion(table: Any, criterion: Criterion) -> ColumnElement[bool]:
-    """A date criterion on ``table``'s ``low``/``high``/``wide`` columns: values of a day at
-    most and wider ones apart, so that the first are one index range on ``low``."""
-    return or_(
-        *(
-            and_(
-                table.wide.is_(wide),
-                or_(*(_date(table, m, not wide) for m in criterion.matches)),
-                *(_date(table, m, not wide) for m in criterion.also),
-            )
-            for wide in (False, True)
-        )
     )
 
 
@@ -274,8 +101,8 @@ def _paired_matching(resource_type: str, paired: Paired) -> Select[Any]:
     return select(table.resource_id).where(
         table.resource_type == resource_type,
         table.param == combo_param(paired.token.param, paired.date.param),
-        or_(*(_token(table, None, m) for m in paired.token.matches)),
-        _date_criterion(table, paired.date),
+        or_(*(token_condition(table, None, m) for m in paired.token.matches)),
+        date_criterion(table, paired.date),
     )
 
 
@@ -511,137 +338,3 @@ def search(
     elif count and len(found) < count and (found or offset == 0):
         total = offset + len(found)
     return found, total
-
-
-def references(
-    session: Session, resource_type: str, resource_ids: list[str], param: str
-) -> list[str]:
-    """The targets (``Type/id``) of ``param`` in the given resources (for ``_include``)."""
-    if not resource_ids:
-        return []
-    return list(
-        session.scalars(
-            select(FhirReferenceIndex.target)
-            .where(
-                FhirReferenceIndex.resource_type == resource_type,
-                FhirReferenceIndex.resource_id.in_(resource_ids),
-                FhirReferenceIndex.param == param,
-            )
-            .distinct()
-        )
-    )
-
-
-def by_identifier(
-    session: Session,
-    resource_type: str,
-    system: str,
-    value: str,
-    *,
-    owner_org_id: str | None = None,
-    viewer: Viewer | None = None,
-) -> StoredResource | None:
-    """The current resource of the type with this identifier that ``owner_org_id`` owns, or
-    that ``viewer`` may see (the oldest, if several)."""
-    ids = select(FhirTokenIndex.resource_id).where(
-        FhirTokenIndex.resource_type == resource_type,
-        FhirTokenIndex.param == "identifier",
-        FhirTokenIndex.code == value,
-        FhirTokenIndex.system == system,
-    )
-    statement = select(FhirResource).where(
-        FhirResource.resource_type == resource_type,
-        FhirResource.id.in_(ids),
-        FhirResource.deleted.is_(False),
-    )
-    if owner_org_id is not None:
-        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
-    if viewer is not None:
-        statement = statement.where(fhir_visible(viewer))
-    row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
-    return as_stored(row) if row is not None else None
-
-
-def by_identifiers(
-    session: Session,
-    keys: list[tuple[str, str, str]],
-    *,
-    owner_org_id: str | None = None,
-    viewer: Viewer | None = None,
-) -> dict[tuple[str, str, str], StoredResource]:
-    """:func:`by_identifier` for many ``(type, system, value)`` keys in one query."""
-    if not keys:
-        return {}
-    statement = (
-        select(FhirResource, FhirTokenIndex.system, FhirTokenIndex.code)
-        .join(
-            FhirTokenIndex,
-            and_(
-                FhirTokenIndex.resource_type == FhirResource.resource_type,
-                FhirTokenIndex.resource_id == FhirResource.id,
-            ),
-        )
-        .where(
-            FhirTokenIndex.param == "identifier",
-            or_(*(
-                and_(FhirTokenIndex.resource_type == t, FhirTokenIndex.code == v,
-                     FhirTokenIndex.system == s)
-                for t, s, v in dict.fromkeys(keys)
-            )),
-            FhirResource.deleted.is_(False),
-        )
-    )  # fmt: skip
-    if owner_org_id is not None:
-        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
-    if viewer is not None:
-        statement = statement.where(fhir_visible(viewer))
-    found: dict[tuple[str, str, str], StoredResource] = {}
-    for row, system, code in session.execute(statement.order_by(FhirResource.id)):
-        found.setdefault((row.resource_type, system, code), as_stored(row))
-    return found
-
-
-def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
-    """The current, visible resources among ``Type/id`` targets."""
-    by_type: dict[str, list[str]] = {}
-    for target in targets:
-        if target.count("/") == 1:
-            resource_type, resource_id = target.split("/")
-            by_type.setdefault(resource_type, []).append(resource_id)
-    if not by_type:
-        return []
-    rows = session.scalars(
-        select(FhirResource).where(
-            or_(
-                *(
-                    and_(FhirResource.resource_type == t, FhirResource.id.in_(ids))
-                    for t, ids in by_type.items()
-                )
-            ),
-            FhirResource.deleted.is_(False),
-            fhir_visible(viewer),
-        )
-    )
-    return [as_stored(row) for row in rows]
-
-
-def referencing(
-    session: Session, source_type: str, param: str, targets: list[str], viewer: Viewer
-) -> list[StoredResource]:
-    """Visible resources of ``source_type`` whose ``param`` points at a target (``_revinclude``)."""
-    if not targets:
-        return []
-    sources = select(FhirReferenceIndex.resource_id).where(
-        FhirReferenceIndex.resource_type == source_type,
-        FhirReferenceIndex.param == param,
-        FhirReferenceIndex.target.in_(targets),
-    )
-    rows = session.scalars(
-        select(FhirResource).where(
-            FhirResource.resource_type == source_type,
-            FhirResource.id.in_(sources),
-            FhirResource.deleted.is_(False),
-            fhir_visible(viewer),
-        )
-    )
-    return [as_stored(row) for row in rows]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.blobs import (
+from storage.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
     BlobStat,

@@ -25,12 +25,12 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from storage.blobs import BlobStore
-from storage.dicom_retrieve import InstanceRef, SeriesRef
+from storage.dicom.parse import PIXEL_DATA
+from storage.dicom.retrieve import InstanceRef, SeriesRef
 from storage.errors import BlobNotFound
 
 BASE_PLACEHOLDER = "@@YILIAN_BASE@@"
 BULK_THRESHOLD = 1024
-PIXEL_DATA = 0x7FE00010
 _BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
 CACHE_PREFIX = "dicomweb-cache/metadata"
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.blobs import BlobInfo, BlobStore
+from storage.blobs.store import BlobInfo, BlobStore
 from storage.db import transaction
 from storage.errors import StorageError
 from storage.models import StoredObject

@@ -158,13 +158,13 @@ def open_blob_store(url: str) -> BlobStore:
     """
     parts = urlsplit(url)
     if parts.scheme == "file":
-        from storage.blobs_fs import FileBlobStore
+        from storage.blobs.fs import FileBlobStore
 
         if not parts.path:
             raise ConfigError(f"object store URL {url!r} has no path")
         return FileBlobStore(unquote(parts.path))
     if parts.scheme in ("s3", "s3+http", "s3+https"):
-        from storage.blobs_s3 import S3BlobStore
+        from storage.blobs.s3 import S3BlobStore
 
         bucket = parts.path.strip("/")
         if not bucket or not parts.hostname:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from storage import json_codec
 from storage.errors import DatabaseUnavailable
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 # JSON columns (FHIR resources) are written and read with orjson.
 _JSON: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
 

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.audit import audit
-from storage.blobs import BlobInfo, BlobStore
+from storage.blobs import BlobInfo, BlobStore, store_object
 from storage.db import transaction
-from storage.dicom_parse import InvalidInstance, ParsedInstance, parse_instance, sha256_of
+from storage.dicom.parse import InvalidInstance, ParsedInstance, parse_instance, sha256_of
 from storage.errors import DatabaseUnavailable
 from storage.models import (
     ConflictKind,
@@ -38,7 +38,6 @@ from storage.models import (
     DicomStudy,
     utcnow,
 )
-from storage.object_records import store_object
 
 INSERT_ATTEMPTS = 4
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import add_rows
-from storage.fhir_combos import pairs
+from storage.fhir.combos import pairs
 from storage.models import (
     FhirDateIndex,
     FhirQuantityIndex,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, Role, User, UserRole
-from storage.secrets import verify_secret
+from storage.registry.secrets import verify_secret
 
 
 @dataclass(frozen=True, slots=True)

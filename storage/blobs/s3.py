@@ -16,7 +16,7 @@ import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
 
-from storage.blobs import (
+from storage.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
     BlobStat,

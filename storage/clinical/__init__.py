@@ -1,0 +1,13 @@
+"""The clinical registers that several services write: critical alerts and lab turnaround.
+
+``critical_alerts`` is the critical-value register (危急值): raise, escalate, acknowledge with
+read-back, and the figures — the same chain for a lab result, an imaging or an ECG finding.
+``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
+rejected, reported) and the turnaround figures.  Each register is used as a module
+(``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``
+and ``storage.models.turnaround``.
+"""
+
+from storage.clinical import critical_alerts, lab_turnaround
+
+__all__ = ["critical_alerts", "lab_turnaround"]

@@ -1,0 +1,146 @@
+"""Direct reads of the FHIR store by identifier and by reference, limited to what the
+requester may see: the lookups behind ``_include``, ``_revinclude``, ``$everything``,
+conditional writes and the lab bridge's matching of patients and orders by identifier."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from storage.fhir.store import StoredResource, as_stored
+from storage.models import FhirReferenceIndex, FhirResource, FhirTokenIndex
+from storage.policy import Viewer, fhir_visible
+
+
+def references(
+    session: Session, resource_type: str, resource_ids: list[str], param: str
+) -> list[str]:
+    """The targets (``Type/id``) of ``param`` in the given resources (for ``_include``)."""
+    if not resource_ids:
+        return []
+    return list(
+        session.scalars(
+            select(FhirReferenceIndex.target)
+            .where(
+                FhirReferenceIndex.resource_type == resource_type,
+                FhirReferenceIndex.resource_id.in_(resource_ids),
+                FhirReferenceIndex.param == param,
+            )
+            .distinct()
+        )
+    )
+
+
+def by_identifier(
+    session: Session,
+    resource_type: str,
+    system: str,
+    value: str,
+    *,
+    owner_org_id: str | None = None,
+    viewer: Viewer | None = None,
+) -> StoredResource | None:
+    """The current resource of the type with this identifier that ``owner_org_id`` owns, or
+    that ``viewer`` may see (the oldest, if several)."""
+    ids = select(FhirTokenIndex.resource_id).where(
+        FhirTokenIndex.resource_type == resource_type,
+        FhirTokenIndex.param == "identifier",
+        FhirTokenIndex.code == value,
+        FhirTokenIndex.system == system,
+    )
+    statement = select(FhirResource).where(
+        FhirResource.resource_type == resource_type,
+        FhirResource.id.in_(ids),
+        FhirResource.deleted.is_(False),
+    )
+    if owner_org_id is not None:
+        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
+    if viewer is not None:
+        statement = statement.where(fhir_visible(viewer))
+    row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
+    return as_stored(row) if row is not None else None
+
+
+def by_identifiers(
+    session: Session,
+    keys: list[tuple[str, str, str]],
+    *,
+    owner_org_id: str | None = None,
+    viewer: Viewer | None = None,
+) -> dict[tuple[str, str, str], StoredResource]:
+    """:func:`by_identifier` for many ``(type, system, value)`` keys in one query."""
+    if not keys:
+        return {}
+    statement = (
+        select(FhirResource, FhirTokenIndex.system, FhirTokenIndex.code)
+        .join(
+            FhirTokenIndex,
+            and_(
+                FhirTokenIndex.resource_type == FhirResource.resource_type,
+                FhirTokenIndex.resource_id == FhirResource.id,
+            ),
+        )
+        .where(
+            FhirTokenIndex.param == "identifier",
+            or_(*(
+                and_(FhirTokenIndex.resource_type == t, FhirTokenIndex.code == v,
+                     FhirTokenIndex.system == s)
+                for t, s, v in dict.fromkeys(keys)
+            )),
+            FhirResource.deleted.is_(False),
+        )
+    )  # fmt: skip
+    if owner_org_id is not None:
+        statement = statement.where(FhirResource.owner_org_id == owner_org_id)
+    if viewer is not None:
+        statement = statement.where(fhir_visible(viewer))
+    found: dict[tuple[str, str, str], StoredResource] = {}
+    for row, system, code in session.execute(statement.order_by(FhirResource.id)):
+        found.setdefault((row.resource_type, system, code), as_stored(row))
+    return found
+
+
+def read_many(session: Session, targets: list[str], viewer: Viewer) -> list[StoredResource]:
+    """The current, visible resources among ``Type/id`` targets."""
+    by_type: dict[str, list[str]] = {}
+    for target in targets:
+        if target.count("/") == 1:
+            resource_type, resource_id = target.split("/")
+            by_type.setdefault(resource_type, []).append(resource_id)
+    if not by_type:
+        return []
+    rows = session.scalars(
+        select(FhirResource).where(
+            or_(
+                *(
+                    and_(FhirResource.resource_type == t, FhirResource.id.in_(ids))
+                    for t, ids in by_type.items()
+                )
+            ),
+            FhirResource.deleted.is_(False),
+            fhir_visible(viewer),
+        )
+    )
+    return [as_stored(row) for row in rows]
+
+
+def referencing(
+    session: Session, source_type: str, param: str, targets: list[str], viewer: Viewer
+) -> list[StoredResource]:
+    """Visible resources of ``source_type`` whose ``param`` points at a target (``_revinclude``)."""
+    if not targets:
+        return []
+    sources = select(FhirReferenceIndex.resource_id).where(
+        FhirReferenceIndex.resource_type == source_type,
+        FhirReferenceIndex.param == param,
+        FhirReferenceIndex.target.in_(targets),
+    )
+    rows = session.scalars(
+        select(FhirResource).where(
+            FhirResource.resource_type == source_type,
+            FhirResource.id.in_(sources),
+            FhirResource.deleted.is_(False),
+            fhir_visible(viewer),
+        )
+    )
+    return [as_stored(row) for row in rows]

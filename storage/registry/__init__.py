@@ -1,0 +1,40 @@
+"""The alliance registry: who belongs, who may connect, and the secrets that prove it.
+
+Owns the alliance file (``yilian.yaml``: its schema and validation in ``alliance_file``, and
+``alliance_import``, which writes it into the registry tables in one transaction), the lookups
+every listener makes (``lookups``: AE titles, MLLP peers, API clients, users and the centres that
+serve an organization), secret hashing (``secrets``) and the token signing keys
+(``signing_keys``).  The tables are ``storage.models.registry``.
+"""
+
+from storage.registry.alliance_file import AllianceFile, parse_alliance_file
+from storage.registry.alliance_import import ImportReport, import_alliance_file
+from storage.registry.lookups import (
+    RegisteredAE,
+    authenticate_client,
+    authenticate_user,
+    centre_serving,
+    find_mllp_peer,
+    heads_of,
+    registered_ae_titles,
+)
+from storage.registry.secrets import hash_secret, verify_secret
+from storage.registry.signing_keys import add_signing_key, signing_keys
+
+__all__ = [
+    "AllianceFile",
+    "ImportReport",
+    "RegisteredAE",
+    "add_signing_key",
+    "authenticate_client",
+    "authenticate_user",
+    "centre_serving",
+    "find_mllp_peer",
+    "hash_secret",
+    "heads_of",
+    "import_alliance_file",
+    "parse_alliance_file",
+    "registered_ae_titles",
+    "signing_keys",
+    "verify_secret",
+]
