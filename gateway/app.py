@@ -21,7 +21,6 @@ from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
 from gateway.errors import HttpError
-from gateway.fhir import critical_alerts, lab_turnaround
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
@@ -78,8 +77,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
     app.include_router(hl7_admin.router(platform))
-    app.include_router(critical_alerts.router(platform))  # before /fhir/{type}/{id}
-    app.include_router(lab_turnaround.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     if platform.settings.cors_origins:

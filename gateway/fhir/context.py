@@ -1,0 +1,123 @@
+"""What every FHIR route shares: the platform, the validator, and the two ways a route reaches
+storage — an audited read that answers only what the requester may see, and a write in one
+transaction.  Storage that cannot be reached is a 503 (the client tries again), never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth.tokens import Requester
+from gateway.errors import Gone, NotFound, ServiceUnavailable
+from gateway.fhir import interactions
+from gateway.fhir.validator import Validator
+from storage.db import transaction
+from storage.errors import StorageError
+from storage.fhir import StoredResource
+from storage.fhir import store as fhir_store
+from storage.platform import Platform
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fhir:
+    platform: Platform
+    validation: Validator
+
+    @property
+    def checked(self) -> bool:
+        """Whether writes check that their references resolve."""
+        return self.platform.settings.fhir_check_references
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction (storage errors propagate as they are)."""
+        with transaction(self.platform.sessions) as session:
+            return work(session)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction, off the event loop."""
+        return await unavailable_as_503(run_in_threadpool(self.run, work))
+
+    async def access(
+        self,
+        requester: Requester,
+        resource_type: str,
+        action: str,
+        find: Callable[[Session], Any],
+        **entities: Any,
+    ) -> Any:
+        """What ``find`` returns when the requester may see all of it, else None; the access is
+        audited either way (``not_found`` when nothing visible was found)."""
+        interactions.authorize(requester, resource_type, "r")
+
+        def work() -> Any:
+            with transaction(self.platform.sessions, relaxed=True) as session:
+                found = find(session)
+                items = found if isinstance(found, list) else [found] if found else []
+                # Versions of one resource: the policy is asked once per resource.
+                distinct = {(s.resource_type, s.id): s for s in items}.values()
+                visible = bool(items) and all(
+                    interactions.sees(session, requester, s) for s in distinct
+                )
+                outcome = "success" if visible else "not_found"
+                interactions.audit_fhir(
+                    session, requester, action, resource_type, outcome, **entities
+                )
+                return found if visible else None
+
+        return await unavailable_as_503(run_in_threadpool(work))
+
+    async def found(
+        self,
+        requester: Requester,
+        resource_type: str,
+        action: str,
+        find: Callable[[Session], StoredResource | None],
+        *,
+        missing: str,
+        deleted: str,
+        **entities: Any,
+    ) -> StoredResource:
+        """:meth:`access` for one resource (or version): 404 ``missing`` when there is none the
+        requester may see, 410 ``deleted`` when it is a deletion."""
+        stored = await self.access(requester, resource_type, action, find, **entities)
+        if stored is None:
+            raise NotFound(missing)
+        if stored.deleted:
+            raise Gone(deleted)
+        return stored
+
+    async def current(
+        self, requester: Requester, resource_type: str, resource_id: str, action: str
+    ) -> StoredResource:
+        """The current version of a resource the requester may see (404, or 410 if deleted)."""
+        return await self.found(
+            requester,
+            resource_type,
+            action,
+            lambda s: fhir_store.read(s, resource_type, resource_id),
+            missing=f"{resource_type}/{resource_id} is not known",
+            deleted=f"{resource_type}/{resource_id} was deleted",
+            id=resource_id,
+        )
+
+    async def read_only(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a read transaction (its audit rows are written with it)."""
+
+        def run() -> T:
+            with transaction(self.platform.sessions, relaxed=True) as session:
+                return work(session)
+
+        return await unavailable_as_503(run_in_threadpool(run))
+
+
+async def unavailable_as_503(pending: Awaitable[T]) -> T:
+    try:
+        return await pending
+    except StorageError as exc:
+        raise ServiceUnavailable("storage unavailable, try again later") from exc

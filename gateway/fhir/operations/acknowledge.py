@@ -1,0 +1,98 @@
+"""``POST /fhir/Communication/{id}/$acknowledge`` (Parameters ``readBack``: what the receiver
+read back): the receiving organization confirms a critical alert; the alert Communication
+becomes ``completed`` with its ``received`` time, and a Communication ``inResponseTo`` it
+carries the read-back, from the person who confirmed, to the centre that raised it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from gateway.auth.routes import Auth
+from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.fhir import interactions
+from gateway.fhir.context import Fhir
+from gateway.fhir.operation import Operation, Param
+from gateway.transactions import json_answer
+from storage.clinical.critical_alerts import AlertError, acknowledge
+from storage.fhir import instant, new_id
+from storage.fhir import store as fhir_store
+from storage.json_codec import loads
+
+READ_BACK = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
+                "code": "notification", "display": "Notification"}],
+    "text": "危急值复述",
+}  # fmt: skip
+
+
+def mount(api: APIRouter, fhir: Fhir) -> None:
+    @api.post("/Communication/{alert_id}/$acknowledge")
+    async def acknowledge_alert(request: Request, requester: Auth, alert_id: str) -> Response:
+        interactions.authorize(requester, "Communication", "u")
+        try:
+            read_back = _read_back(loads(await request.body() or b"{}"))
+        except ValueError:
+            raise BadRequest("the body is not JSON") from None
+
+        def work(session: Session) -> dict[str, Any]:
+            try:
+                alert = acknowledge(
+                    session, alert_id, requester.org_id, requester.subject, read_back
+                )
+            except AlertError as exc:
+                if "no such" in str(exc):
+                    known = f"Communication/{alert_id} is not a critical alert known here"
+                    raise NotFound(known) from None
+                raise Forbidden(str(exc)) from None
+            now = instant(datetime.now(UTC))
+            current = fhir_store.read(session, "Communication", alert_id)
+            assert current is not None
+            assert current.content is not None
+            done = {**current.content, "status": "completed", "received": now}
+            interactions.store(session, {k: v for k, v in done.items() if k != "meta"},
+                               current.owner_org_id)  # fmt: skip
+            response = {
+                "resourceType": "Communication", "id": new_id(), "status": "completed",
+                "inResponseTo": [{"reference": f"Communication/{alert_id}"}],
+                "category": [READ_BACK],
+                "subject": current.content.get("subject"),
+                "about": current.content.get("about", []),
+                "sender": {"reference": f"Organization/{requester.org_id}",
+                           "display": requester.subject},
+                "recipient": [{"reference": f"Organization/{alert.source_org_id}"}],
+                "sent": now, "payload": [{"contentString": f"复述：{read_back}"}],
+            }  # fmt: skip
+            interactions.store(session, {k: v for k, v in response.items() if v is not None},
+                               requester.org_id, new=True)  # fmt: skip
+            interactions.audit_fhir(session, requester, "update", "Communication", id=alert_id)
+            return response
+
+        return await json_answer(fhir.platform, work)
+
+
+def _read_back(body: Any) -> str:
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        for parameter in body.get("parameter", []):
+            if isinstance(parameter, dict) and parameter.get("name") == "readBack":
+                return str(parameter.get("valueString", ""))
+    raise BadRequest("send a Parameters resource with readBack (valueString): what was read back")
+
+
+OPERATION = Operation(
+    code="acknowledge",
+    title="Acknowledge a critical alert with read-back (危急值确认)",
+    description="The receiving organization confirms a critical alert: the alert becomes "
+    "completed and a Communication carries the read-back (复述) to the centre that raised it.",
+    resources=("Communication",),
+    instance_level=True,
+    affects_state=True,
+    parameters=(
+        Param("readBack", "in", "string", "what the receiver read back (复述)", 1),
+        Param("return", "out", "Communication", "the read-back Communication", 1),
+    ),
+    mount=mount,
+)
