@@ -5,7 +5,8 @@ use it and talk to each other only through the database (the outbox).  Its parts
 (each imports only the rows below it; the import-linter contract in ``pyproject.toml`` holds
 them to it):
 
-- ``errors``, ``settings``, ``json_codec``, ``logs``: the shared vocabulary;
+- ``errors``, ``settings``, ``json_codec``, ``logs``: the shared vocabulary; ``readiness``: which
+  of the process's services are up (the ``platform`` carries it);
 - ``db`` (engine, sessions, transactions, bulk rows) and ``models`` (every table, one module
   per domain; ``migrations`` is their history);
 - ``blobs``: the object store and the object-then-row rule;

@@ -1,8 +1,9 @@
-"""What every service of one process shares: settings, the database and the object store."""
+"""What every service of one process shares: settings, the database, the object store, and the
+record of which services are up."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.blobs import BlobStore, S3BlobStore, open_blob_store
 from storage.db import create_db_engine, migrate, session_factory
 from storage.errors import DatabaseUnavailable, StorageError
+from storage.readiness import Readiness
 from storage.settings import Settings
 
 
@@ -22,6 +24,7 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    readiness: Readiness = field(default_factory=Readiness)
 
     def close(self) -> None:
         self.engine.dispose()
