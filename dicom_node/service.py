@@ -31,6 +31,7 @@ async def _serve(platform: Platform, stop: asyncio.Event, pool: IngestPool | Non
     server = ae.start_server(
         (settings.host, settings.dicom_port), block=False, evt_handlers=handlers
     )
+    platform.readiness.up("dicom")  # bound, and its thread accepting associations
     log.info(
         "dicom node listening", extra={"ae_title": settings.ae_title, "port": settings.dicom_port}
     )

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import health
 from gateway.admin import hl7 as hl7_admin
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
@@ -74,6 +75,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     app.state.keys = keys = KeyRing(platform.sessions)
+    app.include_router(health.router(platform))
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
     app.include_router(hl7_admin.router(platform))
@@ -118,15 +120,6 @@ def create_app(platform: Platform) -> FastAPI:
         )
         return error(
             request, 400 if request.url.path.startswith(fhir_routes.PREFIX) else 422, problems, {}
-        )
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> JSONResponse:
-        checks = await run_in_threadpool(platform.health)
-        healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks},
-            status_code=200 if healthy else 503,
         )
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)

@@ -2,6 +2,7 @@
 
 Services are found through the ``yilian.services`` entry-point group (name -> ``async run(platform,
 stop)``), so this runner starts the DICOM node and the lab bridge without importing them.
+Each service marks itself up in ``platform.readiness`` (``/health`` answers 200 only then).
 SIGTERM/SIGINT set the shared stop event: listeners close, in-flight work completes, exit 0.
 """
 
@@ -41,6 +42,7 @@ async def serve(settings: Settings, services: Sequence[str]) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        platform.readiness.expect(services)  # each marks itself up once it takes work
         tasks = {
             asyncio.create_task(available[name](platform, stop), name=name) for name in services
         }

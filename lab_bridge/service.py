@@ -73,6 +73,7 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     server = await asyncio.start_server(
         on_connect, settings.host, settings.mllp_port, limit=MAX_MESSAGE_BYTES
     )
+    platform.readiness.up("mllp")  # bound and serving
     log.info("mllp listening", extra={"port": settings.mllp_port})
     await stop.wait()
     server.close()

@@ -91,6 +91,7 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     poll = platform.settings.worker_poll_seconds
     last_maintenance = last_periodic = float("-inf")  # both run at once on start
     periodic_every = min(PERIODIC_EVERY, platform.settings.study_stable_seconds / 4)
+    platform.readiness.up("worker")
     log.info("worker started", extra={"topics": ",".join(sorted(handlers))})
     while not stop.is_set():
         try:

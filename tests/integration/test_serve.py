@@ -67,12 +67,31 @@ def start(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Running:
     return Running(proc, tmp / "data", log, **ports)
 
 
+def wait_until_ready(running: Running, timeout: float = 60) -> list[httpx.Response | None]:
+    """Poll ``/health`` from the start until it answers 200; every answer on the way, ``None``
+    while nothing listens yet."""
+    url = f"http://127.0.0.1:{running.http}/health"
+    answers: list[httpx.Response | None] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        assert running.proc.poll() is None, running.log.read_text()
+        last = answers[-1] if answers else None
+        assert time.monotonic() < deadline, f"not ready after {timeout}s: {last and last.text}"
+        try:
+            answer: httpx.Response | None = httpx.get(url, timeout=10)
+        except httpx.TransportError:
+            answer = None
+        answers.append(answer)
+        if answer is not None and answer.status_code == 200:
+            return answers
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     running = start(tmp_path_factory.mktemp("serve"), env={"YILIAN_STUDY_STABLE_SECONDS": "2"})
     try:
-        for port in (running.http, running.dicom, running.mllp):
-            wait_for_port(port, 60, running.proc)
+        wait_until_ready(running)
         yield running
     finally:
         running.proc.send_signal(signal.SIGTERM)
@@ -92,7 +111,11 @@ def echoscu(port: int, calling: str) -> subprocess.CompletedProcess[str]:
 def test_health_answers_ok(platform: Running):
     response = httpx.get(f"http://127.0.0.1:{platform.http}/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "object_store": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "object_store": "ok"},
+        "services": {"http": "up", "dicom": "up", "mllp": "up", "worker": "up"},
+    }
 
 
 def test_echoscu_from_a_demo_modality_gets_success(platform: Running):
