@@ -48,6 +48,7 @@ from pydicom.uid import generate_uid  # noqa: E402
 
 from dicom_node import transport  # noqa: E402
 from storage.platform import Platform  # noqa: E402
+from tests.dcmtk import dcmtk_path  # noqa: E402
 from tests.dicom_data import Patient, Study, sample, write_series  # noqa: E402
 from tests.servers import ensure_netns  # noqa: E402
 
@@ -93,12 +94,10 @@ def shares(studies: list[list[Path]], concurrency: int) -> list[list[Path]]:
 
 
 def wait_for_echo(called: str, timeout: float = 60) -> None:
+    echo = [*IN_NS, dcmtk_path("echoscu"), "-aet", CALLING, "-aec", called]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = subprocess.run(
-            [*IN_NS, "echoscu", "-aet", CALLING, "-aec", called, "127.0.0.1", str(PORT)],
-            capture_output=True,
-        )
+        done = subprocess.run([*echo, "127.0.0.1", str(PORT)], capture_output=True)
         if done.returncode == 0:
             return
         time.sleep(0.3)
@@ -192,7 +191,8 @@ def push(server: Server, buckets: list[list[Path]]) -> float:
     started = time.perf_counter()
     senders = [
         subprocess.Popen(
-            [*IN_NS, "storescu", "-aet", CALLING, "-aec", server.called, "127.0.0.1", str(PORT)]
+            [*IN_NS, dcmtk_path("storescu"), "-aet", CALLING, "-aec", server.called]
+            + ["127.0.0.1", str(PORT)]
             + [str(p) for p in files],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -300,7 +300,7 @@ def start_yilian_host(data: Path) -> Server:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         done = subprocess.run(
-            ["echoscu", "-aet", CALLING, "-aec", "YILIAN", "127.0.0.1", str(PORT + 1)],
+            [dcmtk_path("echoscu"), "-aet", CALLING, "-aec", "YILIAN", "127.0.0.1", str(PORT + 1)],
             capture_output=True,
         )
         if done.returncode == 0:

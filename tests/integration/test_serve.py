@@ -22,6 +22,7 @@ from hl7apy.core import Message
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
+from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, write_series
 from tests.servers import free_port, wait_for_port
 
@@ -101,7 +102,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 def echoscu(port: int, calling: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["echoscu", "-aet", calling, "-aec", "YILIAN", "127.0.0.1", str(port)],
+        [dcmtk_path("echoscu"), "-aet", calling, "-aec", "YILIAN", "127.0.0.1", str(port)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -166,7 +167,8 @@ def test_a_pushed_study_is_stored_found_and_becomes_stable(platform: Running, tm
     study = Study(accession="SERVE1")
     files = write_series(study, tmp_path, 3)
     pushed = subprocess.run(
-        ["storescu", "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1", str(platform.dicom)]
+        [dcmtk_path("storescu"), "-aet", "TX_CT1", "-aec", "YILIAN"]
+        + ["127.0.0.1", str(platform.dicom)]
         + [str(f) for f in files],
         capture_output=True,
         text=True,
@@ -175,7 +177,7 @@ def test_a_pushed_study_is_stored_found_and_becomes_stable(platform: Running, tm
     assert pushed.returncode == 0, pushed.stderr
     found = subprocess.run(
         [
-            "findscu",
+            dcmtk_path("findscu"),
             "-S",
             "-aet",
             "JHZX_READ1",

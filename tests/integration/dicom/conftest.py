@@ -21,6 +21,7 @@ from storage.models import AETitle
 from storage.platform import Platform
 from storage.settings import Settings
 from tests.conftest import DEMO_ALLIANCE
+from tests.dcmtk import dcmtk_path
 from tests.servers import free_port, stop_process, wait_for_port
 
 NODE_AE = "YILIAN"
@@ -37,8 +38,9 @@ class RunningNode:
     pool: IngestPool | None = None
 
     def dcmtk(self, tool: str, *args: str, calling: str = CLINIC_AE, timeout: float = 120):
+        command = [dcmtk_path(tool), "-aet", calling, "-aec", NODE_AE, *args]
         return subprocess.run(
-            [tool, "-aet", calling, "-aec", NODE_AE, *args, "127.0.0.1", str(self.port)],
+            [*command, "127.0.0.1", str(self.port)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -47,7 +49,7 @@ class RunningNode:
     def storescu(self, *files: Path, calling: str = CLINIC_AE, extra: tuple[str, ...] = ()):
         return subprocess.run(
             [
-                "storescu",
+                dcmtk_path("storescu"),
                 "-aet",
                 calling,
                 "-aec",
@@ -81,7 +83,7 @@ def storescp(node: RunningNode, ae_title: str, out: Path) -> Iterator[Path]:
     register_address(node, ae_title, port)
     out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        ["storescp", "-aet", ae_title, "+xa", "+uf", "-od", str(out), str(port)],
+        [dcmtk_path("storescp"), "-aet", ae_title, "+xa", "+uf", "-od", str(out), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -15,6 +15,7 @@ import pytest
 from storage.dicom import InvalidInstance, Sender
 from storage.dicom.ingest import Outcome
 from storage.errors import StoreUnavailable
+from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, write_series
 from tests.integration.dicom.conftest import RunningNode, start_demo_node, stop_node
 from tests.integration.dicom.test_outages import assert_all_stored
@@ -84,7 +85,8 @@ def test_concurrent_pushes_are_all_stored(pooled_node: RunningNode, tmp_path: Pa
     series = [write_series(Study(), tmp_path / f"s{i}", 15) for i in range(3)]
     pushes = [
         subprocess.Popen(
-            ["storescu", "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1", str(pooled_node.port)]
+            [dcmtk_path("storescu"), "-aet", "TX_CT1", "-aec", "YILIAN"]
+            + ["127.0.0.1", str(pooled_node.port)]
             + [str(p) for p in paths],
             stderr=subprocess.PIPE,
         )

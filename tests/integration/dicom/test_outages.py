@@ -24,6 +24,7 @@ from storage import transaction
 from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import create_db_engine, session_factory
 from storage.models import DicomInstance, StoredObject
+from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, data_set_bytes, write_series
 from tests.integration.dicom.conftest import (
     CLINIC_AE,
@@ -146,7 +147,8 @@ def test_node_killed_during_a_500_instance_push(tmp_path: Path) -> None:
     running = start(tmp_path, "--only", "dicom")
     wait_for_port(running.dicom, 60, running.proc)
     push = subprocess.Popen(
-        ["storescu", "-v", "-aet", CLINIC_AE, "-aec", NODE_AE, "127.0.0.1", str(running.dicom)]
+        [dcmtk_path("storescu"), "-v", "-aet", CLINIC_AE, "-aec", NODE_AE]
+        + ["127.0.0.1", str(running.dicom)]
         + [str(p) for p in paths],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -191,7 +193,8 @@ def test_node_killed_during_a_500_instance_push(tmp_path: Path) -> None:
     try:
         wait_for_port(again.dicom, 60, again.proc)
         result = subprocess.run(
-            ["storescu", "-aet", CLINIC_AE, "-aec", NODE_AE, "127.0.0.1", str(again.dicom)]
+            [dcmtk_path("storescu"), "-aet", CLINIC_AE, "-aec", NODE_AE]
+            + ["127.0.0.1", str(again.dicom)]
             + [str(p) for p in paths],
             capture_output=True,
             text=True,
