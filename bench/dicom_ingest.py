@@ -1,4 +1,4 @@
-"""DICOM ingest throughput, Yilian against Orthanc, and C-FIND latency on 10,000 studies.
+"""DICOM ingest throughput, Yilian against Orthanc (C-FIND latency: ``bench/dicom_find.py``).
 
 A CT-heavy dataset (CT series of 512x512 slices, some large DX images, ECG waveforms) is pushed
 by DCMTK's ``storescu`` at concurrency 1 and 4 (one storescu process per share of the studies)
@@ -6,8 +6,7 @@ to Yilian on its embedded defaults (SQLite + filesystem, ``yilian serve --only d
 Orthanc from Debian (default SQLite + filesystem storage).  Both run in a network namespace that
 has only the loopback interface (Orthanc 1.10 cannot bind to loopback alone), with their clients.
 Printed: instances/s and MB/s per system and concurrency (median of the repeats), the ratio,
-Yilian's peak RSS after a small and after the full push, and C-FIND study-level latency with
-10,000 studies indexed.
+and Yilian's peak RSS after a small and after the full push.
 
 Run as root from the repository (``apt-get install orthanc dcmtk`` first):
 
@@ -20,15 +19,12 @@ Last measured on the 2-core reference machine (1,540 instances / 961 MB; two run
     concurrency 4: Yilian 66.9 / 86.3 inst/s (41.8 / 53.9 MB/s), Orthanc 43.1 / 43.7 inst/s,
                    ratio 1.55x / 1.98x
     peak RSS with ingest workers 346 MB after one study, 356 MB after 1,540 instances
-    C-FIND study level, 10,000 studies: p50 18.7-21.5 ms, p95 ~115 ms (a whole day's
-    studies, ~27 answers, is the slow case at ~95 ms)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -43,11 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pydicom import dcmread  # noqa: E402
-from pydicom.dataset import Dataset  # noqa: E402
 from pydicom.uid import generate_uid  # noqa: E402
 
-from dicom_node import transport  # noqa: E402
-from storage.platform import Platform  # noqa: E402
 from tests.dcmtk import dcmtk_path  # noqa: E402
 from tests.dicom_data import Patient, Study, sample, write_series  # noqa: E402
 from tests.servers import ensure_netns  # noqa: E402
@@ -93,11 +86,12 @@ def shares(studies: list[list[Path]], concurrency: int) -> list[list[Path]]:
     return [b for b in buckets if b]
 
 
-def wait_for_echo(called: str, timeout: float = 60) -> None:
-    echo = [*IN_NS, dcmtk_path("echoscu"), "-aet", CALLING, "-aec", called]
-    deadline = time.monotonic() + timeout
+def wait_for_echo(called: str, port: int = PORT, prefix: tuple[str, ...] = tuple(IN_NS)) -> None:
+    """Until ``called`` answers C-ECHO on ``port`` (inside the namespace by default)."""
+    echo = [*prefix, dcmtk_path("echoscu"), "-aet", CALLING, "-aec", called]
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        done = subprocess.run([*echo, "127.0.0.1", str(PORT)], capture_output=True)
+        done = subprocess.run([*echo, "127.0.0.1", str(port)], capture_output=True)
         if done.returncode == 0:
             return
         time.sleep(0.3)
@@ -227,164 +221,6 @@ def measure(
     return len(files) / seconds, megabytes / seconds, statistics.median(rss)
 
 
-def find_latency(studies: int = 10_000, queries: int = 100) -> dict[str, float]:
-    """C-FIND study-level p50/p95 (ms) on an index of ``studies`` studies, from pynetdicom."""
-    from pynetdicom import AE
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
-
-    from storage import import_alliance_file, open_platform
-    from storage.settings import Settings
-    from tests.conftest import DEMO_ALLIANCE
-
-    with tempfile.TemporaryDirectory(dir=REPO / "var") as tmp:
-        data = Path(tmp) / "data"
-        platform = open_platform(Settings(data_dir=data))
-        import_alliance_file(platform.sessions, DEMO_ALLIANCE)
-        _fill_index(platform, studies)
-        platform.close()
-        server = start_yilian_host(data)
-        try:
-            ae = AE(CALLING)
-            ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-            # DCMTK's findscu turns Nagle off too (see dicom_node.transport).
-            assoc = ae.associate(
-                "127.0.0.1", PORT + 1, ae_title="YILIAN", evt_handlers=transport.HANDLERS
-            )
-            # What a reading workstation asks: one patient, one accession, a name, one day.
-            kinds = {
-                "patient id": lambda i: {"PatientID": f"P{i * 89 % studies:06d}"},
-                "accession": lambda i: {"AccessionNumber": f"ACC{i * 97 % studies:06d}"},
-                "name prefix": lambda i: {"PatientName": f"wang^wei{i * 31 % studies}*"},
-                "one day": lambda i: {"StudyDate": f"2026{i % 12 + 1:02d}{i % 28 + 1:02d}"},
-            }
-            results: dict[str, float] = {}
-            everything = []
-            for kind, keys in kinds.items():
-                times = []
-                for i in range(queries):
-                    query = _study_query(keys(i))
-                    t0 = time.perf_counter()
-                    answers = list(
-                        assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind)
-                    )
-                    times.append((time.perf_counter() - t0) * 1000)
-                    if answers[-1][0].Status != 0:
-                        raise RuntimeError("C-FIND failed")
-                results[f"{kind} p50"] = statistics.median(times)
-                everything += times
-            assoc.release()
-            results["all p50"] = statistics.median(everything)
-            results["all p95"] = statistics.quantiles(everything, n=20)[-1]
-            return results
-        finally:
-            server.stop()
-
-
-def start_yilian_host(data: Path) -> Server:
-    proc = subprocess.Popen(
-        [
-            YILIAN,
-            "serve",
-            "--only",
-            "dicom",
-            "--data-dir",
-            str(data),
-            "--dicom-port",
-            str(PORT + 1),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done = subprocess.run(
-            [dcmtk_path("echoscu"), "-aet", CALLING, "-aec", "YILIAN", "127.0.0.1", str(PORT + 1)],
-            capture_output=True,
-        )
-        if done.returncode == 0:
-            return Server("Yilian", "YILIAN", proc)
-        time.sleep(0.3)
-    raise RuntimeError("Yilian did not start")
-
-
-def _study_query(keys: dict[str, str]) -> Dataset:
-    query = Dataset()
-    query.QueryRetrieveLevel = "STUDY"
-    for keyword in (
-        "StudyInstanceUID",
-        "StudyDate",
-        "AccessionNumber",
-        "PatientName",
-        "PatientID",
-        "ModalitiesInStudy",
-        "StudyDescription",
-        "NumberOfStudyRelatedInstances",
-    ):
-        setattr(query, keyword, "")
-    for keyword, value in keys.items():
-        setattr(query, keyword, value)
-    return query
-
-
-def _fill_index(platform: Platform, count: int) -> None:
-    """Index rows for ``count`` studies (one series, one instance each) written directly."""
-    from sqlalchemy import insert
-
-    from storage import transaction
-    from storage.models import DicomPatient, DicomSeries, DicomStudy
-
-    rng = random.Random(7)  # noqa: S311 (synthetic rows)
-    with transaction(platform.sessions) as session:
-        session.execute(
-            insert(DicomPatient),
-            [
-                {
-                    "id": i + 1,
-                    "org_id": "tx-wsy",
-                    "patient_id": f"P{i:06d}",
-                    "name": f"Wang^Wei{i}",
-                    "birth_date": f"19{rng.randint(30, 99)}0101",
-                    "sex": rng.choice("MF"),
-                }
-                for i in range(count)
-            ],
-        )
-        session.execute(
-            insert(DicomStudy),
-            [
-                {
-                    "study_uid": f"1.2.826.0.1.3680043.10.1.{i}",
-                    "patient_pk": i + 1,
-                    "org_id": "tx-wsy",
-                    "study_date": f"2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}",
-                    "study_time": "093000",
-                    "accession_number": f"ACC{i:06d}",
-                    "study_id": "1",
-                    "description": "胸部CT平扫",
-                    "referring_physician": "",
-                    "modalities": "CT",
-                    "series_count": 1,
-                    "instance_count": 300,
-                }
-                for i in range(count)
-            ],
-        )
-        session.execute(
-            insert(DicomSeries),
-            [
-                {
-                    "series_uid": f"1.2.826.0.1.3680043.10.2.{i}",
-                    "study_uid": f"1.2.826.0.1.3680043.10.1.{i}",
-                    "modality": "CT",
-                    "instance_count": 300,
-                }
-                for i in range(count)
-            ],
-        )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ct-studies", type=int, default=5)
@@ -413,11 +249,6 @@ def main() -> int:
                 f" | ratio {ours[1] / theirs[1]:.2f}x"
             )
         print(line, flush=True)
-    latency = find_latency()
-    print(
-        "C-FIND study level, 10,000 studies: "
-        + ", ".join(f"{k} {v:.1f} ms" for k, v in latency.items())
-    )
     return 0
 
 
