@@ -283,23 +283,35 @@ def _span(item: Any) -> tuple[str, str] | None:
 
 
 def date_range(text: str) -> tuple[str, str] | None:
-    """The UTC span a FHIR date/dateTime/instant covers, at its precision."""
+    """The UTC span a FHIR date/dateTime/instant covers, at its precision (None when it is not
+    a date that exists; a leap second counts as the minute's last second)."""
     match = _DATE.match(text.strip())
     if not match:
         return None
-    year, month, day, hour, minute, second, _fraction, zone = match.groups()
+    try:
+        return _span_of(*match.groups())
+    except ValueError:  # the 13th month, the 45th day, hour 25
+        return None
+
+
+def _span_of(
+    year: str, month: str | None, day: str | None, hour: str | None, minute: str | None,
+    second: str | None, _fraction: str | None, zone: str | None,
+) -> tuple[str, str]:  # fmt: skip
     y = int(year)
     if month is None:
         return f"{y:04d}-01-01T00:00:00", f"{y:04d}-12-31T23:59:59"
     m = int(month)
+    last = calendar.monthrange(y, m)[1]
     if day is None:
-        last = calendar.monthrange(y, m)[1]
         return f"{y:04d}-{m:02d}-01T00:00:00", f"{y:04d}-{m:02d}-{last:02d}T23:59:59"
     d = int(day)
+    start = datetime(y, m, d)  # raises for a day the month does not have
     if hour is None:
-        return f"{y:04d}-{m:02d}-{d:02d}T00:00:00", f"{y:04d}-{m:02d}-{d:02d}T23:59:59"
+        return f"{start:%Y-%m-%d}T00:00:00", f"{start:%Y-%m-%d}T23:59:59"
+    seconds = "59" if second == "60" else second or "00"
     moment = datetime.fromisoformat(
-        f"{y:04d}-{m:02d}-{d:02d}T{hour}:{minute}:{second or '00'}"
+        f"{y:04d}-{m:02d}-{d:02d}T{hour}:{minute}:{seconds}"
         + ("+00:00" if zone in (None, "Z") else zone)
     ).astimezone(UTC)
     low = moment.strftime("%Y-%m-%dT%H:%M:%S")

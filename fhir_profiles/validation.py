@@ -12,7 +12,6 @@ not the model's re-serialisation, so instants and base64 stay byte-identical.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +24,7 @@ from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.models import models
 from pydantic import ValidationError
 
+from fhir_profiles.json_form import json_problems, model_of
 from fhir_profiles.problem import Problem
 from fhir_profiles.profiles import conformance
 
@@ -36,12 +36,6 @@ SUPPORTED_TYPES = (
     "Patient", "Practitioner", "PractitionerRole", "Provenance", "ServiceRequest", "Specimen",
     "Subscription", "Task", "ValueSet",
 )  # fmt: skip
-
-
-@cache
-def _model(resource_type: str) -> Any:
-    module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
-    return getattr(module, resource_type)
 
 
 def validate(
@@ -58,10 +52,16 @@ def validate(
         return [Problem("resourceType", f"expected {expected_type}, got {resource_type}")]
     if resource_type not in SUPPORTED_TYPES:
         return [Problem("resourceType", f"resource type {resource_type} is not supported")]
+    if wrong := json_problems(resource):
+        return wrong
+    model = model_of(resource_type)
+    assert model is not None  # every supported type has its model
     try:
-        _model(resource_type).model_validate(resource)
+        model.model_validate(resource)
     except ValidationError as exc:
         return [_problem(resource_type, error) for error in exc.errors()]
+    except (AttributeError, TypeError, ValueError) as exc:  # a model validator that gave up
+        return [Problem(resource_type, f"cannot be read as FHIR R4 ({type(exc).__name__})")]
     problems = _binding_problems(resource) + _invariant_problems(resource)
     return problems or conformance(resource, required)
 

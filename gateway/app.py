@@ -24,9 +24,11 @@ from gateway.dicomweb import routes as dicomweb_routes
 from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
+from gateway.fhir.http import PREFIX
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
+from gateway.unhandled import AnswerUnhandled
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -81,6 +83,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(hl7_admin.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
+    app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)
     if platform.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -99,7 +102,7 @@ def create_app(platform: Platform) -> FastAPI:
         problems: list[tuple[str, str]] | None = None,
     ) -> Response:
         """FHIR calls get an OperationOutcome, everything else ``{"detail": …}``."""
-        if request.url.path.startswith(fhir_routes.PREFIX):
+        if request.url.path.startswith(PREFIX):
             outcome = operation_outcome(status, message, problems)
             body = json.dumps(outcome, ensure_ascii=False)
             return Response(body, status, headers, media_type=FHIR_JSON)
@@ -118,9 +121,7 @@ def create_app(platform: Platform) -> FastAPI:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        return error(
-            request, 400 if request.url.path.startswith(fhir_routes.PREFIX) else 422, problems, {}
-        )
+        return error(request, 400 if request.url.path.startswith(PREFIX) else 422, problems, {})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:

@@ -56,6 +56,10 @@ class PreconditionFailed(HttpError):
     status = 412
 
 
+class TooLarge(HttpError):
+    status = 413
+
+
 class Unprocessable(HttpError):
     """A resource that does not validate; ``problems`` are ``(expression, message)`` pairs."""
 

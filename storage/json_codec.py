@@ -1,5 +1,6 @@
 """JSON in and out, fast: orjson, with the standard library behind it for what orjson refuses
-(integers beyond 64 bits, NaN), so both accept and produce the same documents."""
+(integers beyond 64 bits, nesting beyond 1024 levels), so both accept and produce the same
+documents.  ``NaN`` and ``Infinity`` are not JSON and are refused on the way in."""
 
 from __future__ import annotations
 
@@ -26,8 +27,16 @@ def dump_bytes(value: Any) -> bytes:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text; ``ValueError`` (``json.JSONDecodeError``) when it is not JSON."""
+    """Parse JSON text; ``ValueError`` when it is not JSON (or nests past what the parser's
+    stack allows)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        try:
+            return json.loads(text, parse_constant=_not_json)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")

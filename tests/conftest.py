@@ -1,15 +1,21 @@
 """Shared fixtures: both databases (SQLite, real PostgreSQL) and both object stores
-(filesystem, real SeaweedFS S3).  Parametrised fixtures run each test against each backend."""
+(filesystem, real SeaweedFS S3).  Parametrised fixtures run each test against each backend.
+
+The fuzz tests (Hypothesis) run the ``suite`` profile: a fixed set of examples, bounded so
+``make test`` stays short.  ``YILIAN_FUZZ=long`` runs many more, freshly drawn each time
+(``bench/fuzz.sh``)."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +28,13 @@ from tests.servers import SeaweedS3, postgres_cluster
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ALLIANCE = REPO / "examples" / "jinhua-alliance.yaml"
 _counter = itertools.count()
+
+# The fuzz tests share a live server across examples: a function-scoped fixture is intended.
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
+                                                      HealthCheck.too_slow]}  # fmt: skip
+settings.register_profile("suite", max_examples=300, derandomize=True, **_FUZZ)
+settings.register_profile("long", max_examples=20_000, derandomize=False, **_FUZZ)
+settings.load_profile(os.environ.get("YILIAN_FUZZ", "suite"))
 
 
 @pytest.fixture(scope="session")

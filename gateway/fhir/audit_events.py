@@ -14,6 +14,7 @@ from typing import Any
 
 from fhir_profiles.search_values import date_range
 from gateway.errors import BadRequest
+from gateway.fhir.http import whole_number
 from storage.audit import AuditQuery
 from storage.fhir import instant
 from storage.models import AuditRecord
@@ -125,9 +126,10 @@ def parse_query(params: list[tuple[str, str]], orgs: frozenset[str]) -> AuditQue
         elif name == "outcome":
             query.outcomes = [o for o, code in _OUTCOMES.items() if code == value]
         elif name in ("_count", "_offset"):
-            if not value.isdigit():
+            number = whole_number(value)
+            if number is None:
                 raise BadRequest(f"{name} must be a whole number")
-            setattr(query, "limit" if name == "_count" else "offset", min(int(value), 1000))
+            setattr(query, "limit" if name == "_count" else "offset", min(number, 1000))
         elif name not in ("_format", "_pretty"):
             raise BadRequest(f"AuditEvent cannot be searched by {name!r}")
     return query

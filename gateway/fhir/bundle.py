@@ -17,12 +17,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.auth.tokens import Requester
-from gateway.errors import BadRequest, HttpError, Unprocessable
+from gateway.errors import BadRequest, HttpError, PreconditionFailed, TooLarge, Unprocessable
 from gateway.fhir import interactions
+from gateway.fhir.http import whole_number
 from gateway.fhir.outcome import operation_outcome
 from gateway.fhir.validator import Prepared
 from storage.db import deferred_writes, write_pending
 from storage.fhir import IndexRows, StoredResource, instant, new_id
+from storage.fhir.store import MAX_VERSION
 
 MAX_ENTRIES = 1000
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
@@ -32,10 +34,6 @@ STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
 WRITE_EVERY = 64
 
 Prepare = Callable[[list[tuple[Any, str]]], Iterator[Prepared]]
-
-
-class TooLarge(HttpError):
-    status = 413
 
 
 @dataclass
@@ -103,8 +101,10 @@ def _entry(index: int, raw: Any) -> Entry:
         raise BadRequest(f"{where}: the resource's id must be the id in request.url")
     if_match = request.get("ifMatch")
     version = str(if_match).removeprefix("W/").strip('"') if if_match else None
-    if version is not None and not version.isdigit():
+    if version is not None and not (version.isascii() and version.isdigit()):
         raise BadRequest(f"{where}.request.ifMatch must be a version ETag")
+    if version is not None and whole_number(version, MAX_VERSION) is None:
+        raise PreconditionFailed(f"{where}.request.ifMatch: version {version} cannot exist")
     return Entry(
         index,
         method,

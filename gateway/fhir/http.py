@@ -10,15 +10,34 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from gateway.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from gateway.errors import (
+    BadRequest,
+    NotAcceptable,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from gateway.fhir.outcome import FHIR_JSON, information
 from gateway.fhir.validator import Validator
 from storage.fhir import StoredResource, instant
+from storage.fhir.store import MAX_VERSION
 from storage.json_codec import dump_bytes, loads
 
 PREFIX = "/fhir"
+# The largest request body a FHIR interaction reads (413 beyond): a Binary of a report, a
+# Bundle of 1000 entries; more would cost seconds of validation.
+MAX_BODY_BYTES = 16 * 2**20
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "*/*")
 BODY_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+def whole_number(text: str, most: int = 2**31 - 1) -> int | None:
+    """``text`` as a whole number of ASCII digits no larger than ``most``, else None (``"²"``
+    is a digit to Python, and a 30-digit number fits no database column)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    value = int(text)
+    return value if value <= most else None
 
 
 def fhir_base(request: Request) -> str:
@@ -36,12 +55,27 @@ def check_format(request: Request) -> None:
         raise NotAcceptable("this server speaks FHIR JSON only (application/fhir+json)")
 
 
+async def body_bytes(request: Request) -> bytes:
+    """The request body, read no further than :data:`MAX_BODY_BYTES` (413 beyond)."""
+    too_large = TooLarge(f"a request body may hold at most {MAX_BODY_BYTES // 2**20} MiB")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def json_body(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in BODY_TYPES:
         raise UnsupportedMediaType("send the resource as application/fhir+json")
     try:
-        return loads(await request.body())
+        return loads(await body_bytes(request))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
@@ -58,14 +92,27 @@ async def resource_body(
     return resource
 
 
+def parameters_of(body: Any) -> list[dict[str, Any]] | None:
+    """The ``parameter`` entries of a Parameters resource (None when ``body`` is not one)."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        return None
+    given = body.get("parameter", [])
+    if not isinstance(given, list) or not all(isinstance(p, dict) for p in given):
+        raise BadRequest("Parameters.parameter must be an array of objects")
+    return given
+
+
 def if_match(request: Request) -> int | None:
     header = request.headers.get("if-match")
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise BadRequest('If-Match must be a version ETag such as W/"3"')
-    return int(text)
+    version = whole_number(text, MAX_VERSION)
+    if version is None:
+        raise PreconditionFailed(f"version {text} cannot exist")
+    return version
 
 
 def _version_headers(stored: StoredResource) -> dict[str, str]:

@@ -5,6 +5,7 @@ Bundle, or refused (400) under ``Prefer: handling=strict``."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from fhir_profiles.search_values import date_range, reference_targets, search_parameter_codes
 from fhir_profiles.subsetting import subset
 from gateway.errors import BadRequest
+from gateway.fhir.http import whole_number
 from storage.fhir import Criterion, Has, Match, SortKey, read_many, references, referencing
 from storage.policy import Viewer
 
@@ -86,13 +88,14 @@ def parse(resource_type: str, params: list[tuple[str, str]], strict: bool) -> Se
 
 def _control(request: SearchRequest, name: str, raw: str) -> None:
     if name in ("_count", "_offset"):
-        if not raw.isdigit():
-            raise BadRequest(f"{name} must be a whole number")
+        number = whole_number(raw)
+        if number is None:
+            raise BadRequest(f"{name} must be a whole number up to 2147483647")
         if name == "_count":
-            request.count = min(int(raw), MAX_COUNT)
+            request.count = min(number, MAX_COUNT)
             request.only_count = request.only_count or request.count == 0  # just the total
         else:
-            request.offset = int(raw)
+            request.offset = number
     elif name == "_total":
         request.with_total = raw != "none"
     elif name == "_summary":
@@ -232,7 +235,9 @@ def _number_match(name: str, value: str) -> Match:
     try:
         number = float(text.split("|", 1)[0])
     except ValueError:
-        raise BadRequest(f"{name}: {value!r} is not a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise BadRequest(f"{name}: {value!r} is not a number")
     return Match(text, prefix, number=number)
 
 

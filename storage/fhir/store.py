@@ -45,6 +45,9 @@ from storage.policy import Viewer, fhir_visible, remember_order, sharing
 CHANGED_TOPIC = "fhir.changed"
 LISTENERS = "yilian.fhir_listeners"
 
+# Versions are 32-bit integers in the database (PostgreSQL ``integer``).
+MAX_VERSION = 2**31 - 1
+
 
 class Listener(Protocol):
     """What a service registers (entry-point group ``yilian.fhir_listeners``, named for the
@@ -144,6 +147,8 @@ def read(session: Session, resource_type: str, resource_id: str) -> StoredResour
 def vread(
     session: Session, resource_type: str, resource_id: str, version_id: int
 ) -> StoredResource | None:
+    if not 0 < version_id <= MAX_VERSION:
+        return None  # no such version could ever have been written
     row = session.get(FhirResourceVersion, (resource_type, resource_id, version_id))
     return as_stored(row) if row is not None else None
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, Forbidden, NotFound
-from gateway.fhir import interactions
+from gateway.fhir import interactions, openapi
 from gateway.fhir.context import Fhir
+from gateway.fhir.http import body_bytes, parameters_of
 from gateway.fhir.operation import Operation, Param
 from gateway.transactions import json_answer
 from storage.clinical.critical_alerts import AlertError, acknowledge
@@ -30,11 +31,11 @@ READ_BACK = {
 
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
-    @api.post("/Communication/{alert_id}/$acknowledge")
+    @api.post("/Communication/{alert_id}/$acknowledge", openapi_extra=openapi.PARAMETERS)
     async def acknowledge_alert(request: Request, requester: Auth, alert_id: str) -> Response:
         interactions.authorize(requester, "Communication", "u")
         try:
-            read_back = _read_back(loads(await request.body() or b"{}"))
+            read_back = _read_back(loads(await body_bytes(request) or b"{}"))
         except ValueError:
             raise BadRequest("the body is not JSON") from None
 
@@ -75,10 +76,9 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
 
 def _read_back(body: Any) -> str:
-    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-        for parameter in body.get("parameter", []):
-            if isinstance(parameter, dict) and parameter.get("name") == "readBack":
-                return str(parameter.get("valueString", ""))
+    for parameter in parameters_of(body) or []:
+        if parameter.get("name") == "readBack" and isinstance(parameter.get("valueString"), str):
+            return parameter["valueString"]
     raise BadRequest("send a Parameters resource with readBack (valueString): what was read back")
 
 

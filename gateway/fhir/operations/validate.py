@@ -8,22 +8,24 @@ from fastapi import APIRouter, Request, Response
 from fhir_profiles.profiles import known as known_profile
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest
-from gateway.fhir import interactions
+from gateway.fhir import interactions, openapi
 from gateway.fhir.context import Fhir
-from gateway.fhir.http import check_format, fhir_json, json_body
+from gateway.fhir.http import check_format, fhir_json, json_body, parameters_of
+from gateway.fhir.openapi import ResourceType
 from gateway.fhir.operation import HL7, Operation, Param
 from gateway.fhir.outcome import information
 
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
-    @api.post("/{resource_type}/$validate")
-    async def validate_resource(request: Request, requester: Auth, resource_type: str) -> Response:
+    @api.post("/{resource_type}/$validate", openapi_extra=openapi.RESOURCE_OR_PARAMETERS)
+    async def validate_resource(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         check_format(request)
         interactions.authorize(requester, resource_type, "r")
         body = await json_body(request)
         profiles = request.query_params.getlist("profile")
-        if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-            parameters = [p for p in body.get("parameter", []) if isinstance(p, dict)]
+        if (parameters := parameters_of(body)) is not None:
             given = [p.get("resource") for p in parameters if p.get("name") == "resource"]
             profiles += [p["valueUri"] for p in parameters if p.get("name") == "profile"
                          and "valueUri" in p]  # fmt: skip

@@ -13,7 +13,7 @@ from gateway.auth.tokens import Requester
 from gateway.errors import NotFound
 from gateway.fhir import audit_events, interactions
 from gateway.fhir.context import Fhir
-from gateway.fhir.http import fhir_base, fhir_json
+from gateway.fhir.http import fhir_base, fhir_json, whole_number
 from storage.audit import AuditQuery, find_records, get_record
 
 
@@ -54,7 +54,8 @@ async def search(
 async def read(fhir: Fhir, requester: Requester, event_id: str) -> Response:
     def work(session: Session) -> dict[str, Any] | None:
         viewer = interactions.viewer_of(session, requester)
-        row = get_record(session, int(event_id), viewer.orgs) if event_id.isdigit() else None
+        number = whole_number(event_id, 2**63 - 1)
+        row = get_record(session, number, viewer.orgs) if number is not None else None
         interactions.audit_fhir(
             session, requester, "read", "AuditEvent", "success" if row else "not_found",
             id=event_id,

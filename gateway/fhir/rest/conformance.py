@@ -8,14 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from fhir_profiles.json_form import MAX_DEPTH, MAX_VALUES
 from fhir_profiles.profiles import profiles_by_type
 from fhir_profiles.search_values import search_parameter_codes
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.routes import public_base
 from gateway.errors import NotFound
-from gateway.fhir import audit_events, interactions, operations, websocket
+from gateway.fhir import audit_events, bundle, interactions, operations, search, websocket
 from gateway.fhir.context import Fhir
-from gateway.fhir.http import check_format, fhir_base, fhir_json
+from gateway.fhir.http import MAX_BODY_BYTES, check_format, fhir_base, fhir_json
 
 INTERACTIONS = (
     "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
@@ -24,6 +25,13 @@ INTERACTIONS = (
 SYSTEM_INTERACTIONS = ("transaction", "batch")
 RESTFUL_SECURITY = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 WEBSOCKET = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+LIMITS = (
+    f"Limits: a request body of at most {MAX_BODY_BYTES // 2**20} MiB (413 beyond); a resource"
+    f" nested at most {MAX_DEPTH} levels of JSON objects and arrays, holding at most"
+    f" {MAX_VALUES:,} values (422 beyond); at most {bundle.MAX_ENTRIES} entries in a"
+    f" transaction or batch Bundle; _count at most {search.MAX_COUNT}; whole-number"
+    " parameters at most 2147483647; decimals as a double holds them."
+)
 
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
@@ -88,6 +96,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 "rest": [
                     {
                         "mode": "server",
+                        "documentation": LIMITS,
                         "extension": [
                             {"url": WEBSOCKET, "valueUri": websocket_url + websocket.PATH}
                         ],

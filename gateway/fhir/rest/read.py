@@ -12,7 +12,14 @@ from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, NotFound
 from gateway.fhir import interactions, search
 from gateway.fhir.context import Fhir
-from gateway.fhir.http import check_format, fhir_json, history_entry, resource_response
+from gateway.fhir.http import (
+    check_format,
+    fhir_json,
+    history_entry,
+    resource_response,
+    whole_number,
+)
+from gateway.fhir.openapi import ResourceType
 from gateway.fhir.rest import audit
 from storage.fhir import StoredResource
 from storage.fhir import store as fhir_store
@@ -20,13 +27,15 @@ from storage.fhir import store as fhir_store
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
     @api.get("/{resource_type}/_history")
-    async def type_history(request: Request, requester: Auth, resource_type: str) -> Response:
+    async def type_history(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         check_format(request)
         since_text = request.query_params.get("_since")
-        count_text = request.query_params.get("_count", "100")
-        if not count_text.isdigit():
+        count = whole_number(request.query_params.get("_count", "100"))
+        if count is None:
             raise BadRequest("_count must be a whole number")
-        count = min(int(count_text), search.MAX_COUNT)
+        count = min(count, search.MAX_COUNT)
         try:
             since = (
                 datetime.fromisoformat(since_text.replace("Z", "+00:00")) if since_text else None
@@ -52,7 +61,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
     @api.get("/{resource_type}/{resource_id}")
     async def read(
-        request: Request, requester: Auth, resource_type: str, resource_id: str
+        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
         check_format(request)
         if resource_type in interactions.SERVER_RECORDED:
@@ -63,7 +72,11 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
     @api.get("/{resource_type}/{resource_id}/_history/{version_id}")
     async def vread(
-        request: Request, requester: Auth, resource_type: str, resource_id: str, version_id: int
+        request: Request,
+        requester: Auth,
+        resource_type: ResourceType,
+        resource_id: str,
+        version_id: int,
     ) -> Response:
         check_format(request)
         stored = await fhir.found(
@@ -80,7 +93,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
     @api.get("/{resource_type}/{resource_id}/_history")
     async def instance_history(
-        request: Request, requester: Auth, resource_type: str, resource_id: str
+        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
         check_format(request)
 

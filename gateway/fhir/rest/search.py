@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.fhir import interactions, search
+from gateway.fhir import interactions, openapi, search
 from gateway.fhir.context import Fhir
 from gateway.fhir.http import check_format, fhir_base, fhir_json
+from gateway.fhir.openapi import ResourceType
 from gateway.fhir.rest import audit
 from storage.fhir import StoredResource
 from storage.fhir import search as fhir_search
@@ -21,7 +22,10 @@ Found = tuple[list[StoredResource], int | None, list[StoredResource]]
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
     async def search_type(
-        request: Request, requester: Requester, resource_type: str, params: list[tuple[str, str]]
+        request: Request,
+        requester: Requester,
+        resource_type: str,
+        params: list[tuple[str, str]],
     ) -> Response:
         check_format(request)
         strict = "handling=strict" in request.headers.get("prefer", "")
@@ -61,13 +65,17 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         base = fhir_base(request)
         return fhir_json(search.searchset(base, resource_type, params, query, found, total, extra))
 
-    @api.get("/{resource_type}")
-    async def search_get(request: Request, requester: Auth, resource_type: str) -> Response:
+    @api.get("/{resource_type}", openapi_extra=openapi.SEARCH)
+    async def search_get(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         params = list(request.query_params.multi_items())
         return await search_type(request, requester, resource_type, params)
 
     @api.post("/{resource_type}/_search")
-    async def search_post(request: Request, requester: Auth, resource_type: str) -> Response:
+    async def search_post(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         form = await request.form()
         params = [
             *request.query_params.multi_items(),

@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, PreconditionFailed, Unprocessable, UnsupportedMediaType
-from gateway.fhir import bundle, interactions, search
+from gateway.fhir import bundle, interactions, openapi, search
 from gateway.fhir.context import Fhir, unavailable_as_503
 from gateway.fhir.http import (
+    body_bytes,
     check_format,
     fhir_json,
     if_match,
@@ -24,6 +25,7 @@ from gateway.fhir.http import (
     resource_body,
     written,
 )
+from gateway.fhir.openapi import ResourceType
 from storage.fhir import StoredResource, new_id
 from storage.fhir import search as fhir_search
 from storage.json_codec import loads
@@ -50,7 +52,7 @@ def criteria_in_url(request: Request, resource_type: str, what: str) -> search.S
 
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
-    @api.post("")
+    @api.post("", openapi_extra=openapi.BUNDLE)
     @api.post("/", include_in_schema=False)
     async def batch_or_transaction(request: Request, requester: Auth) -> Response:
         check_format(request)
@@ -64,8 +66,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         )
         return fhir_json(answer)
 
-    @api.post("/{resource_type}")
-    async def create(request: Request, requester: Auth, resource_type: str) -> Response:
+    @api.post("/{resource_type}", openapi_extra=openapi.RESOURCE)
+    async def create(request: Request, requester: Auth, resource_type: ResourceType) -> Response:
         check_format(request)
         interactions.authorize(requester, resource_type, "c")
         resource = await resource_body(request, resource_type, fhir.validation)
@@ -85,9 +87,9 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         stored, status = await fhir.write(create_unless_found)
         return written(request, stored, status)
 
-    @api.put("/{resource_type}/{resource_id}")
+    @api.put("/{resource_type}/{resource_id}", openapi_extra=openapi.RESOURCE)
     async def update(
-        request: Request, requester: Auth, resource_type: str, resource_id: str
+        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
         check_format(request)
         interactions.authorize(requester, resource_type, "u")
@@ -100,8 +102,10 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         )
         return written(request, stored, 201 if stored.version_id == 1 else 200)
 
-    @api.put("/{resource_type}")
-    async def conditional_update(request: Request, requester: Auth, resource_type: str) -> Response:
+    @api.put("/{resource_type}", openapi_extra={**openapi.RESOURCE, **openapi.CONDITIONAL})
+    async def conditional_update(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         """``PUT /Type?criteria``: no match creates, one match is updated, several are 412."""
         check_format(request)
         interactions.authorize(requester, resource_type, "u")
@@ -120,9 +124,9 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         stored = await fhir.write(update_matching)
         return written(request, stored, 201 if stored.version_id == 1 else 200)
 
-    @api.patch("/{resource_type}/{resource_id}")
+    @api.patch("/{resource_type}/{resource_id}", openapi_extra=openapi.JSON_PATCH)
     async def patch(
-        request: Request, requester: Auth, resource_type: str, resource_id: str
+        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
         """JSON Patch (RFC 6902, ``application/json-patch+json``), validated like any update."""
         check_format(request)
@@ -131,8 +135,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         if media != "application/json-patch+json":
             raise UnsupportedMediaType("send the patch as application/json-patch+json")
         try:
-            operations = jsonpatch.JsonPatch(loads(await request.body()))
-        except (ValueError, jsonpatch.InvalidJsonPatch) as exc:
+            operations = jsonpatch.JsonPatch(loads(await body_bytes(request)))
+        except (ValueError, jsonpatch.InvalidJsonPatch, jsonpatch.JsonPointerException) as exc:
             raise BadRequest(f"not a JSON Patch document: {exc}") from None
         expected = if_match(request)
 
@@ -143,6 +147,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 patched = operations.apply(current.content)
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise Unprocessable("the patch cannot be applied", [("", str(exc))]) from None
+            if not isinstance(patched, dict):
+                raise Unprocessable("a patch must leave a resource (a JSON object)", [])
             if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
                 raise Unprocessable("a patch may not change resourceType or id", [])
             fhir.validation.require_valid(patched, resource_type, f"the patched {resource_type}")
@@ -152,8 +158,10 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         stored = await fhir.write(apply)
         return written(request, stored, 200)
 
-    @api.delete("/{resource_type}")
-    async def conditional_delete(request: Request, requester: Auth, resource_type: str) -> Response:
+    @api.delete("/{resource_type}", openapi_extra=openapi.CONDITIONAL)
+    async def conditional_delete(
+        request: Request, requester: Auth, resource_type: ResourceType
+    ) -> Response:
         """``DELETE /Type?criteria``: the one match is deleted (none: nothing to do; several:
         412, as servers that delete one at a time answer)."""
         interactions.authorize(requester, resource_type, "d")
@@ -169,7 +177,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
     @api.delete("/{resource_type}/{resource_id}")
     async def delete(
-        request: Request, requester: Auth, resource_type: str, resource_id: str
+        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
         await fhir.write(lambda s: interactions.delete(s, requester, resource_type, resource_id))
         return Response(status_code=204)

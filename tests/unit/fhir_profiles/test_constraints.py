@@ -16,7 +16,10 @@ def test_invariants_name_the_element_and_the_rule():
     [problem] = validate(both)
     assert problem.expression == "Observation"
     assert problem.message.startswith("obs-6: ")
-    ranges = {**OBSERVATION, "referenceRange": [{"text": "3.5-5.3"}, {"appliesTo": []}]}
+    ranges = {
+        **OBSERVATION,
+        "referenceRange": [{"text": "3.5-5.3"}, {"appliesTo": [{"text": "成人"}]}],
+    }
     assert [p.message[:6] for p in validate(ranges)] == ["obs-3:"]
 
 
