@@ -36,7 +36,7 @@ from fhir_profiles.problem import Problem
 
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BLANK = re.compile(r"\s*")
 _INTEGER_BITS = 31
 

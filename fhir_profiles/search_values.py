@@ -290,7 +290,7 @@ def date_range(text: str) -> tuple[str, str] | None:
         return None
     try:
         return _span_of(*match.groups())
-    except ValueError:  # the 13th month, the 45th day, hour 25
+    except (ValueError, OverflowError):  # the 13th month, the 45th day, hour 25, year 10000
         return None
 
 

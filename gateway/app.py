@@ -24,6 +24,7 @@ from gateway.dicomweb import routes as dicomweb_routes
 from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
+from gateway.fhir.directory import publish_directory
 from gateway.fhir.http import PREFIX
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from gateway.fhir.terminology import publish_terminology
@@ -69,6 +70,7 @@ def create_app(platform: Platform) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(publish_terminology, platform)
+        await run_in_threadpool(publish_directory, platform)
         yield
         await run_in_threadpool(validation.close)
 

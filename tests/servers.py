@@ -342,3 +342,14 @@ def run_in_netns(name: str, work: Callable[[], T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def drain_outbox(platform: Any) -> None:
+    """Run the worker's handlers until no outbox event is due (what ``yilian serve``'s worker
+    would do in the background)."""
+    from storage.platform import plugins
+    from storage.worker import process_batch
+
+    handlers = plugins("yilian.outbox_handlers")
+    while process_batch(platform, handlers, limit=50):
+        pass

@@ -26,12 +26,15 @@ from storage.fhir import IndexRows, StoredResource, VersionConflict, index_rows,
 from storage.fhir import store as fhir_store
 from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
 
+# The alliance directory: generated from the registry (gateway.fhir.directory), which alone
+# writes it; clients read and search it.
+DIRECTORY_TYPES = (
+    "Organization", "OrganizationAffiliation", "HealthcareService", "Practitioner",
+    "PractitionerRole", "Endpoint",
+)  # fmt: skip
 # Directory and terminology data the whole alliance shares; everything else belongs to the
 # organization that wrote it.
-SHARED_TYPES = {
-    "CodeSystem", "Endpoint", "HealthcareService", "Organization", "OrganizationAffiliation",
-    "Practitioner", "PractitionerRole", "ValueSet",
-}  # fmt: skip
+SHARED_TYPES = {*DIRECTORY_TYPES, "CodeSystem", "ValueSet"}
 
 
 # Types the server writes itself (the access log), never clients.
@@ -71,6 +74,11 @@ def authorize(requester: Requester, resource_type: str, letter: str) -> None:
         raise NotFound(f"resource type {resource_type} is not supported here")
     if resource_type in SERVER_RECORDED and letter in "cud":
         raise MethodNotAllowed(f"{resource_type} is recorded by the server, read and search only")
+    if resource_type in DIRECTORY_TYPES and letter in "cud":
+        raise MethodNotAllowed(
+            f"{resource_type} is the alliance directory, written through the registry (the"
+            " alliance file or the admin API); read and search only"
+        )
     if not requester.scopes.allows(resource_type, letter):
         raise Forbidden(f"scope {resource_type}.{letter} required")
 

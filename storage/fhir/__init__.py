@@ -10,7 +10,14 @@ is not here: the services validate through ``fhir_profiles`` before they write. 
 
 from storage.fhir.combos import COMBOS, combo_param, pairs
 from storage.fhir.criteria import Criterion, Has, Match
-from storage.fhir.lookups import by_identifier, by_identifiers, read_many, references, referencing
+from storage.fhir.lookups import (
+    by_identifier,
+    by_identifiers,
+    read_many,
+    references,
+    referencing,
+    server_owned,
+)
 from storage.fhir.search import SortKey
 from storage.fhir.store import (
     IndexRows,
@@ -42,4 +49,5 @@ __all__ = [
     "read_many",
     "references",
     "referencing",
+    "server_owned",
 ]

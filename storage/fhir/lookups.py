@@ -144,3 +144,16 @@ def referencing(
         )
     )
     return [as_stored(row) for row in rows]
+
+
+def server_owned(session: Session, resource_type: str) -> list[str]:
+    """The ids of the current resources of a type that the server keeps itself (no owner)."""
+    return list(
+        session.scalars(
+            select(FhirResource.id).where(
+                FhirResource.resource_type == resource_type,
+                FhirResource.owner_org_id.is_(None),
+                FhirResource.deleted.is_(False),
+            )
+        )
+    )

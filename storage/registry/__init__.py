@@ -3,12 +3,14 @@
 Owns the alliance file (``yilian.yaml``: its schema and validation in ``alliance_file``, and
 ``alliance_import``, which writes it into the registry tables in one transaction), the lookups
 every listener makes (``lookups``: AE titles, MLLP peers, API clients, users and the centres that
-serve an organization), secret hashing (``secrets``) and the token signing keys
+serve an organization), the whole directory in one read (``directory``, and the event that asks
+for it to be published again), secret hashing (``secrets``) and the token signing keys
 (``signing_keys``).  The tables are ``storage.models.registry``.
 """
 
 from storage.registry.alliance_file import AllianceFile, parse_alliance_file
 from storage.registry.alliance_import import ImportReport, import_alliance_file
+from storage.registry.directory import CHANGED_TOPIC, Directory, read_directory
 from storage.registry.lookups import (
     RegisteredAE,
     authenticate_client,
@@ -22,7 +24,9 @@ from storage.registry.secrets import hash_secret, verify_secret
 from storage.registry.signing_keys import add_signing_key, signing_keys
 
 __all__ = [
+    "CHANGED_TOPIC",
     "AllianceFile",
+    "Directory",
     "ImportReport",
     "RegisteredAE",
     "add_signing_key",
@@ -34,6 +38,7 @@ __all__ = [
     "heads_of",
     "import_alliance_file",
     "parse_alliance_file",
+    "read_directory",
     "registered_ae_titles",
     "signing_keys",
     "verify_secret",

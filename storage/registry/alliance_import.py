@@ -28,6 +28,7 @@ from storage.models import (
     UserRole,
 )
 from storage.registry.alliance_file import AllianceFile, parse_alliance_file
+from storage.registry.directory import registry_changed
 from storage.registry.secrets import hash_secret, verify_secret
 
 
@@ -51,11 +52,15 @@ class ImportReport:
 
 
 def import_alliance_file(sessions: sessionmaker[Session], path: Path) -> ImportReport:
-    """Validate ``path`` completely, then apply it in one transaction."""
+    """Validate ``path`` completely, then apply it in one transaction (which also asks for the
+    directory to be published again when anything changed)."""
     parsed = parse_alliance_file(path)
     try:
         with transaction(sessions) as session:
-            return apply_alliance(session, parsed)
+            report = apply_alliance(session, parsed)
+            if report.changed:
+                registry_changed(session)
+            return report
     except IntegrityError as exc:
         # e.g. a national_id already held by another organization in the database
         detail = str(exc.orig).splitlines()[0]

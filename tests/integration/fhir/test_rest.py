@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fhir_profiles.profiles import terminology
+from gateway.fhir.interactions import DIRECTORY_TYPES
 from storage import transaction
 from storage.models import FhirResourceVersion, FhirStringIndex, FhirTokenIndex
 from tests.integration.dicomweb.conftest import Gateway
@@ -31,13 +32,16 @@ def call(gateway: Gateway, method: str, path: str, who: str = "his-tx-wsy", body
 
 
 def versions(gateway: Gateway) -> int:
-    """Versions written by clients (not the server's own terminology, published at start)."""
+    """Versions written by clients (not the server's own terminology and directory)."""
     own = [f"{r['resourceType']}/{r['id']}" for r in terminology()]
     with transaction(gateway.node.platform.sessions) as session:
         return session.scalar(
             select(func.count())
             .select_from(FhirResourceVersion)
-            .where((FhirResourceVersion.resource_type + "/" + FhirResourceVersion.id).not_in(own))
+            .where(
+                (FhirResourceVersion.resource_type + "/" + FhirResourceVersion.id).not_in(own),
+                FhirResourceVersion.resource_type.not_in(DIRECTORY_TYPES),
+            )
         )
 
 

@@ -41,12 +41,10 @@ def glucose(oid: str, pid: str, value: float, when: str) -> dict:
     }
 
 
-ORGANIZATION = {"resourceType": "Organization", "id": "org1", "name": "汤溪卫生院"}
 RESOURCES = [
-    ORGANIZATION,
     {
         **patient("p1", "张", "三丰", "male", "1980-01-01"),
-        "managingOrganization": {"reference": "Organization/org1"},
+        "managingOrganization": {"reference": "Organization/tx-wsy"},  # from the directory
     },
     patient("p2", "张", "无忌", "male", "1995-06-15"),
     patient("p3", "李", "四", "female", "1990"),
@@ -220,7 +218,7 @@ def test_include_revinclude_and_iterate(alliance: Gateway):
         alliance,
         "Observation?_id=o1&_include=Observation:subject&_include:iterate=Patient:organization",
     )
-    assert entries(iterated, "include") == ["Organization/org1", "Patient/p1"]
+    assert entries(iterated, "include") == ["Organization/tx-wsy", "Patient/p1"]
     bad = httpx.get(
         f"{alliance.url}/fhir/Observation?_include=Observation:code",
         headers={"Authorization": f"Bearer {alliance.token('his-jhzx')}"},

@@ -10,11 +10,10 @@ import httpx
 
 from storage import transaction
 from storage.clinical.critical_alerts import escalated_to
-from storage.platform import plugins
 from storage.registry import heads_of
-from storage.worker import process_batch
 from tests.integration.lab.conftest import POTASSIUM, SODIUM, Lab, oru
 from tests.integration.lab.test_results import clinic_orders
+from tests.servers import drain_outbox
 
 
 def post(lab: Lab, path: str, body: dict, who: str) -> httpx.Response:
@@ -27,9 +26,7 @@ def read_back(text: str) -> dict:
 
 
 def run_worker(lab: Lab) -> None:
-    handlers = plugins("yilian.outbox_handlers")
-    while process_batch(lab.platform, handlers, limit=50):
-        pass
+    drain_outbox(lab.platform)
 
 
 def the_alert(lab: Lab, who: str = "his-tx-wsy") -> dict:

@@ -20,9 +20,8 @@ from sqlalchemy import select, update
 
 from storage import transaction
 from storage.models import MllpPeer, OutboxEvent
-from storage.platform import plugins
-from storage.worker import process_batch
 from tests.integration.lab.conftest import ID_NUMBER, NAME, Lab, oru
+from tests.servers import drain_outbox
 
 LAB = "http://yilian.example/fhir/CodeSystem/exam-category"
 
@@ -84,9 +83,7 @@ def lis(lab: Lab) -> Iterator[Lis]:
 
 
 def run_worker(lab: Lab) -> None:
-    handlers = plugins("yilian.outbox_handlers")
-    while process_batch(lab.platform, handlers, limit=50):
-        pass
+    drain_outbox(lab.platform)
 
 
 def events(lab: Lab) -> list[tuple[str, int]]:
