@@ -65,7 +65,8 @@ def _order(orc: Segment, obr: Segment, index: int, orc_index: int, context: Cont
     control = orc.get(1)
     if control not in ("NW", "XO", "SC", "RP", *CANCELLED):
         raise ContentError(f"ORC[{orc_index}]-1", 103, f"order control {control!r} is not taken")
-    code = concept(obr.repetitions(4)[0] if obr.repetitions(4) else [], context.codes)
+    tests = obr.repetitions(4)
+    code = concept(tests[0] if tests else [], context.codes, f"OBR[{index}]-4")
     if code is None:
         raise ContentError(f"OBR[{index}]-4", 101, "the test ordered (OBR-4) is missing")
     status = "revoked" if control in CANCELLED else ORDER_STATUS.get(orc.get(5), "active")

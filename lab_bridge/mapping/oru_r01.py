@@ -99,7 +99,8 @@ def _report(obr: Segment, index: int, patient_key: str, context: Context) -> Dra
     number = obr.get(3) or obr.get(2)
     if not number:
         raise ContentError(f"{where}-3", 101, "no filler (OBR-3) or placer (OBR-2) order number")
-    code = concept(obr.repetitions(4)[0] if obr.repetitions(4) else [], context.codes)
+    tests = obr.repetitions(4)
+    code = concept(tests[0] if tests else [], context.codes, f"{where}-4")
     if code is None:
         raise ContentError(f"{where}-4", 101, "the test ordered (OBR-4) is missing")
     status_code = obr.get(25) or "F"
@@ -127,30 +128,31 @@ def _report(obr: Segment, index: int, patient_key: str, context: Context) -> Dra
 
 def _result(obx: Segment, index: int, report: Draft, context: Context, mapped: Mapped) -> Draft:
     where = f"OBX[{index}]"
-    item = obx.repetitions(3)[0] if obx.repetitions(3) else []
-    code = concept(item, context.codes)
-    if code is None or not item[0]:
+    items = obx.repetitions(3)
+    code = concept(items[0] if items else [], context.codes, f"{where}-3")
+    if code is None or "coding" not in code:
         raise ContentError(f"{where}-3", 101, "the observation identifier (OBX-3) is missing")
     status_code = obx.get(11)
     if status_code not in RESULT_STATUS:
         reason = "is missing" if not status_code else f"{status_code!r} is not a result status"
         raise ContentError(f"{where}-11", 101 if not status_code else 103, f"OBX-11 {reason}")
     local = code["coding"][0]
-    catalogued = context.items.get(item[0])
+    item = local["code"]
+    catalogued = context.items.get(item)
     if local["system"] != LOINC:
         if catalogued is not None and catalogued.loinc:
             loinc = {"system": LOINC, "code": catalogued.loinc}
             if catalogued.loinc_display:
                 loinc["display"] = catalogued.loinc_display
             code["coding"].append(loinc)
-        elif item[0] not in mapped.unmapped_codes:
-            mapped.unmapped_codes.append(item[0])
+        elif item not in mapped.unmapped_codes:
+            mapped.unmapped_codes.append(item)
     unit = obx.get(6, 1) or obx.get(6, 2)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "meta": {"profile": [LAB_PROFILE]},
         "identifier": [{"system": context.results,
-                        "value": f"{report.identifier[1]}/{item[0]}/{obx.get(4) or '1'}"}],
+                        "value": f"{report.identifier[1]}/{item}/{obx.get(4) or '1'}"}],
         "status": RESULT_STATUS[status_code],
         "category": [CATEGORY],
         "code": code,
@@ -211,7 +213,7 @@ def _value(obx: Segment, unit: str, where: str, context: Context) -> dict[str, A
     if kind in ("ST", "TX", "FT"):
         return {"valueString": "\n".join(r[0] for r in values)}
     if kind in ("CE", "CWE", "CNE"):
-        coded = concept(first, context.codes)
+        coded = concept(first, context.codes, where)
         return {"valueCodeableConcept": coded} if coded else {}
     raise ContentError(where.replace("-5", "-2"), 103, f"value type {kind!r} is not supported")
 

@@ -27,7 +27,8 @@ def specimen(
         "status": "unsatisfactory" if rejected else "available",
         "subject": subject,
     }
-    if kind := concept(spm.repetitions(4)[0] if spm.repetitions(4) else [], codes):
+    kinds = spm.repetitions(4)
+    if kind := concept(kinds[0] if kinds else [], codes, f"{where}-4"):
         resource["type"] = kind
     if collected := date_time(spm.get(17), zone, f"{where}-17"):
         resource["collection"] = {"collectedDateTime": collected}

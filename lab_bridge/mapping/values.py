@@ -4,8 +4,9 @@ ranges, abnormal flags -> v3 ObservationInterpretation, result status -> Observa
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,14 @@ _UCUM = {
     "ug/L": "ug/L", "μg/L": "ug/L", "%": "%", "fL": "fL", "fl": "fL", "pg": "pg", "s": "s",
     "sec": "s", "mm/h": "mm/h", "mmHg": "mm[Hg]", "mL/min": "mL/min", "ratio": "{ratio}",
 }  # fmt: skip
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$")
+# HL7 numbers and times are ASCII digits (``\d`` would take any script's digits).
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_DTM = re.compile(
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$", re.ASCII
+)
+_WIDEST_OFFSET = timedelta(hours=14)  # no time zone is further from UTC
+# A FHIR code: no leading, trailing or repeated white space.
+_CODE = re.compile(r"\S+( \S+)*")
 
 
 def date_time(value: str, zone: ZoneInfo, where: str) -> str | None:
@@ -48,20 +55,28 @@ def date_time(value: str, zone: ZoneInfo, where: str) -> str | None:
     if match is None:
         raise ContentError(where, 102, f"{value!r} is not an HL7 date/time (YYYYMMDDHHMMSS)")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
-    if hour is None:
-        return "-".join(p for p in (year, month, day) if p)
-    tz: tzinfo = zone
-    if offset:
-        sign = -1 if offset[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:])))
+    tz: tzinfo = zone if offset is None else _offset(offset, value, where)
     try:
+        if hour is None:  # a date (or month, or year) as precise as it was given
+            date(int(year), int(month or 1), int(day or 1))  # a real day of a year from 1
+            return "-".join(p for p in (year, month, day) if p)
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute or 0), int(second or 0),
-            int(float(fraction) * 1_000_000) if fraction else 0, tzinfo=tz,
+            int(year), int(month or 1), int(day or 1), int(hour), int(minute or 0),
+            int(second or 0), int(float(fraction) * 1_000_000) if fraction else 0, tzinfo=tz,
         )  # fmt: skip
-    except ValueError as exc:
+        moment.astimezone(UTC)  # within years 1 to 9999 in UTC too, as it is searched by
+    except (ValueError, OverflowError) as exc:
         raise ContentError(where, 102, f"{value!r} is not a valid date/time") from exc
     return moment.isoformat(timespec="milliseconds" if fraction else "seconds")
+
+
+def _offset(offset: str, value: str, where: str) -> timezone:
+    """``+HHMM`` as a time zone: minutes below 60, within ±14:00."""
+    hours, minutes = int(offset[1:3]), int(offset[3:])
+    shift = timedelta(hours=hours, minutes=minutes)
+    if minutes >= 60 or shift > _WIDEST_OFFSET:
+        raise ContentError(where, 102, f"{value!r}: the time zone {offset} is not within ±1400")
+    return timezone(-shift if offset[0] == "-" else shift)
 
 
 def instant(value: str, zone: ZoneInfo, where: str) -> str | None:
@@ -70,21 +85,25 @@ def instant(value: str, zone: ZoneInfo, where: str) -> str | None:
     return moment if moment is not None and "T" in moment else None
 
 
-def coding(components: list[str], local_system: str) -> dict[str, Any] | None:
-    """CE/CWE ``code^text^system``: LN is LOINC, anything else the sender's local codes."""
-    code = components[0] if components else ""
+def coding(components: list[str], local_system: str, where: str) -> dict[str, Any] | None:
+    """CE/CWE ``code^text^system``: LN is LOINC, anything else the sender's local codes.
+    Spaces around the code are dropped (fixed-width senders pad it); inside, it must be a
+    FHIR code."""
+    code = components[0].strip() if components else ""
     text = components[1] if len(components) > 1 else ""
     system = components[2] if len(components) > 2 else ""
     if not code:
         return None
+    if not _CODE.fullmatch(code):
+        raise ContentError(where, 102, f"{code!r} is not a code (tabs or repeated spaces)")
     result = {"system": LOINC if system in ("LN", "LOINC") else local_system, "code": code}
     if text:
         result["display"] = text
     return result
 
 
-def concept(components: list[str], local_system: str) -> dict[str, Any] | None:
-    found = coding(components, local_system)
+def concept(components: list[str], local_system: str, where: str) -> dict[str, Any] | None:
+    found = coding(components, local_system, where)
     if found is None:
         text = components[1] if len(components) > 1 else ""
         return {"text": text} if text else None
@@ -92,9 +111,9 @@ def concept(components: list[str], local_system: str) -> dict[str, Any] | None:
 
 
 def quantity(number: str, unit: str, where: str, comparator: str = "") -> dict[str, Any]:
-    if not _NUMBER.match(number.strip()):
-        raise ContentError(where, 102, f"{number!r} is not a number")
-    result: dict[str, Any] = {"value": float(number)}
+    if not _NUMBER.match(number.strip()) or not math.isfinite(value := float(number)):
+        raise ContentError(where, 102, f"{number[:40]!r} is not a number")
+    result: dict[str, Any] = {"value": value}
     if comparator:
         result["comparator"] = comparator
     if unit:
@@ -126,15 +145,20 @@ def reference_range(text: str, unit: str) -> dict[str, Any] | None:
     text = text.strip()
     if not text:
         return None
-    between = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*[-~～—]\s*([+-]?\d+(?:\.\d+)?)", text)
-    if between:
+    number = r"([+-]?[0-9]+(?:\.[0-9]+)?)"
+    between = re.fullmatch(number + r"\s*[-~～—]\s*" + number, text)
+    if between and _finite(*between.groups()):
         return {"low": _simple(between.group(1), unit), "high": _simple(between.group(2), unit),
                 "text": text}  # fmt: skip
-    bound = re.fullmatch(r"(<=?|≤|>=?|≥)\s*([+-]?\d+(?:\.\d+)?)", text)
-    if bound:
+    bound = re.fullmatch(r"(<=?|≤|>=?|≥)\s*" + number, text)
+    if bound and _finite(bound.group(2)):
         side = "high" if bound.group(1) in ("<", "<=", "≤") else "low"
         return {side: _simple(bound.group(2), unit), "text": text}
     return {"text": text}
+
+
+def _finite(*numbers: str) -> bool:
+    return all(math.isfinite(float(n)) for n in numbers)
 
 
 def _simple(number: str, unit: str) -> dict[str, Any]:
