@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from lab_bridge.errors import ContentError
+from lab_bridge.errors import INTERNAL_ERROR, ContentError
 from lab_bridge.parse import SUPPORTED_VERSIONS, escape
 
 DEFAULT_VERSION = "2.5"
@@ -56,23 +56,32 @@ def build_ack(header: Header, code: AckCode, text: str, error: ContentError | No
     return "\r".join(segments)
 
 
+def internal_error(reason: str) -> ContentError:
+    """What an ERR segment says of a fault of Yilian's own (207, no location): the message
+    itself may be fine, and is worth sending again."""
+    return ContentError("", INTERNAL_ERROR, reason)
+
+
 _LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+))?$")
 
 
 def _err(error: ContentError, version: str) -> str:
-    """ERR for ``SEG[n]-field`` with an HL7 table 0357 code, escaped as ER7 text."""
+    """ERR for ``SEG[n]-field`` (none when ``where`` names no segment: a line that is not one,
+    an internal fault) with an HL7 table 0357 code, escaped as ER7 text."""
     match = _LOCATION.match(error.where)
     segment, sequence, position = match.groups() if match else ("", None, None)
-    location = "^".join([segment, sequence or "1", position or ""]).rstrip("^")
+    sequence = (sequence or "1") if segment else ""
+    location = "^".join([segment, sequence, position or ""]).rstrip("^")
     reason = escape(error.reason)[:200]
     parts = (str(error.code), escape(_TABLE_0357.get(error.code, "")), "HL70357")
     if version.startswith(("2.3", "2.4")):  # ERR-1: segment^sequence^field^code&text&system
-        return f"ERR|{'^'.join([segment, sequence or '1', position or '', '&'.join(parts)])}"
+        return f"ERR|{'^'.join([segment, sequence, position or '', '&'.join(parts)])}"
     return f"ERR||{location}|{'^'.join(parts)}|E||||{reason}"
 
 
 _TABLE_0357 = {
-    101: "Required field missing", 102: "Data type error", 103: "Table value not found",
-    200: "Unsupported message type", 203: "Unsupported version id", 204: "Unknown key identifier",
+    100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
+    103: "Table value not found", 200: "Unsupported message type",
+    203: "Unsupported version id", 204: "Unknown key identifier",
     205: "Duplicate key identifier", 207: "Application internal error",
 }  # fmt: skip

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+INTERNAL_ERROR = 207  # HL7 table 0357 "application internal error": Yilian's own fault, never
+# the sender's, and so the one code after which a LIS should send the message again.
+
 
 class ContentError(Exception):
-    """``where`` is ``SEG[n]-field`` (``OBX[2]-5``: the fifth field of the second OBX);
-    ``code`` is from HL7 table 0357 (101 required field missing, 102 data type error, 103 table
-    value not found, 200 unsupported message type, 203 unsupported version, 204 unknown key,
-    207 application internal error)."""
+    """``where`` is ``SEG[n]-field`` (``OBX[2]-5``: the fifth field of the second OBX), or
+    ``segment 5`` for a line that is no segment; ``code`` is from HL7 table 0357 (100 segment
+    sequence error, 101 required field missing, 102 data type error, 103 table value not
+    found, 200 unsupported message type, 203 unsupported version, 204 unknown key)."""
 
     def __init__(self, where: str, code: int, reason: str) -> None:
         super().__init__(f"{where}: {reason}")

@@ -20,9 +20,10 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from sqlalchemy import select
 
+from lab_bridge.errors import ContentError
 from lab_bridge.identifiers import APPLICATION_NUMBER, ID_CARD
 from lab_bridge.mllp import exchange
-from lab_bridge.parse import ParseError, escape, parse
+from lab_bridge.parse import ParseError, Segment, escape, parse
 from storage import transaction
 from storage.clinical.lab_turnaround import note_sent
 from storage.fhir import read_many
@@ -93,18 +94,26 @@ def send_lab_order(platform: Platform, payload: dict[str, Any]) -> None:
     assert port is not None
     answer = exchange(host, port, message.encode(encoding, "replace"))
     try:
-        ack = parse(answer.decode(encoding, errors="replace"))
-    except ParseError as exc:
+        msa = parse(answer.decode(encoding, errors="replace")).first("MSA")
+        code = msa.get(1) if msa else ""
+    except (ParseError, ContentError) as exc:  # no MSH, or a control character in MSA-1
         raise LisAnswered("the LIS answered something that is not an ACK") from exc
-    code = ack.first("MSA").get(1) if ack.first("MSA") else ""
     if code in ("AA", "CA"):
         log.info("lab order delivered", extra={"peer": peer.id})
         with transaction(platform.sessions) as session:
             note_sent(session, payload["id"], datetime.now(UTC))
         return
     if code in ("AR", "CR"):
-        raise PermanentFailure(f"the LIS rejected the order: {ack.first('MSA').get(3)}")
+        raise PermanentFailure(f"the LIS rejected the order: {_reason(msa)}")
     raise LisAnswered(f"the LIS answered {code or 'no MSA'}: try again")
+
+
+def _reason(msa: Segment | None) -> str:
+    """MSA-3, the LIS's words, or why they cannot be read."""
+    try:
+        return msa.get(3) if msa else ""
+    except ContentError as exc:
+        return exc.reason
 
 
 # What a peer's ``order_message`` sends: hl7apy structure, HL7 version, MSH-9.

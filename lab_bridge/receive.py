@@ -1,15 +1,19 @@
 """What happens to one received HL7 message.
 
 1. The header is read; a message without a usable MSH, or from a sender that is not registered
-   (MSH-3/MSH-4), gets AR and nothing is stored.
+   (MSH-3/MSH-4), gets AR and nothing is stored (MSA-2 is the control id if one can be found).
 2. The raw bytes are written to the object store; then one transaction records the message
    (``hl7_messages``), applies it (maps it to FHIR and writes the resources) and records the
    outcome.  Only once it is committed is anything answered: AA.  If storage fails, nothing
    stays behind and the sender gets AE, keeps the message and sends it again.
 3. A version or message type Yilian does not take gets AR; a content error gets AE with an ERR
-   segment naming the field and the reason.  Either way the message stays archived (``failed``
-   or ``rejected``, what it wrote undone) for an admin to see and replay.  A message whose
-   control id (MSH-10) this sender already had applied gets AA and is not applied again.
+   segment naming the field and the reason — whatever the sender got wrong, from the encoding
+   characters (MSH-2) and the bytes of its encoding to a time zone, a number or a control
+   character in a name.  Either way the message stays archived (``failed`` or ``rejected``,
+   what it wrote undone) for an admin to see and replay.  A message whose control id (MSH-10)
+   this sender already had applied gets AA and is not applied again.
+4. "Send again later" (AE with ERR-3 207) is kept for Yilian's own faults — storage down, a
+   bug — which sending again can get past; never for what the sender has to fix.
 """
 
 from __future__ import annotations
@@ -26,16 +30,25 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lab_bridge.ack import AckCode, Header, build_ack
+from lab_bridge.ack import AckCode, Header, build_ack, internal_error
 from lab_bridge.apply import Applied, apply
 from lab_bridge.critical import raise_critical_results
+from lab_bridge.decode import best_header, decoded, header_text
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.adt import TRIGGERS as ADT_TRIGGERS
 from lab_bridge.mapping.adt import map_adt
 from lab_bridge.mapping.drafts import Mapped
 from lab_bridge.mapping.orders_in import map_order
 from lab_bridge.mapping.oru_r01 import Context, map_oru_r01
-from lab_bridge.parse import SUPPORTED_VERSIONS, Message, ParseError, UnsupportedVersion, parse
+from lab_bridge.parse import (
+    SUPPORTED_VERSIONS,
+    Message,
+    ParseError,
+    UnsupportedVersion,
+    has_control_characters,
+    parse,
+    without_control_characters,
+)
 from storage import StorageError, store_object, transaction
 from storage.audit import audit
 from storage.db import deferred_writes
@@ -52,8 +65,6 @@ MAPPERS: dict[str, Mapper] = {
     "OML^O21": map_order,
     "ORM^O01": map_order,
 }
-CHARSETS = {"UNICODE UTF-8": "utf-8", "UTF-8": "utf-8", "GB 18030-2000": "gb18030",
-            "GB18030": "gb18030", "8859/1": "latin-1"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +82,6 @@ class _Peer:
     encoding: str
 
 
-def read(raw: bytes, peer_encoding: str) -> Message:
-    """An archived message as it was received."""
-    return decoded(raw, parse(_decode(raw)), peer_encoding)[0]
-
-
-def _decode(raw: bytes, encoding: str | None = None) -> str:
-    """With the sender's encoding; before it is known, UTF-8, else GB18030 (the two that
-    Chinese LIS use) — enough to read the header."""
-    if encoding:
-        return raw.decode(encoding, errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")
-
-
 def _header(message: Message) -> Header:
     msh = message.msh
     return Header(
@@ -102,30 +97,41 @@ def _header(message: Message) -> Header:
 
 
 def answer(platform: Platform, raw: bytes) -> Outcome:
-    """:func:`handle_message`, and AE if anything unforeseen goes wrong (the sender keeps the
-    message and sends it again; whatever was archived stays)."""
+    """:func:`handle_message`, and AE with ERR-3 207 if anything unforeseen goes wrong (the
+    sender keeps the message and sends it again; whatever was archived stays)."""
     try:
         return handle_message(platform, raw)
     except Exception:
         log.exception("HL7 message not handled: internal error")
-        return _answer(Header(), "utf-8", AckCode.ERROR, "internal error, send again later")
+        header = best_header(raw)
+        return _answer(
+            _header(header) if header else Header(), "utf-8", AckCode.ERROR,
+            "internal error, send again later", internal=True,
+        )  # fmt: skip
 
 
 def handle_message(platform: Platform, raw: bytes) -> Outcome:
     try:
-        message = parse(_decode(raw))
+        message = parse(header_text(raw))
     except UnsupportedVersion as exc:
         message = exc.message  # archived, then refused with its reason
     except ParseError as exc:
         log.warning("unparseable HL7 message rejected", extra={"reason": str(exc)})
-        return _answer(Header(), "utf-8", AckCode.REJECT, "message header (MSH) cannot be parsed")
+        header = _header(exc.header) if exc.header else Header()
+        return _answer(header, "utf-8", AckCode.REJECT, "message header (MSH) cannot be parsed")
     header = _header(message)
-    try:
-        with transaction(platform.sessions) as session:
-            found = find_mllp_peer(session, header.sending_application, header.sending_facility)
-            peer = _Peer(found.id, found.org_id, found.encoding) if found else None
-    except StorageError:
-        return _answer(header, "utf-8", AckCode.ERROR, "registry unavailable, send again later")
+    if has_control_characters(header.sending_application + header.sending_facility):
+        peer = None  # no registered sender is named so (and PostgreSQL takes no NUL)
+    else:
+        try:
+            with transaction(platform.sessions) as session:
+                found = find_mllp_peer(session, header.sending_application, header.sending_facility)
+                peer = _Peer(found.id, found.org_id, found.encoding) if found else None
+        except StorageError:
+            return _answer(
+                header, "utf-8", AckCode.ERROR, "registry unavailable, send again later",
+                internal=True,
+            )  # fmt: skip
     if peer is None:
         log.warning("HL7 message from unregistered sender rejected")
         return _answer(
@@ -133,15 +139,6 @@ def handle_message(platform: Platform, raw: bytes) -> Outcome:
         )
     message, encoding = decoded(raw, message, peer.encoding)
     return _receive(platform, raw, message, _header(message), peer, encoding)
-
-
-def decoded(raw: bytes, message: Message, peer_encoding: str) -> tuple[Message, str]:
-    """The message read in its own encoding (MSH-18 when it names one, else the peer's), and
-    that encoding (the ACK is sent in it)."""
-    encoding = CHARSETS.get(message.msh.get(18).upper(), peer_encoding)
-    if encoding != "utf-8" and message.version in SUPPORTED_VERSIONS:
-        message = parse(_decode(raw, encoding))
-    return message, encoding
 
 
 def _receive(
@@ -155,9 +152,9 @@ def _receive(
         session.flush()  # the stored object's row first: the message row refers to it
         row = Hl7Message(
             peer_id=peer.id,
-            control_id=header.control_id[:199],
-            message_type=header.message_type[:20],
-            version=header.version[:8],
+            control_id=without_control_characters(header.control_id)[:199],
+            message_type=without_control_characters(header.message_type)[:20],
+            version=without_control_characters(header.version)[:8],
             object_key=key,
             state=Hl7State.RECEIVED,
         )
@@ -172,7 +169,10 @@ def _receive(
             )
     except StorageError:
         log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
-        return _answer(header, encoding, AckCode.ERROR, "storage unavailable, send again later")
+        return _answer(
+            header, encoding, AckCode.ERROR, "storage unavailable, send again later",
+            internal=True,
+        )  # fmt: skip
     row_id, processed = outcome[0]
     log.info("HL7 message stored", extra={"peer": peer.id, "type": header.message_type,
                                           "ack": processed.code.value})  # fmt: skip
@@ -224,6 +224,8 @@ def process_in(
     if not message.control_id:
         error = ContentError("MSH[1]-10", 101, "the message control id (MSH-10) is missing")
         return _refused(row, Hl7State.REJECTED, error)
+    if message.problem is not None:  # the frame, the header or the encoding is broken
+        return _refused(row, Hl7State.FAILED, message.problem)
     if _applied_before(session, row):
         row.state = Hl7State.DUPLICATE
         return Processed(AckCode.ACCEPT, "duplicate: already applied")
@@ -270,10 +272,14 @@ def _context(session: Session, platform: Platform, org: str) -> Context:
 
 
 def _refused(row: Hl7Message, state: Hl7State, error: ContentError) -> Processed:
-    row.state, row.error = state, f"{error.where}: {error.code}: {error.reason}"[:2000]
+    reason = without_control_characters(f"{error.where}: {error.code}: {error.reason}")
+    row.state, row.error = state, reason[:2000]
     return Processed(AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR,
                      error.reason, error)  # fmt: skip
 
 
-def _answer(header: Header, encoding: str, code: AckCode, text: str) -> Outcome:
-    return Outcome(code, build_ack(header, code, text).encode(encoding, "replace"))
+def _answer(
+    header: Header, encoding: str, code: AckCode, text: str, *, internal: bool = False
+) -> Outcome:
+    error = internal_error(text) if internal else None
+    return Outcome(code, build_ack(header, code, text, error).encode(encoding, "replace"))

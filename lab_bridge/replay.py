@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lab_bridge.decode import read
 from lab_bridge.parse import ParseError
-from lab_bridge.receive import process, read
+from lab_bridge.receive import process
 from storage import transaction
 from storage.models import Hl7Message, Hl7State, MllpPeer
 from storage.platform import Platform
