@@ -22,6 +22,7 @@ def test_object_store_outage_loses_nothing(tmp_path: Path, demo_sqlite: Path):
         second = oru("OUT-0002", [SODIUM], filler="L-2")
         ack = lab.send(second)
         assert ack["MSA"][1:4] == ["AE", "OUT-0002", "storage unavailable, send again later"]
+        assert ack["ERR"][3].startswith("207^Application internal error")  # Yilian's fault
         assert [m.control_id for m in lab.messages()] == ["OUT-0001"]
         assert lab.fhir("/Observation")["total"] == 1
         s3.start()
