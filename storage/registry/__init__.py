@@ -19,6 +19,7 @@ from storage.registry.lookups import (
     find_mllp_peer,
     heads_of,
     registered_ae_titles,
+    serving_centre,
 )
 from storage.registry.secrets import hash_secret, verify_secret
 from storage.registry.signing_keys import add_signing_key, signing_keys
@@ -40,6 +41,7 @@ __all__ = [
     "parse_alliance_file",
     "read_directory",
     "registered_ae_titles",
+    "serving_centre",
     "signing_keys",
     "verify_secret",
 ]

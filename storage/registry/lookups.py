@@ -49,14 +49,20 @@ def authenticate_user(session: Session, username: str, password: str) -> User | 
     return user
 
 
-def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
-    """The organization whose centre of ``kind`` (lab, imaging…) serves ``org_id``."""
+def serving_centre(session: Session, kind: str, org_id: str) -> Centre | None:
+    """The centre of ``kind`` (lab, imaging…) that serves ``org_id``."""
     return session.scalars(
-        select(Centre.org_id)
+        select(Centre)
         .join(CentreServed, CentreServed.centre_id == Centre.id)
         .where(Centre.kind == kind, CentreServed.org_id == org_id)
         .order_by(Centre.id)
     ).first()
+
+
+def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
+    """The organization whose centre of ``kind`` serves ``org_id``."""
+    centre = serving_centre(session, kind, org_id)
+    return centre.org_id if centre is not None else None
 
 
 def heads_of(session: Session, org_id: str) -> list[User]:

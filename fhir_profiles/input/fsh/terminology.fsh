@@ -54,3 +54,17 @@ Id: repeat-reason
 Title: "Reasons to repeat instead of recognising a result"
 Description: "Every reason to repeat."
 * include codes from system YilianRepeatReason
+
+CodeSystem: YilianReadingStatus
+Id: reading-status
+Title: "Where a reading Task stands"
+Description: "The sub-states of remote reading work as a reading centre names them (Task.businessStatus; only the centre changes them)."
+* ^caseSensitive = true
+* ^content = #complete
+* #awaiting-exam "Awaiting the examination" "待检查"
+* #awaiting-reading "Awaiting reading" "待阅片"
+* #reading "Being read" "阅片中"
+* #awaiting-verification "Awaiting verification" "待审核"
+* #released "Released" "已发布"
+* #returned "Returned to the clinic" "已退回"
+* #cancelled "Cancelled" "已取消"
