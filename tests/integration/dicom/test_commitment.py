@@ -17,11 +17,11 @@ from pynetdicom.sop_class import CTImageStorage, StorageCommitmentPushModel
 
 from storage import transaction
 from storage.models import OutboxEvent, OutboxState
-from storage.platform import plugins
-from storage.worker import process_batch
 from tests.dicom_data import Study, write_series
 from tests.integration.dicom.conftest import CLINIC_AE, NODE_AE, RunningNode, register_address
-from tests.servers import free_port
+from tests.servers import drain_outbox, free_port
+
+COMMITMENT = "dicom.commitment"  # the demo alliance's import left a registry.changed event
 
 
 def request_commitment(node_port: int, references: list[tuple[str, str]]) -> tuple[str, int]:
@@ -71,9 +71,7 @@ def modality(sqlite_node: RunningNode) -> Iterator[Modality]:
 
 
 def run_worker(node: RunningNode) -> None:
-    handlers = plugins("yilian.outbox_handlers")
-    while process_batch(node.platform, handlers):
-        pass
+    drain_outbox(node.platform)
 
 
 def test_commitment_reports_stored_instances_and_fails_the_rest(
@@ -122,7 +120,7 @@ def test_report_is_retried_until_the_modality_listens(
     )
     run_worker(sqlite_node)
     with transaction(sqlite_node.platform.sessions) as session:
-        [event] = session.query(OutboxEvent).all()
+        [event] = session.query(OutboxEvent).filter_by(topic=COMMITMENT).all()
         assert event.state == OutboxState.PENDING
         assert event.attempts == 1
         assert event.last_error
@@ -138,4 +136,4 @@ def test_request_without_transaction_uid_is_refused(sqlite_node: RunningNode) ->
     assoc.release()
     assert status.Status == 0x0115  # invalid argument value
     with transaction(sqlite_node.platform.sessions) as session:
-        assert session.query(OutboxEvent).count() == 0
+        assert session.query(OutboxEvent).filter_by(topic=COMMITMENT).count() == 0
