@@ -14,13 +14,13 @@ import logging
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from storage.dicom import IngestResult, Sender, ingest_file
 from storage.errors import StoreUnavailable
 from storage.platform import Platform, open_platform
+from storage.processes import worker_pool
 from storage.settings import Settings
 
 log = logging.getLogger("yilian.dicom")
@@ -50,12 +50,7 @@ class IngestPool:
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(
-            self._processes,
-            mp_context=get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._settings,),
-        )
+        executor = worker_pool(self._processes, _start_worker, (self._settings,))
         # Start every worker now, not on the first push.
         for done in [executor.submit(_ready) for _ in range(self._processes)]:
             done.result()

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from typing import Any
 
 from fhir_profiles.profiles import known
@@ -25,6 +24,7 @@ from fhir_profiles.search_values import extract
 from fhir_profiles.validation import Problem, validate
 from gateway.errors import Unprocessable
 from storage.fhir import IndexRows, index_rows
+from storage.processes import worker_pool
 
 log = logging.getLogger("yilian.fhir")
 
@@ -120,9 +120,7 @@ class Validator:
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(
-                    self._processes, mp_context=get_context("spawn")
-                )
+                self._executor = worker_pool(self._processes)
             return self._executor
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
