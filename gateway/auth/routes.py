@@ -123,7 +123,10 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
+    # SMART discovery: at the server root and, as SMART App Launch asks, at the FHIR base;
+    # public, like the CapabilityStatement.
     @api.get("/.well-known/smart-configuration")
+    @api.get("/fhir/.well-known/smart-configuration", include_in_schema=False)
     async def smart_configuration(request: Request) -> JSONResponse:
         base = public_base(request, platform)
         return JSONResponse(

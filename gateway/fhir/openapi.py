@@ -63,7 +63,7 @@ PARAMETERS = _body(
     }
 )
 RESOURCE_OR_PARAMETERS = _body(_resource([*SUPPORTED_TYPES, "Parameters"]))
-JSON_PATCH = _body(
+PATCH = _body(
     {
         "type": "array",
         "items": {
@@ -79,6 +79,7 @@ JSON_PATCH = _body(
     },
     "application/json-patch+json",
 )
+PATCH["requestBody"]["content"]["application/merge-patch+json"] = {"schema": {"type": "object"}}
 _CRITERIA = [
     _query("_id", "logical ids, comma-separated"),
     _query("_lastUpdated", "a date with a prefix: eq ne lt gt le ge sa eb ap"),

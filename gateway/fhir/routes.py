@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from gateway.fhir import operations
 from gateway.fhir.context import Fhir
 from gateway.fhir.http import PREFIX
-from gateway.fhir.rest import conformance, read, search, write
+from gateway.fhir.rest import conformance, patch, read, search, write
 from gateway.fhir.validator import Validator
 from storage.platform import Platform
 
@@ -22,6 +22,6 @@ def router(platform: Platform, validation: Validator) -> APIRouter:
     conformance.mount(api, fhir)
     for operation in operations.registered():
         operation.mount(api, fhir)
-    for interactions in (search, read, write):
+    for interactions in (search, read, write, patch):
         interactions.mount(api, fhir)
     return api

@@ -25,6 +25,7 @@ INTERACTIONS = (
 SYSTEM_INTERACTIONS = ("transaction", "batch")
 RESTFUL_SECURITY = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 WEBSOCKET = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 LIMITS = (
     f"Limits: a request body of at most {MAX_BODY_BYTES // 2**20} MiB (413 beyond); a resource"
     f" nested at most {MAX_DEPTH} levels of JSON objects and arrays, holding at most"
@@ -79,7 +80,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
     async def capability_statement(request: Request) -> Response:
         check_format(request)
         recorded = interactions.SERVER_RECORDED
-        websocket_url = public_base(request, fhir.platform).replace("http", "ws", 1)
+        root = public_base(request, fhir.platform)
+        websocket_url = root.replace("http", "ws", 1)
         return fhir_json(
             {
                 "resourceType": "CapabilityStatement",
@@ -101,9 +103,17 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                             {"url": WEBSOCKET, "valueUri": websocket_url + websocket.PATH}
                         ],
                         "security": {
+                            "extension": [
+                                {
+                                    "url": OAUTH_URIS,
+                                    "extension": [
+                                        {"url": "token", "valueUri": f"{root}/auth/token"}
+                                    ],
+                                }
+                            ],
                             "service": [
                                 {"coding": [{"system": RESTFUL_SECURITY, "code": "SMART-on-FHIR"}]}
-                            ]
+                            ],
                         },
                         "resource": [
                             *(stored_type(t) for t in SUPPORTED_TYPES if t not in recorded),

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-import jsonpatch
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.errors import BadRequest, PreconditionFailed, Unprocessable, UnsupportedMediaType
+from gateway.errors import BadRequest, PreconditionFailed
 from gateway.fhir import bundle, interactions, openapi, search
 from gateway.fhir.context import Fhir, unavailable_as_503
 from gateway.fhir.http import (
-    body_bytes,
     check_format,
     fhir_json,
     if_match,
@@ -28,7 +26,6 @@ from gateway.fhir.http import (
 from gateway.fhir.openapi import ResourceType
 from storage.fhir import StoredResource, new_id
 from storage.fhir import search as fhir_search
-from storage.json_codec import loads
 
 
 def single_match(
@@ -123,40 +120,6 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
 
         stored = await fhir.write(update_matching)
         return written(request, stored, 201 if stored.version_id == 1 else 200)
-
-    @api.patch("/{resource_type}/{resource_id}", openapi_extra=openapi.JSON_PATCH)
-    async def patch(
-        request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
-    ) -> Response:
-        """JSON Patch (RFC 6902, ``application/json-patch+json``), validated like any update."""
-        check_format(request)
-        interactions.authorize(requester, resource_type, "u")
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/json-patch+json":
-            raise UnsupportedMediaType("send the patch as application/json-patch+json")
-        try:
-            operations = jsonpatch.JsonPatch(loads(await body_bytes(request)))
-        except (ValueError, jsonpatch.InvalidJsonPatch, jsonpatch.JsonPointerException) as exc:
-            raise BadRequest(f"not a JSON Patch document: {exc}") from None
-        expected = if_match(request)
-
-        def apply(session: Session) -> StoredResource:
-            current = interactions.read(session, requester, resource_type, resource_id)
-            assert current.content is not None
-            try:
-                patched = operations.apply(current.content)
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise Unprocessable("the patch cannot be applied", [("", str(exc))]) from None
-            if not isinstance(patched, dict):
-                raise Unprocessable("a patch must leave a resource (a JSON object)", [])
-            if patched.get("resourceType") != resource_type or patched.get("id") != resource_id:
-                raise Unprocessable("a patch may not change resourceType or id", [])
-            fhir.validation.require_valid(patched, resource_type, f"the patched {resource_type}")
-            version = expected if expected is not None else current.version_id
-            return interactions.update(session, requester, patched, version, check=fhir.checked)
-
-        stored = await fhir.write(apply)
-        return written(request, stored, 200)
 
     @api.delete("/{resource_type}", openapi_extra=openapi.CONDITIONAL)
     async def conditional_delete(
