@@ -47,6 +47,8 @@ def patcher(media: str, body: bytes) -> Patcher:
             raise BadRequest(f"not a JSON Patch document: {exc}") from None
         return operations.apply
     if not isinstance(document, dict):
+        if media != MERGE_PATCH:  # e.g. a JSON Patch list sent as application/fhir+json
+            raise UnsupportedMediaType(OFFERED)
         raise BadRequest("a merge patch is a JSON object")
     if document.get("resourceType") == "Parameters" and media != MERGE_PATCH:
         raise UnsupportedMediaType(f"FHIRPath Patch is not offered: {OFFERED}")
