@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pynetdicom import AE  # noqa: E402
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from bench.dicom_ingest import CALLING, PORT, YILIAN, Server, wait_for_echo  # noqa: E402
+from bench.dicom_ingest import CALLING, PORT, Server, yilian_dicom  # noqa: E402
 from dicom_node import transport  # noqa: E402
 from storage import import_alliance_file, open_platform, transaction  # noqa: E402
 from storage.models import DicomPatient, DicomSeries, DicomStudy  # noqa: E402
@@ -85,24 +84,7 @@ def find_latency(studies: int = 10_000, queries: int = 100) -> dict[str, float]:
 
 
 def start_yilian_host(data: Path) -> Server:
-    proc = subprocess.Popen(
-        [
-            YILIAN,
-            "serve",
-            "--only",
-            "dicom",
-            "--data-dir",
-            str(data),
-            "--dicom-port",
-            str(PORT + 1),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_echo("YILIAN", PORT + 1, prefix=())
-    return Server("Yilian", "YILIAN", proc)
+    return yilian_dicom(data, PORT + 1, prefix=())
 
 
 def _study_query(keys: dict[str, str]) -> Dataset:

@@ -131,30 +131,33 @@ class Server:
             self.proc.wait(10)
 
 
+def yilian_dicom(data: Path, port: int = PORT, prefix: tuple[str, ...] = tuple(IN_NS)) -> Server:
+    """``yilian serve --only dicom`` on its embedded defaults in ``data``, once it answers C-ECHO
+    (inside the namespace by default)."""
+    command = [
+        *prefix,
+        YILIAN,
+        "serve",
+        "--demo",
+        "--only",
+        "dicom",
+        "--data-dir",
+        str(data),
+        "--host",
+        "127.0.0.1",
+        "--dicom-port",
+        str(port),
+        "--log-level",
+        "WARNING",
+    ]
+    log = open(data.parent / "yilian.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+    wait_for_echo("YILIAN", port, prefix)
+    return Server("Yilian", "YILIAN", proc)
+
+
 def start_yilian(work: Path) -> Server:
-    proc = subprocess.Popen(
-        [
-            *IN_NS,
-            YILIAN,
-            "serve",
-            "--demo",
-            "--only",
-            "dicom",
-            "--data-dir",
-            str(work),
-            "--host",
-            "127.0.0.1",
-            "--dicom-port",
-            str(PORT),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(work.parent / "yilian.log", "ab"),  # noqa: SIM115
-    )
-    server = Server("Yilian", "YILIAN", proc)
-    wait_for_echo(server.called)
-    return server
+    return yilian_dicom(work)
 
 
 def start_orthanc(work: Path) -> Server:

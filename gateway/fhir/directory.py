@@ -23,15 +23,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.imaging_study import ENDPOINT_ID, dicomweb_endpoint
-from gateway.fhir.interactions import DIRECTORY_TYPES, store_if_changed
-from storage.db import transaction
-from storage.errors import StorageError
-from storage.fhir import server_owned
-from storage.fhir import store as fhir_store
+from gateway.fhir.interactions import DIRECTORY_TYPES
+from gateway.fhir.publishing import publish
 from storage.models import AllianceKind, CentreKind, OrgKind, Role
 from storage.platform import Platform
 from storage.registry import Directory, read_directory
@@ -158,30 +153,12 @@ def _fhir_endpoint(settings: Settings) -> dict[str, Any]:
 
 def publish_directory(platform: Platform) -> None:
     """Write what changed, delete what the registry no longer has (idempotent)."""
-    try:
-        with transaction(platform.sessions) as session:
-            wanted = directory_resources(read_directory(session), platform.settings)
-            written = [store_if_changed(session, r, None) for r in wanted]
-            keep = {(r["resourceType"], r["id"]) for r in wanted}
-            gone = [
-                (t, i)
-                for t in DIRECTORY_TYPES
-                for i in server_owned(session, t)
-                if (t, i) not in keep
-            ]
-            for resource_type, resource_id in gone:
-                fhir_store.delete(session, resource_type, resource_id)
-    except IntegrityError:
-        log.info("directory published by another replica at the same time")
-        return
-    except StorageError as exc:
-        log.warning("directory not published (%s); the next change or start will", exc)
-        return
-    if any(written) or gone:
-        log.info(
-            "directory published",
-            extra={"written": sum(map(bool, written)), "deleted": len(gone)},
-        )
+    publish(
+        platform,
+        "directory",
+        lambda session: directory_resources(read_directory(session), platform.settings),
+        DIRECTORY_TYPES,
+    )
 
 
 def on_registry_changed(platform: Platform, _payload: dict[str, Any]) -> None:
