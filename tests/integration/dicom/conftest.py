@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
+from pynetdicom import AE, _config
+from pynetdicom.sop_class import CTImageStorage
 from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import update
 
@@ -63,6 +66,26 @@ class RunningNode:
             text=True,
             timeout=300,
         )
+
+
+def send_file(
+    node: RunningNode,
+    path: Path,
+    sop_class: str = CTImageStorage,
+    transfer_syntax: str = "1.2.840.10008.1.2.1",
+) -> Dataset:
+    """Send a file's data set as is, whatever it holds (pynetdicom's chunked send: the request
+    names the instance by the file meta, the data set goes out byte for byte)."""
+    ae = AE(CLINIC_AE)
+    ae.add_requested_context(sop_class, transfer_syntax)
+    assoc = ae.associate("127.0.0.1", node.port, ae_title=NODE_AE)
+    assert assoc.is_established
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)
+            return assoc.send_c_store(path)
+    finally:
+        assoc.release()
 
 
 def register_address(node: RunningNode, ae_title: str, port: int | None) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pynetdicom import AE, _config
+from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage
 from sqlalchemy import func, select
 
 from storage import transaction
 from storage.models import AuditRecord, DicomInstance, DicomStudy, StoredObject
 from tests.dicom_data import SAMPLES, Study, data_set_bytes, sample, write_series
-from tests.integration.dicom.conftest import CLINIC_AE, NODE_AE, RunningNode
+from tests.integration.dicom.conftest import CLINIC_AE, NODE_AE, RunningNode, send_file
 
 
 def stored_bytes(node: RunningNode, sop_uid: str) -> bytes | None:
@@ -100,20 +100,6 @@ def test_wrong_called_ae_is_rejected(sqlite_node: RunningNode) -> None:
 def _count(node: RunningNode, model: type) -> int:
     with transaction(node.platform.sessions) as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def send_file(node: RunningNode, path: Path, sop_class: str = CTImageStorage):
-    """Send a file's data set as is, whatever it holds (pynetdicom's chunked send)."""
-    ae = AE(CLINIC_AE)
-    ae.add_requested_context(sop_class, "1.2.840.10008.1.2.1")
-    assoc = ae.associate("127.0.0.1", node.port, ae_title=NODE_AE)
-    assert assoc.is_established
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)
-            return assoc.send_c_store(path)
-    finally:
-        assoc.release()
 
 
 def test_truncated_dataset_gets_a_failure_and_leaves_nothing(

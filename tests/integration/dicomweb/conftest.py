@@ -3,7 +3,9 @@ tests push with DCMTK and read back with DICOMweb clients."""
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,3 +106,34 @@ def seed(gateway: Gateway, *files: Path, org: str = "tx-wsy", ae: str = "TX_CT1"
 
 def uid(document: dict, tag: str) -> str:
     return document[tag]["Value"][0]
+
+
+def multipart(bodies: list[tuple[str, bytes]], boundary: str | None = None) -> tuple[str, bytes]:
+    """A STOW-RS request body: ``(content type, header)`` and the bytes."""
+    boundary = boundary or uuid.uuid4().hex
+    body = b"".join(
+        f"--{boundary}\r\nContent-Type: {kind}\r\n\r\n".encode() + data + b"\r\n"
+        for kind, data in bodies
+    )
+    return (
+        f'multipart/related; type="application/dicom"; boundary="{boundary}"',
+        body + f"--{boundary}--\r\n".encode(),
+    )
+
+
+def parts(answer: httpx.Response) -> list[bytes]:
+    """The bodies of a complete ``multipart/related`` answer (its closing boundary checked)."""
+    boundary = answer.headers["content-type"].split("boundary=")[1].strip('"').encode()
+    body = answer.content
+    assert body.endswith(b"--" + boundary + b"--\r\n"), "the body was cut off"
+    chunks = body[: -len(boundary) - 6].split(b"--" + boundary + b"\r\n")[1:]
+    return [chunk.split(b"\r\n\r\n", 1)[1][:-2] for chunk in chunks]
+
+
+def strict_json(text: str) -> object:
+    """JSON as a browser parses it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)

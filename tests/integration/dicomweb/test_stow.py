@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
@@ -13,22 +12,10 @@ from sqlalchemy import func, select
 from storage import transaction
 from storage.models import AuditRecord, DicomInstance, StoredObject
 from tests.dicom_data import Study, write_series
-from tests.integration.dicomweb.conftest import Gateway, start_gateway, uid
+from tests.integration.dicomweb.conftest import Gateway, multipart, start_gateway, uid
 from tests.servers import SeaweedS3
 
 REFERENCED, FAILED, REASON = "00081199", "00081198", "00081197"
-
-
-def multipart(parts: list[tuple[str, bytes]], boundary: str | None = None) -> tuple[str, bytes]:
-    boundary = boundary or uuid.uuid4().hex
-    body = b"".join(
-        f"--{boundary}\r\nContent-Type: {kind}\r\n\r\n".encode() + data + b"\r\n"
-        for kind, data in parts
-    )
-    return (
-        f'multipart/related; type="application/dicom"; boundary="{boundary}"',
-        body + f"--{boundary}--\r\n".encode(),
-    )
 
 
 def post(gateway: Gateway, path: str, content_type: str, body: bytes, who: str = "wanglei"):
