@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import random
+import struct
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pydicom
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filereader import data_element_generator
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
@@ -148,3 +153,58 @@ def data_set_bytes(raw: bytes) -> bytes:
     (the receiver writes its own file meta, so only this part is compared byte for byte)."""
     group_length = int.from_bytes(raw[140:144], "little")
     return raw[144 + group_length :]
+
+
+# VRs whose explicit-VR header has a 4-byte length (PS3.5 7.1.2).
+_LONG_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
+
+
+def explicit_element(tag: int, vr: str, value: bytes) -> bytes:
+    """One element in Explicit VR Little Endian exactly as given — any VR, any (odd) length —
+    as a careless sender writes it (pydicom refuses to write such values itself)."""
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("latin-1")
+    if vr in _LONG_VRS:
+        return head + b"\0\0" + struct.pack("<I", len(value)) + value
+    return head + struct.pack("<H", len(value)) + value
+
+
+def raw_elements(raw: bytes) -> dict[int, RawDataElement]:
+    """The top-level elements of a Part 10 file (Explicit VR Little Endian), unconverted, each
+    with where its value starts (``value_tell``) and its length."""
+    fp = io.BytesIO(raw)
+    fp.seek(144 + int.from_bytes(raw[140:144], "little"))  # after the file meta
+    elements = data_element_generator(fp, is_implicit_VR=False, is_little_endian=True, defer_size=0)
+    return {element.tag: element for element in elements}
+
+
+def replace_element(raw: bytes, tag: int, element: bytes) -> bytes:
+    """A Part 10 file (Explicit VR Little Endian) with its top-level element ``tag`` replaced by
+    ``element`` (inserted in tag order when absent; removed when ``element`` is empty)."""
+    elements = raw_elements(raw)
+    later = [t for t in elements if t > tag]
+    end = _element_start(elements[min(later)]) if later else len(raw)
+    start = _element_start(elements[tag]) if tag in elements else end
+    return raw[:start] + element + raw[end:]
+
+
+def _element_start(element: RawDataElement) -> int:
+    header = 12 if element.VR in _LONG_VRS or element.length == 0xFFFFFFFF else 8
+    return element.value_tell - header
+
+
+# 64 characters: the longest a UID may be.
+UID_64 = "1.2.826.0.1.3680043.8.498." + "7" * 38
+
+
+def with_uid(path: Path, keyword: str, value: str, request_uid: str | None = None) -> Path:
+    """The file with the UID ``keyword`` set to exactly ``value`` (pydicom would refuse to write
+    it); ``request_uid``: the SOP Instance UID a C-STORE request names (the file meta's)."""
+    if request_uid is not None:
+        ds = pydicom.dcmread(path)
+        ds.file_meta.MediaStorageSOPInstanceUID = request_uid
+        ds.save_as(path)
+    tag = tag_for_keyword(keyword)
+    assert tag is not None
+    padded = value.encode().ljust(len(value) + len(value) % 2, b"\0")
+    path.write_bytes(replace_element(path.read_bytes(), tag, explicit_element(tag, "UI", padded)))
+    return path

@@ -57,6 +57,15 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     return sorted(ranges, key=lambda r: -r.q)
 
 
+def warning(texts: list[str], limit: int = 10) -> str:
+    """A ``Warning`` header value (``299``, as PS3.18 uses it) giving up to ``limit`` texts;
+    clients limit the size of the headers they read."""
+    said = [f'299 yilian: "{text.replace(chr(34), chr(39))}"' for text in texts[:limit]]
+    if len(texts) > limit:
+        said.append(f'299 yilian: "and {len(texts) - limit} more"')
+    return ", ".join(said)
+
+
 def parse_content_type(header: str) -> MediaRange:
     ranges = parse_accept(header)
     return ranges[0] if header.strip() else MediaRange("")

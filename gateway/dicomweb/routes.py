@@ -18,7 +18,7 @@ from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.dicomweb import qido, render, stow, wado
 from gateway.dicomweb.access import audited, require
-from gateway.dicomweb.media import DICOM_JSON, parse_accept
+from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
 from storage.dicom import (
     InstanceRef,
@@ -102,7 +102,7 @@ def router(platform: Platform) -> APIRouter:
             return found, "success", {"level": level.value, "matches": len(found), **path_keys}
 
         found = await run_in_threadpool(audited, platform, requester, "QIDO-RS", work)
-        headers = {"Warning": f'299 yilian: "{query.warnings[0]}"'} if query.warnings else {}
+        headers = {"Warning": warning(query.warnings[:1])} if query.warnings else {}
         if not found:
             return Response(status_code=204, headers=headers)
         body = json.dumps(found, ensure_ascii=False, separators=(",", ":"))
@@ -313,9 +313,12 @@ def router(platform: Platform) -> APIRouter:
         for outcome in outcomes:
             if outcome.failure is not None:
                 log.warning("STOW-RS part refused", extra={"reason": outcome.reason})
-        status, document = stow.response(outcomes, base(request), study)
+        status, document, headers = stow.response(outcomes, base(request), study)
         return Response(
-            json.dumps(document, ensure_ascii=False), status_code=status, media_type=DICOM_JSON
+            json.dumps(document, ensure_ascii=False),
+            status_code=status,
+            media_type=DICOM_JSON,
+            headers=headers,
         )
 
     @api.post("/studies")

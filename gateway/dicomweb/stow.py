@@ -12,7 +12,7 @@ from typing import Any
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
 
-from gateway.dicomweb.media import DICOM, MULTIPART, parse_content_type
+from gateway.dicomweb.media import DICOM, MULTIPART, parse_content_type, warning
 from gateway.errors import BadRequest, UnsupportedMediaType
 from storage.dicom import IngestResult, InvalidInstance, Sender, ingest_file
 from storage.errors import StorageError
@@ -136,6 +136,8 @@ class PartOutcome:
     result: IngestResult | None
     failure: int | None
     reason: str = ""
+    sop_class_uid: str = ""  # of a refused instance, when it could be read
+    sop_instance_uid: str = ""
 
 
 def ingest_part(
@@ -150,7 +152,7 @@ def ingest_part(
         )
     except InvalidInstance as exc:
         code = CANNOT_UNDERSTAND if exc.undecodable else DATA_SET_DOES_NOT_MATCH
-        return PartOutcome(None, code, str(exc))
+        return PartOutcome(None, code, str(exc), exc.sop_class_uid, exc.sop_instance_uid)
     except StorageError:
         return PartOutcome(None, OUT_OF_RESOURCES, "storage unavailable, retry later")
     return PartOutcome(result, None)
@@ -158,10 +160,11 @@ def ingest_part(
 
 def response(
     outcomes: list[PartOutcome], base: str, study_uid: str | None
-) -> tuple[int, dict[str, Any]]:
-    """Status (200 all stored, 202 some, 409 none) and the response data set (DICOM JSON)."""
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status (200 all stored, 202 some, 409 none), the response data set (DICOM JSON) and its
+    headers: each refused part is a Failed SOP Sequence item (with the instance's UIDs when
+    they could be read) and a ``Warning`` saying why, in words."""
     stored = [o.result for o in outcomes if o.result is not None]
-    failed = [o for o in outcomes if o.failure is not None]
     document: dict[str, Any] = {}
     studies = {r.study_uid for r in stored} | ({study_uid} if study_uid else set())
     if len(studies) == 1:
@@ -184,10 +187,20 @@ def response(
                 for r in stored
             ],
         }
+    failed = [(number, o) for number, o in enumerate(outcomes, 1) if o.failure is not None]
+    headers: dict[str, str] = {}
     if failed:
-        document["00081198"] = {
-            "vr": "SQ",
-            "Value": [{"00081197": {"vr": "US", "Value": [o.failure]}} for o in failed],
-        }
+        document["00081198"] = {"vr": "SQ", "Value": [_failed_item(o) for _, o in failed]}
+        headers["Warning"] = warning([f"part {number}: {o.reason}" for number, o in failed])
     status = 200 if not failed else 202 if stored else 409
-    return status, document
+    return status, document, headers
+
+
+def _failed_item(outcome: PartOutcome) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if outcome.sop_class_uid:
+        item["00081150"] = {"vr": "UI", "Value": [outcome.sop_class_uid]}
+    if outcome.sop_instance_uid:
+        item["00081155"] = {"vr": "UI", "Value": [outcome.sop_instance_uid]}
+    item["00081197"] = {"vr": "US", "Value": [outcome.failure]}
+    return item

@@ -8,6 +8,7 @@ frames in the transfer syntax a client asks for (``transcode``); and the "study 
 (``stability``).  The tables are ``storage.models.dicom``.
 """
 
+from storage.dicom.elements import DECODE_ERRORS, int_of, uid_problem, value_of
 from storage.dicom.ingest import IngestResult, Sender, ingest_file
 from storage.dicom.metadata import (
     find_bulk,
@@ -54,6 +55,7 @@ from storage.dicom.transcode import (
 
 __all__ = [
     "ATTRIBUTES",
+    "DECODE_ERRORS",
     "NATIVE_LITTLE_ENDIAN",
     "PIXEL_DATA",
     "CannotTranscode",
@@ -78,6 +80,7 @@ __all__ = [
     "ingest_file",
     "instance_metadata",
     "instances_matching",
+    "int_of",
     "native_frame",
     "parse_instance",
     "parse_level",
@@ -88,4 +91,6 @@ __all__ = [
     "sha256_of",
     "study_tree",
     "to_explicit_little_endian",
+    "uid_problem",
+    "value_of",
 ]

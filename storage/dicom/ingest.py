@@ -92,7 +92,12 @@ def ingest_file(
     sender should retry later)."""
     parsed = parse_instance(path, expected_sop_instance_uid)
     if expected_study_uid is not None and parsed.study_uid != expected_study_uid:
-        raise InvalidInstance("instance belongs to another study", undecodable=False)
+        raise InvalidInstance(
+            "instance belongs to another study",
+            undecodable=False,
+            sop_class_uid=parsed.sop_class_uid,
+            sop_instance_uid=parsed.sop_instance_uid,
+        )
     result = IngestResult(
         Outcome.STORED,
         parsed.sop_instance_uid,

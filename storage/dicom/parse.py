@@ -15,6 +15,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
+from storage.dicom.elements import DECODE_ERRORS, int_of, uid_problem, value_of
+
 PIXEL_DATA = 0x7FE00010
 _ITEM = 0xFFFEE000
 _SEQUENCE_DELIMITER = 0xFFFEE0DD
@@ -22,23 +24,55 @@ _DEFER = 4096
 # First bytes of a codestream that starts a frame: JPEG SOI, JPEG 2000 SOC / JP2 box.
 _FRAME_STARTS = (b"\xff\xd8", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP")
 
+_INT32 = 2**31 - 1
+
 FrameRanges = list[list[list[int]]]
 
 
 class InvalidInstance(ValueError):
     """The received data cannot be indexed.  ``undecodable``: not parseable DICOM;
-    otherwise the dataset lacks or contradicts what identifies it."""
+    otherwise the dataset lacks or contradicts what identifies it.  ``sop_class_uid`` and
+    ``sop_instance_uid``: the instance's own, when they could be read (else empty), so that a
+    sender can be told which of its instances was refused."""
 
-    def __init__(self, reason: str, *, undecodable: bool) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        undecodable: bool,
+        sop_class_uid: str = "",
+        sop_instance_uid: str = "",
+    ) -> None:
         super().__init__(reason)
         self.undecodable = undecodable
+        self.sop_class_uid = sop_class_uid
+        self.sop_instance_uid = sop_instance_uid
+
+    def of(self, sop_class_uid: str, sop_instance_uid: str) -> InvalidInstance:
+        """The same refusal, naming the instance it is about."""
+        return InvalidInstance(
+            str(self),
+            undecodable=self.undecodable,
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (ingest workers)
-        return (_invalid_instance, (str(self), self.undecodable))
+        return (
+            _invalid_instance,
+            (str(self), self.undecodable, self.sop_class_uid, self.sop_instance_uid),
+        )
 
 
-def _invalid_instance(reason: str, undecodable: bool) -> InvalidInstance:
-    return InvalidInstance(reason, undecodable=undecodable)
+def _invalid_instance(
+    reason: str, undecodable: bool, sop_class_uid: str, sop_instance_uid: str
+) -> InvalidInstance:
+    return InvalidInstance(
+        reason,
+        undecodable=undecodable,
+        sop_class_uid=sop_class_uid,
+        sop_instance_uid=sop_instance_uid,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,27 +107,46 @@ class ParsedInstance:
 
 
 def _text(ds: Dataset, keyword: str, limit: int = 200) -> str:
-    value = ds.get(keyword)
+    """An attribute for the index: a value that cannot be decoded is indexed as empty (the
+    stored object keeps it as received); NULs, which PostgreSQL cannot store, are dropped."""
+    value = value_of(ds, keyword)
     if value is None:
         return ""
     if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
         value = "\\".join(str(v) for v in value)
-    return str(value).strip()[:limit]
+    return str(value).replace("\x00", "").strip()[:limit]
+
+
+def _identifier(ds: Dataset, keyword: str, limit: int = 64) -> str:
+    """An identifying attribute is indexed whole or refused, never cut: two patients whose IDs
+    differ after the limit would otherwise become one."""
+    text = _text(ds, keyword, limit + 1)
+    if len(text) > limit:
+        length = len(_text(ds, keyword, 1 << 16))
+        raise InvalidInstance(
+            f"{keyword} has {length} characters (at most {limit})", undecodable=False
+        )
+    return text
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
-    value = ds.get(keyword)
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    """An integer for the index, or None when it cannot be read or does not fit its column."""
+    value = int_of(ds, keyword)
+    return value if value is not None and -_INT32 <= value <= _INT32 else None
 
 
 def _uid(ds: Dataset, keyword: str) -> str:
-    value = _text(ds, keyword, 64)
-    if not value or not UID(value).is_valid:
-        raise InvalidInstance(f"{keyword} missing or not a valid UID", undecodable=False)
-    return value
+    """A UID is indexed whole or refused (see ``storage.dicom.elements``)."""
+    if keyword not in ds:
+        raise InvalidInstance(f"{keyword} is missing", undecodable=False)
+    try:
+        value = ds.get(keyword)
+    except DECODE_ERRORS:
+        raise InvalidInstance(f"{keyword} cannot be decoded", undecodable=False) from None
+    problem = uid_problem(value)
+    if problem is not None:
+        raise InvalidInstance(f"{keyword} {problem}", undecodable=False)
+    return str(value).strip(" \x00")
 
 
 def sha256_of(path: Path) -> str:
@@ -105,40 +158,76 @@ def sha256_of(path: Path) -> str:
 
 
 def parse_instance(path: Path, expected_sop_instance_uid: str | None = None) -> ParsedInstance:
+    """Raises ``InvalidInstance``: undecodable when the file cannot be read as DICOM; not so
+    when an identifying UID is missing or unusable (named, with its length when too long), or
+    differs from the C-STORE request.  Other attributes that cannot be decoded are indexed as
+    empty: the object is stored as received and its other values stay readable."""
     size = os.stat(path).st_size
     try:
         with open(path, "rb") as fp:
             ds = dcmread(fp, defer_size=_DEFER)
-            meta = ds.file_meta
-            transfer_syntax = str(meta.get("TransferSyntaxUID", ""))
-            if not transfer_syntax:
-                raise InvalidInstance("no transfer syntax in the file meta", undecodable=True)
+            transfer_syntax = _transfer_syntax(ds)
             # Deflated data: value offsets count in the inflated stream, not in the file.
             if transfer_syntax != DeflatedExplicitVRLittleEndian:
                 _check_lengths(ds, size)
             frames = _frame_ranges(fp, ds, transfer_syntax, size)
+            # Read while the file is open: a deferred (long) value is read from it on access.
+            return _parsed(ds, transfer_syntax, frames, size, expected_sop_instance_uid)
     except InvalidInstance:
         raise
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, struct.error) as exc:
+    except (InvalidDicomError, OSError, *DECODE_ERRORS) as exc:
         raise InvalidInstance(f"not decodable: {type(exc).__name__}", undecodable=True) from exc
+
+
+def _transfer_syntax(ds: Dataset) -> str:
+    value = ds.file_meta.get("TransferSyntaxUID")
+    problem = uid_problem(value) if value is not None else "is missing"
+    if problem is not None:
+        raise InvalidInstance(f"TransferSyntaxUID {problem}", undecodable=True)
+    return str(value).strip(" \x00")
+
+
+def _parsed(
+    ds: Dataset,
+    transfer_syntax: str,
+    frames: FrameRanges | None,
+    size: int,
+    expected_sop_instance_uid: str | None,
+) -> ParsedInstance:
     sop_instance_uid = _uid(ds, "SOPInstanceUID")
-    if expected_sop_instance_uid and sop_instance_uid != expected_sop_instance_uid:
-        raise InvalidInstance(
-            "SOPInstanceUID in the data set differs from the C-STORE request", undecodable=False
-        )
+    sop_class_uid = _uid(ds, "SOPClassUID")
+    try:
+        if expected_sop_instance_uid and sop_instance_uid != expected_sop_instance_uid:
+            raise InvalidInstance(
+                "SOPInstanceUID in the data set differs from the C-STORE request",
+                undecodable=False,
+            )
+        return _attributes(ds, sop_class_uid, sop_instance_uid, transfer_syntax, frames, size)
+    except InvalidInstance as exc:
+        raise exc.of(sop_class_uid, sop_instance_uid) from None
+
+
+def _attributes(
+    ds: Dataset,
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    transfer_syntax: str,
+    frames: FrameRanges | None,
+    size: int,
+) -> ParsedInstance:
     return ParsedInstance(
-        sop_class_uid=_uid(ds, "SOPClassUID"),
+        sop_class_uid=sop_class_uid,
         sop_instance_uid=sop_instance_uid,
         transfer_syntax_uid=transfer_syntax,
         study_uid=_uid(ds, "StudyInstanceUID"),
         series_uid=_uid(ds, "SeriesInstanceUID"),
-        patient_id=_text(ds, "PatientID", 64),
+        patient_id=_identifier(ds, "PatientID"),
         patient_name=_text(ds, "PatientName", 324),
         birth_date=_text(ds, "PatientBirthDate", 8),
         sex=_text(ds, "PatientSex", 16),
         study_date=_text(ds, "StudyDate", 8),
         study_time=_text(ds, "StudyTime", 16),
-        accession_number=_text(ds, "AccessionNumber", 64),
+        accession_number=_identifier(ds, "AccessionNumber"),
         study_id=_text(ds, "StudyID", 16),
         study_description=_text(ds, "StudyDescription"),
         referring_physician=_text(ds, "ReferringPhysicianName", 324),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from storage import transaction
 from storage.models import AuditRecord, DicomInstance, StoredObject
-from tests.dicom_data import Study, write_series
+from tests.dicom_data import UID_64, Study, with_uid, write_series
 from tests.integration.dicomweb.conftest import Gateway, multipart, start_gateway, uid
 from tests.servers import SeaweedS3
 
@@ -135,3 +135,49 @@ def test_object_store_outage_loses_nothing(tmp_path: Path, demo_sqlite: Path):
         s3.start()
         assert post(gateway, "/studies", content_type, body).status_code == 200
         assert instance_count(gateway) == 2
+
+
+def test_uid_longer_than_64_characters_is_refused_not_truncated(gateway: Gateway, tmp_path: Path):
+    """Two parts whose SOP Instance UIDs differ only after character 64, beside a good one:
+    each is a failed part with its reason, the good one is stored, and nothing is indexed or
+    kept under the first 64 characters (before, both were stored as one and one was lost)."""
+    good, *long = write_series(Study(), tmp_path / "s", 3, "CT")
+    for number, path in enumerate(long, 1):
+        with_uid(path, "SOPInstanceUID", f"{UID_64}.{str(number) * 5}.{str(number) * 5}")
+    content_type, body = multipart([("application/dicom", p.read_bytes()) for p in (good, *long)])
+    response = post(gateway, "/studies", content_type, body)
+    assert response.status_code == 202
+    document = response.json()
+    assert [uid(item, "00081155") for item in document[REFERENCED]["Value"]] == [
+        pydicom.dcmread(good).SOPInstanceUID
+    ]
+    failed = document[FAILED]["Value"]
+    assert [item[REASON]["Value"] for item in failed] == [[0xA900], [0xA900]]
+    assert all("00081155" not in item for item in failed)  # no usable UID to name it by
+    for number in (2, 3):
+        said = f"part {number}: SOPInstanceUID has 76 characters (at most 64)"
+        assert said in response.headers["warning"]
+
+    content_type, body = multipart([("application/dicom", p.read_bytes()) for p in long])
+    assert post(gateway, "/studies", content_type, body).status_code == 409  # none stored
+    with transaction(gateway.node.platform.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(StoredObject)) == 1
+        assert session.scalars(select(DicomInstance.sop_instance_uid)).all() == [
+            pydicom.dcmread(good).SOPInstanceUID
+        ]
+    assert len(list(gateway.node.platform.blobs.list("dicom/"))) == 1
+
+
+def test_refused_part_names_its_instance_when_it_can(gateway: Gateway, tmp_path: Path):
+    """A part refused for something other than its own UID is named by its UIDs."""
+    path = write_series(Study(), tmp_path / "s", 1, "CT")[0]
+    with_uid(path, "SeriesInstanceUID", "1.2.840.x")
+    content_type, body = multipart([("application/dicom", path.read_bytes())])
+    response = post(gateway, "/studies", content_type, body)
+    assert response.status_code == 409
+    [item] = response.json()[FAILED]["Value"]
+    sent = pydicom.dcmread(path, stop_before_pixels=True)
+    assert uid(item, "00081155") == sent.SOPInstanceUID
+    assert uid(item, "00081150") == sent.SOPClassUID
+    assert "part 1: SeriesInstanceUID has characters other than 0-9" in response.headers["warning"]
+    assert instance_count(gateway) == 0

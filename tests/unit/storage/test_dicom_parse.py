@@ -8,8 +8,16 @@ import pydicom
 import pytest
 from pydicom.encaps import generate_frames
 
-from storage.dicom import InvalidInstance, parse_instance
-from tests.dicom_data import SAMPLES, Study, sample, write_series
+from storage.dicom import InvalidInstance, parse_instance, uid_problem
+from tests.dicom_data import (
+    SAMPLES,
+    UID_64,
+    Study,
+    explicit_element,
+    replace_element,
+    sample,
+    write_series,
+)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -103,3 +111,43 @@ def test_sop_uid_must_match_the_request(tmp_path: Path) -> None:
     [path] = write_series(Study(), tmp_path, 1)
     with pytest.raises(InvalidInstance, match="differs"):
         parse_instance(path, expected_sop_instance_uid="1.2.3.4")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.2", None),
+        (UID_64, None),
+        ("1.2.840.0113654.2.70.01", None),  # leading zeros: not conformant, but they identify
+        ("1.2.3\0", None),  # padding is not part of it
+        (UID_64 + "1", "has 65 characters (at most 64)"),
+        ("1.2.840.x", "has characters other than 0-9 and '.'"),
+        ("1.2.840 .1", "has characters other than 0-9 and '.'"),
+        ("1.2..3", "has an empty component"),
+        (".1.2", "has an empty component"),
+        ("", "is empty"),
+        (None, "is empty"),
+        (12345, "is not encoded as a UID"),
+        (["1.2", "3.4"], "has 2 values (a UID has one)"),
+    ],
+)
+def test_uid_rules_refuse_only_what_breaks_identity(value: object, problem: str | None) -> None:
+    assert uid_problem(value) == problem
+
+
+def test_undecodable_values_are_indexed_as_empty_not_refused(tmp_path: Path) -> None:
+    [path] = write_series(Study(accession="A1"), tmp_path, 1)
+    raw = replace_element(path.read_bytes(), 0x00200013, explicit_element(0x00200013, "IS", b"1x"))
+    raw = replace_element(raw, 0x00280010, explicit_element(0x00280010, "US", b"\x40\x00\x00"))
+    raw = replace_element(raw, 0x00100010, explicit_element(0x00100010, "PN", b"Li\0Si"))
+    path.write_bytes(raw)
+    parsed = parse_instance(path)
+    assert (parsed.instance_number, parsed.rows, parsed.frames) == (None, None, None)
+    assert parsed.patient_name == "LiSi"  # no NUL reaches the index (PostgreSQL refuses it)
+    assert parsed.accession_number == "A1"
+
+
+def test_identifier_longer_than_its_column_is_refused_not_cut(tmp_path: Path) -> None:
+    [path] = write_series(Study(accession="A" * 70), tmp_path, 1)
+    with pytest.raises(InvalidInstance, match=r"AccessionNumber has 70 characters \(at most 64\)"):
+        parse_instance(path)
