@@ -26,9 +26,8 @@ from storage.dicom import (
     Sender,
     find_instances,
     find_series,
-    instance_metadata,
+    instance_document,
     read_full,
-    read_header,
     series_metadata,
     serve,
 )
@@ -209,7 +208,7 @@ def router(platform: Platform) -> APIRouter:
 
         def document() -> bytes:
             ref = run()[0]
-            body = json.dumps([instance_metadata(read_header(blobs, ref), ref)], ensure_ascii=False)
+            body = json.dumps([instance_document(blobs, ref)], ensure_ascii=False, allow_nan=False)
             return body.encode()
 
         body = await run_in_threadpool(document)

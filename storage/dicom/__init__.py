@@ -12,6 +12,7 @@ from storage.dicom.elements import DECODE_ERRORS, int_of, uid_problem, value_of
 from storage.dicom.ingest import IngestResult, Sender, ingest_file
 from storage.dicom.metadata import (
     find_bulk,
+    instance_document,
     instance_metadata,
     read_full,
     read_header,
@@ -78,6 +79,7 @@ __all__ = [
     "find_series",
     "find_values",
     "ingest_file",
+    "instance_document",
     "instance_metadata",
     "instances_matching",
     "int_of",
