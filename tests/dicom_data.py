@@ -208,3 +208,28 @@ def with_uid(path: Path, keyword: str, value: str, request_uid: str | None = Non
     padded = value.encode().ljust(len(value) + len(value) % 2, b"\0")
     path.write_bytes(replace_element(path.read_bytes(), tag, explicit_element(tag, "UI", padded)))
     return path
+
+
+def copy_of_sample(name: str, directory: Path, study_uid: str, series_uid: str) -> Path:
+    """A pydicom sample as a new instance of the given study and series (pixel data as is)."""
+    ds = pydicom.dcmread(sample(name))
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{ds.SOPInstanceUID}.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def break_compressed_pixels(path: Path) -> Path:
+    """Zero the first 32 bytes of the first fragment (the codestream's header): the file's
+    structure stays intact, its pixels no longer decode."""
+    ds = pydicom.dcmread(path, defer_size=256)
+    item = ds.get_item(0x7FE00010, keep_deferred=True)
+    raw = bytearray(path.read_bytes())
+    at = item.value_tell
+    offset_table = int.from_bytes(raw[at + 4 : at + 8], "little")
+    fragment = at + 8 + offset_table + 8  # the first fragment's value
+    raw[fragment : fragment + 32] = bytes(32)
+    path.write_bytes(bytes(raw))
+    return path

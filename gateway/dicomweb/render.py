@@ -1,19 +1,28 @@
 """Rendered images (PS3.18 8.3.5, 9.4): one frame as JPEG or PNG for display — modality LUT,
 then the window from the request, else the data set's VOI (window or LUT), else the frame's
-range; MONOCHROME1 inverted; colour shown as RGB; scaled to fit the requested viewport."""
+range; MONOCHROME1 inverted; colour shown as RGB; scaled to fit the requested viewport.
+
+An image that cannot be rendered — pixel data that does not decode, or a modality or VOI LUT
+whose values do not — is answered 406 Not Acceptable with the reason: the instance exists but
+has no rendered representation, and its stored bytes can still be retrieved
+(``transfer-syntax=*``).  Not a 5xx: the server works and a retry cannot help; not 422: the
+request is fine, the stored data is not.  A window in the data set that cannot be read is
+ignored (the frame's range is shown) rather than refusing a displayable image."""
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import BadRequest, NotAcceptable, NotFound
+from storage.dicom import DECODE_ERRORS, CannotTranscode, frame_pixels, int_of, value_of
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -62,14 +71,17 @@ def parse_params(params: dict[str, str], media_type: str, thumbnail: bool) -> Re
 def render(ds: Dataset, frame_index: int, params: RenderParams) -> bytes:
     if "PixelData" not in ds:
         raise NotFound("instance has no image")
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    frames = int_of(ds, "NumberOfFrames", 1) or 1
     if not 0 <= frame_index < frames:
         raise NotFound(f"frame {frame_index + 1} does not exist (1-{frames})")
-    pixels = pixel_array(ds, index=frame_index)
-    if int(ds.get("SamplesPerPixel", 1)) == 1:
-        image = Image.fromarray(_grey(ds, pixels, params.window), mode="L")
-    else:
-        image = Image.fromarray(_eight_bit(pixels, ds), mode="RGB")
+    try:
+        image = _image(ds, frame_pixels(ds, frame_index), params.window)
+    except (CannotTranscode, *DECODE_ERRORS) as exc:
+        reason = str(exc) if isinstance(exc, CannotTranscode) else type(exc).__name__
+        raise NotAcceptable(
+            f"the image cannot be rendered ({reason}); "
+            "its stored bytes can be retrieved with transfer-syntax=*"
+        ) from exc
     if params.viewport:
         image.thumbnail(params.viewport, Image.Resampling.LANCZOS)
     out = io.BytesIO()
@@ -80,10 +92,15 @@ def render(ds: Dataset, frame_index: int, params: RenderParams) -> bytes:
     return out.getvalue()
 
 
+def _image(ds: Dataset, pixels: np.ndarray, window: tuple[float, float] | None) -> Image.Image:
+    if int_of(ds, "SamplesPerPixel", 1) == 1:
+        return Image.fromarray(_grey(ds, pixels, window), mode="L")
+    return Image.fromarray(_eight_bit(pixels, ds), mode="RGB")
+
+
 def _grey(ds: Dataset, pixels: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     values = apply_modality_lut(pixels, ds).astype(np.float64)
-    if window is None and "WindowCenter" in ds and "WindowWidth" in ds:
-        window = (_first(ds.WindowCenter), max(_first(ds.WindowWidth), 1.0))
+    window = window or _stored_window(ds)
     if window is not None:
         center, width = window
         low, high = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
@@ -92,9 +109,21 @@ def _grey(ds: Dataset, pixels: np.ndarray, window: tuple[float, float] | None) -
             values = apply_voi_lut(values, ds).astype(np.float64)
         low, high = float(values.min()), float(values.max())
     scaled = np.clip((values - low) / max(high - low, 1e-9), 0.0, 1.0) * 255.0
-    if ds.get("PhotometricInterpretation", "") == "MONOCHROME1":
+    if value_of(ds, "PhotometricInterpretation") == "MONOCHROME1":
         scaled = 255.0 - scaled
     return scaled.round().astype(np.uint8)
+
+
+def _stored_window(ds: Dataset) -> tuple[float, float] | None:
+    """The data set's first window, or None when it has none that can be read."""
+    center, width = value_of(ds, "WindowCenter"), value_of(ds, "WindowWidth")
+    if center is None or width is None:
+        return None
+    try:
+        window = (_first(center), max(_first(width), 1.0))
+    except DECODE_ERRORS:
+        return None
+    return window if all(math.isfinite(v) for v in window) else None
 
 
 def _first(value: object) -> float:
@@ -102,7 +131,7 @@ def _first(value: object) -> float:
 
 
 def _eight_bit(pixels: np.ndarray, ds: Dataset) -> np.ndarray:
-    bits = int(ds.get("BitsStored", 8))
+    bits = int_of(ds, "BitsStored", 8) or 8
     if bits <= 8:
         return pixels.astype(np.uint8)
     return (pixels.astype(np.float64) / ((1 << bits) - 1) * 255.0).round().astype(np.uint8)

@@ -251,9 +251,10 @@ def router(platform: Platform) -> APIRouter:
         params = render.parse_params(dict(request.query_params), _image_type(request), thumbnail)
 
         def image() -> bytes:
-            refs = [r for r in run() if r.frames is not None or r.number_of_frames]
-            if not refs:
-                raise NotFound("nothing to render: no image in this study, series or instance")
+            found = run()
+            # The images, when the index can tell (no frame ranges: deflated or broken pixel
+            # data, which render() then reads and refuses or renders itself).
+            refs = [r for r in found if r.frames is not None or r.number_of_frames] or found
             ref = refs[len(refs) // 2]  # the middle image represents a series
             index = (frame or 1) - 1 if frame is not None else (ref.number_of_frames or 1) // 2
             return render.render(read_full(blobs, ref), index, params)

@@ -50,6 +50,7 @@ from storage.dicom.transcode import (
     NATIVE_LITTLE_ENDIAN,
     CannotTranscode,
     decodable,
+    frame_pixels,
     native_frame,
     to_explicit_little_endian,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "find_instances",
     "find_series",
     "find_values",
+    "frame_pixels",
     "ingest_file",
     "instance_document",
     "instance_metadata",

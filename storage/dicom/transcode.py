@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder, pixel_array
@@ -15,6 +16,8 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
+
+from storage.dicom.elements import int_of
 
 NATIVE_LITTLE_ENDIAN = {ExplicitVRLittleEndian, ImplicitVRLittleEndian}
 
@@ -53,16 +56,21 @@ def to_explicit_little_endian(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def frame_pixels(ds: Dataset, index: int) -> np.ndarray:
+    """Frame ``index`` (0-based) decoded to an array (colour as RGB)."""
+    try:
+        return pixel_array(ds, index=index)
+    except Exception as exc:  # decoder plugins raise types of their own
+        raise CannotTranscode(f"cannot decode frame {index + 1}: {type(exc).__name__}") from exc
+
+
 def native_frame(ds: Dataset, index: int) -> bytes:
     """Frame ``index`` (0-based) as native little-endian pixel bytes (colour as RGB)."""
-    try:
-        return pixel_array(ds, index=index).astype(_little_endian_dtype(ds)).tobytes()
-    except Exception as exc:
-        raise CannotTranscode(f"cannot decode frame: {type(exc).__name__}") from exc
+    return frame_pixels(ds, index).astype(_little_endian_dtype(ds)).tobytes()
 
 
 def _little_endian_dtype(ds: Dataset) -> str:
-    bits = int(ds.get("BitsAllocated", 8))
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
-    width = {1: 1, 8: 1, 16: 2, 32: 4}.get(bits, 2)
+    bits = int_of(ds, "BitsAllocated", 8)
+    signed = int_of(ds, "PixelRepresentation", 0) == 1
+    width = {1: 1, 8: 1, 16: 2, 32: 4}.get(bits or 8, 2)
     return f"<{'i' if signed else 'u'}{width}"

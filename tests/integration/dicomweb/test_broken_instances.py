@@ -1,5 +1,6 @@
-"""WADO-RS over instances with broken values, as a viewer asks for them: one broken instance
-never hides its series."""
+"""WADO-RS over instances with broken values or pixel data, as a viewer asks for them: one
+broken instance never hides its series, and what cannot be made is refused with a reason —
+never a server error."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ import struct
 from pathlib import Path
 
 import pydicom
+import pytest
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from tests.dicom_data import Study, explicit_element, replace_element, write_series
+from tests.dicom_data import (
+    Study,
+    break_compressed_pixels,
+    copy_of_sample,
+    explicit_element,
+    replace_element,
+    write_series,
+)
 from tests.integration.dicomweb.conftest import Gateway, seed, strict_json
 
 JSON = {"Accept": "application/dicom+json"}
@@ -63,3 +73,47 @@ def test_one_broken_instance_does_not_hide_its_series_metadata(gateway: Gateway,
         )
         assert one.status_code == 200
         strict_json(one.text)
+
+
+def broken_jpeg(gateway: Gateway, tmp_path: Path) -> tuple[str, Path]:
+    study_uid, series_uid = str(generate_uid()), str(generate_uid())
+    path = break_compressed_pixels(
+        copy_of_sample("SC_rgb_jpeg_gdcm.dcm", tmp_path / "jpeg", study_uid, series_uid)
+    )
+    seed(gateway, path)
+    sop = pydicom.dcmread(path).SOPInstanceUID
+    return f"/studies/{study_uid}/series/{series_uid}/instances/{sop}", path
+
+
+def short_native_pixels(gateway: Gateway, tmp_path: Path) -> tuple[str, Path]:
+    study = Study()
+    [path] = write_series(study, tmp_path / "ct", 1)
+    broken(path, 0x7FE00010, "OW", bytes(100))  # 100 bytes of 8,192
+    seed(gateway, path)
+    ds = pydicom.dcmread(path)
+    return (
+        f"/studies/{study.study_uid}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}",
+        path,
+    )
+
+
+@pytest.mark.parametrize("make", [broken_jpeg, short_native_pixels], ids=["jpeg", "native"])
+def test_undecodable_pixels_are_refused_with_a_reason_not_a_server_error(
+    gateway: Gateway, tmp_path: Path, make
+):
+    instance, _ = make(gateway, tmp_path)
+    for resource in ("rendered", "thumbnail", "frames/1/rendered"):
+        answer = gateway.get(f"{instance}/{resource}", headers={"Accept": "image/jpeg"})
+        assert answer.status_code == 406, resource
+        detail = answer.json()["detail"]
+        assert "cannot be rendered" in detail
+        assert "transfer-syntax=*" in detail
+    decoded = gateway.get(
+        f"{instance}/frames/1",
+        headers={
+            "Accept": f"multipart/related; type=application/octet-stream; "
+            f"transfer-syntax={ExplicitVRLittleEndian}"
+        },
+    )
+    assert decoded.status_code == 406
+    assert gateway.get(f"{instance}/metadata", headers=JSON).status_code == 200
