@@ -47,7 +47,9 @@ def to_explicit_little_endian(data: bytes) -> bytes:
         raise CannotTranscode(f"cannot decode {source.name}")
     try:
         if source.is_encapsulated and "PixelData" in ds:
-            ds.decompress()
+            # A change of transfer syntax is the same instance: keep its SOP Instance UID
+            # (pydicom would give the decompressed copy a new one).
+            ds.decompress(generate_instance_uid=False)
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         out = io.BytesIO()
         ds.save_as(out, enforce_file_format=True)

@@ -168,6 +168,7 @@ def test_compressed_instance_as_stored_or_decoded(gateway: Gateway, name: str):
         study, series, sop, media_types=(("application/dicom", ExplicitVRLittleEndian),)
     )
     assert decoded.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert decoded.SOPInstanceUID == sop  # the same instance, in another transfer syntax
     assert (decoded.pixel_array == original.pixel_array).all()
 
     native = client.retrieve_instance_frames(
