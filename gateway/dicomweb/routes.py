@@ -142,9 +142,17 @@ def router(platform: Platform) -> APIRouter:
         require(requester, "r")
         syntax = wado.instance_syntax(parse_accept(request.headers.get("accept")))
         refs = await run_in_threadpool(lookup(requester, "WADO-RS", study, series, instance))
-        wado.check_instances(refs, syntax)
-        content_type, body = wado.instance_body(blobs, refs, syntax)
-        return StreamingResponse(body, media_type=content_type)
+        spool = platform.settings.data_dir / "wado-converted"
+        parts = await run_in_threadpool(wado.instance_parts, blobs, refs, syntax, spool)
+        if not parts.left_out:
+            return StreamingResponse(parts.body, media_type=parts.content_type)
+        # PS3.18: 206 when only some of the target instances are returned, and why in Warning.
+        return StreamingResponse(
+            parts.body,
+            status_code=206,
+            media_type=parts.content_type,
+            headers={"Warning": warning(parts.left_out)},
+        )
 
     @api.get("/studies/{study}")
     async def retrieve_study(request: Request, requester: Auth, study: str) -> Response:

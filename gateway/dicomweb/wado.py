@@ -5,8 +5,11 @@ decoded copy."""
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
@@ -44,6 +47,8 @@ COMPRESSED_MEDIA = {
 
 # Instances up to this size go out as one write (head, bytes, delimiter); larger ones stream.
 WHOLE_PART_LIMIT = 8 * 1024 * 1024
+# Converted instances of one retrieve are kept in memory up to this size, then on disk.
+SPOOL_IN_MEMORY = 64 * 1024 * 1024
 
 
 def instance_syntax(accept: list[MediaRange]) -> str:
@@ -62,41 +67,89 @@ def instance_syntax(accept: list[MediaRange]) -> str:
     raise NotAcceptable('instances are offered as multipart/related; type="application/dicom"')
 
 
-def check_instances(refs: list[InstanceRef], syntax: str) -> None:
-    """Refuse (406) before anything is sent if one of the instances cannot be offered."""
-    for ref in refs:
-        if syntax in (ANY_SYNTAX, ref.transfer_syntax_uid):
-            continue
-        if syntax != ExplicitVRLittleEndian or not decodable(ref.transfer_syntax_uid):
-            raise NotAcceptable(
-                f"an instance is stored as {UID(ref.transfer_syntax_uid).name} and cannot be "
-                f"offered as {syntax}; ask with transfer-syntax=*"
-            )
+@dataclass(frozen=True, slots=True)
+class InstanceParts:
+    """An instance retrieve settled before its first byte: the body, and why each instance that
+    cannot be offered in the syntax asked for was left out."""
+
+    content_type: str
+    body: Iterator[bytes]
+    left_out: list[str]
 
 
-def instance_body(
-    blobs: BlobStore, refs: list[InstanceRef], syntax: str
-) -> tuple[str, Iterator[bytes]]:
-    """Content type and a lazy body: stored files are streamed, converted ones built one by one."""
-    body = Multipart(DICOM)
-
-    def parts() -> Iterator[bytes]:
+def instance_parts(
+    blobs: BlobStore, refs: list[InstanceRef], syntax: str, spool_dir: Path
+) -> InstanceParts:
+    """Convert every instance that must be converted now, before anything is sent, so that a
+    retrieve is never cut off mid-body.  An instance that cannot be offered in ``syntax`` (no
+    codec, or data that does not decode) is left out and named — the others are not held
+    back by it; 406 Not Acceptable, naming the syntax, when none can be offered.  Converted
+    copies wait in one spooled file (in memory up to :data:`SPOOL_IN_MEMORY`, then on disk)."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115
+    sending: list[tuple[InstanceRef, tuple[int, int] | None]] = []
+    left_out: list[str] = []
+    try:
         for ref in refs:
             if syntax in (ANY_SYNTAX, ref.transfer_syntax_uid):
-                head = body.part_head(f"{DICOM}; transfer-syntax={ref.transfer_syntax_uid}")
-                if ref.size > WHOLE_PART_LIMIT:
-                    yield head
-                    yield from blobs.get(ref.object_key)
-                    yield b"\r\n"
-                    continue
-                data = b"".join(blobs.get(ref.object_key))
-            else:
-                data = to_explicit_little_endian(b"".join(blobs.get(ref.object_key)))
-                head = body.part_head(f"{DICOM}; transfer-syntax={ExplicitVRLittleEndian}")
-            yield head + data + b"\r\n"  # one write per instance
-        yield body.tail()
+                sending.append((ref, None))
+                continue
+            try:
+                converted = _converted(blobs, ref, syntax)
+            except CannotTranscode as exc:
+                left_out.append(f"instance {ref.sop_instance_uid}: {exc}")
+                continue
+            sending.append((ref, (spool.tell(), len(converted))))
+            spool.write(converted)
+    except BaseException:
+        spool.close()
+        raise
+    if not sending:
+        spool.close()
+        raise NotAcceptable(
+            f"no instance can be offered as {_syntax_name(syntax)} ({left_out[0]}); "
+            "ask with transfer-syntax=* for the stored bytes"
+        )
+    body = Multipart(DICOM)
+    return InstanceParts(body.content_type, _parts(blobs, body, sending, spool), left_out)
 
-    return body.content_type, parts()
+
+def _converted(blobs: BlobStore, ref: InstanceRef, syntax: str) -> bytes:
+    stored = UID(ref.transfer_syntax_uid)
+    if syntax != ExplicitVRLittleEndian or not decodable(stored):
+        raise CannotTranscode(f"stored as {stored.name}, cannot be offered as {syntax}")
+    return to_explicit_little_endian(b"".join(blobs.get(ref.object_key)))
+
+
+def _syntax_name(syntax: str) -> str:
+    name = UID(syntax).name
+    return syntax if name == syntax else f"{name} ({syntax})"
+
+
+def _parts(
+    blobs: BlobStore,
+    body: Multipart,
+    sending: list[tuple[InstanceRef, tuple[int, int] | None]],
+    spool: BinaryIO,
+) -> Iterator[bytes]:
+    """Stored files are streamed (one write for small ones), converted ones read back."""
+    try:
+        for ref, converted in sending:
+            if converted is not None:
+                spool.seek(converted[0])
+                head = body.part_head(f"{DICOM}; transfer-syntax={ExplicitVRLittleEndian}")
+                yield head + spool.read(converted[1]) + b"\r\n"
+                continue
+            head = body.part_head(f"{DICOM}; transfer-syntax={ref.transfer_syntax_uid}")
+            if ref.size > WHOLE_PART_LIMIT:
+                yield head
+                yield from blobs.get(ref.object_key)
+                yield b"\r\n"
+            else:
+                yield head + b"".join(blobs.get(ref.object_key)) + b"\r\n"  # one write
+        yield body.tail()
+    finally:
+        spool.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,10 @@
 """Change how stored instances are encoded, for peers that cannot take them as stored:
 to Explicit VR Little Endian (decoding compressed pixel data with pylibjpeg), and single
-frames to native pixel bytes.  Big-endian data is not converted (retired, and pydicom refuses)."""
+frames to native pixel bytes.  Big-endian data is not converted (retired, and pydicom refuses).
+
+Whatever cannot be converted — a codec we lack, pixel data that does not decode, a data set with
+an element that cannot be re-encoded — raises :class:`CannotTranscode`, never a decoder's own
+exception, so that callers can refuse before they send anything."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import io
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder, pixel_array
 from pydicom.uid import (
     UID,
@@ -17,7 +22,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from storage.dicom.elements import int_of
+from storage.dicom.elements import DECODE_ERRORS, int_of
 
 NATIVE_LITTLE_ENDIAN = {ExplicitVRLittleEndian, ImplicitVRLittleEndian}
 
@@ -41,8 +46,11 @@ def decodable(transfer_syntax_uid: str) -> bool:
 
 def to_explicit_little_endian(data: bytes) -> bytes:
     """A Part 10 file re-encoded in Explicit VR Little Endian."""
-    ds = dcmread(io.BytesIO(data))
-    source = ds.file_meta.TransferSyntaxUID
+    try:
+        ds = dcmread(io.BytesIO(data))
+        source = UID(ds.file_meta.TransferSyntaxUID)
+    except (InvalidDicomError, *DECODE_ERRORS) as exc:
+        raise CannotTranscode(f"the stored data cannot be read: {type(exc).__name__}") from exc
     if not decodable(source):
         raise CannotTranscode(f"cannot decode {source.name}")
     try:
@@ -53,7 +61,7 @@ def to_explicit_little_endian(data: bytes) -> bytes:
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         out = io.BytesIO()
         ds.save_as(out, enforce_file_format=True)
-    except Exception as exc:  # any decoder failure: the data cannot be offered this way
+    except Exception as exc:  # decoder plugins raise types of their own
         raise CannotTranscode(f"cannot decode {source.name}: {type(exc).__name__}") from exc
     return out.getvalue()
 

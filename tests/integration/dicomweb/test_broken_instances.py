@@ -1,6 +1,6 @@
-"""WADO-RS over instances with broken values or pixel data, as a viewer asks for them: one
-broken instance never hides its series, and what cannot be made is refused with a reason —
-never a server error."""
+"""WADO-RS over instances with broken values or pixel data, as a viewer and a PACS ask for them:
+one broken instance never hides its series, and what cannot be made is refused with a reason
+before the first byte — never a server error, never a body cut off."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from tests.dicom_data import (
     Study,
     break_compressed_pixels,
     copy_of_sample,
+    data_set_bytes,
     explicit_element,
     replace_element,
     write_series,
 )
-from tests.integration.dicomweb.conftest import Gateway, seed, strict_json
+from tests.integration.dicomweb.conftest import Gateway, parts, seed, strict_json
 
 JSON = {"Accept": "application/dicom+json"}
+AS_STORED = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
+DEFAULT_SYNTAX = {"Accept": 'multipart/related; type="application/dicom"'}  # Explicit VR LE
 
 
 def broken(path: Path, tag: int, vr: str, value: bytes) -> set[str]:
@@ -117,3 +120,37 @@ def test_undecodable_pixels_are_refused_with_a_reason_not_a_server_error(
     )
     assert decoded.status_code == 406
     assert gateway.get(f"{instance}/metadata", headers=JSON).status_code == 200
+
+
+def test_untranscodable_instance_is_refused_before_the_first_byte(gateway: Gateway, tmp_path: Path):
+    instance, path = broken_jpeg(gateway, tmp_path)
+    answer = gateway.get(instance, headers=DEFAULT_SYNTAX)
+    assert answer.status_code == 406
+    detail = answer.json()["detail"]
+    assert f"Explicit VR Little Endian ({ExplicitVRLittleEndian})" in detail
+    assert "cannot decode JPEG" in detail
+    as_stored = gateway.get(instance, headers=AS_STORED)
+    assert as_stored.status_code == 200
+    [part] = parts(as_stored)
+    assert data_set_bytes(part) == data_set_bytes(path.read_bytes())
+
+
+def test_untranscodable_instance_is_left_out_of_its_series_retrieve(
+    gateway: Gateway, tmp_path: Path
+):
+    """The series still comes, in full but for the broken instance, which is named."""
+    study_uid, series_uid = str(generate_uid()), str(generate_uid())
+    good, bad = (
+        copy_of_sample("SC_rgb_jpeg_gdcm.dcm", tmp_path / name, study_uid, series_uid)
+        for name in ("good", "bad")
+    )
+    break_compressed_pixels(bad)
+    seed(gateway, good, bad)
+    answer = gateway.get(f"/studies/{study_uid}/series/{series_uid}", headers=DEFAULT_SYNTAX)
+    assert answer.status_code == 206
+    assert pydicom.dcmread(bad).SOPInstanceUID in answer.headers["warning"]
+    [part] = parts(answer)
+    received = pydicom.dcmread(pydicom.filebase.DicomBytesIO(part))
+    assert received.SOPInstanceUID == pydicom.dcmread(good).SOPInstanceUID
+    assert received.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert (received.pixel_array == pydicom.dcmread(good).pixel_array).all()
