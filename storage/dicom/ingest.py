@@ -11,6 +11,8 @@ Policy for what was seen before (documented in the README):
   decides; the sender gets success, because its data is safely stored and retrying cannot help.
 - same PatientID from the same organization with other name/birth date/sex: a separate
   patient row (never merged) and a ``patient_identity`` conflict row.
+- a Series Instance UID that is already a series of another study: refused
+  (``InvalidInstance``), since the instance would be served as part of that study.
 """
 
 from __future__ import annotations
@@ -208,6 +210,15 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
     elif study.patient_pk != patient.id and not _open_flag(session, parsed.study_uid):
         _flag_patient(session, parsed, sender, study.patient_pk, patient.id, "study")
     series = session.get(DicomSeries, parsed.series_uid)
+    if series is not None and series.study_uid != parsed.study_uid:
+        # Indexed under that series, the instance would be served as part of the other
+        # study (and to whoever may see it): a UID that names two things is refused.
+        raise InvalidInstance(
+            "SeriesInstanceUID is already a series of another study",
+            undecodable=False,
+            sop_class_uid=parsed.sop_class_uid,
+            sop_instance_uid=parsed.sop_instance_uid,
+        )
     if series is None:
         series = DicomSeries(
             series_uid=parsed.series_uid,

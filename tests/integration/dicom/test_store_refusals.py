@@ -128,3 +128,21 @@ def test_broken_numeric_value_is_stored_as_received(
         assert (row.instance_number, row.rows, row.frames) == (None, None, None)  # unreadable
         key = row.object_key
     assert data_set_bytes(b"".join(sqlite_node.platform.blobs.get(key))) == data_set_bytes(raw)
+
+
+def test_series_uid_of_another_study_is_refused(sqlite_node: RunningNode, tmp_path: Path) -> None:
+    """A modality that reuses a series UID in another study: refused, so that the image never
+    shows up inside the other study (before, it was indexed into that study's series)."""
+    [first] = write_series(Study(), tmp_path / "a", 1)
+    [second] = write_series(Study(), tmp_path / "b", 1)
+    with_uid(second, "SeriesInstanceUID", pydicom.dcmread(first).SeriesInstanceUID)
+    assert send_file(sqlite_node, first).Status == 0x0000
+    status = send_file(sqlite_node, second)
+    assert status.Status == DATA_SET_DOES_NOT_MATCH
+    assert status.ErrorComment == "SeriesInstanceUID is already a series of another study"
+    with transaction(sqlite_node.platform.sessions) as session:
+        assert session.scalars(select(DicomInstance.sop_instance_uid)).all() == [
+            pydicom.dcmread(first).SOPInstanceUID
+        ]
+        assert session.get(DicomStudy, pydicom.dcmread(second).StudyInstanceUID) is None
+    assert len(list(sqlite_node.platform.blobs.list("dicom/"))) == 1
