@@ -233,3 +233,34 @@ def break_compressed_pixels(path: Path) -> Path:
     raw[fragment : fragment + 32] = bytes(32)
     path.write_bytes(bytes(raw))
     return path
+
+
+def shorten_value(raw: bytes, tag: int, lost: int) -> bytes:
+    """The element's value without its last ``lost`` bytes (its length says so)."""
+    item = raw_elements(raw).get(tag)
+    if item is None or item.length == 0xFFFFFFFF:
+        return raw
+    value = raw[item.value_tell : item.value_tell + item.length]
+    return replace_element(raw, tag, explicit_element(tag, item.VR, value[:-lost]))
+
+
+def flip_byte(raw: bytes, tag: int, at: int, flip: int) -> bytes:
+    """The element's value with byte ``at`` (modulo its length) XORed with ``flip``."""
+    item = raw_elements(raw).get(tag)
+    if item is None or item.length in (0, 0xFFFFFFFF):
+        return raw
+    changed = bytearray(raw)
+    changed[item.value_tell + at % item.length] ^= flip
+    return bytes(changed)
+
+
+def with_transfer_syntax(path: Path, syntax: str) -> Path:
+    """The file with its meta naming ``syntax``, its data set untouched."""
+    meta = pydicom.filereader.read_file_meta_info(path)
+    raw = path.read_bytes()
+    written = io.BytesIO()
+    meta_end = 132 + 12 + meta.FileMetaInformationGroupLength
+    meta.TransferSyntaxUID = syntax
+    pydicom.filewriter.write_file_meta_info(written, meta, enforce_standard=True)
+    path.write_bytes(raw[:128] + b"DICM" + written.getvalue() + raw[meta_end:])
+    return path

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -33,7 +34,9 @@ DECODE_ERRORS: tuple[type[Exception], ...] = (
     AttributeError,
     NotImplementedError,
     EOFError,
+    OSError,  # pydicom's answer to a sequence item it cannot find in the bytes
     struct.error,
+    zlib.error,  # "deflated" data that is not
     BytesLengthException,
 )
 

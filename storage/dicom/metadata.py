@@ -91,7 +91,8 @@ def instance_metadata(ds: Dataset, ref: InstanceRef) -> dict[str, Any]:
     url = instance_url(ref)
     document = _dataset_json(ds, url, "")
     if ref.frames:  # the header was read without it
-        encapsulated = UID(ref.transfer_syntax_uid).is_encapsulated
+        syntax = UID(ref.transfer_syntax_uid)
+        encapsulated = syntax.is_transfer_syntax and syntax.is_encapsulated
         words = not encapsulated and (int_of(ds, "BitsAllocated", 8) or 8) > 8
         document["7FE00010"] = {
             "vr": "OW" if words else "OB",

@@ -180,11 +180,15 @@ def parse_instance(path: Path, expected_sop_instance_uid: str | None = None) -> 
 
 
 def _transfer_syntax(ds: Dataset) -> str:
+    """The file meta's transfer syntax: one we know how to read, or the data cannot be."""
     value = ds.file_meta.get("TransferSyntaxUID")
     problem = uid_problem(value) if value is not None else "is missing"
+    syntax = str(value).strip(" \x00")
+    if problem is None and not UID(syntax).is_transfer_syntax:
+        problem = "names no transfer syntax we can read"
     if problem is not None:
         raise InvalidInstance(f"TransferSyntaxUID {problem}", undecodable=True)
-    return str(value).strip(" \x00")
+    return syntax
 
 
 def _parsed(

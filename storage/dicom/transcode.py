@@ -36,7 +36,7 @@ def decodable(transfer_syntax_uid: str) -> bool:
     uid = UID(transfer_syntax_uid)
     if uid in NATIVE_LITTLE_ENDIAN or uid == DeflatedExplicitVRLittleEndian:
         return True
-    if not uid.is_encapsulated:
+    if not uid.is_transfer_syntax or not uid.is_encapsulated:
         return False
     try:
         return get_decoder(uid).is_available

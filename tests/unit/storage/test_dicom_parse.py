@@ -16,6 +16,7 @@ from tests.dicom_data import (
     explicit_element,
     replace_element,
     sample,
+    with_transfer_syntax,
     write_series,
 )
 
@@ -151,3 +152,11 @@ def test_identifier_longer_than_its_column_is_refused_not_cut(tmp_path: Path) ->
     [path] = write_series(Study(accession="A" * 70), tmp_path, 1)
     with pytest.raises(InvalidInstance, match=r"AccessionNumber has 70 characters \(at most 64\)"):
         parse_instance(path)
+
+
+def test_unknown_transfer_syntax_cannot_be_understood(tmp_path: Path) -> None:
+    [path] = write_series(Study(), tmp_path, 1)
+    with_transfer_syntax(path, "1.2.3.4")
+    with pytest.raises(InvalidInstance, match="TransferSyntaxUID names no transfer syntax") as e:
+        parse_instance(path)
+    assert e.value.undecodable
