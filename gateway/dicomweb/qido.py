@@ -105,12 +105,9 @@ def _keyword(field: str) -> str:
 def _int(text: str | None, name: str, maximum: int | None) -> int | None:
     if text is None or text == "":
         return maximum
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative")
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > 2**31 - 1:
+        raise BadRequest(f"{name} must be a whole number from 0 to 2147483647")
+    value = int(text)
     return min(value, maximum) if maximum else value
 
 

@@ -47,8 +47,8 @@ def parse_params(params: dict[str, str], media_type: str, thumbnail: bool) -> Re
             raise BadRequest("window must be center,width[,function]") from None
         if len(parts) > 2 and parts[2].strip().lower() not in ("linear", ""):
             raise BadRequest("only the linear window function is supported")
-        if width <= 0:
-            raise BadRequest("window width must be positive")
+        if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
+            raise BadRequest("window center and width are numbers, the width positive")
         window = (center, width)
     viewport = THUMBNAIL_SIZE if thumbnail else None
     if params.get("viewport"):

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
-from gateway.dicomweb import qido, render, stow, wado
+from gateway.dicomweb import openapi, qido, render, stow, wado
 from gateway.dicomweb.access import audited, require
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
@@ -107,27 +107,27 @@ def router(platform: Platform) -> APIRouter:
         body = json.dumps(found, ensure_ascii=False, separators=(",", ":"))
         return Response(body, media_type=media_type, headers=headers)
 
-    @api.get("/studies")
+    @api.get("/studies", openapi_extra=openapi.QIDO)
     async def search_studies(request: Request, requester: Auth) -> Response:
         return await search(request, requester, Level.STUDY, {})
 
-    @api.get("/series")
+    @api.get("/series", openapi_extra=openapi.QIDO)
     async def search_all_series(request: Request, requester: Auth) -> Response:
         return await search(request, requester, Level.SERIES, {})
 
-    @api.get("/instances")
+    @api.get("/instances", openapi_extra=openapi.QIDO)
     async def search_all_instances(request: Request, requester: Auth) -> Response:
         return await search(request, requester, Level.IMAGE, {})
 
-    @api.get("/studies/{study}/series")
+    @api.get("/studies/{study}/series", openapi_extra=openapi.QIDO)
     async def search_series(request: Request, requester: Auth, study: str) -> Response:
         return await search(request, requester, Level.SERIES, {"StudyInstanceUID": study})
 
-    @api.get("/studies/{study}/instances")
+    @api.get("/studies/{study}/instances", openapi_extra=openapi.QIDO)
     async def search_study_instances(request: Request, requester: Auth, study: str) -> Response:
         return await search(request, requester, Level.IMAGE, {"StudyInstanceUID": study})
 
-    @api.get("/studies/{study}/series/{series}/instances")
+    @api.get("/studies/{study}/series/{series}/instances", openapi_extra=openapi.QIDO)
     async def search_instances(
         request: Request, requester: Auth, study: str, series: str
     ) -> Response:
@@ -270,19 +270,22 @@ def router(platform: Platform) -> APIRouter:
         body = await run_in_threadpool(image)
         return Response(body, media_type=params.media_type)
 
-    @api.get("/studies/{study}/thumbnail")
+    @api.get("/studies/{study}/thumbnail", openapi_extra=openapi.RENDERED)
     async def study_thumbnail(request: Request, requester: Auth, study: str) -> Response:
         run = lookup(requester, "WADO-RS thumbnail", study)
         return await rendered(request, requester, run, None, True)
 
-    @api.get("/studies/{study}/series/{series}/thumbnail")
+    @api.get("/studies/{study}/series/{series}/thumbnail", openapi_extra=openapi.RENDERED)
     async def series_thumbnail(
         request: Request, requester: Auth, study: str, series: str
     ) -> Response:
         run = lookup(requester, "WADO-RS thumbnail", study, series)
         return await rendered(request, requester, run, None, True)
 
-    @api.get("/studies/{study}/series/{series}/instances/{instance}/{kind}")
+    @api.get(
+        "/studies/{study}/series/{series}/instances/{instance}/{kind}",
+        openapi_extra=openapi.RENDERED,
+    )
     async def instance_rendered(
         request: Request, requester: Auth, study: str, series: str, instance: str, kind: str
     ) -> Response:
@@ -291,7 +294,10 @@ def router(platform: Platform) -> APIRouter:
         run = lookup(requester, f"WADO-RS {kind}", study, series, instance)
         return await rendered(request, requester, run, None, kind == "thumbnail")
 
-    @api.get("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/{kind}")
+    @api.get(
+        "/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/{kind}",
+        openapi_extra=openapi.RENDERED,
+    )
     async def frame_rendered(
         request: Request,
         requester: Auth,
@@ -329,11 +335,11 @@ def router(platform: Platform) -> APIRouter:
             headers=headers,
         )
 
-    @api.post("/studies")
+    @api.post("/studies", openapi_extra=openapi.STOW)
     async def store_instances(request: Request, requester: Auth) -> Response:
         return await store(request, requester, None)
 
-    @api.post("/studies/{study}")
+    @api.post("/studies/{study}", openapi_extra=openapi.STOW)
     async def store_study_instances(request: Request, requester: Auth, study: str) -> Response:
         return await store(request, requester, study)
 

@@ -313,3 +313,9 @@ def test_big_endian_instance_is_offered_as_stored_only(gateway: Gateway):
     )
     assert stored.status_code == 200
     assert b"transfer-syntax=1.2.840.10008.1.2.2" in stored.content[:300]
+
+
+def test_qido_paging_numbers_no_column_holds_are_400_not_500(gateway: Gateway):
+    for query in ("offset=18642994167818028580864", "limit=%C2%B2", "offset=-1"):
+        response = gateway.get(f"/studies?{query}")
+        assert response.status_code == 400, query
