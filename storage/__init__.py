@@ -6,7 +6,8 @@ use it and talk to each other only through the database (the outbox).  Its parts
 them to it):
 
 - ``errors``, ``settings``, ``json_codec``, ``logs``: the shared vocabulary; ``readiness``: which
-  of the process's services are up (the ``platform`` carries it);
+  of the process's services are up (the ``platform`` carries it); ``processes``: worker pools
+  whose processes die with their parent;
 - ``db`` (engine, sessions, transactions, bulk rows) and ``models`` (every table, one module
   per domain; ``migrations`` is their history);
 - ``blobs``: the object store and the object-then-row rule;
