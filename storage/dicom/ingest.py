@@ -44,6 +44,10 @@ from storage.models import (
 INSERT_ATTEMPTS = 4
 
 
+# The width of dicom_studies.modalities (storage.models.dicom).
+MODALITIES_WIDTH = DicomStudy.modalities.type.length or 128
+
+
 class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
@@ -236,7 +240,11 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
         study.series_count += 1
     modalities = [m for m in study.modalities.split("\\") if m]
     if parsed.modality and parsed.modality not in modalities:
-        study.modalities = "\\".join(sorted([*modalities, parsed.modality]))
+        joined = "\\".join(sorted([*modalities, parsed.modality]))
+        # ModalitiesInStudy keeps what its column holds (seven of the longest codes); a study of
+        # more kinds of series is still stored and found by its other keys.
+        if len(joined) <= MODALITIES_WIDTH:
+            study.modalities = joined
     series.instance_count += 1
     study.instance_count += 1
     study.last_received_at = now

@@ -112,3 +112,22 @@ def test_same_patient_id_other_name_is_flagged_not_merged(
         [flag] = session.scalars(select(DicomConflict)).all()
         assert flag.kind == ConflictKind.PATIENT_IDENTITY
         assert flag.study_uid == other.study_uid
+
+
+@pytest.mark.usefixtures("org")
+def test_a_study_of_more_modalities_than_its_column_holds_is_still_stored(
+    sessions: sessionmaker[Session], blob_store: BlobStore, tmp_path: Path
+) -> None:
+    study = Study()
+    kinds = [f"MODALITY{n:08d}" for n in range(9)]  # 16 characters each: 9 do not fit 128
+    for kind in kinds:
+        [path] = write_series(study, tmp_path / kind, 1)
+        data_set = pydicom.dcmread(path)
+        data_set.Modality = kind  # a sender's own code, at the width the VR (CS) allows
+        data_set.save_as(path)
+        assert ingest_file(sessions, blob_store, path, SENDER).outcome is Outcome.STORED
+    with transaction(sessions) as session:
+        row = session.get(DicomStudy, study.study_uid)
+        assert row is not None
+        assert row.instance_count == 9
+        assert row.modalities == "\\".join(kinds[:7])
