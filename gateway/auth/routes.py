@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth.assertions import ASSERTION_TYPE, BadAssertion, verify_assertion
 from gateway.auth.scopes import InvalidScope, Scopes
 from gateway.auth.tokens import InvalidToken, KeyRing, Requester, issue, verify
 from gateway.errors import Unauthorized
 from storage.db import transaction
 from storage.platform import Platform
 from storage.registry import authenticate_client, authenticate_user
+from storage.registry.assertions import ASSERTION_ALGORITHMS
 
 # What people may do, by role (systems get the scopes the alliance file gives their client).
 ROLE_SCOPES = {
@@ -55,8 +57,11 @@ def _authenticate(
 ) -> Requester | None:
     with transaction(platform.sessions) as session:
         if grant_type == "client_credentials":
-            client_id, secret = basic or (form["client_id"], form["client_secret"])
-            client = authenticate_client(session, client_id, secret)
+            if form["client_assertion"]:
+                client = verify_assertion(session, form["client_assertion"], form["token_url"])
+            else:
+                client_id, secret = basic or (form["client_id"], form["client_secret"])
+                client = authenticate_client(session, client_id, secret)
             if client is None:
                 return None
             return Requester(client.client_id, client.org_id, "client", Scopes.parse(client.scopes))
@@ -80,22 +85,35 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
         client_secret: Annotated[str, Form()] = "",
         username: Annotated[str, Form()] = "",
         password: Annotated[str, Form()] = "",
+        client_assertion_type: Annotated[str, Form()] = "",
+        client_assertion: Annotated[str, Form()] = "",
     ) -> JSONResponse:
-        """``client_credentials`` for systems (secret by HTTP Basic or in the form);
-        ``password`` for people logging in to Yilian's own web UI."""
+        """``client_credentials`` for systems (a secret by HTTP Basic or in the form, or a JWT
+        signed with the client's private key: SMART Backend Services); ``password`` for people
+        logging in to Yilian's own web UI."""
         if grant_type not in ("client_credentials", "password"):
             return _oauth_error("unsupported_grant_type", f"grant_type {grant_type!r}")
+        if client_assertion and client_assertion_type != ASSERTION_TYPE:
+            return _oauth_error(
+                "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}"
+            )
         form = {
             "client_id": client_id,
             "client_secret": client_secret,
             "username": username,
             "password": password,
+            "client_assertion": client_assertion,
+            "token_url": f"{public_base(request, platform)}/auth/token",
         }
         basic = _basic_credentials(request)
         needed = ("username", "password") if grant_type == "password" else ("client_id",)
-        if basic is None and not all(form[name] for name in needed):
+        signed = grant_type == "client_credentials" and bool(client_assertion)
+        if basic is None and not signed and not all(form[name] for name in needed):
             return _oauth_error("invalid_request", f"{' and '.join(needed)} required")
-        requester = await run_in_threadpool(_authenticate, platform, grant_type, form, basic)
+        try:
+            requester = await run_in_threadpool(_authenticate, platform, grant_type, form, basic)
+        except BadAssertion as exc:
+            return _oauth_error("invalid_client", str(exc), 401)
         if requester is None:
             if grant_type == "password":
                 return _oauth_error("invalid_grant", "wrong user name or password")
@@ -138,9 +156,15 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
                 "token_endpoint_auth_methods_supported": [
                     "client_secret_basic",
                     "client_secret_post",
+                    "private_key_jwt",
                 ],
+                "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
                 "scopes_supported": ["system/*.cruds", "user/*.cruds"],
-                "capabilities": ["client-confidential-symmetric", "permission-v2"],
+                "capabilities": [
+                    "client-confidential-symmetric",
+                    "client-confidential-asymmetric",
+                    "permission-v2",
+                ],
             }
         )
 

@@ -1,7 +1,7 @@
 """Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
 
 from storage.models.audit import AuditRecord
-from storage.models.auth import SigningKey
+from storage.models.auth import ClientAssertion, SigningKey
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
 from storage.models.dicom import (
@@ -66,6 +66,7 @@ __all__ = [
     "Centre",
     "CentreKind",
     "CentreServed",
+    "ClientAssertion",
     "ConflictKind",
     "CriticalAlert",
     "CriticalAlertStep",

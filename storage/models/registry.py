@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -213,8 +223,10 @@ class ApiClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
     scopes: Mapped[str] = mapped_column(Text, doc="space-separated SMART v2 scopes")
+    # Public keys (a JWK Set) for SMART Backend Services: the client signs its assertions.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class User(Base):

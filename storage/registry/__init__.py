@@ -10,6 +10,7 @@ for it to be published again), secret hashing (``secrets``) and the token signin
 
 from storage.registry.alliance_file import AllianceFile, parse_alliance_file
 from storage.registry.alliance_import import ImportReport, import_alliance_file
+from storage.registry.assertions import client_keys, take_assertion
 from storage.registry.directory import CHANGED_TOPIC, Directory, read_directory
 from storage.registry.lookups import (
     RegisteredAE,
@@ -34,6 +35,7 @@ __all__ = [
     "authenticate_client",
     "authenticate_user",
     "centre_serving",
+    "client_keys",
     "find_mllp_peer",
     "hash_secret",
     "heads_of",
@@ -43,5 +45,6 @@ __all__ = [
     "registered_ae_titles",
     "serving_centre",
     "signing_keys",
+    "take_assertion",
     "verify_secret",
 ]

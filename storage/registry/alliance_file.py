@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from storage.errors import ConfigError
 from storage.models.registry import (
@@ -24,6 +32,7 @@ from storage.models.registry import (
     OrgKind,
     Role,
 )
+from storage.registry.assertions import public_key_set
 
 # GB 32100-2015 unified social credit code: 18 characters with a check character.
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -167,6 +176,8 @@ class _HasSecret(_Entry):
     @model_validator(mode="after")
     def _one_secret(self) -> _HasSecret:
         plain, hashed = self._secret_fields()
+        if not self._needs_secret() and getattr(self, plain) is getattr(self, hashed) is None:
+            return self
         if (getattr(self, plain) is None) == (getattr(self, hashed) is None):
             raise ValueError(f"give exactly one of '{plain}' or '{hashed}'")
         value = getattr(self, hashed)
@@ -177,6 +188,9 @@ class _HasSecret(_Entry):
     def _secret_fields(self) -> tuple[str, str]:
         raise NotImplementedError
 
+    def _needs_secret(self) -> bool:
+        return True
+
 
 class ApiClientEntry(_HasSecret):
     client_id: Code
@@ -185,9 +199,20 @@ class ApiClientEntry(_HasSecret):
     scopes: list[str] = Field(min_length=1)
     secret: str | None = Field(None, min_length=12)
     secret_hash: str | None = None
+    # Public keys (a JWK Set) for SMART Backend Services (private_key_jwt): with them, a
+    # client may do without a secret.
+    jwks: dict[str, Any] | None = None
 
     def _secret_fields(self) -> tuple[str, str]:
         return ("secret", "secret_hash")
+
+    def _needs_secret(self) -> bool:
+        return self.jwks is None
+
+    @field_validator("jwks")
+    @classmethod
+    def _public_keys(cls, jwks: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if jwks is None else public_key_set(jwks)
 
 
 class UserEntry(_HasSecret):

@@ -232,7 +232,10 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "scopes": " ".join(c.scopes),
                 "secret_hash": _secret_hash(
                     existing.secret_hash if existing else None, c.secret, c.secret_hash
-                ),
+                )
+                if c.secret is not None or c.secret_hash is not None
+                else None,
+                "jwks": c.jwks,
             },
         )
     for u in f.users:

@@ -37,9 +37,9 @@ def find_mllp_peer(session: Session, application: str, facility: str) -> MllpPee
 
 def authenticate_client(session: Session, client_id: str, secret: str) -> ApiClient | None:
     client = session.get(ApiClient, client_id)
-    if client is None or not verify_secret(client.secret_hash, secret):
+    if client is None or client.secret_hash is None:
         return None
-    return client
+    return client if verify_secret(client.secret_hash, secret) else None
 
 
 def authenticate_user(session: Session, username: str, password: str) -> User | None:

@@ -171,3 +171,30 @@ def test_check_config_command_reports_problems_and_exit_code(tmp_path):
     )
     assert ok.returncode == 0
     assert "9 organizations" in ok.stdout
+
+
+SECRET = "secret: demo-secret-tx-wsy,"
+EC_KEY = '{kty: EC, crv: P-384, kid: k1, x: "AAAA", y: "BBBB"}'
+
+
+@pytest.mark.parametrize(
+    ("jwks", "expected"),
+    [
+        (f"jwks: {{keys: [{EC_KEY}]}},", None),  # a signing client needs no secret
+        ("jwks: {keys: []},", "non-empty 'keys' array"),
+        (f"jwks: {{keys: [{EC_KEY[:-1]}, d: CCCC}}]}},", "register the public key only"),
+        ('jwks: {keys: [{kty: oct, k: "AAAA"}]},', "RSA or EC"),
+        ("", "give exactly one of 'secret' or 'secret_hash'"),
+    ],
+    ids=["public-key-only", "no-keys", "private-key", "symmetric-key", "no-credential"],
+)
+def test_a_backend_service_client_registers_public_keys(tmp_path, jwks, expected):
+    path = broken(tmp_path, SECRET, jwks)
+    if expected is None:
+        [client] = [c for c in parse_alliance_file(path).api_clients if c.client_id == "his-tx-wsy"]
+        assert (client.secret, client.jwks["keys"][0]["kid"]) == (None, "k1")
+    else:
+        with pytest.raises(ConfigError, match="api_clients"):
+            parse_alliance_file(path)
+        with pytest.raises(ConfigError, match=expected):
+            parse_alliance_file(path)
