@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Path
 
 from fhir_profiles.validation import SUPPORTED_TYPES
+from gateway.openapi import query_parameter
 
 FHIR_JSON = "application/fhir+json"
 ResourceType = Annotated[
@@ -21,16 +22,6 @@ ResourceType = Annotated[
 
 def _body(schema: dict[str, Any], media: str = FHIR_JSON) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
-
-
-def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
 
 
 def _resource(resource_types: list[str]) -> dict[str, Any]:
@@ -81,26 +72,28 @@ PATCH = _body(
 )
 PATCH["requestBody"]["content"]["application/merge-patch+json"] = {"schema": {"type": "object"}}
 _CRITERIA = [
-    _query("_id", "logical ids, comma-separated"),
-    _query("_lastUpdated", "a date with a prefix: eq ne lt gt le ge sa eb ap"),
-    _query("identifier", "system|value"),
-    _query("patient", "Patient/id or id"),
-    _query("subject", "a reference"),
-    _query("code", "system|code, |code or code"),
-    _query("date", "a date with a prefix"),
-    _query("status", "a code"),
+    query_parameter("_id", "logical ids, comma-separated"),
+    query_parameter("_lastUpdated", "a date with a prefix: eq ne lt gt le ge sa eb ap"),
+    query_parameter("identifier", "system|value"),
+    query_parameter("patient", "Patient/id or id"),
+    query_parameter("subject", "a reference"),
+    query_parameter("code", "system|code, |code or code"),
+    query_parameter("date", "a date with a prefix"),
+    query_parameter("status", "a code"),
 ]
 CONDITIONAL = {"parameters": _CRITERIA}
 SEARCH = {
     "parameters": [
         *_CRITERIA,
-        _query("_count", "page size (at most 1000; 0: the total only)", {"type": "integer"}),
-        _query("_offset", "where the page starts", {"type": "integer"}),
-        _query("_sort", "keys, comma-separated, - for descending"),
-        _query("_total", "none, estimate or accurate"),
-        _query("_summary", "true, text, data, count or false"),
-        _query("_elements", "elements to return, comma-separated"),
-        _query("_include", "Type:param[:target]"),
-        _query("_revinclude", "Type:param[:target]"),
+        query_parameter(
+            "_count", "page size (at most 1000; 0: the total only)", {"type": "integer"}
+        ),
+        query_parameter("_offset", "where the page starts", {"type": "integer"}),
+        query_parameter("_sort", "keys, comma-separated, - for descending"),
+        query_parameter("_total", "none, estimate or accurate"),
+        query_parameter("_summary", "true, text, data, count or false"),
+        query_parameter("_elements", "elements to return, comma-separated"),
+        query_parameter("_include", "Type:param[:target]"),
+        query_parameter("_revinclude", "Type:param[:target]"),
     ]
 }
