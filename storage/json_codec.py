@@ -5,9 +5,13 @@ documents.  ``NaN`` and ``Infinity`` are not JSON and are refused on the way in.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
+
+_LONG_BYTES = re.compile(rb"[0-9]{19}")
+_LONG_TEXT = re.compile(r"[0-9]{19}")
 
 
 def dumps(value: Any) -> str:
@@ -28,14 +32,22 @@ def dump_bytes(value: Any) -> bytes:
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON text; ``ValueError`` when it is not JSON (or nests past what the parser's
-    stack allows)."""
+    stack allows).  A document with a run of 19 or more digits goes to the standard library
+    parser, which keeps whole numbers beyond 64 bits exact (orjson turns them into doubles)."""
+    long_digits = _LONG_BYTES if isinstance(text, bytes) else _LONG_TEXT
+    if long_digits.search(text) is not None:  # type: ignore[arg-type]
+        return _exact(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        try:
-            return json.loads(text, parse_constant=_not_json)
-        except RecursionError:
-            raise ValueError("the JSON is nested too deeply") from None
+        return _exact(text)
+
+
+def _exact(text: str | bytes) -> Any:
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
 
 
 def _not_json(constant: str) -> Any:

@@ -208,3 +208,12 @@ def test_the_limits_are_stated_and_kept(gateway: Gateway):
     response = call(gateway, "POST", "/Patient", HIS, body=huge)
     assert response.status_code == 413
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_whole_number_longer_than_a_decimal_keeps_is_refused_not_rounded(gateway: Gateway):
+    body = json.dumps(OBSERVATION).replace("4.1", "-9223372036854775809").encode()
+    before = versions(gateway)
+    response = call(gateway, "POST", "/Observation", HIS, body=body)
+    assert response.status_code == 422  # it would read back as -9.223372036854776e+18
+    assert "more digits than a FHIR decimal keeps" in response.text
+    assert versions(gateway) == before
