@@ -232,7 +232,7 @@ def _attributes(
         study_date=_text(ds, "StudyDate", 8),
         study_time=_text(ds, "StudyTime", 16),
         accession_number=_identifier(ds, "AccessionNumber"),
-        study_id=_text(ds, "StudyID", 16),
+        study_id=_identifier(ds, "StudyID"),
         study_description=_text(ds, "StudyDescription"),
         referring_physician=_text(ds, "ReferringPhysicianName", 324),
         modality=_text(ds, "Modality", 16),

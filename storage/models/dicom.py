@@ -50,7 +50,8 @@ class DicomStudy(Base):
     study_date: Mapped[str] = mapped_column(String(8), default="")
     study_time: Mapped[str] = mapped_column(String(16), default="")
     accession_number: Mapped[str] = mapped_column(String(64), default="")
-    study_id: Mapped[str] = mapped_column(String(16), default="")
+    # StudyID is SH (16 characters), but what a modality sends is indexed whole: up to 64.
+    study_id: Mapped[str] = mapped_column(String(64), default="")
     description: Mapped[str] = mapped_column(String(200), default="")
     referring_physician: Mapped[str] = mapped_column(String(324), default="")
     modalities: Mapped[str] = mapped_column(String(128), default="", doc="backslash-separated")

@@ -146,3 +146,20 @@ def test_series_uid_of_another_study_is_refused(sqlite_node: RunningNode, tmp_pa
         ]
         assert session.get(DicomStudy, pydicom.dcmread(second).StudyInstanceUID) is None
     assert len(list(sqlite_node.platform.blobs.list("dicom/"))) == 1
+
+
+def test_a_study_id_longer_than_its_vr_is_indexed_whole_and_one_past_64_refused(
+    sqlite_node: RunningNode, tmp_path: Path
+) -> None:
+    """StudyID is SH (16 characters); a modality that sends more is not cut in the index."""
+    long_id, too_long = "CT-2026-12-02-000123-HEAD", "9" * 65
+    [kept, refused] = write_series(Study(), tmp_path, 2)
+    for path, value in ((kept, long_id), (refused, too_long)):
+        data_set = pydicom.dcmread(path)
+        data_set.StudyID = value
+        data_set.save_as(path)
+    assert send_file(sqlite_node, kept).Status == 0x0000
+    assert send_file(sqlite_node, refused).Status == DATA_SET_DOES_NOT_MATCH
+    with transaction(sqlite_node.platform.sessions) as session:
+        [study] = session.scalars(select(DicomStudy)).all()
+        assert study.study_id == long_id
