@@ -317,7 +317,9 @@ def router(platform: Platform) -> APIRouter:
 
     async def store(request: Request, requester: Requester, study: str | None) -> Response:
         require(requester, "c")
-        sender = Sender(requester.org_id, requester.subject[:16], "dicomweb", "STOW-RS")
+        sender = Sender(
+            requester.org_id, requester.subject[:16], "dicomweb", "STOW-RS", requester.subject
+        )
         with stow.temporary_directory(platform) as directory:
             upload = await stow.receive(request, Path(directory))
             outcomes = [

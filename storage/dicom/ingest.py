@@ -66,9 +66,10 @@ class IngestResult:
 @dataclass(frozen=True, slots=True)
 class Sender:
     org_id: str
-    ae_title: str
+    ae_title: str  # what the index's calling_ae keeps (an AE title: 16 characters)
     channel: str = "dicom"
     action: str = "C-STORE"
+    actor: str | None = None  # who the access log names, when not the AE title (a client id)
 
 
 class _AlreadyStored(Exception):
@@ -270,7 +271,7 @@ def _index(session: Session, info: BlobInfo, parsed: ParsedInstance, sender: Sen
     audit(
         session,
         channel=sender.channel,
-        actor=sender.ae_title,
+        actor=sender.actor or sender.ae_title,
         actor_org_id=sender.org_id,
         action=sender.action,
         outcome="success",

@@ -7,10 +7,12 @@ from pathlib import Path
 import httpx
 import pydicom
 import pytest
+import yaml
 from sqlalchemy import func, select
 
-from storage import transaction
+from storage import import_alliance_file, transaction
 from storage.models import AuditRecord, DicomInstance, StoredObject
+from tests.conftest import DEMO_ALLIANCE
 from tests.dicom_data import UID_64, Study, with_uid, write_series
 from tests.integration.dicomweb.conftest import Gateway, multipart, start_gateway, uid
 from tests.servers import SeaweedS3
@@ -181,3 +183,24 @@ def test_refused_part_names_its_instance_when_it_can(gateway: Gateway, tmp_path:
     assert uid(item, "00081150") == sent.SOPClassUID
     assert "part 1: SeriesInstanceUID has characters other than 0-9" in response.headers["warning"]
     assert instance_count(gateway) == 0
+
+
+def test_the_access_log_names_a_long_client_id_whole(gateway: Gateway, tmp_path: Path):
+    """The index keeps a calling AE title (16 characters); the access log keeps who it was."""
+    alliance = yaml.safe_load(DEMO_ALLIANCE.read_text())
+    client_id = "his-jhzx-imaging-archive"  # 24 characters
+    alliance["api_clients"].append({
+        "client_id": client_id, "name": "影像归档", "organization": "jhzx",
+        "scopes": ["system/ImagingStudy.cruds"],
+        "secret": f"demo-secret-{client_id.removeprefix('his-')}",
+    })  # fmt: skip
+    path = tmp_path / "alliance.yaml"
+    path.write_text(yaml.safe_dump(alliance, allow_unicode=True))
+    import_alliance_file(gateway.node.platform.sessions, path)
+    [instance] = write_series(Study(), tmp_path / "s", 1)
+    content_type, body = multipart([("application/dicom", instance.read_bytes())])
+    assert post(gateway, "/studies", content_type, body, who=client_id).status_code == 200
+    with transaction(gateway.node.platform.sessions) as session:
+        [audit] = session.scalars(select(AuditRecord).where(AuditRecord.action == "STOW-RS"))
+        [stored] = session.scalars(select(DicomInstance))
+        assert (audit.actor, stored.calling_ae) == (client_id, client_id[:16])
