@@ -39,9 +39,6 @@ MAX_VALUES = 100_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BLANK = re.compile(r"\s*")
 _INTEGER_BITS = 31
-# A whole number as a decimal: at most this many digits (R4 decimals keep 18), so it is kept
-# exactly as given.
-DECIMAL_DIGITS = 18
 
 Kind = str | type[BaseModel]  # "boolean", "integer", "decimal", "string", "resource" or a model
 
@@ -146,8 +143,6 @@ def _primitive_problem(value: Any, kind: str) -> str | None:
     if kind == "decimal":
         if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
             return "must be a JSON number"
-        if isinstance(value, int) and abs(value) >= 10**DECIMAL_DIGITS:
-            return f"more digits than a FHIR decimal keeps ({DECIMAL_DIGITS})"
         try:
             finite = math.isfinite(float(value))
         except OverflowError:
