@@ -216,6 +216,8 @@ def _convert(parameter: Parameter, item: Any) -> Iterator[SearchValue]:
         target = item.get("reference") if isinstance(item, dict) else item
         if isinstance(target, str) and target:
             yield SearchValue(code, kind, code=target)
+            if "/_history/" in target:  # found by the unversioned reference too (R4 3.1.1.4.9)
+                yield SearchValue(code, kind, code=target.split("/_history/")[0])
     elif kind == "quantity" and isinstance(item, dict) and "value" in item:
         unit = item.get("code") or item.get("unit")
         yield SearchValue(

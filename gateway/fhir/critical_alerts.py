@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.fhir import interactions
+from gateway.fhir import storing
 from storage.clinical.critical_alerts import (
     escalate,
     escalated_to,
@@ -47,4 +47,4 @@ def on_deadline(platform: Platform, payload: dict[str, Any]) -> None:
         text = f"超时未确认，已升级至{escalated_to(alert.level, heads)}"
         note = {"time": instant(datetime.now(UTC)), "text": text}
         content |= {"recipient": recipients, "note": [*content.get("note", []), note]}
-        interactions.store(session, content, current.owner_org_id)
+        storing.store(session, content, current.owner_org_id)

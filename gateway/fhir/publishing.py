@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.fhir.interactions import store_if_changed
+from gateway.fhir.storing import store_if_changed
 from storage.db import transaction
 from storage.errors import StorageError
 from storage.fhir import server_owned

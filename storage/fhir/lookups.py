@@ -34,20 +34,21 @@ def references(
 def by_identifier(
     session: Session,
     resource_type: str,
-    system: str,
+    system: str | None,
     value: str,
     *,
     owner_org_id: str | None = None,
     viewer: Viewer | None = None,
 ) -> StoredResource | None:
-    """The current resource of the type with this identifier that ``owner_org_id`` owns, or
-    that ``viewer`` may see (the oldest, if several)."""
+    """The current resource of the type with this identifier (``system`` None: in any system)
+    that ``owner_org_id`` owns, or that ``viewer`` may see (the oldest, if several)."""
     ids = select(FhirTokenIndex.resource_id).where(
         FhirTokenIndex.resource_type == resource_type,
         FhirTokenIndex.param == "identifier",
         FhirTokenIndex.code == value,
-        FhirTokenIndex.system == system,
     )
+    if system is not None:
+        ids = ids.where(FhirTokenIndex.system == system)
     statement = select(FhirResource).where(
         FhirResource.resource_type == resource_type,
         FhirResource.id.in_(ids),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, Forbidden, NotFound
-from gateway.fhir import interactions, openapi
+from gateway.fhir import interactions, openapi, storing
 from gateway.fhir.context import Fhir
 from gateway.fhir.http import body_bytes, parameters_of
 from gateway.fhir.operation import Operation, Param
@@ -54,7 +54,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             assert current is not None
             assert current.content is not None
             done = {**current.content, "status": "completed", "received": now}
-            interactions.store(session, {k: v for k, v in done.items() if k != "meta"},
+            storing.store(session, {k: v for k, v in done.items() if k != "meta"},
                                current.owner_org_id)  # fmt: skip
             response = {
                 "resourceType": "Communication", "id": new_id(), "status": "completed",
@@ -67,7 +67,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 "recipient": [{"reference": f"Organization/{alert.source_org_id}"}],
                 "sent": now, "payload": [{"contentString": f"复述：{read_back}"}],
             }  # fmt: skip
-            interactions.store(session, {k: v for k, v in response.items() if v is not None},
+            storing.store(session, {k: v for k, v in response.items() if v is not None},
                                requester.org_id, new=True)  # fmt: skip
             interactions.audit_fhir(session, requester, "update", "Communication", id=alert_id)
             return response
