@@ -13,7 +13,12 @@ $(BIN)/yilian: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@
 
-install: $(BIN)/yilian
+# The CJK font of report PDFs (npm registry), whole and cut to GB 2312: gateway/reports/fonts.py.
+FONT := gateway/reports/fonts/NotoSansSC-regular-GB2312.ttf
+$(FONT): | $(BIN)/yilian
+	$(BIN)/python -m gateway.reports.fonts
+
+install: $(BIN)/yilian $(FONT)
 
 ## Install and run every service on the embedded defaults (SQLite + ./var/objects) with the demo alliance.
 run: install

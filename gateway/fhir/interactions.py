@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fhir_profiles.references import references, relative_target
-from fhir_profiles.search_values import extract
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
 from gateway.errors import (
@@ -21,8 +20,10 @@ from gateway.errors import (
     PreconditionFailed,
     Unprocessable,
 )
+from gateway.fhir.storing import store
+from gateway.workflow.reading_writes import governed_write
 from storage.audit import audit
-from storage.fhir import IndexRows, StoredResource, VersionConflict, index_rows, read_many
+from storage.fhir import IndexRows, StoredResource, VersionConflict, read_many
 from storage.fhir import store as fhir_store
 from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
 
@@ -39,34 +40,6 @@ SHARED_TYPES = {*DIRECTORY_TYPES, "CodeSystem", "ValueSet"}
 
 # Types the server writes itself (the access log), never clients.
 SERVER_RECORDED = {"AuditEvent"}
-
-
-def store(
-    session: Session,
-    resource: dict[str, Any],
-    owner_org_id: str | None,
-    if_match: int | None = None,
-    *,
-    new: bool = False,
-    index: IndexRows | None = None,
-) -> StoredResource:
-    """Keep a validated resource with the rows it is found by (``index``: made already) —
-    subscriptions are told: the gateway's one way to store FHIR (REST, Bundles, the worker
-    publishing studies)."""
-    rows = index_rows(resource, extract(resource)) if index is None else index
-    return fhir_store.put(session, resource, owner_org_id, if_match=if_match, index=rows, new=new)
-
-
-def store_if_changed(
-    session: Session, resource: dict[str, Any], owner_org_id: str | None
-) -> StoredResource | None:
-    """:func:`store`, unless the current version already says the same (None then): for what
-    the server itself keeps up to date (published studies, its own terminology)."""
-    current = fhir_store.read(session, resource["resourceType"], resource["id"])
-    content = current.content if current is not None and not current.deleted else None
-    if content is not None and {k: v for k, v in content.items() if k != "meta"} == resource:
-        return None
-    return store(session, resource, owner_org_id)
 
 
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
@@ -190,7 +163,9 @@ def create(
     if check:
         check_references(session, requester, [resource])
     owner = _owner_for(requester, resource_type)
-    stored = store(session, resource, owner, new=True, index=index)
+    stored = _governed(session, requester, resource, None)
+    if stored is None:
+        stored = store(session, resource, owner, new=True, index=index)
     audit_fhir(session, requester, "create", resource_type, id=stored.id)
     return stored
 
@@ -212,12 +187,27 @@ def update(
     current = fhir_store.read(session, resource_type, resource_id)
     _check_owner(current, requester)
     owner = current.owner_org_id if current else _owner_for(requester, resource_type)
+    if if_match is not None and current is not None and current.version_id != if_match:
+        at = current.version_id
+        raise PreconditionFailed(f"{resource_type}/{resource_id} is at version {at}")
+    stored = _governed(session, requester, resource, current)
     try:
-        stored = store(session, resource, owner, if_match, index=index)
+        if stored is None:
+            stored = store(session, resource, owner, if_match, index=index)
     except VersionConflict as exc:
         raise PreconditionFailed(str(exc)) from None
     audit_fhir(session, requester, "update", resource_type, id=resource_id)
     return stored
+
+
+def _governed(
+    session: Session, requester: Requester, resource: dict[str, Any], current: StoredResource | None
+) -> StoredResource | None:
+    """A write the reading rules carry out themselves (:mod:`gateway.workflow.reading_writes`):
+    a reading Task or its report."""
+    if resource["resourceType"] not in ("Task", "DiagnosticReport"):
+        return None
+    return governed_write(session, requester, resource, current)
 
 
 def delete(

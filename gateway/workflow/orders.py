@@ -10,7 +10,7 @@ Whatever path wrote the ``ServiceRequest`` (REST, a Bundle), ``reading.order`` (
   has none, so the modality worklist and the study can be matched to it;
 - creates the centre's Task once: ``basedOn``/``focus`` the order, ``for`` its patient,
   ``owner`` the centre until a reader claims it, ``restriction.period.end`` the due time
-  (priority × category, :data:`DUE_MINUTES`), ``businessStatus`` 待检查;
+  (:mod:`gateway.workflow.due`), ``businessStatus`` 待检查;
 - cancels the Task when the order is revoked or entered in error.
 
 The Task belongs to the centre's organization; the ordering clinic sees it because it answers
@@ -25,12 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
-from fhir_profiles.validation import validate
-from gateway.fhir.interactions import store
+from gateway.fhir.storing import store_valid
+from gateway.workflow.due import due_minutes, order_modality
+from storage.clinical import reading_milestones
 from storage.db import transaction
 from storage.fhir import StoredResource, instant, new_id, referencing
 from storage.fhir import store as fhir_store
 from storage.models import Centre
+from storage.outbox import enqueue
 from storage.platform import Platform
 from storage.policy import fhir_viewer
 from storage.registry import serving_centre
@@ -41,15 +43,8 @@ TASK_PROFILE = f"{CANONICAL}/StructureDefinition/yilian-reading-task"
 TASK_TYPE = f"{CANONICAL}/CodeSystem/task-type"
 STATUS = f"{CANONICAL}/CodeSystem/reading-status"
 ACSN = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]}
-# Minutes from the order to a signed report, by category and priority: the practice of
-# Chinese hospitals (emergency CT/MR ≤ 60 min, routine ≤ 4 h; a chest-pain ECG ≤ 10 min;
-# frozen sections 30 min, routine pathology 3 days).
-DUE_MINUTES = {
-    "imaging": {"stat": 60, "asap": 60, "urgent": 120, "routine": 240},
-    "ecg": {"stat": 10, "asap": 10, "urgent": 30, "routine": 120},
-    "pathology": {"stat": 30, "asap": 30, "urgent": 1440, "routine": 4320},
-}
 CLOSED = {"revoked", "entered-in-error"}
+DUE_TOPIC = "reading.due"  # gateway.workflow.escalation: overdue work escalates
 
 
 def reading_category(resource: dict[str, Any]) -> str | None:
@@ -98,7 +93,9 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         if existing or not {"subject", "requester"} <= order.content.keys():
             return  # read already, or not an order a Task can answer
         content = _with_accession(session, order, centre)
-        _store_valid(session, reading_task(content, centre, category), centre.org_id)
+        task = reading_task(content, centre, due_minutes(session, centre, content))
+        store_valid(session, task, centre.org_id, TASK_PROFILE)
+        _open_milestones(session, task, content, order.owner_org_id, centre)
 
 
 def _centre(session: Any, order: StoredResource, category: str) -> Centre | None:
@@ -122,7 +119,7 @@ def _with_accession(session: Any, order: StoredResource, centre: Centre) -> dict
     accession = {"type": ACSN, "system": f"urn:yilian:accession:{centre.org_id}",
                  "value": number}  # fmt: skip
     content["identifier"] = [*content.get("identifier", []), accession]
-    _store_valid(session, content, order.owner_org_id)
+    store_valid(session, content, order.owner_org_id)
     return content
 
 
@@ -131,11 +128,10 @@ def _is_accession(identifier: dict[str, Any]) -> bool:
     return any(c.get("code") == "ACSN" for c in codings)
 
 
-def reading_task(order: dict[str, Any], centre: Centre, category: str) -> dict[str, Any]:
+def reading_task(order: dict[str, Any], centre: Centre, minutes: int) -> dict[str, Any]:
     now = datetime.now(UTC)
     priority = order.get("priority", "routine")
-    ordered = _moment(order.get("authoredOn")) or now
-    due = ordered + timedelta(minutes=DUE_MINUTES[category].get(priority, 240))
+    due = (_moment(order.get("authoredOn")) or now) + timedelta(minutes=minutes)
     return {
         "resourceType": "Task", "id": new_id(),
         "meta": {"profile": [TASK_PROFILE]},
@@ -162,16 +158,22 @@ def _cancel(session: Any, task: StoredResource) -> None:
     if content.get("status") in ("cancelled", "completed"):
         return
     content |= {"status": "cancelled", "businessStatus": status_of("cancelled", "已取消")}
-    _store_valid(session, content, task.owner_org_id)
+    store_valid(session, content, task.owner_org_id)
+    reading_milestones.stamp(session, task.id, "cancelled", datetime.now(UTC))
 
 
-def _store_valid(session: Any, resource: dict[str, Any], owner: str | None) -> None:
-    """Written as every write is: valid first (what the server builds is checked too)."""
-    required = [TASK_PROFILE] if resource["resourceType"] == "Task" else []
-    problems = validate(resource, resource["resourceType"], required)
-    if problems:
-        raise ValueError(f"{resource['resourceType']} built invalid: {problems[:3]}")
-    store(session, resource, owner)
+def _open_milestones(
+    session: Any, task: dict[str, Any], order: dict[str, Any], owner: str | None, centre: Centre
+) -> None:
+    now = datetime.now(UTC)
+    reading_milestones.open_work(
+        session, task_id=task["id"], order_id=order["id"], centre_id=centre.id,
+        requester_org_id=owner, modality=order_modality(order), priority=task["priority"],
+        ordered_at=_moment(order.get("authoredOn")) or now,
+        due_at=_moment(task["restriction"]["period"]["end"]) or now,
+    )  # fmt: skip
+    due = _moment(task["restriction"]["period"]["end"]) or now
+    enqueue(session, DUE_TOPIC, {"task": task["id"]}, delay=max(due - now, timedelta(0)))
 
 
 def _moment(text: str | None) -> datetime | None:

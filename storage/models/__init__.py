@@ -30,6 +30,7 @@ from storage.models.fhir import (
 from storage.models.hl7 import Hl7Message, Hl7State
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
+from storage.models.reading import ReadingMilestones
 from storage.models.registry import (
     AEKind,
     AETitle,
@@ -99,6 +100,7 @@ __all__ = [
     "Organization",
     "OutboxEvent",
     "OutboxState",
+    "ReadingMilestones",
     "Role",
     "SigningKey",
     "StoredObject",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -143,6 +144,10 @@ class Centre(Base):
     kind: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     alliance_id: Mapped[str] = mapped_column(ForeignKey("alliances.id"))
+    # Senior readers may verify their own reports (单人签发); otherwise two people sign.
+    single_sign_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Due-time rules ({priority, modalities, minutes}, first match wins); None: the defaults.
+    due_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     served: Mapped[list[CentreServed]] = relationship(
         cascade="all, delete-orphan", order_by="CentreServed.org_id"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -95,6 +95,15 @@ class AllianceEntry(_Entry):
     members: list[Code] = Field(min_length=1)
 
 
+class DueRule(_Entry):
+    """Minutes from the order to the signed report for the orders this rule matches."""
+
+    priority: list[Literal["routine", "urgent", "asap", "stat"]] | None = None
+    modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,8}$")]] | None = None
+    setting: list[Literal["emergency", "outpatient", "inpatient"]] | None = None
+    minutes: int = Field(gt=0, le=60 * 24 * 30)
+
+
 class CentreEntry(_Entry):
     id: Code
     name: str = Field(min_length=1, max_length=200)
@@ -102,6 +111,12 @@ class CentreEntry(_Entry):
     alliance: Code
     organization: Code
     serves: list[Code] | None = Field(None, description="members served; all members if absent")
+    single_sign_off: bool = Field(
+        False, description="senior readers may verify their own reports (单人签发)"
+    )
+    due: list[DueRule] | None = Field(
+        None, description="due times, first matching rule wins; the centre's defaults if absent"
+    )
 
 
 class AETitleEntry(_Entry):

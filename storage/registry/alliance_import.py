@@ -158,6 +158,8 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "kind": c.kind.value,
                 "org_id": c.organization,
                 "alliance_id": c.alliance,
+                "single_sign_off": c.single_sign_off,
+                "due_rules": None if c.due is None else [r.model_dump() for r in c.due],
             },
             children=(("served", rows, "org_id"),),
         )

@@ -68,3 +68,41 @@ Description: "The sub-states of remote reading work as a reading centre names th
 * #released "Released" "已发布"
 * #returned "Returned to the clinic" "已退回"
 * #cancelled "Cancelled" "已取消"
+
+CodeSystem: YilianReadingStep
+Id: reading-step
+Title: "Steps of remote reading"
+Description: "What happened to an order's reading, each step timestamped and audited (Provenance.activity; the turnaround milestones)."
+* ^caseSensitive = true
+* ^content = #complete
+* #ordered "Ordered" "开单"
+* #exam-started "Examination started" "检查开始"
+* #exam-ended "Examination ended" "检查结束"
+* #images-complete "Images complete" "图像齐全"
+* #claimed "Claimed by a reader" "领取阅片"
+* #released-claim "Given back by its reader" "放弃阅片"
+* #preliminary "Preliminary report submitted" "初步报告提交审核"
+* #sent-back "Sent back to its author" "审核退回"
+* #verified "Verified and released" "审核签发"
+* #returned "Returned to the clinic" "退回申请科室"
+* #amended "Amended after release" "报告更正"
+* #delivered "Delivered to the ordering organization" "报告送达"
+* #escalated "Overdue, escalated" "超时上报"
+
+CodeSystem: YilianReturnReason
+Id: return-reason
+Title: "Why a reading centre returns an examination"
+Description: "Why the centre sends the work back to the clinic instead of reading it."
+* ^caseSensitive = true
+* ^content = #complete
+* #image-quality "Image quality not sufficient" "图像质量不合格"
+* #wrong-body-part "Wrong body part or protocol" "检查部位或方法不符"
+* #missing-history "Clinical history missing" "病史资料不全"
+* #incomplete-series "Images incomplete" "图像不完整"
+* #other "Other" "其他"
+
+ValueSet: YilianReturnReasons
+Id: return-reason
+Title: "Why a reading centre returns an examination"
+Description: "Every reason a centre returns work to the clinic."
+* include codes from system YilianReturnReason

@@ -63,7 +63,7 @@ Parent: DiagnosticReport
 Id: yilian-diagnostic-report
 Title: "Report of a shared centre"
 Description: "A report written for an order: which order, whose patient, when examined and released, by whom; a final report names its signing (verifying) doctor — two-level sign-off."
-* extension contains RecognitionMark named recognitionMark 0..1
+* extension contains RecognitionMark named recognitionMark 0..1 and ReportFindings named findings 0..1
 * basedOn 1..*
 * basedOn only Reference(ServiceRequest)
 * category 1..*
@@ -103,3 +103,12 @@ Invariant: yl-obs-value
 Description: "A result has a value, the reason it has none, or its members"
 Severity: #error
 Expression: "value.exists() or dataAbsentReason.exists() or hasMember.exists() or component.exists()"
+
+Extension: ReportFindings
+Id: report-findings
+Title: "Findings (检查所见)"
+Description: "What the reader saw, as Chinese reports give it before the impression (诊断意见, DiagnosticReport.conclusion)."
+* ^context.type = #element
+* ^context.expression = "DiagnosticReport"
+* value[x] only string
+* value[x] 1..1

@@ -55,7 +55,7 @@ def test_each_operation_answers_at_the_level_it_declares(gateway: Gateway, opera
     body = {"resourceType": "Parameters", "parameter": given} if given else None
     if operation.instance_level:
         path = f"/{resource_type}/no-such-id/${operation.code}"
-        response = call(gateway, method, path, body=body)
+        response = call(gateway, method, path, "his-jhzx", body=body)  # a client of every scope
         assert response.status_code == 404
         assert "no-such-id" in response.json()["issue"][0]["diagnostics"]
     else:

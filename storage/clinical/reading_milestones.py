@@ -1,0 +1,174 @@
+"""Remote-reading milestones (影像远程诊断的时间节点): one row per reading Task, from the order to
+delivery, so the worklist can show the clocks and the centre can count its turnaround.
+
+A step is stamped where it happens (the reading state machine, MPPS, the study becoming
+stable, delivery).  The exam and image steps keep the earliest time learnt; a claim and an
+amendment keep the last; the work is finished when it is verified, returned or cancelled.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import ReadingMilestones
+
+# step -> (column, keep the first time learnt)
+STEPS = {
+    "exam-started": ("exam_started_at", True),
+    "exam-ended": ("exam_ended_at", True),
+    "images-complete": ("images_at", True),
+    "claimed": ("claimed_at", False),
+    "preliminary": ("preliminary_at", False),
+    "verified": ("verified_at", True),
+    "delivered": ("delivered_at", True),
+    "returned": ("returned_at", True),
+    "amended": ("amended_at", False),
+    "escalated": ("escalated_at", True),
+}
+FINISHING = {"verified", "returned", "cancelled"}
+# name -> (from, to): the clocks of remote reading (报告时限 runs from images complete)
+INTERVALS = {
+    "orderToReport": ("ordered_at", "verified_at"),
+    "imagesToReport": ("images_at", "verified_at"),
+    "waitingForReader": ("images_at", "claimed_at"),
+    "reading": ("claimed_at", "preliminary_at"),
+    "verification": ("preliminary_at", "verified_at"),
+    "exam": ("exam_started_at", "exam_ended_at"),
+}
+
+
+def open_work(
+    session: Session,
+    *,
+    task_id: str,
+    order_id: str,
+    centre_id: str,
+    requester_org_id: str | None,
+    modality: str | None,
+    priority: str,
+    ordered_at: datetime,
+    due_at: datetime,
+) -> None:
+    """The row of a new reading Task (nothing happens if it has one)."""
+    if session.get(ReadingMilestones, task_id) is None:
+        session.add(ReadingMilestones(
+            task_id=task_id, order_id=order_id, centre_id=centre_id,
+            requester_org_id=requester_org_id, modality=modality, priority=priority,
+            ordered_at=ordered_at, due_at=due_at,
+        ))  # fmt: skip
+        session.flush()
+
+
+def stamp(
+    session: Session, task_id: str, step: str, at: datetime, who: str | None = None
+) -> ReadingMilestones | None:
+    """Note that ``step`` happened at ``at`` (by user ``who``); None if the Task has no row."""
+    row = session.get(ReadingMilestones, task_id)
+    if row is None:
+        return None
+    if step in STEPS:
+        column, keep_first = STEPS[step]
+        if not (keep_first and getattr(row, column) is not None):
+            setattr(row, column, at)
+    if step == "preliminary" and who:
+        row.author = who
+    if step == "verified" and who:
+        row.verifier = who
+    if step in FINISHING and row.finished_at is None:
+        row.finished_at = at
+    session.flush()
+    return row
+
+
+def milestones(session: Session, task_id: str) -> ReadingMilestones | None:
+    return session.get(ReadingMilestones, task_id)
+
+
+def for_order(session: Session, order_id: str) -> list[ReadingMilestones]:
+    query = select(ReadingMilestones).where(ReadingMilestones.order_id == order_id)
+    return list(session.scalars(query))
+
+
+def overdue(session: Session, now: datetime, limit: int = 500) -> list[ReadingMilestones]:
+    """Open work past its due time that has not been escalated yet."""
+    query = (
+        select(ReadingMilestones)
+        .where(
+            ReadingMilestones.finished_at.is_(None),
+            ReadingMilestones.due_at < now,
+            ReadingMilestones.escalated_at.is_(None),
+        )
+        .order_by(ReadingMilestones.due_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def minutes(row: ReadingMilestones, interval: str) -> float | None:
+    start, end = (getattr(row, column) for column in INTERVALS[interval])
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() / 60, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Turnaround of a group of reading Tasks: how many, done on time, and each interval."""
+
+    tasks: int
+    verified: int
+    on_time: int
+    overdue_open: int
+    intervals: dict[str, tuple[int, float | None, float | None]]  # count, median, p90
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round(self.on_time / self.verified, 4) if self.verified else None
+
+
+def figures(
+    session: Session,
+    orgs: set[str],
+    centres: set[str],
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> dict[str, dict[str, Figures]]:
+    """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres``: all of them,
+    and by modality, by priority and by centre."""
+    rows = list(session.scalars(select(ReadingMilestones).where(
+        ReadingMilestones.ordered_at >= since, ReadingMilestones.ordered_at < until,
+        or_(ReadingMilestones.requester_org_id.in_(orgs),
+            ReadingMilestones.centre_id.in_(centres)),
+    )))  # fmt: skip
+    groups: dict[str, dict[str, list[ReadingMilestones]]] = {
+        "all": {"all": rows}, "modality": {}, "priority": {}, "centre": {}}  # fmt: skip
+    for row in rows:
+        groups["modality"].setdefault(row.modality or "unknown", []).append(row)
+        groups["priority"].setdefault(row.priority, []).append(row)
+        groups["centre"].setdefault(row.centre_id, []).append(row)
+    return {
+        name: {key: _figures(members, now) for key, members in sorted(by.items())}
+        for name, by in groups.items()
+    }
+
+
+def _figures(rows: list[ReadingMilestones], now: datetime) -> Figures:
+    intervals = {}
+    for name in INTERVALS:
+        values = sorted(m for row in rows if (m := minutes(row, name)) is not None)
+        p90 = values[min(len(values) - 1, int(0.9 * len(values)))] if values else None
+        intervals[name] = (len(values), statistics.median(values) if values else None, p90)
+    verified = [r for r in rows if r.verified_at is not None]
+    return Figures(
+        tasks=len(rows),
+        verified=len(verified),
+        on_time=sum(1 for r in verified if r.verified_at <= r.due_at),
+        overdue_open=sum(1 for r in rows if r.finished_at is None and r.due_at < now),
+        intervals=intervals,
+    )
