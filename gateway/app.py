@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import health
+from gateway import health, patient_link
 from gateway.admin import hl7 as hl7_admin
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
@@ -85,6 +85,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(hl7_admin.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
+    app.include_router(patient_link.router(platform))
     app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)
     if platform.settings.cors_origins:
         app.add_middleware(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
 from gateway.fhir.storing import store_if_changed
 from gateway.workflow import reconcile
@@ -16,22 +18,24 @@ from storage.platform import Platform
 
 
 def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
-    study_uid, orgs = payload["study_uid"], {payload["org_id"]}
     with transaction(platform.sessions) as session:
-        tree = study_tree(session, study_uid)
-        if tree is None:
-            return  # removed since it became stable
-        store_if_changed(session, dicomweb_endpoint(platform.settings), None)
-        study = imaging_study(tree, platform.settings)
-        order = reconcile.linked_order(session, tree)
-        if order is not None:
-            study = reconcile.link(study, order)
-        store_if_changed(session, study, tree.study.org_id)
-        if order is not None:
-            reconcile.images_complete(session, order)
-        for series in find_series(session, orgs, study_uid):
-            series_metadata(
-                platform.blobs,
-                series,
-                lambda uid=series.series_uid: find_instances(session, orgs, study_uid, uid),
-            )
+        publish(session, platform, payload["study_uid"], payload["org_id"])
+
+
+def publish(session: Session, platform: Platform, study_uid: str, org_id: str) -> None:
+    """The study's ImagingStudy (linked to its order when one is found) and series metadata."""
+    tree = study_tree(session, study_uid)
+    if tree is None:
+        return  # removed since it became stable
+    store_if_changed(session, dicomweb_endpoint(platform.settings), None)
+    found = reconcile.match(session, tree)
+    study = reconcile.shown(imaging_study(tree, platform.settings), found)
+    store_if_changed(session, study, tree.study.org_id)
+    reconcile.images_complete(session, found)
+    orgs = {org_id}
+    for series in find_series(session, orgs, study_uid):
+        series_metadata(
+            platform.blobs,
+            series,
+            lambda uid=series.series_uid: find_instances(session, orgs, study_uid, uid),
+        )

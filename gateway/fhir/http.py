@@ -102,6 +102,25 @@ def parameters_of(body: Any) -> list[dict[str, Any]] | None:
     return given
 
 
+def parameter_values(body: bytes) -> dict[str, Any]:
+    """An operation's ``Parameters`` body as ``{name: value}`` (``value[x]`` or ``resource``);
+    an empty body is no parameters."""
+    if not body.strip():
+        return {}
+    try:
+        parameters = parameters_of(loads(body))
+    except ValueError:
+        raise BadRequest("the body is not JSON") from None
+    if parameters is None:
+        raise BadRequest("send a Parameters resource")
+    values: dict[str, Any] = {}
+    for parameter in parameters:
+        for key, value in parameter.items():
+            if key == "resource" or key.startswith("value"):
+                values[str(parameter.get("name"))] = value
+    return values
+
+
 def if_match(request: Request) -> int | None:
     header = request.headers.get("if-match")
     if header is None:

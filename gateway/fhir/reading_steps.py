@@ -15,14 +15,13 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import NotFound
 from gateway.fhir import interactions, openapi
 from gateway.fhir.context import Fhir
-from gateway.fhir.http import body_bytes, parameters_of
+from gateway.fhir.http import body_bytes, parameter_values
 from gateway.fhir.operation import Operation, Param
 from gateway.transactions import json_answer
 from gateway.workflow import reading
-from storage.json_codec import loads
 
 
 @dataclass(frozen=True)
@@ -43,23 +42,6 @@ class Inputs:
 Step = Callable[[Session, Requester, reading.Work, Inputs], None]
 
 
-def _inputs(body: bytes) -> Inputs:
-    if not body.strip():
-        return Inputs({})
-    try:
-        parameters = parameters_of(loads(body))
-    except ValueError:
-        raise BadRequest("the body is not JSON") from None
-    if parameters is None:
-        raise BadRequest("send a Parameters resource")
-    values: dict[str, Any] = {}
-    for parameter in parameters:
-        for key, value in parameter.items():
-            if key == "resource" or key.startswith("value"):
-                values[str(parameter.get("name"))] = value
-    return Inputs(values)
-
-
 def step_operation(
     code: str,
     title: str,
@@ -78,7 +60,7 @@ def step_operation(
                   name=f"{resource}-{code}")  # fmt: skip
         async def perform(request: Request, requester: Auth, resource_id: str) -> Response:
             interactions.authorize(requester, resource, "u")
-            inputs = _inputs(await body_bytes(request))
+            inputs = Inputs(parameter_values(await body_bytes(request)))
 
             def work(session: Session) -> dict[str, Any]:
                 task_id = reading.task_of_report(session, resource_id) if on_report else resource_id

@@ -20,6 +20,7 @@ import httpx
 
 from gateway.errors import HttpError
 from gateway.fhir import search
+from gateway.workflow import reading_report
 from storage.db import transaction
 from storage.fhir import Criterion, Match, subscription_pings
 from storage.fhir import search as fhir_search
@@ -46,6 +47,9 @@ def on_change(platform: Platform, payload: dict[str, Any]) -> None:
     """``fhir.changed`` handler: enqueue a notification for every matching Subscription."""
     resource_type, resource_id = payload["type"], payload["id"]
     with transaction(platform.sessions) as session:
+        current = fhir_store.read(session, resource_type, resource_id)
+        if current is not None and payload.get("version") not in (None, current.version_id):
+            return  # a newer version has its own event: told once, of what is now true
         for subscription in fhir_store.current_of_type(session, "Subscription"):
             content = subscription.content or {}
             channel = content.get("channel", {})
@@ -101,6 +105,9 @@ def notify(platform: Platform, payload: dict[str, Any]) -> None:
         headers["Content-Type"] = "application/fhir+json"
         body = json.dumps(resource.content, ensure_ascii=False).encode()
     httpx.post(endpoint, content=body, headers=headers, timeout=TIMEOUT_SECONDS).raise_for_status()
+    if resource is not None and resource.resource_type == "DiagnosticReport":
+        with transaction(platform.sessions) as session:
+            reading_report.delivered(session, resource.content, subscription.owner_org_id)
 
 
 def delivery_status(platform: Platform, subscription_id: str) -> dict[str, Any]:

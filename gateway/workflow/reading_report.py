@@ -68,6 +68,15 @@ def task_answered(session: Session, report: dict[str, Any] | None) -> str | None
     return None
 
 
+def delivered(session: Session, report: dict[str, Any] | None, to_org: str | None) -> None:
+    """A signed report of a reading reached the ordering organization (its Subscription)."""
+    task_id = task_answered(session, report) if report else None
+    row = reading_milestones.milestones(session, task_id) if task_id else None
+    signed = (report or {}).get("status") in ("final", "amended", "corrected")
+    if row is not None and signed and row.requester_org_id == to_org:
+        reading_milestones.stamp(session, row.task_id, "delivered", datetime.now(UTC))
+
+
 def author_of(report: StoredResource | None) -> str | None:
     for performer in (report.content or {}).get("performer", []) if report else []:
         reference = str(performer.get("reference", ""))

@@ -1,52 +1,126 @@
-"""Study ↔ order (检查与申请单对应): a stable study is linked to the order it answers by its
-AccessionNumber — the one the order carries (given by the HIS, or by Yilian when it had none,
-and sent to the modality by the worklist).  The study's ``ImagingStudy`` then is ``basedOn`` the
-order and names its patient, and the order's reading Task moves to 待阅片 (images complete).
+"""Study ↔ order (检查与申请单对应): a stable study is linked to the order it answers.
 
-Called by the worker publishing a stable study (``gateway.study_publish``), in its
-transaction; a study published again (more images) links the same way, and the Task moves once.
+- By its AccessionNumber: the one the order carries (given by the HIS, or by Yilian when it had
+  none, and sent to the modality by the worklist).
+- Else by a link a person confirmed (``$link``).
+- Else, when the patient, modality and date match exactly one open order of the study's
+  organization, that order is proposed — the ImagingStudy names it as a ``candidate-order``
+  for the centre to confirm; it is never linked silently.  A study matching nothing is listed
+  with the unlinked ones (``ImagingStudy?basedon:missing=true``) to link or to order for.
+
+A linked study's ``ImagingStudy`` is ``basedOn`` the order and names its patient, and the
+order's reading Task moves to 待阅片 (images complete).  Called by the worker publishing a
+stable study (``gateway.study_publish``) and by ``$link``, in their transaction.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fhir_profiles.profiles import CANONICAL
+from gateway.fhir.imaging_study import patient_id_system
 from gateway.fhir.storing import store
 from gateway.workflow import reading
-from storage.clinical import reading_milestones
+from gateway.workflow.due import order_modality
+from gateway.workflow.orders import reading_category
+from storage.clinical import reading_milestones, study_links
 from storage.dicom import StudyTree
-from storage.fhir import StoredResource, by_identifier
+from storage.fhir import StoredResource, by_identifier, referencing
+from storage.fhir import store as fhir_store
+from storage.policy import fhir_viewer
+
+CANDIDATE = f"{CANONICAL}/StructureDefinition/candidate-order"
 
 
-def linked_order(session: Session, tree: StudyTree) -> StoredResource | None:
-    """The active order of the study's organization with the study's accession number."""
-    accession = tree.study.accession_number
-    if not accession:
+@dataclass(frozen=True)
+class Match:
+    order: StoredResource
+    confirmed: bool  # False: a candidate, shown for confirmation
+
+
+def match(session: Session, tree: StudyTree) -> Match | None:
+    study = tree.study
+    if study.accession_number:
+        order = by_identifier(session, "ServiceRequest", None, study.accession_number,
+                              owner_org_id=study.org_id)  # fmt: skip
+        if order is not None and _open(order):
+            return Match(order, True)
+    link = study_links.link_of(session, study.study_uid)
+    if link is not None and link.confirmed:
+        order = fhir_store.read(session, "ServiceRequest", link.order_id)
+        return Match(order, True) if order is not None and not order.deleted else None
+    candidates = _candidates(session, tree)
+    if len(candidates) != 1:
         return None
-    order = by_identifier(session, "ServiceRequest", None, accession,
-                          owner_org_id=tree.study.org_id)  # fmt: skip
-    if order is None or (order.content or {}).get("status") != "active":
-        return None
-    return order
+    study_links.propose(session, study.study_uid, candidates[0].id)
+    return Match(candidates[0], False)
 
 
-def link(study: dict[str, Any], order: StoredResource) -> dict[str, Any]:
-    """The ImagingStudy as the answer of ``order``."""
-    subject = dict((order.content or {})["subject"])
+def shown(study: dict[str, Any], found: Match | None) -> dict[str, Any]:
+    """The ImagingStudy as the answer of its order, or naming its candidate."""
+    if found is None:
+        return study
+    if not found.confirmed:
+        reference = {"reference": f"ServiceRequest/{found.order.id}"}
+        return study | {"extension": [{"url": CANDIDATE, "valueReference": reference}]}
+    subject = dict((found.order.content or {})["subject"])
     if study["subject"].get("display"):
         subject["display"] = study["subject"]["display"]
-    return study | {"basedOn": [{"reference": f"ServiceRequest/{order.id}"}], "subject": subject}
+    order = {"reference": f"ServiceRequest/{found.order.id}"}
+    return study | {"basedOn": [order], "subject": subject}
 
 
-def images_complete(session: Session, order: StoredResource) -> None:
-    """The order's reading Task waiting for its exam moves to 待阅片."""
+def images_complete(session: Session, found: Match | None) -> None:
+    """A linked order's reading Task waiting for its exam moves to 待阅片."""
+    if found is None or not found.confirmed:
+        return
     now = datetime.now(UTC)
-    for row in reading_milestones.for_order(session, order.id):
+    for row in reading_milestones.for_order(session, found.order.id):
         reading_milestones.stamp(session, row.task_id, "images-complete", now)
         work = reading.load(session, row.task_id)
         if work.state == "awaiting-exam":
             reading.move(work, "awaiting-reading")
             store(session, work.content, work.task.owner_org_id)
+
+
+def _open(order: StoredResource) -> bool:
+    return (order.content or {}).get("status") == "active" and not order.deleted
+
+
+def _candidates(session: Session, tree: StudyTree) -> list[StoredResource]:
+    """Open imaging orders of the study's organization for the same patient, modality and
+    day (the order's day or the next)."""
+    study = tree.study
+    patient = by_identifier(session, "Patient", patient_id_system(study.org_id),
+                            tree.patient.patient_id, owner_org_id=study.org_id)  # fmt: skip
+    if patient is None or len(study.study_date) != 8:
+        return []
+    day = datetime.strptime(study.study_date, "%Y%m%d").date()
+    modalities = {m for m in study.modalities.split("\\") if m}
+    orders = referencing(session, "ServiceRequest", "subject", [f"Patient/{patient.id}"],
+                         fhir_viewer(session, study.org_id))  # fmt: skip
+    found = []
+    for order in orders:
+        content = order.content or {}
+        if order.owner_org_id != study.org_id or not _open(order):
+            continue
+        if reading_category(content) != "imaging":
+            continue
+        modality = order_modality(content)
+        ordered = _day(content.get("occurrenceDateTime") or content.get("authoredOn"))
+        if modality not in (None, *modalities) or ordered is None:
+            continue
+        if ordered <= day <= ordered + timedelta(days=1):
+            found.append(order)
+    return found
+
+
+def _day(text: Any) -> Any:
+    try:
+        return datetime.fromisoformat(str(text)[:10]).date()
+    except ValueError:
+        return None

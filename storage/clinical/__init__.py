@@ -2,13 +2,27 @@
 
 ``critical_alerts`` is the critical-value register (危急值): raise, escalate, acknowledge with
 read-back, and the figures — the same chain for a lab result, an imaging or an ECG finding.
-``reading_milestones`` keeps each reading Task's steps (ordered … verified, delivered).
+``reading_milestones`` keeps each reading Task's steps (ordered … verified, delivered);
+``study_links`` the studies linked to orders by a person, or proposed for confirmation;
+``patient_links`` the patients' expiring, revocable links to their reports (云胶片).
 ``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
 rejected, reported) and the turnaround figures.  Each register is used as a module
 (``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``
 and ``storage.models.turnaround``.
 """
 
-from storage.clinical import critical_alerts, lab_turnaround, reading_milestones
+from storage.clinical import (
+    critical_alerts,
+    lab_turnaround,
+    patient_links,
+    reading_milestones,
+    study_links,
+)
 
-__all__ = ["critical_alerts", "lab_turnaround", "reading_milestones"]
+__all__ = [
+    "critical_alerts",
+    "lab_turnaround",
+    "patient_links",
+    "reading_milestones",
+    "study_links",
+]

@@ -30,7 +30,7 @@ from storage.models.fhir import (
 from storage.models.hl7 import Hl7Message, Hl7State
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
-from storage.models.reading import ReadingMilestones
+from storage.models.reading import PatientLink, ReadingMilestones, StudyLink
 from storage.models.registry import (
     AEKind,
     AETitle,
@@ -100,10 +100,12 @@ __all__ = [
     "Organization",
     "OutboxEvent",
     "OutboxState",
+    "PatientLink",
     "ReadingMilestones",
     "Role",
     "SigningKey",
     "StoredObject",
+    "StudyLink",
     "SubscriptionPing",
     "UTCDateTime",
     "User",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Boolean, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -41,3 +41,32 @@ class ReadingMilestones(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author: Mapped[str | None] = mapped_column(String(64))  # username
     verifier: Mapped[str | None] = mapped_column(String(64))  # username
+
+
+class StudyLink(Base):
+    """A study linked to an order by a person (confirmed), or the one order it seems to answer
+    by patient, modality and date (a candidate, shown for confirmation, never used silently)."""
+
+    __tablename__ = "study_links"
+
+    study_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)  # ServiceRequest id
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_by: Mapped[str | None] = mapped_column(String(64))  # who confirmed it
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PatientLink(Base):
+    """A patient's link to a signed report and its images (云胶片): a secret token (kept only as
+    its SHA-256), until it expires or is revoked."""
+
+    __tablename__ = "patient_links"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # names it for revocation
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    report_id: Mapped[str] = mapped_column(String(64), index=True)  # DiagnosticReport id
+    org_id: Mapped[str] = mapped_column(String(64))  # the organization that gave it
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -112,3 +112,12 @@ Description: "What the reader saw, as Chinese reports give it before the impress
 * ^context.expression = "DiagnosticReport"
 * value[x] only string
 * value[x] 1..1
+
+Extension: CandidateOrder
+Id: candidate-order
+Title: "Order this study seems to answer (待确认)"
+Description: "A study without the accession number of an order, whose patient, modality and date match one order of its organization: shown to the centre for confirmation ($link), never linked silently."
+* ^context.type = #element
+* ^context.expression = "ImagingStudy"
+* value[x] only Reference(ServiceRequest)
+* value[x] 1..1

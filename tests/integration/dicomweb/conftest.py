@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ PASSWORD = "Demo@2026"
 class Gateway:
     node: RunningNode
     url: str
+    # Tokens already issued, by (who, scope): a password or secret check costs a hash each.
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @property
     def dicomweb(self) -> str:
@@ -36,6 +38,8 @@ class Gateway:
 
     def token(self, who: str, scope: str = "") -> str:
         """A bearer token for a demo API client (``his-…``) or a demo user."""
+        if (who, scope) in self.tokens:
+            return self.tokens[who, scope]
         if who.startswith("his-"):
             data = {"grant_type": "client_credentials", "scope": scope}
             auth = (who, f"demo-secret-{who.removeprefix('his-')}")
@@ -44,7 +48,8 @@ class Gateway:
             data = {"grant_type": "password", "username": who, "password": PASSWORD}
             response = httpx.post(f"{self.url}/auth/token", data=data)
         response.raise_for_status()
-        return response.json()["access_token"]
+        self.tokens[who, scope] = response.json()["access_token"]
+        return self.tokens[who, scope]
 
     def client(self, who: str) -> DICOMwebClient:
         return DICOMwebClient(self.dicomweb, headers={"Authorization": f"Bearer {self.token(who)}"})

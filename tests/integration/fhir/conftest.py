@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.integration.dicomweb.conftest import gateway  # noqa: F401 (a fixture)
+from tests.integration.fhir.test_reading import task  # noqa: F401 (a fixture)
+from tests.integration.fhir.test_subscriptions import receiver  # noqa: F401 (a fixture)
 
 EXAMPLES_URL = "https://registry.npmjs.org/hl7.fhir.r4.examples/-/hl7.fhir.r4.examples-4.0.1.tgz"
 EXAMPLES_SHA256 = "dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682"
