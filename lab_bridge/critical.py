@@ -5,21 +5,15 @@ well."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fhir_profiles.validation import validate
 from lab_bridge.apply import Critical, keep
-from storage.clinical.critical_alerts import raise_alert
-from storage.fhir import instant, new_id
-
-ALERT = {
-    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
-                "code": "alert", "display": "Alert"}],
-    "text": "危急值",
-}  # fmt: skip
+from storage.clinical.critical_alerts import alert_message, raise_alert
+from storage.fhir import new_id
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -44,20 +38,11 @@ def raise_critical_results(
         result = item.result.content
         assert result is not None
         text = summary(result)
-        communication = {
-            "resourceType": "Communication",
-            "id": new_id(),
-            "status": "in-progress",
-            "category": [ALERT],
-            "priority": "stat",
-            "subject": result["subject"],
-            "about": [{"reference": f"Observation/{item.result.id}"}],
-            "recipient": [{"reference": f"Organization/{item.recipient}"}],
-            "sender": {"reference": f"Organization/{lab_org}"},
-            "sent": instant(datetime.now(UTC)),
-            "payload": [{"contentString": f"危急值：{text}"}],
-            **({"basedOn": result["basedOn"]} if "basedOn" in result else {}),
-        }
+        communication = alert_message(
+            alert_id=new_id(), subject=result["subject"],
+            about=[f"Observation/{item.result.id}"], recipient_org_id=item.recipient,
+            source_org_id=lab_org, text=text, based_on=result.get("basedOn"),
+        )  # fmt: skip
         problems = validate(communication)
         assert not problems, problems  # built here: a problem is a bug, not the sender's
         keep(session, communication, lab_org, new=True)

@@ -22,6 +22,7 @@ from gateway.fhir.http import body_bytes, parameter_values
 from gateway.fhir.operation import Operation, Param
 from gateway.transactions import json_answer
 from gateway.workflow import reading
+from storage.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Inputs:
     """The parameters of a step, by name: a string, a code or a resource."""
 
     values: dict[str, Any]
+    settings: Settings
 
     def text(self, name: str) -> str:
         value = self.values.get(name)
@@ -60,7 +62,7 @@ def step_operation(
                   name=f"{resource}-{code}")  # fmt: skip
         async def perform(request: Request, requester: Auth, resource_id: str) -> Response:
             interactions.authorize(requester, resource, "u")
-            inputs = Inputs(parameter_values(await body_bytes(request)))
+            inputs = Inputs(parameter_values(await body_bytes(request)), fhir.platform.settings)
 
             def work(session: Session) -> dict[str, Any]:
                 task_id = reading.task_of_report(session, resource_id) if on_report else resource_id

@@ -22,18 +22,19 @@ single sign-off (``single_sign_off``) and the author is a senior reader.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
-from gateway.fhir.storing import store
+from gateway.fhir.storing import store, store_valid
 from gateway.workflow import reading_report, report_sheet
 from gateway.workflow.orders import STATUS, status_of
 from storage.clinical import reading_milestones
-from storage.fhir import StoredResource, instant
+from storage.clinical.critical_alerts import alert_message, raise_alert
+from storage.fhir import StoredResource, instant, new_id
 from storage.fhir import store as fhir_store
 from storage.models import Centre, User
 
@@ -259,6 +260,38 @@ def amend(
     reading_report.tell_requester(session, work, f"报告已更正：{reason.strip()}")
     _note(work, user, f"报告更正：{reason.strip()}")
     _step(session, work, "amended", user)
+
+
+def mark_critical(
+    session: Session, requester: Requester, work: Work, finding: str, deadline: timedelta
+) -> None:
+    """A critical finding (影像危急值): the ordering organization is alerted at once, with
+    read-back acknowledgement and escalation — the critical-value chain of lab results."""
+    user = _of_centre(session, requester, work, READERS)
+    _in(work, "reading", "awaiting-verification", "released")
+    if user.username not in (work.owner_user, work.author) and "senior_reader" not in (
+        requester.roles
+    ):
+        raise Conflict("the task's reader or a senior reader reports its critical finding")
+    if not finding.strip():
+        raise Unprocessable("say the critical finding (finding)", [])
+    order = f"ServiceRequest/{work.order['id']}"
+    about = [order, *([f"DiagnosticReport/{work.report.id}"] if work.report else [])]
+    recipient = work.order_org or work.centre.org_id
+    message = alert_message(
+        alert_id=new_id(), subject=work.order["subject"], about=about,
+        recipient_org_id=recipient, source_org_id=work.centre.org_id, text=finding.strip(),
+        based_on=[{"reference": order}],
+    )  # fmt: skip
+    store_valid(session, message, work.centre.org_id)
+    raise_alert(
+        session, alert_id=message["id"], kind=work.centre.kind,
+        source_org_id=work.centre.org_id, recipient_org_id=recipient,
+        subject=work.order["subject"].get("reference"), about=order, summary=finding.strip(),
+        deadline=deadline,
+    )  # fmt: skip
+    _note(work, user, f"危急值已通知申请机构：{finding.strip()}")
+    work.changes.append("critical")
 
 
 # --- shared pieces ------------------------------------------------------------------------

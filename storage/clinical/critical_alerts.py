@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,37 @@ from storage.registry import heads_of
 
 DEADLINE_TOPIC = "critical.deadline"
 LAST_LEVEL = 2  # 0 the ordering organization, 1 its head, 2 the centre that raised it
+
+
+ALERT_CATEGORY = {
+    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
+                "code": "alert", "display": "Alert"}],
+    "text": "危急值",
+}  # fmt: skip
+
+
+def alert_message(
+    *,
+    alert_id: str,
+    subject: dict[str, Any],
+    about: list[str],
+    recipient_org_id: str,
+    source_org_id: str,
+    text: str,
+    based_on: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The alert as the FHIR ``Communication`` its recipient reads (危急值：…), whoever raises it
+    (a lab result, an imaging or ECG finding): its id is the alert's."""
+    return {
+        "resourceType": "Communication", "id": alert_id, "status": "in-progress",
+        "category": [ALERT_CATEGORY], "priority": "stat", "subject": subject,
+        "about": [{"reference": reference} for reference in about],
+        "recipient": [{"reference": f"Organization/{recipient_org_id}"}],
+        "sender": {"reference": f"Organization/{source_org_id}"},
+        "sent": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "payload": [{"contentString": f"危急值：{text}"}],
+        **({"basedOn": based_on} if based_on else {}),
+    }  # fmt: skip
 
 
 class AlertError(Exception):

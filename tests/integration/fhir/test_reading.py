@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,27 @@ def test_turnaround_of_the_order_and_the_centres_figures(gateway: Gateway, task:
     assert figures["centre"]["jhzx-imaging"]["intervals"]["reading"]["count"] == 1
     other = call(gateway, "GET", "/Task/$reading-figures", "his-cz-sq").json()
     assert other["all"]["all"]["tasks"] == 0  # another clinic counts only its own orders
+
+
+def test_a_critical_finding_is_read_back_or_escalates(gateway: Gateway, task: dict):
+    """The chain of lab critical values: the clinic reads back; unanswered, it escalates."""
+    gateway.node.platform.settings.critical_ack_minutes = 3 / 60
+    assert step(gateway, task, "claim", "wanglei").status_code == 200
+    assert step(gateway, task, "critical", "liuyang", finding="x").status_code == 409  # not his
+    raised = step(gateway, task, "critical", "wanglei", finding="左侧大量气胸")
+    assert raised.status_code == 200, raised.text
+    [alert] = told_about(gateway, task["basedOn"][0]["reference"], "Organization/tx-wsy")
+    assert alert["payload"][0]["contentString"] == "危急值：左侧大量气胸"
+    chain = f"/Communication/{alert['id']}/$chain"
+    drain_outbox(gateway.node.platform)
+    assert call(gateway, "GET", chain, CLINIC).json()["level"] == 0
+    time.sleep(3.5)
+    drain_outbox(gateway.node.platform)
+    steps = call(gateway, "GET", chain, CLINIC).json()["steps"]
+    assert [(s["action"], s["organization"]) for s in steps][:2] == [
+        ("raised", "tx-wsy"), ("escalated", "tx-wsy")]  # fmt: skip
+    read_back = parameters(readBack="左侧大量气胸，已收到")
+    done = call(gateway, "POST", f"/Communication/{alert['id']}/$acknowledge", "jianghua",
+                body=read_back)  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert call(gateway, "GET", chain, CLINIC).json()["state"] == "acknowledged"

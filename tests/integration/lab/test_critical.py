@@ -131,12 +131,14 @@ def test_the_labs_critical_limits_raise_alerts_the_flags_missed(lab: Lab):
 
 
 def test_the_clinics_head_confirms_an_escalated_alert_with_their_own_login(lab: Lab):
-    lab.platform.settings.critical_ack_minutes = 0.5 / 60
+    # Two seconds: the worker run that escalates must end before the next level's deadline.
+    lab.platform.settings.critical_ack_minutes = 2 / 60
+    lab.gateway.token("wangjianguo")  # logged in already: confirming must beat that deadline
     clinic_orders(lab)
     assert lab.send(oru("CRIT-0004", [POTASSIUM]))["MSA"][1] == "AA"
     alert = the_alert(lab)
     run_worker(lab)
-    time.sleep(0.7)
+    time.sleep(2.2)
     run_worker(lab)  # escalated to the head, 王建国
     confirmed = read_back("钾6.8，已通知主管医师")
     done = post(lab, f"/Communication/{alert['id']}/$acknowledge", confirmed, "wangjianguo")
