@@ -54,7 +54,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         (
             "{username: hejun, name: 何军, organization: sj-sq, roles: [clinician]",
             "{username: hejun, name: 何军, organization: sj-sq, roles: [nurse]",
-            "users[10] (username hejun): field 'roles.0': 'nurse' is not one of",
+            "users[11] (username hejun): field 'roles.0': 'nurse' is not one of",
         ),
         (
             "{username: admin, name: 系统管理员,",
