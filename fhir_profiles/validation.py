@@ -33,8 +33,8 @@ SUPPORTED_TYPES = (
     "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent", "DetectedIssue",
     "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService", "ImagingStudy",
     "Media", "MeasureReport", "Observation", "Organization", "OrganizationAffiliation",
-    "Patient", "Practitioner", "PractitionerRole", "Provenance", "ServiceRequest", "Specimen",
-    "Subscription", "Task", "ValueSet",
+    "Patient", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "ServiceRequest",
+    "Specimen", "Subscription", "Task", "ValueSet",
 )  # fmt: skip
 
 
