@@ -53,6 +53,7 @@ from storage.models.registry import (
     UserRole,
 )
 from storage.models.turnaround import LabTurnaround
+from storage.models.worklist import PerformedStep, WorklistStudy
 
 __all__ = [
     "AEKind",
@@ -101,6 +102,7 @@ __all__ = [
     "OutboxEvent",
     "OutboxState",
     "PatientLink",
+    "PerformedStep",
     "ReadingMilestones",
     "Role",
     "SigningKey",
@@ -110,5 +112,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "WorklistStudy",
     "utcnow",
 ]

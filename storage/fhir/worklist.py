@@ -1,0 +1,243 @@
+"""The modality worklist's orders, read from the FHIR store's index (never a scan of JSON).
+
+A scheduled order is an ``active`` ServiceRequest with intent ``order`` and the caller's exam
+category (imaging), placed (owned) by the organization that asks, whose reading Task is not
+over (completed, cancelled, failed, rejected, entered in error) and whose exam was not completed
+yet (no ``completed`` Procedure ``basedOn`` it).  The query narrows in SQL by what the modality
+asked that the index holds (a window of scheduled times, accession numbers, patient
+identifiers); the caller matches the rest exactly.  Each order served gets its Study Instance
+UID once (``worklist_studies``), so the images the modality makes are the order's study.
+
+A scheduled time is the order's ``occurrence`` (a dateTime or a Period's start), else when it
+was ``authored``: both are indexed as UTC ranges, and the window is compared with either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from storage.fhir.store import StoredResource, as_stored
+from storage.models import (
+    FhirDateIndex,
+    FhirReferenceIndex,
+    FhirResource,
+    FhirTokenIndex,
+    WorklistStudy,
+)
+from storage.policy import Viewer, fhir_visible
+
+ORDER = "ServiceRequest"
+ACCESSION_TYPE = "ACSN"  # identifier type (v2-0203) of an accession number
+TASK_OVER = ("completed", "cancelled", "failed", "rejected", "entered-in-error")
+_DAY = timedelta(days=1)
+_ISO = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledOrder:
+    order: dict[str, Any]  # the ServiceRequest as stored
+    patient: dict[str, Any]  # its subject
+    accession: str | None
+    study_uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """What the index can narrow by: scheduled between ``start`` and ``end`` (UTC, naive),
+    one of these accession numbers, a patient with one of these identifier values."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    accessions: tuple[str, ...] = ()
+    patient_ids: tuple[str, ...] = ()
+
+
+def accession_of(order: dict[str, Any]) -> str | None:
+    for identifier in order.get("identifier", []):
+        codings = (identifier.get("type") or {}).get("coding", [])
+        if any(c.get("code") == ACCESSION_TYPE for c in codings) and identifier.get("value"):
+            return str(identifier["value"])
+    return None
+
+
+def scheduled_orders(
+    session: Session,
+    viewer: Viewer,
+    category: tuple[str, str],
+    narrowing: Narrowing,
+    *,
+    limit: int,
+) -> list[ScheduledOrder]:
+    """The scheduled orders ``viewer.org_id`` placed, at most ``limit``, oldest id first."""
+    statement = select(FhirResource.id, FhirResource.content).where(
+        FhirResource.resource_type == ORDER,
+        FhirResource.owner_org_id == viewer.org_id,
+        FhirResource.deleted.is_(False),
+        FhirResource.id.in_(_tokens("status", ["active"])),
+        FhirResource.id.in_(_tokens("category", [category[1]], category[0])),
+    )
+    if narrowing.start is not None or narrowing.end is not None:
+        statement = statement.where(FhirResource.id.in_(_scheduled(narrowing)))
+    if narrowing.accessions:
+        statement = statement.where(
+            FhirResource.id.in_(_tokens("identifier", list(narrowing.accessions)))
+        )
+    if narrowing.patient_ids:
+        statement = statement.where(FhirResource.id.in_(_of_patients(narrowing.patient_ids)))
+    rows = [
+        (order_id, content)
+        for order_id, content in session.execute(statement.order_by(FhirResource.id))
+        if content.get("intent") == "order"
+    ]
+    over = _over(session, [order_id for order_id, _ in rows])
+    rows = [(order_id, content) for order_id, content in rows if order_id not in over][:limit]
+    patients = _patients(session, viewer, [content for _, content in rows])
+    uids = study_uids(session, [order_id for order_id, _ in rows])
+    return [
+        ScheduledOrder(content, patient, accession_of(content), uids[order_id])
+        for order_id, content in rows
+        if (patient := patients.get(_subject(content))) is not None
+    ]
+
+
+def _tokens(param: str, codes: list[str], system: str | None = None) -> Select[Any]:
+    condition = [FhirTokenIndex.code.in_(codes)]
+    if system is not None:
+        condition.append(FhirTokenIndex.system == system)
+    return select(FhirTokenIndex.resource_id).where(
+        FhirTokenIndex.resource_type == ORDER, FhirTokenIndex.param == param, *condition
+    )
+
+
+def _scheduled(narrowing: Narrowing) -> Select[Any]:
+    """Orders with an occurrence or authoring time in the window: a range of the date index
+    (a value of a day or less starts at most a day before the window)."""
+    table = FhirDateIndex
+    low = narrowing.start.strftime(_ISO) if narrowing.start else "0000-01-01T00:00:00"
+    high = narrowing.end.strftime(_ISO) if narrowing.end else "9999-12-31T23:59:59"
+    earliest = (narrowing.start - _DAY).strftime(_ISO) if narrowing.start else low
+    overlaps: ColumnElement[bool] = or_(
+        and_(table.wide.is_(False), table.low.between(earliest, high), table.high >= low),
+        and_(table.wide.is_(True), table.low <= high, table.high >= low),
+    )
+    return select(table.resource_id).where(
+        table.resource_type == ORDER, table.param.in_(("occurrence", "authored")), overlaps
+    )
+
+
+def _of_patients(patient_ids: tuple[str, ...]) -> Select[Any]:
+    patients = select(FhirTokenIndex.resource_id).where(
+        FhirTokenIndex.resource_type == "Patient",
+        FhirTokenIndex.param == "identifier",
+        FhirTokenIndex.code.in_(patient_ids),
+    )
+    return select(FhirReferenceIndex.resource_id).where(
+        FhirReferenceIndex.resource_type == ORDER,
+        FhirReferenceIndex.param == "subject",
+        FhirReferenceIndex.target.in_(
+            patients.with_only_columns(literal("Patient/") + FhirTokenIndex.resource_id)
+        ),
+    )
+
+
+def _over(session: Session, order_ids: list[str]) -> set[str]:
+    """The orders among these whose reading Task is over or whose exam was completed."""
+    if not order_ids:
+        return set()
+    reference, status = aliased(FhirReferenceIndex), aliased(FhirTokenIndex)
+    targets = [f"{ORDER}/{order_id}" for order_id in order_ids]
+    statement = (
+        select(reference.target)
+        .join(
+            status,
+            and_(
+                status.resource_type == reference.resource_type,
+                status.resource_id == reference.resource_id,
+                status.param == "status",
+            ),
+        )
+        .where(
+            reference.resource_type.in_(("Task", "Procedure")),
+            reference.param == "based-on",
+            reference.target.in_(targets),
+            or_(
+                and_(reference.resource_type == "Task", status.code.in_(TASK_OVER)),
+                and_(reference.resource_type == "Procedure", status.code == "completed"),
+            ),
+        )
+    )
+    return {target.removeprefix(f"{ORDER}/") for target in session.scalars(statement)}
+
+
+def _subject(order: dict[str, Any]) -> str:
+    return str((order.get("subject") or {}).get("reference", ""))
+
+
+def _patients(
+    session: Session, viewer: Viewer, orders: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    subjects = {_subject(order) for order in orders}
+    ids = {s.removeprefix("Patient/") for s in subjects if s.startswith("Patient/")}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(FhirResource.id, FhirResource.content).where(
+            FhirResource.resource_type == "Patient",
+            FhirResource.id.in_(ids),
+            FhirResource.deleted.is_(False),
+            fhir_visible(viewer),
+        )
+    )
+    return {f"Patient/{patient_id}": content for patient_id, content in rows}
+
+
+def study_uids(session: Session, order_ids: list[str]) -> dict[str, str]:
+    """Each order's Study Instance UID, made (``2.25.`` + a random UUID) the first time; when
+    two associations make one for the same order at once, the first kept wins."""
+    if not order_ids:
+        return {}
+    statement = select(WorklistStudy.order_id, WorklistStudy.study_uid).where(
+        WorklistStudy.order_id.in_(order_ids)
+    )
+    known: dict[str, str] = {order_id: uid for order_id, uid in session.execute(statement)}
+    missing = {o: f"2.25.{uuid.uuid4().int}" for o in order_ids if o not in known}
+    if not missing:
+        return known
+    try:
+        with session.begin_nested():
+            session.add_all(WorklistStudy(order_id=o, study_uid=u) for o, u in missing.items())
+        return known | missing
+    except IntegrityError:
+        pass  # another association made some of them first: keep theirs
+    for order_id, uid in missing.items():
+        try:
+            with session.begin_nested():
+                session.add(WorklistStudy(order_id=order_id, study_uid=uid))
+            known[order_id] = uid
+        except IntegrityError:
+            known[order_id] = session.scalars(
+                select(WorklistStudy.study_uid).where(WorklistStudy.order_id == order_id)
+            ).one()
+    return known
+
+
+def order_by_accession(session: Session, viewer: Viewer, accession: str) -> StoredResource | None:
+    """The current order ``viewer`` sees whose accession number (identifier type ACSN) this is."""
+    rows = session.scalars(
+        select(FhirResource)
+        .where(
+            FhirResource.resource_type == ORDER,
+            FhirResource.deleted.is_(False),
+            FhirResource.id.in_(_tokens("identifier", [accession])),
+            fhir_visible(viewer),
+        )
+        .order_by(FhirResource.id)
+    )
+    return next((as_stored(row) for row in rows if accession_of(row.content) == accession), None)
