@@ -8,6 +8,7 @@ from typing import Any
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, _config, evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (
+    ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
@@ -67,6 +68,7 @@ def build_ae(
     for model in QUERY_RETRIEVE:
         ae.add_supported_context(model)
     ae.add_supported_context(StorageCommitmentPushModel)
+    ae.add_supported_context(ModalityWorklistInformationFind)
     node = Node(platform, ae, ingest_pool)
     handlers: list[Any] = [
         *echo.HANDLERS,

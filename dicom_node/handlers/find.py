@@ -1,4 +1,5 @@
-"""C-FIND SCP: Patient Root and Study Root, every level, limited by the access policy."""
+"""C-FIND SCP: Patient Root and Study Root, every level, limited by the access policy; the
+Modality Worklist model is answered by ``handlers.worklist``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (
+    ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
 )
 
+from dicom_node.handlers.worklist import handle_worklist_find
 from dicom_node.metrics import DIMSE
 from dicom_node.node import Node
 from dicom_node.status import (
@@ -39,6 +42,9 @@ Answer = tuple[int, Dataset | None]
 
 
 def handle_find(event: Event, node: Node) -> Iterator[Answer]:
+    if event.request.AffectedSOPClassUID == ModalityWorklistInformationFind:
+        yield from handle_worklist_find(event, node)
+        return
     requestor = node.requestor(event)
     if requestor.org_id is None:
         DIMSE.labels("C-FIND", "not_authorized").inc()
