@@ -8,6 +8,7 @@ from typing import Any
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, _config, evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -20,7 +21,7 @@ from pynetdicom.sop_class import (
 )
 
 from dicom_node import transport
-from dicom_node.handlers import commitment, echo, find, retrieve, store
+from dicom_node.handlers import commitment, echo, find, mpps, retrieve, store
 from dicom_node.ingest_pool import IngestPool
 from dicom_node.metrics import ASSOCIATIONS
 from dicom_node.node import Node
@@ -69,6 +70,7 @@ def build_ae(
         ae.add_supported_context(model)
     ae.add_supported_context(StorageCommitmentPushModel)
     ae.add_supported_context(ModalityWorklistInformationFind)
+    ae.add_supported_context(ModalityPerformedProcedureStep)
     node = Node(platform, ae, ingest_pool)
     handlers: list[Any] = [
         *echo.HANDLERS,
@@ -76,6 +78,6 @@ def build_ae(
         (evt.EVT_ACCEPTED, _accepted),
         (evt.EVT_REJECTED, _rejected),
     ]
-    for module in (store, find, retrieve, commitment):
+    for module in (store, find, retrieve, commitment, mpps):
         handlers.extend((event, handler, [node]) for event, handler in module.HANDLERS)
     return ae, handlers
