@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from pydicom import config
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -204,9 +205,13 @@ def answer(query: Query, item: Item) -> Dataset:
         elif element.VR == "SQ":
             result.add_new(element.tag, "SQ", [])
         else:
-            value = item.values.get(element.keyword, "")
-            result.add_new(element.tag, _vr(element), value or None)
+            _put(result, element, item.values.get(element.keyword, ""))
     return result
+
+
+def _put(data: Dataset, asked: DataElement, value: str) -> None:
+    """The value as the key's VR (values made here are valid: not checked again)."""
+    data.add(DataElement(asked.tag, _vr(asked), value or None, validation_mode=config.IGNORE))
 
 
 def _step(query: Query, item: Item) -> Dataset:
@@ -219,5 +224,5 @@ def _step(query: Query, item: Item) -> Dataset:
         if element.VR == "SQ":
             step.add_new(element.tag, "SQ", [])
         else:
-            step.add_new(element.tag, _vr(element), item.step.get(element.keyword, "") or None)
+            _put(step, element, item.step.get(element.keyword, ""))
     return step

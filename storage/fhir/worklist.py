@@ -1,7 +1,8 @@
 """The modality worklist's orders, read from the FHIR store's index (never a scan of JSON).
 
-A scheduled order is an ``active`` ServiceRequest with intent ``order`` and the caller's exam
-category (imaging), placed (owned) by the organization that asks, whose reading Task is not
+A scheduled order is an ``active`` ServiceRequest with intent ``order``, the caller's exam
+category (imaging) and an accession number (identifier type ACSN: the worker gives one to an
+order that has none), placed (owned) by the organization that asks, whose reading Task is not
 over (completed, cancelled, failed, rejected, entered in error) and whose exam was not completed
 yet (no ``completed`` Procedure ``basedOn`` it).  The query narrows in SQL by what the modality
 asked that the index holds (a window of scheduled times, accession numbers, patient
@@ -76,25 +77,27 @@ def scheduled_orders(
     limit: int,
 ) -> list[ScheduledOrder]:
     """The scheduled orders ``viewer.org_id`` placed, at most ``limit``, oldest id first."""
+    narrowed = [
+        _tokens("identifier", list(narrowing.accessions)) if narrowing.accessions else None,
+        _of_patients(narrowing.patient_ids) if narrowing.patient_ids else None,
+        _scheduled(narrowing) if narrowing.start or narrowing.end else None,
+    ]
+    checks = [n for n in narrowed if n is not None]
+    checks += [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
+    # The most selective list of ids drives; each candidate is checked against the others
+    # through the index tables' per-resource index.
+    driver, *others = checks
     statement = select(FhirResource.id, FhirResource.content).where(
         FhirResource.resource_type == ORDER,
+        FhirResource.id.in_(driver),
         FhirResource.owner_org_id == viewer.org_id,
         FhirResource.deleted.is_(False),
-        FhirResource.id.in_(_tokens("status", ["active"])),
-        FhirResource.id.in_(_tokens("category", [category[1]], category[0])),
+        *(other.where(other.selected_columns[0] == FhirResource.id).exists() for other in others),
     )
-    if narrowing.start is not None or narrowing.end is not None:
-        statement = statement.where(FhirResource.id.in_(_scheduled(narrowing)))
-    if narrowing.accessions:
-        statement = statement.where(
-            FhirResource.id.in_(_tokens("identifier", list(narrowing.accessions)))
-        )
-    if narrowing.patient_ids:
-        statement = statement.where(FhirResource.id.in_(_of_patients(narrowing.patient_ids)))
     rows = [
         (order_id, content)
         for order_id, content in session.execute(statement.order_by(FhirResource.id))
-        if content.get("intent") == "order"
+        if content.get("intent") == "order" and accession_of(content) is not None
     ]
     over = _over(session, [order_id for order_id, _ in rows])
     rows = [(order_id, content) for order_id, content in rows if order_id not in over][:limit]
