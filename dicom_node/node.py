@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pynetdicom.events import Event
+from sqlalchemy.orm import Session
 
 from dicom_node.ingest_pool import IngestPool
 from dicom_node.registry_ae import RegistryAE
 from storage import transaction
-from storage.audit import audit_now
+from storage.audit import audit, audit_now
 from storage.dicom import IngestResult, Sender, ingest_file
 from storage.platform import Platform
 from storage.policy import visible_orgs
@@ -60,8 +61,28 @@ class Node:
             return visible_orgs(session, requestor.org_id)
 
     def audit(self, requestor: Requestor, action: str, outcome: str, **entities: object) -> None:
+        """Record in a transaction of its own (after a read that had none)."""
         audit_now(
             self.platform.sessions,
+            channel="dicom",
+            actor=requestor.ae_title,
+            actor_org_id=requestor.org_id,
+            action=action,
+            outcome=outcome,
+            **entities,
+        )
+
+    def audit_in(
+        self,
+        session: Session,
+        requestor: Requestor,
+        action: str,
+        outcome: str,
+        **entities: object,
+    ) -> None:
+        """Record in the caller's transaction (with the read or write it records)."""
+        audit(
+            session,
             channel="dicom",
             actor=requestor.ae_title,
             actor_org_id=requestor.org_id,

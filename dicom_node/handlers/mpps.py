@@ -99,7 +99,6 @@ def handle_create(event: Event, node: Node) -> Result:
         log.warning("MPPS N-CREATE refused", extra={"reason": type(exc).__name__})
         return _failure(PROCESSING_FAILURE, "the attribute list cannot be read")
     DIMSE.labels("N-CREATE", "success").inc()
-    node.audit(requestor, "N-CREATE", "success", sop_class="MPPS")
     reply = Dataset()
     if event.request.AffectedSOPInstanceUID is None:
         reply.AffectedSOPInstanceUID = uid  # chosen here: the modality learns it (PS3.7 10.1.5)
@@ -129,6 +128,7 @@ def _create(node: Node, requestor: Requestor, uid: str, data: Dataset) -> None:
         )
         _valid(procedure)
         start_step(session, uid, requestor.org_id, requestor.ae_title, procedure, _index(procedure))
+        node.audit_in(session, requestor, "N-CREATE", "success", procedure=procedure["id"])
 
 
 def _valid(procedure: dict[str, Any]) -> None:
@@ -161,6 +161,7 @@ def handle_set(event: Event, node: Node) -> Result:
             if status is not None:
                 _valid(procedure)
                 set_step(session, step, status, procedure, _index(procedure))
+            node.audit_in(session, requestor, "N-SET", "success", procedure=procedure["id"])
     except FinalStep:
         DIMSE.labels("N-SET", "final").inc()
         return _failure(
@@ -181,7 +182,6 @@ def handle_set(event: Event, node: Node) -> Result:
         log.warning("MPPS N-SET refused", extra={"reason": type(exc).__name__})
         return _failure(PROCESSING_FAILURE, "the modification list cannot be read")
     DIMSE.labels("N-SET", "success").inc()
-    node.audit(requestor, "N-SET", "success", sop_class="MPPS")
     return SUCCESS, None
 
 

@@ -62,8 +62,11 @@ def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
             orders = scheduled_orders(
                 session, viewer, IMAGING, narrowing(query, zone), limit=MAX_ORDERS
             )
-        items = (worklist_item(order, requestor.ae_title, zone) for order in orders)
-        answers = [answer(query, item) for item in items if matches(query, item)]
+            items = (worklist_item(order, requestor.ae_title, zone) for order in orders)
+            answers = [answer(query, item) for item in items if matches(query, item)]
+            node.audit_in(
+                session, requestor, "C-FIND", "success", level="WORKLIST", matches=len(answers)
+            )
     except NotWorklist as exc:
         DIMSE.labels("C-FIND", "bad_identifier").inc()
         log.warning("worklist C-FIND refused", extra={"reason": str(exc)})
@@ -78,7 +81,6 @@ def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
         DIMSE.labels("C-FIND", "out_of_resources").inc()
         yield OUT_OF_RESOURCES, None
         return
-    node.audit(requestor, "C-FIND", "success", level="WORKLIST", matches=len(answers))
     for found in answers:
         if event.is_cancelled:
             DIMSE.labels("C-FIND", "cancelled").inc()
