@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -143,7 +144,8 @@ def test_a_malformed_step_is_refused_and_leaves_nothing(gateway: Gateway):
     no_start = _in_progress(number)
     no_start.PerformedProcedureStepStartDate = ""
     bad_date = _in_progress(number)
-    bad_date.PerformedProcedureStepStartTime = "256199"
+    with pytest.warns(UserWarning, match="VR TM"):
+        bad_date.PerformedProcedureStepStartTime = "256199"
     unknown_order = _in_progress("NOSUCHACCESSION")
     unscheduled_stranger = _in_progress("", patient_id="NOBODY")
     cases = [

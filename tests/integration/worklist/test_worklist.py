@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind
@@ -102,7 +103,8 @@ def test_a_cancelled_order_leaves_the_worklist_and_bad_queries_get_failure_statu
     assoc = ae.associate("127.0.0.1", gateway.node.port, ae_title=NODE_AE)
     assert assoc.is_established
     try:
-        unreadable = _query(date="2026-12-02")  # not YYYYMMDD
+        with pytest.warns(UserWarning, match="VR DA"):
+            unreadable = _query(date="2026-12-02")  # not YYYYMMDD
         two_steps = _query(date="20261202")
         two_steps.ScheduledProcedureStepSequence.append(Dataset())
         statuses = [
