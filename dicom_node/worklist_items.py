@@ -13,7 +13,8 @@ Where each value comes from (FHIR R4 ServiceRequest and its Patient):
 - ReferringPhysicianName: the requester's display; ScheduledPerformingPhysicianName: the display
   of a Practitioner(Role) performer.
 - Modality: the first coding in DICOM's code system (DCM, e.g. ``CT``) of the order's code,
-  else of an ``orderDetail``, else of a ``category``; none: answered empty.
+  else of a ``category``; none: answered empty.  Both are search-indexed, so a modality's
+  query is narrowed to its modality in SQL (``orderDetail`` is not indexed: not used).
 - ScheduledProcedureStepStartDate/Time: the order's ``occurrence`` (a dateTime or a Period's
   start), else ``authoredOn``, in the node's local time zone; a date alone has no time.
 - ScheduledStationAETitle: orders are not scheduled on one station of the organization, so every
@@ -82,7 +83,7 @@ def worklist_item(scheduled: ScheduledOrder, station: str, zone: ZoneInfo) -> It
 
 
 def modality_of(order: dict[str, Any]) -> str:
-    concepts = [order.get("code") or {}, *order.get("orderDetail", []), *order.get("category", [])]
+    concepts = [order.get("code") or {}, *order.get("category", [])]
     for concept in concepts:
         for coding in concept.get("coding", []):
             if coding.get("system") == DCM and coding.get("code"):

@@ -122,7 +122,7 @@ def _day(text: str, keyword: str) -> datetime:
 
 def narrowing(query: Query, zone: ZoneInfo) -> Narrowing:
     """What the order index can narrow by: the step's start date range (local days, as UTC),
-    a single accession number, a single patient identifier."""
+    a single accession number, a single patient identifier, the modalities asked."""
     start = end = None
     dates = query.step.get("ScheduledProcedureStepStartDate")
     if dates is not None:
@@ -131,13 +131,25 @@ def narrowing(query: Query, zone: ZoneInfo) -> Narrowing:
             start = _utc(datetime.combine(_day(low, "date"), time.min), zone)
         if high or not dash:
             end = _utc(datetime.combine(_day(high or low, "date"), time.max), zone)
+    modality = query.step.get("Modality")
     return Narrowing(
-        start, end, _single(query.keys.get("AccessionNumber")), _single(query.keys.get("PatientID"))
+        start,
+        end,
+        _single(query.keys.get("AccessionNumber")),
+        _single(query.keys.get("PatientID")),
+        _listed(modality),
     )
 
 
 def _utc(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _listed(key: tuple[str, str] | None) -> tuple[str, ...]:
+    """A value or list of values without wildcards (``CT``, ``CT\\MR``)."""
+    if key is None or any(c in key[1] for c in "*?"):
+        return ()
+    return tuple(key[1].split("\\"))
 
 
 def _single(key: tuple[str, str] | None) -> tuple[str, ...]:

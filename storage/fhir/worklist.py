@@ -35,6 +35,7 @@ from storage.models import (
 from storage.policy import Viewer, fhir_visible
 
 ORDER = "ServiceRequest"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"  # DICOM's codes: modalities
 ACCESSION_TYPE = "ACSN"  # identifier type (v2-0203) of an accession number
 TASK_OVER = ("completed", "cancelled", "failed", "rejected", "entered-in-error")
 _DAY = timedelta(days=1)
@@ -52,12 +53,14 @@ class ScheduledOrder:
 @dataclass(frozen=True, slots=True)
 class Narrowing:
     """What the index can narrow by: scheduled between ``start`` and ``end`` (UTC, naive),
-    one of these accession numbers, a patient with one of these identifier values."""
+    one of these accession numbers, a patient with one of these identifier values, a code or
+    category coded as one of these DICOM modalities."""
 
     start: datetime | None = None
     end: datetime | None = None
     accessions: tuple[str, ...] = ()
     patient_ids: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
 
 
 def accession_of(order: dict[str, Any]) -> str | None:
@@ -81,18 +84,27 @@ def scheduled_orders(
         _tokens("identifier", list(narrowing.accessions)) if narrowing.accessions else None,
         _of_patients(narrowing.patient_ids) if narrowing.patient_ids else None,
         _scheduled(narrowing) if narrowing.start or narrowing.end else None,
+        _modalities(narrowing.modalities) if narrowing.modalities else None,
     ]
     checks = [n for n in narrowed if n is not None]
-    checks += [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
-    # The most selective list of ids drives; each candidate is checked against the others
-    # through the index tables' per-resource index.
-    driver, *others = checks
+    plain = [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
     statement = select(FhirResource.id, FhirResource.content).where(
         FhirResource.resource_type == ORDER,
-        FhirResource.id.in_(driver),
         FhirResource.owner_org_id == viewer.org_id,
         FhirResource.deleted.is_(False),
-        *(other.where(other.selected_columns[0] == FhirResource.id).exists() for other in others),
+    )
+    if checks:
+        # The most selective list of ids drives (fetched first: a plain list of ids is cheaper
+        # to bind than a subquery to build); each candidate is checked against the others
+        # through the index tables' per-resource index.
+        driver, *others = checks
+        plain = others + plain
+        ids = list(session.scalars(driver))
+        if not ids:
+            return []
+        statement = statement.where(FhirResource.id.in_(ids))
+    statement = statement.where(
+        *(check.where(check.selected_columns[0] == FhirResource.id).exists() for check in plain)
     )
     rows = [
         (order_id, content)
@@ -119,6 +131,15 @@ def _tokens(param: str, codes: list[str], system: str | None = None) -> Select[A
     )
 
 
+def _modalities(modalities: tuple[str, ...]) -> Select[Any]:
+    return select(FhirTokenIndex.resource_id).where(
+        FhirTokenIndex.resource_type == ORDER,
+        FhirTokenIndex.param.in_(("code", "category")),
+        FhirTokenIndex.system == DCM,
+        FhirTokenIndex.code.in_(modalities),
+    )
+
+
 def _scheduled(narrowing: Narrowing) -> Select[Any]:
     """Orders with an occurrence or authoring time in the window: a range of the date index
     (a value of a day or less starts at most a day before the window)."""
@@ -141,12 +162,14 @@ def _of_patients(patient_ids: tuple[str, ...]) -> Select[Any]:
         FhirTokenIndex.param == "identifier",
         FhirTokenIndex.code.in_(patient_ids),
     )
-    return select(FhirReferenceIndex.resource_id).where(
-        FhirReferenceIndex.resource_type == ORDER,
-        FhirReferenceIndex.param == "subject",
-        FhirReferenceIndex.target.in_(
-            patients.with_only_columns(literal("Patient/") + FhirTokenIndex.resource_id)
-        ),
+    subjects = patients.with_only_columns(
+        (literal("Patient/") + FhirTokenIndex.resource_id).label("target")
+    ).subquery("subjects")
+    reference = FhirReferenceIndex
+    return (
+        select(reference.resource_id)
+        .join(subjects, reference.target == subjects.c.target)
+        .where(reference.resource_type == ORDER, reference.param == "subject")
     )
 
 

@@ -136,10 +136,8 @@ def test_answers_carry_exactly_the_keys_asked():
     assert step.Modality == "CT"
 
 
-def test_the_modality_is_the_dicom_coding_of_the_code_then_detail_then_category():
+def test_the_modality_is_the_dicom_coding_of_the_code_then_of_the_category():
     dcm = "http://dicom.nema.org/resources/ontology/DCM"
     assert modality_of({"code": {"coding": [{"system": dcm, "code": "MR"}]}}) == "MR"
-    detail = {"code": {"text": "x"}, "orderDetail": [{"coding": [{"system": dcm, "code": "US"}]}]}
-    assert modality_of(detail) == "US"
     assert modality_of({"category": [{"coding": [{"system": dcm, "code": "DX"}]}]}) == "DX"
     assert modality_of({"code": {"coding": [{"system": "urn:his", "code": "CT-HEAD"}]}}) == ""
