@@ -31,6 +31,7 @@ from dicom_node.procedures import (
 )
 from dicom_node.status import (
     DUPLICATE_SOP_INSTANCE,
+    INVALID_ATTRIBUTE_VALUE,
     NO_SUCH_OBJECT_INSTANCE,
     NO_SUCH_SOP_CLASS,
     NOT_AUTHORIZED,
@@ -41,7 +42,7 @@ from dicom_node.status import (
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import validate
 from storage import transaction
-from storage.dicom import DECODE_ERRORS
+from storage.dicom import DECODE_ERRORS, uid_problem
 from storage.errors import StorageError
 from storage.fhir import (
     FINAL,
@@ -80,7 +81,10 @@ def handle_create(event: Event, node: Node) -> Result:
         return NOT_AUTHORIZED, None
     if event.request.AffectedSOPClassUID != ModalityPerformedProcedureStep:
         return NO_SUCH_SOP_CLASS, None
-    uid = str(event.request.AffectedSOPInstanceUID or generate_uid(prefix="2.25."))
+    uid = str(event.request.AffectedSOPInstanceUID or generate_uid(prefix=None))
+    if problem := uid_problem(uid):  # indexed whole or refused, never cut
+        DIMSE.labels("N-CREATE", "invalid").inc()
+        return _failure(INVALID_ATTRIBUTE_VALUE, f"Affected SOP Instance UID {problem}")
     try:
         data: Dataset = event.attribute_list
         _create(node, requestor, uid, data)
@@ -119,8 +123,12 @@ def _create(node: Node, requestor: Requestor, uid: str, data: Dataset) -> None:
             if accession:
                 raise BadStep(PROCESSING_FAILURE, "no order has this accession number")
             system = f"urn:yilian:patient-id:{requestor.org_id}"
-            patient = by_identifier(session, "Patient", system, patient_id, viewer=viewer)
-            if not patient_id or patient is None:
+            patient = (
+                by_identifier(session, "Patient", system, patient_id, viewer=viewer)
+                if patient_id
+                else None
+            )
+            if patient is None:
                 raise BadStep(PROCESSING_FAILURE, "an unscheduled step of an unknown patient")
             subject, content = {"reference": f"Patient/{patient.id}"}, None
         procedure = new_procedure(

@@ -84,19 +84,20 @@ def scheduled_orders(
         _tokens("identifier", list(narrowing.accessions)) if narrowing.accessions else None,
         _of_patients(narrowing.patient_ids) if narrowing.patient_ids else None,
         _scheduled(narrowing) if narrowing.start or narrowing.end else None,
-        _modalities(narrowing.modalities) if narrowing.modalities else None,
     ]
     checks = [n for n in narrowed if n is not None]
     plain = [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
+    if narrowing.modalities:  # a check, never the driver: a modality has orders of years
+        plain.append(_modalities(narrowing.modalities))
     statement = select(FhirResource.id, FhirResource.content).where(
         FhirResource.resource_type == ORDER,
         FhirResource.owner_org_id == viewer.org_id,
         FhirResource.deleted.is_(False),
     )
     if checks:
-        # The most selective list of ids drives (fetched first: a plain list of ids is cheaper
-        # to bind than a subquery to build); each candidate is checked against the others
-        # through the index tables' per-resource index.
+        # The narrowest list of ids drives (an accession, a patient, then a window of days),
+        # fetched first: a plain list of ids is cheaper to bind than a subquery to build.  Each
+        # candidate is checked against the others through the index tables' per-resource index.
         driver, *others = checks
         plain = others + plain
         ids = list(session.scalars(driver))

@@ -178,3 +178,18 @@ def _written(gateway: Gateway) -> tuple[int, int]:
         )
         steps = session.scalar(select(func.count()).select_from(PerformedStep))
     return int(versions or 0), int(steps or 0)
+
+
+def test_an_unscheduled_exam_is_recorded_for_the_clinics_patient(gateway: Gateway):
+    order = place_order(gateway)  # makes the patient TX000777 known to the clinic
+    assoc = _associate(gateway)
+    try:
+        status, _ = assoc.send_n_create(_in_progress(""), MPPS, generate_uid())
+        assert status.Status == 0x0000
+    finally:
+        assoc.release()
+    path = f"/Procedure?subject={order['subject']['reference']}"
+    [entry] = call(gateway, "GET", path, "his-jhzx").json()["entry"]
+    assert entry["resource"]["status"] == "in-progress"
+    assert "basedOn" not in entry["resource"]
+    assert _procedures(gateway, order) == []  # not the scheduled order's exam
