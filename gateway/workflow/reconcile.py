@@ -10,7 +10,8 @@
 
 A linked study's ``ImagingStudy`` is ``basedOn`` the order and names its patient, and the
 order's reading Task moves to 待阅片 (images complete).  Called by the worker publishing a
-stable study (``gateway.study_publish``) and by ``$link``, in their transaction.
+stable study (``gateway.study_publish``) and by ``$link``, in their transaction.  The exam's
+start and end come from the order's ``Procedure`` (MPPS), by ``reading.exam``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from gateway.workflow import reading
 from gateway.workflow.due import order_modality
 from gateway.workflow.orders import reading_category
 from storage.clinical import reading_milestones, study_links
+from storage.db import transaction
 from storage.dicom import StudyTree
 from storage.fhir import StoredResource, by_identifier, referencing
 from storage.fhir import store as fhir_store
+from storage.platform import Platform
 from storage.policy import fhir_viewer
 
 CANDIDATE = f"{CANONICAL}/StructureDefinition/candidate-order"
@@ -124,3 +127,46 @@ def _day(text: Any) -> Any:
         return datetime.fromisoformat(str(text)[:10]).date()
     except ValueError:
         return None
+
+
+class _Exams:
+    """``reading.exam`` (a ``yilian.fhir_listeners`` entry): a Procedure of an order — what
+    MPPS records — tells the order's reading when the exam started and ended."""
+
+    max_attempts = 20
+
+    def wants(self, resource: dict[str, Any]) -> bool:
+        return resource.get("resourceType") == "Procedure" and any(
+            str(b.get("reference", "")).startswith("ServiceRequest/")
+            for b in resource.get("basedOn", [])
+        )
+
+
+EXAMS = _Exams()
+
+
+def on_exam(platform: Platform, payload: dict[str, Any]) -> None:
+    """Worker handler for ``reading.exam``."""
+    with transaction(platform.sessions) as session:
+        procedure = fhir_store.read(session, "Procedure", payload["id"])
+        content = procedure.content if procedure is not None else None
+        if content is None:
+            return
+        period = content.get("performedPeriod") or {}
+        started = _instant(period.get("start") or content.get("performedDateTime"))
+        ended = _instant(period.get("end")) if content.get("status") == "completed" else None
+        for based_on in content.get("basedOn", []):
+            order_id = str(based_on.get("reference", "")).removeprefix("ServiceRequest/")
+            for row in reading_milestones.for_order(session, order_id):
+                if started is not None:
+                    reading_milestones.stamp(session, row.task_id, "exam-started", started)
+                if ended is not None:
+                    reading_milestones.stamp(session, row.task_id, "exam-ended", ended)
+
+
+def _instant(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None

@@ -2,3 +2,4 @@
 demo database."""
 
 from tests.integration.dicomweb.conftest import gateway  # noqa: F401 (a fixture)
+from tests.integration.fhir.test_subscriptions import receiver  # noqa: F401 (a fixture)
