@@ -1,0 +1,252 @@
+"""Remote reading at a centre's scale: ``yilian serve --demo`` (every service in one process,
+SQLite + local files, as ``make run`` gives it) with thousands of open reading Tasks.
+
+Measured, each printed with p50 / p95 (ms):
+- order → Task: a clinic's ``POST /fhir/ServiceRequest`` answered, until its reading Task is
+  found by ``Task?based-on=`` (the worker's ``reading.order``), for ``--timed`` orders;
+- the reader worklist, as a reader's page asks it: ``Task?owner=HealthcareService/…&status=
+  requested,ready&_sort=-authored-on&_count=50`` with ``--open`` tasks open;
+- ``$verify`` → rest-hook: a clinic's Subscription on final reports, from the senior's
+  ``$verify`` answer until the clinic's endpoint (a local HTTP server) has the report;
+- the report PDF (``gateway.reports.pdf.render``, in this process);
+beside the bare request cost of the same server (``GET /health``).
+
+    .venv/bin/python bench/reading.py [--open 10000] [--timed 50] [--signed 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+
+from bench.dicomweb import stow_body
+from gateway.reports.pdf import Sheet, render
+from tests.dicom_data import Patient, Study, write_series
+from tests.servers import free_port, stop_process, wait_for_port
+
+YILIAN = str(Path(sys.executable).with_name("yilian"))
+CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+CENTRE = "HealthcareService/jhzx-imaging"
+PASSWORD = "Demo@2026"
+REPORT = {"resourceType": "DiagnosticReport", "status": "preliminary",
+          "code": {"text": "胸部DR正位"}, "conclusion": "心肺膈未见明显异常。"}  # fmt: skip
+
+
+def figures(name: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    print(f"{name:<44} p50 {statistics.median(ordered):8.1f}  p95 {p95:8.1f}  (n={len(ordered)})")
+
+
+class Receiver(ThreadingHTTPServer):
+    arrived: dict[str, float]
+
+
+def receiver() -> Receiver:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.server.arrived[json.loads(body)["id"]] = time.perf_counter()  # type: ignore[attr-defined]
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = Receiver(("127.0.0.1", free_port()), Handler)
+    server.arrived = {}
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class Server:
+    def __init__(self, work: Path) -> None:
+        port, self.dicom_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "YILIAN_PUBLIC_URL": self.base, "YILIAN_STUDY_STABLE_SECONDS": "1"}
+        self.proc = subprocess.Popen(
+            [YILIAN, "serve", "--demo", "--data-dir", str(work / "yilian"), "--host",
+             "127.0.0.1", "--http-port", str(port), "--dicom-port", str(self.dicom_port),
+             "--mllp-port", str(free_port()), "--log-level", "WARNING"],
+            stdout=subprocess.DEVNULL, stderr=open(work / "yilian.log", "ab"), env=env,  # noqa: SIM115
+        )  # fmt: skip
+        wait_for_port(port, 120, self.proc)
+        self.clients: dict[str, httpx.Client] = {}
+
+    def as_(self, who: str) -> httpx.Client:
+        if who not in self.clients:
+            if who.startswith("his-"):
+                data = {"grant_type": "client_credentials"}
+                auth: Any = (who, f"demo-secret-{who.removeprefix('his-')}")
+            else:
+                data, auth = {"grant_type": "password", "username": who, "password": PASSWORD}, None
+            token = httpx.post(f"{self.base}/auth/token", data=data, auth=auth).json()
+            self.clients[who] = httpx.Client(
+                base_url=f"{self.base}/fhir", timeout=600,
+                headers={"Authorization": f"Bearer {token['access_token']}",
+                         "Content-Type": "application/fhir+json"},
+            )  # fmt: skip
+        return self.clients[who]
+
+
+def order(patient: str, n: int) -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+        "priority": "routine", "category": [{"coding": [{"system": CATEGORY, "code": "imaging"}]}],
+        "code": {"coding": [{"system": DCM, "code": "DX"}], "text": "胸部DR正位"},
+        "identifier": [{"system": "urn:oid:2.16.156.10011.1.24", "value": f"SQ{n:08d}"}],
+        "subject": {"reference": patient}, "requester": {"reference": "Organization/tx-wsy"},
+        "performer": [{"reference": "Organization/jhzx"}],
+        "authoredOn": "2026-12-02T08:00:00+08:00",
+    }  # fmt: skip
+
+
+def tasks_of(his: httpx.Client, order_id: str) -> list[dict[str, Any]]:
+    found = his.get(f"/Task?based-on=ServiceRequest/{order_id}").json()
+    return [e["resource"] for e in found.get("entry", [])]
+
+
+def wait(until: Any, seconds: float = 600) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := until():
+            return found
+        time.sleep(0.02)
+    raise TimeoutError("the server did not get there")
+
+
+def open_tasks(server: Server, patient: str, count: int) -> None:
+    his = server.as_("his-tx-wsy")
+    for start in range(0, count, 200):
+        entries = [{"resource": order(patient, n), "request": {"method": "POST",
+                    "url": "ServiceRequest"}} for n in range(start, min(count, start + 200))]  # fmt: skip
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        his.post("", json=bundle, headers={"Prefer": "return=minimal"}).raise_for_status()
+    total = f"/Task?owner={CENTRE}&_summary=count"
+    wait(lambda: server.as_("his-jhzx").get(total).json()["total"] >= count, 3600)
+
+
+def timed_orders(server: Server, patient: str, count: int) -> list[str]:
+    his, took, ids = server.as_("his-tx-wsy"), [], []
+    for n in range(count):
+        began = time.perf_counter()
+        placed = his.post("/ServiceRequest", json=order(patient, 900_000 + n)).json()
+        wait(lambda: tasks_of(his, placed["id"]))
+        took.append((time.perf_counter() - began) * 1000)
+        ids.append(placed["id"])
+    figures("order -> Task (ms)", took)
+    return ids
+
+
+def worklist(server: Server, repeats: int) -> None:
+    reader, took = server.as_("wanglei"), []
+    query = f"/Task?owner={CENTRE}&status=requested,ready&_sort=-authored-on&_count=50"
+    for _ in range(repeats):
+        began = time.perf_counter()
+        reader.get(query).raise_for_status()
+        took.append((time.perf_counter() - began) * 1000)
+    figures("reader worklist, 50 of the open tasks (ms)", took)
+    bare = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        httpx.get(f"{server.base}/health")
+        bare.append((time.perf_counter() - began) * 1000)
+    figures("  beside: GET /health on the same server (ms)", bare)
+
+
+def sign_and_deliver(server: Server, orders: list[str], work: Path) -> None:
+    his, hook = server.as_("his-tx-wsy"), receiver()
+    his.post("/Subscription", json={
+        "resourceType": "Subscription", "status": "requested", "reason": "报告",
+        "criteria": "DiagnosticReport?status=final",
+        "channel": {"type": "rest-hook", "endpoint": f"http://127.0.0.1:{hook.server_port}/r",
+                    "payload": "application/fhir+json"}}).raise_for_status()  # fmt: skip
+    stow = httpx.Client(base_url=f"{server.base}/dicomweb", timeout=120,
+                        headers=server.as_("his-tx-wsy").headers)  # fmt: skip
+    for n, order_id in enumerate(orders):
+        placed = his.get(f"/ServiceRequest/{order_id}").json()
+        [number] = [i["value"] for i in placed["identifier"] if "type" in i]
+        study = Study(patient=Patient(patient_id=f"B{n:05d}"), accession=number)
+        files = write_series(study, work / f"s{n}", 1, "DX")
+        stow.post("/studies", content=stow_body(files, "b"), headers={
+            "Content-Type": 'multipart/related; type="application/dicom"; boundary=b',
+            "Accept": "application/dicom+json"}).raise_for_status()  # fmt: skip
+    took, verify = [], []
+    for order_id in orders:
+        [task] = wait(lambda o=order_id: [t for t in tasks_of(his, o) if t["status"] == "ready"])
+        for who, code, body in (("wanglei", "claim", None), ("wanglei", "submit", REPORT)):
+            given = [{"name": "report", "resource": body}] if body else []
+            server.as_(who).post(f"/Task/{task['id']}/${code}", json={
+                "resourceType": "Parameters", "parameter": given}).raise_for_status()  # fmt: skip
+        began = time.perf_counter()
+        answer = server.as_("zhaomin").post(f"/Task/{task['id']}/$verify", json={
+            "resourceType": "Parameters", "parameter": []})  # fmt: skip
+        answered = time.perf_counter()
+        answer.raise_for_status()
+        report = answer.json()["output"][0]["valueReference"]["reference"].split("/")[1]
+        arrived = wait(lambda r=report: hook.arrived.get(r), 60)
+        verify.append((answered - began) * 1000)
+        took.append((arrived - answered) * 1000)
+    figures("$verify (report final, PDF, Provenance) (ms)", verify)
+    figures("$verify answered -> clinic's rest-hook (ms)", took)
+    hook.shutdown()
+
+
+def pdf(repeats: int) -> None:
+    sheet = Sheet(hospital="金华市中心医院", centre="医学影像中心", title="影像诊断报告",
+                  mark="浙HR", patient="张三丰", sex="男", age="46岁", patient_id="TX000123",
+                  ordering="汤溪镇中心卫生院", exam="头颅CT平扫", accession="YL12AB34CD56EF",
+                  examined="2026-12-02 09:30", findings="脑实质内未见异常密度影。" * 6,
+                  impression="头颅CT平扫未见明显异常。", author="王磊",
+                  authored="2026-12-02 10:01", verifier="赵敏", verified="2026-12-02 10:15")  # fmt: skip
+    took = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        render(sheet)
+        took.append((time.perf_counter() - began) * 1000)
+    figures("report PDF, rendered (ms)", took)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--open", type=int, default=10_000, help="open reading tasks")
+    parser.add_argument("--timed", type=int, default=50, help="orders timed to their Task")
+    parser.add_argument("--signed", type=int, default=20, help="reports signed and delivered")
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    pdf(50)
+    with tempfile.TemporaryDirectory(prefix="yilian-reading-") as tmp:
+        work = Path(tmp)
+        server = Server(work)
+        try:
+            patient = server.as_("his-tx-wsy").post("/Patient", json={
+                "resourceType": "Patient", "name": [{"text": "李四"}], "gender": "male",
+            }).json()  # fmt: skip
+            reference = f"Patient/{patient['id']}"
+            began = time.perf_counter()
+            open_tasks(server, reference, args.open)
+            print(f"{args.open} orders in, their tasks made: {time.perf_counter() - began:.0f} s")
+            orders = timed_orders(server, reference, args.timed)
+            worklist(server, args.repeats)
+            sign_and_deliver(server, orders[: args.signed], work)
+        finally:
+            stop_process(server.proc)
+
+
+if __name__ == "__main__":
+    main()
