@@ -1,7 +1,13 @@
 """Every table of Yilian; importing this module registers them all on ``Base.metadata``."""
 
 from storage.models.audit import AuditRecord
-from storage.models.auth import ClientAssertion, SigningKey
+from storage.models.auth import (
+    AuthorizationCode,
+    ClientAssertion,
+    LoginFailure,
+    RefreshToken,
+    SigningKey,
+)
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
 from storage.models.dicom import (
@@ -64,6 +70,7 @@ __all__ = [
     "AllianceMember",
     "ApiClient",
     "AuditRecord",
+    "AuthorizationCode",
     "Base",
     "Centre",
     "CentreKind",
@@ -95,6 +102,7 @@ __all__ = [
     "LabItem",
     "LabTurnaround",
     "LabelledEnum",
+    "LoginFailure",
     "MllpPeer",
     "OrderMessage",
     "OrgKind",
@@ -104,6 +112,7 @@ __all__ = [
     "PatientLink",
     "PerformedStep",
     "ReadingMilestones",
+    "RefreshToken",
     "Role",
     "SigningKey",
     "StoredObject",

@@ -242,6 +242,7 @@ class User(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     practitioner_id: Mapped[str | None] = mapped_column(String(64), doc="医师执业证书编码")
     password_hash: Mapped[str] = mapped_column(String(255))
+    organization: Mapped[Organization] = relationship(viewonly=True)
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", order_by="UserRole.role"
     )

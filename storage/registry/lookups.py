@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, Role, User, UserRole
-from storage.registry.secrets import verify_secret
+from storage.registry.secrets import hash_secret, verify_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,26 @@ def authenticate_client(session: Session, client_id: str, secret: str) -> ApiCli
     return client if verify_secret(client.secret_hash, secret) else None
 
 
+# Checked when the user name is unknown, so that an answer takes as long either way and does
+# not tell which user names exist.
+_NOBODY = hash_secret(secrets.token_urlsafe(16))
+
+
 def authenticate_user(session: Session, username: str, password: str) -> User | None:
     user = session.get(User, username)
-    if user is None or not verify_secret(user.password_hash, password):
+    if user is None:
+        verify_secret(_NOBODY, password)
         return None
-    return user
+    return user if verify_secret(user.password_hash, password) else None
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The person with their roles and organization."""
+    return session.scalars(
+        select(User)
+        .options(selectinload(User.roles), joinedload(User.organization))
+        .where(User.username == username)
+    ).one_or_none()
 
 
 def serving_centre(session: Session, kind: str, org_id: str) -> Centre | None:
