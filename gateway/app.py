@@ -1,4 +1,5 @@
-"""The HTTP gateway's application factory.  Feature routers (FHIR, DICOMweb, UI) plug in here."""
+"""The HTTP gateway's application factory.  Feature routers (FHIR, DICOMweb, auth) plug in
+here."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, patient_link
 from gateway.admin import hl7 as hl7_admin
+from gateway.auth import authorize
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
@@ -81,6 +83,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.keys = keys = KeyRing(platform.sessions)
     app.include_router(health.router(platform))
     app.include_router(auth_routes.router(platform, keys))
+    app.include_router(authorize.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
     app.include_router(hl7_admin.router(platform))
     app.include_router(fhir_routes.router(platform, validation))

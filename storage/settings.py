@@ -80,7 +80,13 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = Field(3600, gt=0, description="access tokens of systems")
     user_token_lifetime_seconds: int = Field(
-        8 * 3600, gt=0, description="access tokens of people (one reading shift)"
+        8 * 3600,
+        gt=0,
+        description="access tokens of people (one reading shift); a login at /auth/authorize "
+        "lasts this long (its refresh token)",
+    )
+    app_token_lifetime_seconds: int = Field(
+        600, gt=0, description="access tokens of a login at /auth/authorize, then refreshed"
     )
 
     @property

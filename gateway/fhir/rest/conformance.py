@@ -26,6 +26,7 @@ SYSTEM_INTERACTIONS = ("transaction", "batch")
 RESTFUL_SECURITY = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 WEBSOCKET = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+OAUTH_ENDPOINTS = (("authorize", "authorize"), ("token", "token"), ("revoke", "logout"))
 LIMITS = (
     f"Limits: a request body of at most {MAX_BODY_BYTES // 2**20} MiB (413 beyond); a resource"
     f" nested at most {MAX_DEPTH} levels of JSON objects and arrays, holding at most"
@@ -107,7 +108,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                                 {
                                     "url": OAUTH_URIS,
                                     "extension": [
-                                        {"url": "token", "valueUri": f"{root}/auth/token"}
+                                        {"url": name, "valueUri": f"{root}/auth/{path}"}
+                                        for name, path in OAUTH_ENDPOINTS
                                     ],
                                 }
                             ],

@@ -110,8 +110,10 @@ def test_token_endpoint_errors(gateway: Gateway):
         token_url, data={"grant_type": "client_credentials"}, auth=("his-jhzx", "wrong-secret!")
     )
     assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
-    grant = httpx.post(token_url, data={"grant_type": "authorization_code"})
+    grant = httpx.post(token_url, data={"grant_type": "implicit"})
     assert (grant.status_code, grant.json()["error"]) == (400, "unsupported_grant_type")
+    no_code = httpx.post(token_url, data={"grant_type": "authorization_code"})
+    assert (no_code.status_code, no_code.json()["error"]) == (400, "invalid_request")
     too_wide = httpx.post(
         token_url,
         data={"grant_type": "client_credentials", "scope": "system/*.cruds"},

@@ -21,7 +21,11 @@ def test_smart_discovery_is_public_at_the_fhir_base(gateway: Gateway):
     statement = httpx.get(f"{gateway.url}/fhir/metadata").json()
     security = CapabilityStatement(statement, strict=True).rest[0].security
     [uris] = [e for e in security.extension if e.url == OAUTH_URIS]
-    assert {e.url: e.valueUri for e in uris.extension} == {"token": f"{gateway.url}/auth/token"}
+    assert {e.url: e.valueUri for e in uris.extension} == {
+        "authorize": f"{gateway.url}/auth/authorize",
+        "token": f"{gateway.url}/auth/token",
+        "revoke": f"{gateway.url}/auth/logout",
+    }
 
 
 def test_fhirpy_patch_changes_what_it_names_and_removes_what_it_nulls(gateway: Gateway):
