@@ -2,8 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The web app (Vue + Vite): npm ci when its lock file changes, a build when its sources do.
+WEBAPP := gateway/webapp
+WEBAPP_SOURCES := $(shell find $(WEBAPP)/src -type f) \
+	$(addprefix $(WEBAPP)/,index.html vite.config.ts tsconfig.json)
+WEBAPP_MODULES := $(WEBAPP)/node_modules/.package-lock.json
+WEBAPP_BUILT := $(WEBAPP)/dist/index.html
 
-.PHONY: run test install lint system-deps clean
+.PHONY: run test install lint webapp-check system-deps clean
 
 $(BIN)/yilian: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -18,7 +24,17 @@ FONT := gateway/reports/fonts/NotoSansSC-regular-GB2312.ttf
 $(FONT): | $(BIN)/yilian
 	$(BIN)/python -m gateway.reports.fonts
 
-install: $(BIN)/yilian $(FONT)
+$(WEBAPP_MODULES): $(WEBAPP)/package.json $(WEBAPP)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || \
+		{ echo "npm is missing: the web app needs Node.js >= 20.19 with npm"; exit 1; }
+	cd $(WEBAPP) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEBAPP_BUILT): $(WEBAPP_MODULES) $(WEBAPP_SOURCES)
+	cd $(WEBAPP) && npm run build
+	@touch $@
+
+install: $(BIN)/yilian $(FONT) $(WEBAPP_BUILT)
 
 ## Install and run every service on the embedded defaults (SQLite + ./var/objects) with the demo alliance.
 run: install
@@ -31,9 +47,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+## The web app's ESLint and Vitest unit tests.
+webapp-check: $(WEBAPP_MODULES)
+	cd $(WEBAPP) && npm run lint && npm run test
+
 ## Install everything the tests need (Debian packages too, when root) and run the whole suite.
-test: system-deps install lint
+test: system-deps install lint webapp-check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(WEBAPP)/node_modules $(WEBAPP)/dist

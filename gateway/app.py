@@ -1,5 +1,5 @@
-"""The HTTP gateway's application factory.  Feature routers (FHIR, DICOMweb, auth) plug in
-here."""
+"""The HTTP gateway's application factory.  Feature routers (FHIR, DICOMweb, auth, the web
+app) plug in here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import health, patient_link
+from gateway import health, patient_link, webapp_site
 from gateway.admin import hl7 as hl7_admin
 from gateway.auth import authorize
 from gateway.auth import routes as auth_routes
@@ -89,6 +89,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     app.include_router(patient_link.router(platform))
+    app.include_router(webapp_site.router())
     app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)
     if platform.settings.cors_origins:
         app.add_middleware(

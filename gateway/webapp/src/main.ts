@@ -1,0 +1,30 @@
+// Start: finish or begin the login, then mount the app on the route the person was going to.
+import 'element-plus/dist/index.css'
+import './theme.css'
+
+import ElementPlus from 'element-plus'
+import { createApp } from 'vue'
+
+import App from './App.vue'
+import { startSession } from './auth/session'
+import { currentLocale, i18n } from './i18n'
+import { createAppRouter } from './router'
+import SessionFailed from './SessionFailed.vue'
+
+async function main(): Promise<void> {
+  document.documentElement.lang = currentLocale()
+  let start: string | null
+  try {
+    start = await startSession()
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    createApp(SessionFailed, { reason }).use(i18n).use(ElementPlus).mount('#app')
+    return
+  }
+  if (start === null) return // on the way to the login page
+  // The callback's URL (with its code) is replaced, not kept in the history.
+  window.history.replaceState(null, '', `/app${start}`)
+  createApp(App).use(i18n).use(ElementPlus).use(createAppRouter()).mount('#app')
+}
+
+void main()

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+
+import { menuFor } from './menu'
+import { PAGES } from './pages'
+
+const names = (roles: string[]) => menuFor(roles, PAGES).map((page) => page.name)
+
+describe('menu by role', () => {
+  it('gives readers their worklist and the studies, not the sign-off', () => {
+    expect(names(['reader'])).toEqual(['home', 'worklist', 'studies'])
+  })
+
+  it('gives senior readers the sign-off too', () => {
+    expect(names(['senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
+  })
+
+  it('gives clinicians and heads the clinic pages', () => {
+    const clinic = ['home', 'studies', 'critical', 'lab']
+    expect(names(['clinician'])).toEqual(clinic)
+    expect(names(['head'])).toEqual(clinic)
+  })
+
+  it('gives administrators the administration', () => {
+    expect(names(['admin'])).toEqual(['home', 'admin'])
+  })
+
+  it('joins the pages of several roles once each', () => {
+    expect(names(['reader', 'senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
+  })
+
+  it('shows someone without a known role only the home page', () => {
+    expect(names([])).toEqual(['home'])
+  })
+
+  it('has unique route names and paths', () => {
+    expect(new Set(PAGES.map((page) => page.name)).size).toBe(PAGES.length)
+    expect(new Set(PAGES.map((page) => page.path)).size).toBe(PAGES.length)
+  })
+})
