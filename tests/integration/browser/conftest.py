@@ -1,0 +1,87 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright (no browser is
+downloaded) against ``yilian serve --demo``.  Screenshots go to ``test-artifacts/webapp/``."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.integration.test_serve import Running, start, wait_until_ready
+
+REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPO / "test-artifacts" / "webapp"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+PASSWORD = "Demo@2026"
+# Short access tokens, so that a test sees the app refresh one before it expires.
+TOKEN_SECONDS = 10
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    if not (REPO / "gateway" / "webapp" / "dist" / "index.html").is_file():
+        pytest.fail("the web app is not built: run make install")
+    env = {"YILIAN_APP_TOKEN_LIFETIME_SECONDS": str(TOKEN_SECONDS)}
+    running = start(tmp_path_factory.mktemp("webapp"), env=env)
+    try:
+        wait_until_ready(running)
+        yield running
+    finally:
+        running.proc.send_signal(signal.SIGTERM)
+        running.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def base(served: Running) -> str:
+    return f"http://127.0.0.1:{served.http}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile (no cookies, nothing stored) at 1366×768."""
+    context = browser.new_context(viewport=VIEWPORT)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:
+    """Open the app, get sent to the login page, fill it in like a person."""
+    page.goto(f"{base}/app/")
+    page.wait_for_selector("#username")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def logged_in(page: Page, base: str, username: str) -> None:
+    log_in(page, base, username)
+    page.wait_for_selector("[data-test=user-name]")
+    page.wait_for_selector("[data-test=practitioner-name]:not(:empty)")
