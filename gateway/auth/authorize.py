@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -193,7 +194,7 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
     return api
 
 
-def _refusal(query: Any, base: str) -> tuple[str, str] | None:
+def _refusal(query: Mapping[str, str], base: str) -> tuple[str, str] | None:
     """Why a request with a good client and redirect URI is refused, if it is."""
     if query.get("response_type") != "code":
         return "unsupported_response_type", "only response_type=code is supported"

@@ -73,7 +73,7 @@ def take_code(session: Session, code: str) -> AuthorizationCode | None:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount == 1:  # type: ignore[attr-defined]
+    if taken.rowcount == 1:
         return session.get(AuthorizationCode, code_hash, populate_existing=True)
     used = select(AuthorizationCode.used_at).where(AuthorizationCode.code_hash == code_hash)
     if session.scalar(used) is not None:
@@ -122,7 +122,7 @@ def rotate_refresh_token(session: Session, token: str, client_id: str) -> Refres
         .values(rotated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if rotated.rowcount != 1:  # type: ignore[attr-defined]
+    if rotated.rowcount != 1:
         revoke_family(session, row.family)
         return None
     return row
