@@ -131,6 +131,18 @@ def test_the_app_refreshes_its_token_before_it_expires(page: Page, base: str):
     assert page.inner_text("[data-test=user-name]") == "卢萍"
 
 
+def test_a_login_ended_elsewhere_asks_for_the_login_again(page: Page, base: str):
+    with page.expect_response(lambda r: r.url.endswith("/auth/token")) as answered:
+        log_in(page, base, "xugang")
+    refresh_token = answered.value.json()["refresh_token"]
+    page.wait_for_selector("[data-test=practitioner-name]:not(:empty)")
+    data = {"token": refresh_token, "client_id": "yilian-web"}
+    assert httpx.post(f"{base}/auth/logout", data=data).status_code == 200
+    # The next renewal is refused: the login page comes back, in the app's language.
+    page.wait_for_selector("#username", timeout=TOKEN_SECONDS * 2000)
+    assert "/auth/authorize" in page.url
+
+
 def test_no_page_scrolls_sideways_at_1366_by_768(page: Page, base: str):
     logged_in(page, base, "sunli")
     for name in menu(page):

@@ -80,7 +80,7 @@ function keep(answer: TokenAnswer): void {
   }
   session.expiresAt = tokens.expiresAt
   clearTimeout(refreshTimer)
-  refreshTimer = setTimeout(() => void refreshTokens(), refreshDelayMs(answer.expires_in))
+  refreshTimer = setTimeout(() => void renewOrLogIn(), refreshDelayMs(answer.expires_in))
 }
 
 function forget(): void {
@@ -108,6 +108,11 @@ export function refreshTokens(): Promise<boolean> {
       refreshing = null
     })
   return refreshing
+}
+
+/** Renew before the token expires; when the login is over (revoked, expired), ask again. */
+async function renewOrLogIn(): Promise<void> {
+  if (!(await refreshTokens())) await beginLogin()
 }
 
 export function accessToken(): string | null {
