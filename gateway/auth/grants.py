@@ -61,7 +61,8 @@ def authenticate_person(
             for key in throttled.values():
                 note_login_failure(session, key)
             return None
-        clear_login_failures(session, throttled["user"])
+        for key in throttled.values():
+            clear_login_failures(session, key)
         return people.requester_of(user, scope)
 
 

@@ -94,7 +94,8 @@ def pkce_matches(verifier: str, challenge: str) -> bool:
 
 
 # Backoff: a user name may fail this many times in a row freely, a client address more (a
-# hospital's users share one); after that each failure doubles the wait, up to the cap.
+# hospital's users share one); after that each failure doubles the wait, up to the cap.  A
+# login that succeeds clears both, so colleagues behind one address are not kept waiting.
 FREE_FAILURES = {"user": 3, "address": 20}
 LONGEST_WAIT = timedelta(minutes=5)
 
