@@ -15,6 +15,7 @@ attempts per user name and per client address make the next attempt wait (``peop
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Mapping
@@ -34,7 +35,6 @@ from gateway.auth.tokens import ALGORITHM, ISSUER, KeyRing, Requester
 from storage.db import transaction
 from storage.platform import Platform
 from storage.registry import new_code
-from storage.registry.logins import digest
 
 COOKIE = "yilian_login"
 TICKET_AUDIENCE = "yilian/authorize"
@@ -45,6 +45,10 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+
+
+def _digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 class _Refused(Exception):
@@ -100,7 +104,7 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
             )
         except jwt.PyJWTError:
             return None
-        if not nonce or not secrets.compare_digest(claims.get("nonce", ""), digest(nonce)):
+        if not nonce or not secrets.compare_digest(claims.get("nonce", ""), _digest(nonce)):
             return None
         return claims
 
@@ -133,7 +137,7 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
             "state": state,
             "lang": lang,
             "query": str(request.url.query),
-            "nonce": digest(nonce),
+            "nonce": _digest(nonce),
         }
         signed = await run_in_threadpool(ticket, claims)
         html = login_page.login_form(
