@@ -1,8 +1,6 @@
 // Start: finish or begin the login, then mount the app on the route the person was going to.
-import 'element-plus/dist/index.css'
 import './theme.css'
 
-import ElementPlus from 'element-plus'
 import { createApp } from 'vue'
 
 import App from './App.vue'
@@ -18,13 +16,13 @@ async function main(): Promise<void> {
     start = await startSession()
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    createApp(SessionFailed, { reason }).use(i18n).use(ElementPlus).mount('#app')
+    createApp(SessionFailed, { reason }).use(i18n).mount('#app')
     return
   }
   if (start === null) return // on the way to the login page
   // The callback's URL (with its code) is replaced, not kept in the history.
   window.history.replaceState(null, '', `/app${start}`)
-  createApp(App).use(i18n).use(ElementPlus).use(createAppRouter()).mount('#app')
+  createApp(App).use(i18n).use(createAppRouter()).mount('#app')
 }
 
 void main()
