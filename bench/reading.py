@@ -42,7 +42,7 @@ YILIAN = str(Path(sys.executable).with_name("yilian"))
 CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 CENTRE = "HealthcareService/jhzx-imaging"
-PASSWORD = "Demo@2026"
+PASSWORD = "Demo@2026"  # noqa: S105 (the demo alliance's, printed in the README)
 REPORT = {"resourceType": "DiagnosticReport", "status": "preliminary",
           "code": {"text": "胸部DR正位"}, "conclusion": "心肺膈未见明显异常。"}  # fmt: skip
 
@@ -133,8 +133,9 @@ def wait(until: Any, seconds: float = 600) -> Any:
 def open_tasks(server: Server, patient: str, count: int) -> None:
     his = server.as_("his-tx-wsy")
     for start in range(0, count, 200):
-        entries = [{"resource": order(patient, n), "request": {"method": "POST",
-                    "url": "ServiceRequest"}} for n in range(start, min(count, start + 200))]  # fmt: skip
+        post = {"method": "POST", "url": "ServiceRequest"}
+        numbers = range(start, min(count, start + 200))
+        entries = [{"resource": order(patient, n), "request": post} for n in numbers]
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         his.post("", json=bundle, headers={"Prefer": "return=minimal"}).raise_for_status()
     total = f"/Task?owner={CENTRE}&_summary=count"
@@ -146,7 +147,7 @@ def timed_orders(server: Server, patient: str, count: int) -> list[str]:
     for n in range(count):
         began = time.perf_counter()
         placed = his.post("/ServiceRequest", json=order(patient, 900_000 + n)).json()
-        wait(lambda: tasks_of(his, placed["id"]))
+        wait(lambda p=placed["id"]: tasks_of(his, p))
         took.append((time.perf_counter() - began) * 1000)
         ids.append(placed["id"])
     figures("order -> Task (ms)", took)
@@ -213,7 +214,8 @@ def pdf(repeats: int) -> None:
                   ordering="汤溪镇中心卫生院", exam="头颅CT平扫", accession="YL12AB34CD56EF",
                   examined="2026-12-02 09:30", findings="脑实质内未见异常密度影。" * 6,
                   impression="头颅CT平扫未见明显异常。", author="王磊",
-                  authored="2026-12-02 10:01", verifier="赵敏", verified="2026-12-02 10:15")  # fmt: skip
+                  authored="2026-12-02 10:01", verifier="赵敏",
+                  verified="2026-12-02 10:15")  # fmt: skip
     took = []
     for _ in range(repeats):
         began = time.perf_counter()

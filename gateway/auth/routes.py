@@ -86,9 +86,7 @@ def router(platform: Platform, keys: KeyRing) -> APIRouter:
         if grant_type not in ("client_credentials", "password"):
             return oauth_error("unsupported_grant_type", f"grant_type {grant_type!r}")
         if client_assertion and client_assertion_type != ASSERTION_TYPE:
-            return oauth_error(
-                "invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}"
-            )
+            return oauth_error("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}")
         form = {
             "client_id": client_id,
             "client_secret": client_secret,

@@ -1,7 +1,7 @@
 """People's logins: authorization codes (PKCE), rotating refresh tokens, failed attempts
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models.base
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
@@ -51,9 +51,7 @@ def upgrade() -> None:
         "login_failures",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column(
-            "last_failed_at", storage.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("last_failed_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
     )
     op.create_index(op.f("ix_login_failures_last_failed_at"), "login_failures", ["last_failed_at"])

@@ -1,7 +1,7 @@
 """reading: each reading Task's milestones; a centre's sign-off and due-time settings
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
