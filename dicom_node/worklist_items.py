@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dicom_node.person_names import from_human_name, from_text
+from storage.dicom.person_names import from_human_name, from_text
 from storage.fhir import ScheduledOrder
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"

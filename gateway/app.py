@@ -23,6 +23,7 @@ from gateway.auth import authorize
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
+from gateway.dicomweb import workitems as dicomweb_workitems
 from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
@@ -85,6 +86,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(auth_routes.router(platform, keys))
     app.include_router(authorize.router(platform, keys))
     app.include_router(dicomweb_routes.router(platform))
+    app.include_router(dicomweb_workitems.router(platform))
     app.include_router(hl7_admin.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))

@@ -41,6 +41,8 @@ class ReadingMilestones(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author: Mapped[str | None] = mapped_column(String(64))  # username
     verifier: Mapped[str | None] = mapped_column(String(64))  # username
+    # The Transaction UID of the UPS-RS claim (the workstation that holds the work knows it).
+    ups_transaction: Mapped[str | None] = mapped_column(String(64))
 
 
 class StudyLink(Base):

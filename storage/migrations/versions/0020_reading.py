@@ -40,6 +40,7 @@ def upgrade() -> None:
         *(sa.Column(name, UTCDateTime(), nullable=True) for name in MOMENTS),
         sa.Column("author", sa.String(64), nullable=True),
         sa.Column("verifier", sa.String(64), nullable=True),
+        sa.Column("ups_transaction", sa.String(64), nullable=True),
     )
     op.create_index("ix_reading_milestones_centre", "reading_milestones",
                     ["centre_id", "ordered_at"])  # fmt: skip

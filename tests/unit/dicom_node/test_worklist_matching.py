@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydicom.dataset import Dataset
 
-from dicom_node.person_names import from_human_name, from_text
 from dicom_node.worklist_items import Item, modality_of
 from dicom_node.worklist_query import (
     NotWorklist,
@@ -18,6 +17,7 @@ from dicom_node.worklist_query import (
     narrowing,
     parse_query,
 )
+from storage.dicom.person_names import from_human_name, from_text
 
 ITEM = Item(
     {"PatientName": "Zhang^SanFeng=张^三丰", "PatientID": "TX000777", "AccessionNumber": "YL1"},
