@@ -1,7 +1,7 @@
 """The CJK font embedded in report PDFs: Noto Sans SC (SIL Open Font License), from the npm
 registry (``@expo-google-fonts/noto-sans-sc``, which carries it as TrueType).  ``make install``
-runs ``python -m gateway.reports.fonts``: it fetches the package once and keeps the regular and
-face whole, plus a regular and a bold cut down to GB 2312 and the punctuation reports use
+runs ``python -m gateway.reports.fonts``: it fetches the package once and keeps the regular
+face whole, plus a cut down to GB 2312 and the punctuation reports use
 — a PDF embeds only the glyphs it needs either way, but the cut fonts load in a tenth of the
 time; a report with a character outside GB 2312 (a rare name) is set in the whole font.
 """
@@ -17,10 +17,7 @@ from pathlib import Path
 
 FONT_DIR = Path(__file__).parent / "fonts"
 PACKAGE = "@expo-google-fonts/noto-sans-sc@0.4.3"
-FACES = {
-    "regular": "400Regular/NotoSansSC_400Regular.ttf",
-    "bold": "700Bold/NotoSansSC_700Bold.ttf",
-}
+FACES = {"regular": "400Regular/NotoSansSC_400Regular.ttf"}
 EXTRA = "·—…“”‘’、。，；：？！（）《》【】〔〕％‰℃μ×÷±≤≥→←↑↓°①②③④⑤⑥⑦⑧⑨⑩ⅠⅡⅢⅣⅤ"
 
 
@@ -66,7 +63,6 @@ def install(directory: Path = FONT_DIR) -> None:
         subsetter.populate(text=gb2312())
         subsetter.subset(font)
         subset.save_font(font, str(cut(face, directory)), options)
-    whole("bold", directory).unlink()  # headings are set in the cut bold only
 
 
 if __name__ == "__main__":

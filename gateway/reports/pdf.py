@@ -6,11 +6,14 @@ is embedded (subset to the glyphs used), so any reader renders it and ``pdftotex
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.enums import TextMode
 
 from gateway.reports import fonts
 
@@ -51,21 +54,27 @@ def _cut_covers() -> frozenset[int]:
     return frozenset(font.getBestCmap())
 
 
-def _faces(sheet: Sheet) -> tuple[str, str]:
-    """Regular and bold: the GB 2312 cut when it has every character, else the whole font."""
+def _face(sheet: Sheet) -> str:
+    """The GB 2312 cut when it has every character, else the whole font."""
     if all(ord(c) in _cut_covers() or c in "\n\r\t" for c in sheet.texts()):
-        return str(fonts.cut("regular")), str(fonts.cut("bold"))
-    whole = str(fonts.whole("regular"))
-    return whole, whole
+        return str(fonts.cut("regular"))
+    return str(fonts.whole("regular"))
+
+
+@contextmanager
+def _bold(pdf: FPDF, size: float) -> Iterator[None]:
+    """Headings in the one embedded face, drawn with a thin outline: a second (bold) face
+    would double what each PDF costs to make."""
+    pdf.set_font(FAMILY, "", size)
+    with pdf.local_context(text_mode=TextMode.FILL_STROKE, line_width=size / 50):
+        yield
 
 
 def render(sheet: Sheet) -> bytes:
-    regular, bold = _faces(sheet)
     pdf = FPDF(format="A4")
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(True, margin=22)
-    pdf.add_font(FAMILY, "", regular)
-    pdf.add_font(FAMILY, "B", bold)
+    pdf.add_font(FAMILY, "", _face(sheet))
     pdf.set_lang("zh-CN")
     pdf.set_title(f"{sheet.hospital}{sheet.title}")
     pdf.set_creator("Yilian 医联")
@@ -87,10 +96,11 @@ def _header(pdf: FPDF, sheet: Sheet) -> None:
     pdf.set_xy(pdf.l_margin + width - 28, 12)
     pdf.cell(28, 10, sheet.mark, border=1, align="C")
     pdf.set_xy(pdf.l_margin, 16)
-    pdf.set_font(FAMILY, "B", 17)
-    pdf.cell(width, 9, sheet.hospital, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FAMILY, "B", 14)
-    pdf.cell(width, 8, f"{sheet.centre}  {sheet.title}", align="C", new_x="LMARGIN", new_y="NEXT")
+    with _bold(pdf, 17):
+        pdf.cell(width, 9, sheet.hospital, align="C", new_x="LMARGIN", new_y="NEXT")
+    with _bold(pdf, 14):
+        title = f"{sheet.centre}  {sheet.title}"
+        pdf.cell(width, 8, title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     _rule(pdf)
 
@@ -104,8 +114,8 @@ def _facts(pdf: FPDF, sheet: Sheet) -> None:
     column = pdf.epw / 3
     for row in rows:
         for label, value in row:
-            pdf.set_font(FAMILY, "B", 10)
-            pdf.cell(18 if label else 0, 7, label + ("：" if label else ""))
+            with _bold(pdf, 10):
+                pdf.cell(18 if label else 0, 7, label + ("：" if label else ""))
             pdf.set_font(FAMILY, "", 10)
             pdf.cell(column - 18, 7, value)
         pdf.ln(7)
@@ -114,8 +124,8 @@ def _facts(pdf: FPDF, sheet: Sheet) -> None:
 
 def _section(pdf: FPDF, heading: str, text: str) -> None:
     pdf.ln(2)
-    pdf.set_font(FAMILY, "B", 12)
-    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+    with _bold(pdf, 12):
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, "", 11)
     pdf.multi_cell(0, 7, text or "（无）", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
