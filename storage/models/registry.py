@@ -148,6 +148,8 @@ class Centre(Base):
     single_sign_off: Mapped[bool] = mapped_column(Boolean, default=False)
     # Due-time rules ({priority, modalities, minutes}, first match wins); None: the defaults.
     due_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Report templates (报告模板) by modality and body part, as the alliance file gives them.
+    report_templates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     served: Mapped[list[CentreServed]] = relationship(
         cascade="all, delete-orphan", order_by="CentreServed.org_id"
     )

@@ -104,6 +104,16 @@ class DueRule(_Entry):
     minutes: int = Field(gt=0, le=60 * 24 * 30)
 
 
+class ReportTemplate(_Entry):
+    """A report template of a centre (报告模板): for a modality and body part, or for any."""
+
+    name: str = Field(min_length=1, max_length=100)
+    modality: str | None = Field(None, pattern=r"^[A-Z]{2,8}$")
+    body_part: str | None = Field(None, max_length=64, description="DICOM BodyPartExamined")
+    findings: str = Field("", max_length=4000)
+    impression: str = Field("", max_length=2000)
+
+
 class CentreEntry(_Entry):
     id: Code
     name: str = Field(min_length=1, max_length=200)
@@ -117,6 +127,7 @@ class CentreEntry(_Entry):
     due: list[DueRule] | None = Field(
         None, description="due times, first matching rule wins; the centre's defaults if absent"
     )
+    report_templates: list[ReportTemplate] = Field(default_factory=list)
 
 
 class AETitleEntry(_Entry):

@@ -160,6 +160,7 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "alliance_id": c.alliance,
                 "single_sign_off": c.single_sign_off,
                 "due_rules": None if c.due is None else [r.model_dump() for r in c.due],
+                "report_templates": [t.model_dump() for t in c.report_templates],
             },
             children=(("served", rows, "org_id"),),
         )

@@ -1,4 +1,4 @@
-"""reading: each reading Task's milestones; a centre's sign-off and due-time settings
+"""reading: each reading Task's milestones; a centre's sign-off, due-time and template settings
 
 Revision ID: 0020
 Revises: 0018
@@ -27,6 +27,9 @@ def upgrade() -> None:
             sa.Column("single_sign_off", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(sa.Column("due_rules", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("report_templates", sa.JSON(), nullable=False, server_default="[]")
+        )
     op.create_table(
         "reading_milestones",
         sa.Column("task_id", sa.String(64), primary_key=True),
@@ -52,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("reading_milestones")
     with op.batch_alter_table("centres") as batch_op:
+        batch_op.drop_column("report_templates")
         batch_op.drop_column("due_rules")
         batch_op.drop_column("single_sign_off")

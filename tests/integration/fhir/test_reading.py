@@ -313,3 +313,14 @@ def test_a_critical_finding_is_read_back_or_escalates(gateway: Gateway, task: di
                 body=read_back)  # fmt: skip
     assert done.status_code == 200, done.text
     assert call(gateway, "GET", chain, CLINIC).json()["state"] == "acknowledged"
+
+
+def test_the_centres_report_templates_are_data_of_the_alliance_file(gateway: Gateway):
+    url = "/HealthcareService/jhzx-imaging/$report-templates?modality=CT&body_part=HEAD"
+    found = call(gateway, "GET", url, "wanglei").json()["templates"]
+    assert [t["name"] for t in found] == ["头颅CT平扫（未见异常）"]
+    assert found[0]["impression"] == "头颅CT平扫未见明显异常。"
+    every = call(gateway, "GET", "/HealthcareService/jhzx-imaging/$report-templates", "wanglei")
+    assert len(every.json()["templates"]) == 4
+    missing = call(gateway, "GET", "/HealthcareService/nowhere/$report-templates", "wanglei")
+    assert missing.status_code == 404
