@@ -1,0 +1,280 @@
+"""Reads under concurrent load: Yilian as ``make run`` starts it against a bare FastAPI ceiling.
+
+``yilian serve --demo`` (every service in one process, on the embedded default: SQLite + local
+files) gets a Patient (created through the API) and a small CT (STOW-RS).  Beside it, a bare
+FastAPI + uvicorn app (one process, uvloop, no auth, no database) answers the same bytes with
+the same content type on the same paths.  Both are loaded with 32 connections, one kind of
+request at a time: FHIR read by id, FHIR search by identifier, WADO-RS frame.  Printed per kind:
+requests/s, p50 / p99 latency, errors (non-2xx and socket errors), Yilian / bare.  With ``wrk``
+(Debian) when installed, else a load generator in this script (asyncio + aiohttp, which costs
+the machine more CPU per request, so it understates both servers).  Each run also counts the
+access records written, which must equal the 2xx answers Yilian gave.
+
+    .venv/bin/python bench/read_load.py [--seconds 10] [--connections 32] [--tool wrk|python]
+
+Targets (issue 20): FHIR read >= 0.5x bare with p99 <= 100 ms; FHIR search >= 500/s; WADO-RS
+frames >= 1,000/s.  Figures: see the closing note of issue 20 item 1 in the commit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+
+from tests.dicom_data import Patient, Study, write_series
+from tests.servers import free_port, stop_process, wait_for_port
+
+YILIAN = str(Path(sys.executable).with_name("yilian"))
+IDENTIFIER = "urn:yilian:patient-id:jhzx|BENCH0001"
+BARE_APP = """
+import json, sys
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+import uvicorn
+
+answers = json.load(open(sys.argv[1]))  # path -> [content type, body as latin-1]
+app = FastAPI()
+
+@app.get("/{path:path}")
+async def answer(path: str, request: Request) -> Response:
+    content_type, body = answers[request.url.path]
+    return Response(body.encode("latin-1"), media_type=content_type)
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
+            access_log=False, loop="uvloop", http="httptools")
+"""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    path: str
+    accept: str
+
+
+@dataclass(frozen=True)
+class Result:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    ok: int
+    errors: int
+
+
+def start_yilian(work: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [YILIAN, "serve", "--demo", "--data-dir", str(work / "yilian"), "--host", "127.0.0.1",
+         "--http-port", str(port), "--dicom-port", str(free_port()),
+         "--mllp-port", str(free_port()), "--log-level", "WARNING"],
+        stdout=subprocess.DEVNULL, stderr=open(work / "yilian.log", "ab"),  # noqa: SIM115
+        env={**os.environ, "YILIAN_PUBLIC_URL": base},
+    )  # fmt: skip
+    wait_for_port(port, 90, proc)
+    for _ in range(300):  # /health: 200 once every service is up
+        if httpx.get(f"{base}/health").status_code == 200:
+            break
+        time.sleep(0.2)
+    return proc, base
+
+
+def prepare(base: str, work: Path) -> tuple[str, list[Kind]]:
+    """A token, a Patient and a one-slice CT; the paths to load."""
+    token = httpx.post(
+        f"{base}/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("his-jhzx", "demo-secret-jhzx"),
+    ).json()["access_token"]
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    system, value = IDENTIFIER.split("|")
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [{"system": system, "value": value}],
+        "name": [{"family": "王", "given": ["五"]}],
+        "gender": "male",
+        "birthDate": "1970-01-01",
+    }
+    fhir_json = {"Accept": "application/fhir+json"}
+    created = client.post("/fhir/Patient", json=patient, headers=fhir_json)
+    created.raise_for_status()
+    patient_id = created.json()["id"]
+    study = Study(Patient("BENCH0001", "Wang^Wu=王^五", "19700101", "M"), accession="BENCHRL")
+    (path,) = write_series(study, work / "ct", 1, "CT", rows=64, columns=64)
+    boundary = "benchboundary"
+    body = (
+        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    stored = client.post(
+        "/dicomweb/studies",
+        content=body,
+        headers={
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json",
+        },
+    )
+    stored.raise_for_status()
+    url = stored.json()["00081199"]["Value"][0]["00081190"]["Value"][0]
+    frame = url.removeprefix(base) + "/frames/1"
+    kinds = [
+        Kind("FHIR read by id", f"/fhir/Patient/{patient_id}", "application/fhir+json"),
+        Kind("FHIR search by identifier", f"/fhir/Patient?identifier={IDENTIFIER}",
+             "application/fhir+json"),
+        Kind("WADO-RS frame", frame, 'multipart/related; type="application/octet-stream"'),
+    ]  # fmt: skip
+    for kind in kinds:
+        client.get(kind.path, headers={"Accept": kind.accept}).raise_for_status()
+    return token, kinds
+
+
+def start_bare(
+    base: str, token: str, kinds: list[Kind], work: Path
+) -> tuple[subprocess.Popen, str]:
+    """The bare app, answering each path with what Yilian answered."""
+    answers = {}
+    for kind in kinds:
+        response = httpx.get(
+            base + kind.path, headers={"Authorization": f"Bearer {token}", "Accept": kind.accept}
+        )
+        answers[httpx.URL(base + kind.path).path] = [
+            response.headers["content-type"],
+            response.content.decode("latin-1"),
+        ]
+    (work / "answers.json").write_text(json.dumps(answers))
+    (work / "bare.py").write_text(BARE_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(work / "bare.py"), str(work / "answers.json"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "bare.log", "ab"),  # noqa: SIM115
+    )
+    wait_for_port(port, 30, proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Result(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_wrk_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_wrk_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        ok=total - errors,
+        errors=errors,
+    )
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_python(url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
+    return asyncio.run(_load(url, headers, seconds, connections))
+
+
+async def _load(url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
+    import aiohttp
+
+    times: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def one_connection(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            try:
+                async with session.get(url, headers=headers) as response:
+                    await response.read()
+                    if response.status >= 400:
+                        errors += 1
+                        continue
+            except (aiohttp.ClientError, TimeoutError):
+                errors += 1
+                continue
+            times.append(time.perf_counter() - began)
+
+    connector = aiohttp.TCPConnector(limit=connections)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(one_connection(session) for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    cuts = statistics.quantiles(times, n=100) if len(times) > 1 else [0.0] * 99
+    return Result(len(times) / elapsed, cuts[49] * 1000, cuts[98] * 1000, len(times), errors)
+
+
+def audit_rows(work: Path) -> int:
+    with sqlite3.connect(work / "yilian" / "yilian.db") as db:
+        return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--tool", choices=["wrk", "python"], default=None)
+    args = parser.parse_args()
+    tool = args.tool or ("wrk" if shutil.which("wrk") else "python")
+    load = run_wrk if tool == "wrk" else run_python
+    print(f"load: {tool}, {args.connections} connections, {args.seconds} s per run", flush=True)
+    with tempfile.TemporaryDirectory(prefix="yilian-read-load-") as tmp:
+        work = Path(tmp)
+        yilian, base = start_yilian(work)
+        bare = None
+        try:
+            token, kinds = prepare(base, work)
+            bare, bare_base = start_bare(base, token, kinds, work)
+            for kind in kinds:
+                headers = {"Authorization": f"Bearer {token}", "Accept": kind.accept}
+                load(base + kind.path, headers, 2, args.connections)  # warm
+                before = audit_rows(work)
+                ours = load(base + kind.path, headers, args.seconds, args.connections)
+                recorded = audit_rows(work) - before
+                ceiling = load(bare_base + kind.path, headers, args.seconds, args.connections)
+                print(
+                    f"{kind.name:27s} Yilian {ours.rate:7,.0f}/s p50 {ours.p50_ms:6.1f} ms "
+                    f"p99 {ours.p99_ms:7.1f} ms errors {ours.errors:4d} | bare "
+                    f"{ceiling.rate:7,.0f}/s p50 {ceiling.p50_ms:5.1f} ms p99 "
+                    f"{ceiling.p99_ms:6.1f} ms | {ours.rate / ceiling.rate:.2f}x | "
+                    f"audit rows {recorded} for {ours.ok} answers",
+                    flush=True,
+                )
+        finally:
+            if bare is not None:
+                stop_process(bare)
+            stop_process(yilian, grace=15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
