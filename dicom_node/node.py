@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dicom_node.ingest_pool import IngestPool
 from dicom_node.registry_ae import RegistryAE
 from storage import transaction
-from storage.audit import audit, audit_now
+from storage.audit import audit
 from storage.dicom import IngestResult, Sender, ingest_file
 from storage.platform import Platform
 from storage.policy import visible_orgs
@@ -61,16 +61,16 @@ class Node:
             return visible_orgs(session, requestor.org_id)
 
     def audit(self, requestor: Requestor, action: str, outcome: str, **entities: object) -> None:
-        """Record in a transaction of its own (after a read that had none)."""
-        audit_now(
-            self.platform.sessions,
+        """Return once the access record is committed (with those of concurrent requests);
+        raises ``StorageError`` when it cannot be."""
+        self.platform.audit.record(
             channel="dicom",
             actor=requestor.ae_title,
             actor_org_id=requestor.org_id,
             action=action,
             outcome=outcome,
             **entities,
-        )
+        ).wait()
 
     def audit_in(
         self,

@@ -1,5 +1,6 @@
-"""One unit of work for a route: the work runs in a database transaction; storage that cannot
-be reached is a 503 (the client tries again), never a 500."""
+"""One unit of work for a route: the work runs in a database transaction, or for a read in a
+read-only session answered once its access records are committed; storage that cannot be
+reached is a 503 (the client tries again), never a 500."""
 
 from __future__ import annotations
 
@@ -31,4 +32,15 @@ def run_in_transaction(platform: Platform, work: Callable[[Session], T]) -> T:
 async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Response:
     """The work's result as the JSON body of a FHIR operation's answer."""
     body = await run_in_threadpool(run_in_transaction, platform, work)
+    return Response(dump_bytes(body), media_type=FHIR_JSON)
+
+
+async def json_read(platform: Platform, work: Callable[[Session], Any]) -> Response:
+    """:func:`json_answer` for an operation that only reads: ``work`` in a read-only session,
+    answered once the audit log has committed its access records."""
+    try:
+        body, pending = await run_in_threadpool(platform.audit.read, work)
+        await pending
+    except StorageError as exc:
+        raise ServiceUnavailable("storage unavailable, try again later") from exc
     return Response(dump_bytes(body), media_type=FHIR_JSON)

@@ -36,3 +36,7 @@ class DatabaseUnavailable(StorageError):
 
 class ConfigError(StorageError):
     """A configuration or alliance file that cannot be used, with a message for a person."""
+
+
+class AuditUnavailable(StorageError):
+    """An access record could not be committed: the access it records must not be answered."""

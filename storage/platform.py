@@ -1,5 +1,5 @@
-"""What every service of one process shares: settings, the database, the object store, and the
-record of which services are up."""
+"""What every service of one process shares: settings, the database, the object store, the
+audit log's writer, and the record of which services are up."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.audit import AuditLog
 from storage.blobs import BlobStore, S3BlobStore, open_blob_store
 from storage.db import create_db_engine, migrate, session_factory
 from storage.errors import DatabaseUnavailable, StorageError
@@ -24,9 +25,11 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    audit: AuditLog
     readiness: Readiness = field(default_factory=Readiness)
 
     def close(self) -> None:
+        self.audit.close()
         self.engine.dispose()
 
     def health(self) -> dict[str, str]:
@@ -62,7 +65,10 @@ def open_platform(settings: Settings, *, run_migrations: bool = True) -> Platfor
         if isinstance(exc, SQLAlchemyError):
             raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}") from exc
         raise
-    return Platform(settings, engine, session_factory(engine), blobs)
+    sessions = session_factory(engine)
+    # A request waits for its access record longer than the record's commit waits for the lock.
+    audit = AuditLog(sessions, wait_seconds=settings.database_lock_wait_seconds + 30)
+    return Platform(settings, engine, sessions, blobs, audit)
 
 
 def plugins(group: str) -> dict[str, Any]:

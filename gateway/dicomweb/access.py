@@ -1,5 +1,6 @@
 """What every DICOMweb handler needs before touching data: the requester's scopes checked, the
-organizations it may see (``storage.policy``), and an audit record in the same transaction."""
+organizations it may see (``storage.policy``), a read-only session, and its access record
+committed by the audit log before the answer leaves."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.tokens import Requester
 from gateway.errors import Forbidden, ServiceUnavailable
-from storage.audit import audit
-from storage.db import transaction
+from storage.audit import Pending, audit
 from storage.errors import StorageError
 from storage.platform import Platform
 from storage.policy import visible_orgs
@@ -33,23 +33,33 @@ def audited(
     requester: Requester,
     action: str,
     work: Callable[[Session, set[str]], tuple[T, str, dict[str, Any]]],
-) -> T:
-    """Run ``work(session, visible orgs)`` -> ``(result, outcome, audited entities)`` and record
-    the access in the same transaction (so no data leaves without its audit record).  A read's
-    record survives a crash of the process; only a machine crash in the same moment loses it
-    (``relaxed`` commit: no disk flush on the request's path)."""
+) -> tuple[T, Pending]:
+    """Run ``work(session, visible orgs)`` -> ``(result, outcome, audited entities)`` in a
+    read-only session and submit the access record: nothing of the result may leave before
+    :func:`confirm` of the returned pending record."""
+
+    def read(session: Session) -> T:
+        result, outcome, entities = work(session, visible_orgs(session, requester.org_id))
+        audit(
+            session,
+            channel=CHANNEL,
+            actor=requester.subject,
+            actor_org_id=requester.org_id,
+            action=action,
+            outcome=outcome,
+            **entities,
+        )
+        return result
+
     try:
-        with transaction(platform.sessions, relaxed=True) as session:
-            result, outcome, entities = work(session, visible_orgs(session, requester.org_id))
-            audit(
-                session,
-                channel=CHANNEL,
-                actor=requester.subject,
-                actor_org_id=requester.org_id,
-                action=action,
-                outcome=outcome,
-                **entities,
-            )
-            return result
+        return platform.audit.read(read)
+    except StorageError as exc:
+        raise ServiceUnavailable("storage unavailable, try again later") from exc
+
+
+def confirm(pending: Pending) -> None:
+    """Return once the access record is committed (503 when it cannot be)."""
+    try:
+        pending.wait()
     except StorageError as exc:
         raise ServiceUnavailable("storage unavailable, try again later") from exc

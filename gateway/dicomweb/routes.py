@@ -1,5 +1,6 @@
 """The DICOMweb endpoints (mounted at ``/dicomweb``).  Each handler checks the token's scope,
-runs its lookups and its audit record in one transaction, and streams the answer."""
+runs its lookups in a read-only session, prepares its answer while the audit log commits the
+access record, and sends it once the record is committed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.dicomweb import openapi, qido, render, stow, wado
-from gateway.dicomweb.access import audited, require
+from gateway.dicomweb.access import audited, confirm, require
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
 from storage.dicom import (
@@ -37,6 +38,13 @@ log = logging.getLogger("yilian.dicomweb")
 PREFIX = "/dicomweb"
 JSON_TYPES = (DICOM_JSON, "application/json")
 IMAGE_TYPES = (render.JPEG, render.PNG)
+R = TypeVar("R")
+
+
+class Lookup(Protocol):
+    """Finds the instances of a request; see ``lookup`` in :func:`router`."""
+
+    def __call__(self, answer: Callable[[list[InstanceRef]], R]) -> R: ...
 
 
 def _json_type(request: Request) -> str:
@@ -68,19 +76,23 @@ def router(platform: Platform) -> APIRouter:
         study: str,
         series: str | None = None,
         instance: str | None = None,
-    ) -> Callable[[], list[InstanceRef]]:
-        def run() -> list[InstanceRef]:
-            def work(
-                session: Session, orgs: set[str]
-            ) -> tuple[list[InstanceRef], str, dict[str, Any]]:
-                refs = find_instances(session, orgs, study, series, instance)
-                outcome = "success" if refs else "not_found"
-                return refs, outcome, {"study_uid": study, "instances": len(refs)}
+    ) -> Lookup:
+        """``run(answer)``: the instances found, ``answer(instances)`` prepared while their
+        access record is committed, returned once it is (404 when nothing visible is found)."""
 
-            refs = audited(platform, requester, action, work)
-            if not refs:
-                raise NotFound("no such study, series or instance")
-            return refs
+        def work(session: Session, orgs: set[str]) -> tuple[list[InstanceRef], str, dict[str, Any]]:
+            refs = find_instances(session, orgs, study, series, instance)
+            outcome = "success" if refs else "not_found"
+            return refs, outcome, {"study_uid": study, "instances": len(refs)}
+
+        def run(answer: Callable[[list[InstanceRef]], R]) -> R:
+            refs, pending = audited(platform, requester, action, work)
+            try:
+                if not refs:
+                    raise NotFound("no such study, series or instance")
+                return answer(refs)
+            finally:
+                confirm(pending)
 
         return run
 
@@ -100,7 +112,12 @@ def router(platform: Platform) -> APIRouter:
             found = qido.search(session, query, orgs, root)
             return found, "success", {"level": level.value, "matches": len(found), **path_keys}
 
-        found = await run_in_threadpool(audited, platform, requester, "QIDO-RS", work)
+        def answer() -> list[dict[str, Any]]:
+            found, pending = audited(platform, requester, "QIDO-RS", work)
+            confirm(pending)
+            return found
+
+        found = await run_in_threadpool(answer)
         headers = {"Warning": warning(query.warnings[:1])} if query.warnings else {}
         if not found:
             return Response(status_code=204, headers=headers)
@@ -141,9 +158,11 @@ def router(platform: Platform) -> APIRouter:
     ) -> Response:
         require(requester, "r")
         syntax = wado.instance_syntax(parse_accept(request.headers.get("accept")))
-        refs = await run_in_threadpool(lookup(requester, "WADO-RS", study, series, instance))
         spool = platform.settings.data_dir / "wado-converted"
-        parts = await run_in_threadpool(wado.instance_parts, blobs, refs, syntax, spool)
+        run = lookup(requester, "WADO-RS", study, series, instance)
+        parts = await run_in_threadpool(
+            run, lambda refs: wado.instance_parts(blobs, refs, syntax, spool)
+        )
         if not parts.left_out:
             return StreamingResponse(parts.body, media_type=parts.content_type)
         # PS3.18: 206 when only some of the target instances are returned, and why in Warning.
@@ -190,7 +209,12 @@ def router(platform: Platform) -> APIRouter:
             outcome = "success" if documents else "not_found"
             return documents, outcome, {"study_uid": study, "series": len(documents)}
 
-        documents = await run_in_threadpool(audited, platform, requester, "WADO-RS metadata", work)
+        def answer() -> list[bytes]:
+            documents, pending = audited(platform, requester, "WADO-RS metadata", work)
+            confirm(pending)
+            return documents
+
+        documents = await run_in_threadpool(answer)
         if not documents:
             raise NotFound("no such study or series")
         inner = b",".join(d[1:-1] for d in documents if len(d) > 2)
@@ -214,12 +238,13 @@ def router(platform: Platform) -> APIRouter:
         media_type = _json_type(request)
         run = lookup(requester, "WADO-RS metadata", study, series, instance)
 
-        def document() -> bytes:
-            ref = run()[0]
-            body = json.dumps([instance_document(blobs, ref)], ensure_ascii=False, allow_nan=False)
+        def document(refs: list[InstanceRef]) -> bytes:
+            body = json.dumps(
+                [instance_document(blobs, refs[0])], ensure_ascii=False, allow_nan=False
+            )
             return body.encode()
 
-        body = await run_in_threadpool(document)
+        body = await run_in_threadpool(run, document)
         return Response(serve(body, base(request)), media_type=media_type)
 
     # --- WADO-RS: frames and bulk data ---------------------------------------------------------
@@ -233,7 +258,7 @@ def router(platform: Platform) -> APIRouter:
         want = wado.frame_request(parse_accept(request.headers.get("accept")))
         run = lookup(requester, "WADO-RS frames", study, series, instance)
         content_type, body = await run_in_threadpool(
-            lambda: wado.frame_body(blobs, run()[0], numbers, want)
+            run, lambda refs: wado.frame_body(blobs, refs[0], numbers, want)
         )
         return Response(body, media_type=content_type)
 
@@ -243,7 +268,9 @@ def router(platform: Platform) -> APIRouter:
     ) -> Response:
         require(requester, "r")
         run = lookup(requester, "WADO-RS bulkdata", study, series, instance)
-        content_type, body = await run_in_threadpool(lambda: wado.bulk_body(blobs, run()[0], path))
+        content_type, body = await run_in_threadpool(
+            run, lambda refs: wado.bulk_body(blobs, refs[0], path)
+        )
         return Response(body, media_type=content_type)
 
     # --- WADO-RS: rendered and thumbnails --------------------------------------------------------
@@ -251,15 +278,14 @@ def router(platform: Platform) -> APIRouter:
     async def rendered(
         request: Request,
         requester: Requester,
-        run: Callable[[], list[InstanceRef]],
+        run: Lookup,
         frame: int | None,
         thumbnail: bool,
     ) -> Response:
         require(requester, "r")
         params = render.parse_params(dict(request.query_params), _image_type(request), thumbnail)
 
-        def image() -> bytes:
-            found = run()
+        def image(found: list[InstanceRef]) -> bytes:
             # The images, when the index can tell (no frame ranges: deflated or broken pixel
             # data, which render() then reads and refuses or renders itself).
             refs = [r for r in found if r.frames is not None or r.number_of_frames] or found
@@ -267,7 +293,7 @@ def router(platform: Platform) -> APIRouter:
             index = (frame or 1) - 1 if frame is not None else (ref.number_of_frames or 1) // 2
             return render.render(read_full(blobs, ref), index, params)
 
-        body = await run_in_threadpool(image)
+        body = await run_in_threadpool(run, image)
         return Response(body, media_type=params.media_type)
 
     @api.get("/studies/{study}/thumbnail", openapi_extra=openapi.RENDERED)

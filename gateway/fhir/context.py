@@ -1,6 +1,7 @@
 """What every FHIR route shares: the platform, the validator, and the two ways a route reaches
-storage — an audited read that answers only what the requester may see, and a write in one
-transaction.  Storage that cannot be reached is a 503 (the client tries again), never a 500."""
+storage — an audited read that answers only what the requester may see (read-only, answered
+after the audit log commits its record), and a write in one transaction.  Storage that cannot
+be reached, the audit log included, is a 503 (the client tries again), never a 500."""
 
 from __future__ import annotations
 
@@ -55,22 +56,19 @@ class Fhir:
         audited either way (``not_found`` when nothing visible was found)."""
         interactions.authorize(requester, resource_type, "r")
 
-        def work() -> Any:
-            with transaction(self.platform.sessions, relaxed=True) as session:
-                found = find(session)
-                items = found if isinstance(found, list) else [found] if found else []
-                # Versions of one resource: the policy is asked once per resource.
-                distinct = {(s.resource_type, s.id): s for s in items}.values()
-                visible = bool(items) and all(
-                    interactions.sees(session, requester, s) for s in distinct
-                )
-                outcome = "success" if visible else "not_found"
-                interactions.audit_fhir(
-                    session, requester, action, resource_type, outcome, **entities
-                )
-                return found if visible else None
+        def work(session: Session) -> Any:
+            found = find(session)
+            items = found if isinstance(found, list) else [found] if found else []
+            # Versions of one resource: the policy is asked once per resource.
+            distinct = {(s.resource_type, s.id): s for s in items}.values()
+            visible = bool(items) and all(
+                interactions.sees(session, requester, s) for s in distinct
+            )
+            outcome = "success" if visible else "not_found"
+            interactions.audit_fhir(session, requester, action, resource_type, outcome, **entities)
+            return found if visible else None
 
-        return await unavailable_as_503(run_in_threadpool(work))
+        return await self.read_only(work)
 
     async def found(
         self,
@@ -107,13 +105,15 @@ class Fhir:
         )
 
     async def read_only(self, work: Callable[[Session], T]) -> T:
-        """``work`` in a read transaction (its audit rows are written with it)."""
+        """``work`` in a read-only session, off the event loop; what it returns is answered only
+        once the access records it made are committed by the audit log (else 503)."""
 
-        def run() -> T:
-            with transaction(self.platform.sessions, relaxed=True) as session:
-                return work(session)
+        async def answered() -> T:
+            result, pending = await run_in_threadpool(self.platform.audit.read, work)
+            await pending
+            return result
 
-        return await unavailable_as_503(run_in_threadpool(run))
+        return await unavailable_as_503(answered())
 
 
 async def unavailable_as_503(pending: Awaitable[T]) -> T:

@@ -16,7 +16,7 @@ from gateway.errors import BadRequest
 from gateway.fhir import interactions
 from gateway.fhir.context import Fhir
 from gateway.fhir.operation import Operation, Param
-from gateway.transactions import json_answer
+from gateway.transactions import json_read
 from storage.policy import visible_orgs
 
 Count = Callable[[Session, set[str], datetime, datetime], dict[str, Any]]
@@ -69,4 +69,4 @@ def mount_figures(api: APIRouter, fhir: Fhir, resource_type: str, code: str, cou
         def work(session: Session) -> dict[str, Any]:
             return count(session, visible_orgs(session, requester.org_id), start, end)
 
-        return await json_answer(fhir.platform, work)
+        return await json_read(fhir.platform, work)

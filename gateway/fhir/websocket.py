@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.tokens import InvalidToken, Requester, verify
 from gateway.errors import HttpError
 from gateway.fhir import interactions
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.fhir import subscription_pings
 from storage.platform import Platform
 
@@ -46,11 +46,11 @@ def router(platform: Platform) -> APIRouter:
         return f"bound {subscription_id}"
 
     def newest() -> int:
-        with transaction(platform.sessions, relaxed=True) as session:
+        with reading(platform.sessions) as session:
             return subscription_pings.latest(session)
 
     def pings(bound: set[str], last: int) -> list[tuple[int, str]]:
-        with transaction(platform.sessions, relaxed=True) as session:
+        with reading(platform.sessions) as session:
             return subscription_pings.after(session, bound, last)
 
     @api.websocket(PATH)

@@ -1,8 +1,9 @@
 """Engine, sessions and migrations.
 
 SQLite (WAL, foreign keys on, full fsync at commit) is the embedded default; PostgreSQL is chosen
-by URL.  The engine is built once per process and injected; every SQLAlchemy error that means
-"the database is not usable now" becomes :class:`storage.errors.DatabaseUnavailable`.
+by URL.  Writes go through ``transaction``, reads through ``reading`` (which cannot write).  The
+engine is built once per process and injected; every SQLAlchemy error that means "the database
+is not usable now" becomes :class:`storage.errors.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
             **_JSON,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "checkout", _sqlite_full_sync)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -52,9 +52,14 @@ def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
+    # WAL: readers never wait for the writer and the writer never waits for readers; there is
+    # still one writer at a time, which is why reads write nothing (see ``reading``).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # FULL: a committed transaction survives power loss, which the durability contract needs.
+    # FULL: in WAL mode the log is synced at every commit, so a committed transaction (a stored
+    # instance, a batch of access records) survives power loss; NORMAL would sync only at
+    # checkpoints and lose the last commits with the machine.  The durability contract needs
+    # FULL; its price, one fsync per commit, is paid once per batch by the audit log.
     cursor.execute("PRAGMA synchronous=FULL")
     # The default page cache is 2 MB: a FHIR index of a million resources needs more to keep
     # inserts and lookups off the disk; reads go through a memory map shared by connections.
@@ -67,42 +72,49 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_full_sync(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
-    """Every transaction is fully durable unless it asks otherwise (``relaxed``)."""
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
-
-
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session], *, relaxed: bool = False) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error, DB errors translated.
-
-    ``relaxed``: the commit survives a crash of this process but not of the machine (SQLite
-    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``) and costs no disk flush.
-    Only for records of reads (their audit rows), never for data that a sender was told is
-    stored."""
+def _translated() -> Iterator[None]:
+    """SQLAlchemy errors that mean "not usable now" as :class:`DatabaseUnavailable`."""
     try:
-        with sessions.begin() as session:
-            if relaxed:
-                _relax(session)
-            yield session
+        yield
     except (OperationalError, DBAPIError) as exc:
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
             raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
         raise
 
 
-def _relax(session: Session) -> None:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
-    elif connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, DB errors translated."""
+    with _translated(), sessions.begin() as session:
+        yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads: nothing is committed, no write lock is taken, and the
+    database refuses a write in it (SQLite ``query_only``, a PostgreSQL ``READ ONLY``
+    transaction), so a read path that starts writing fails loudly instead of queueing
+    behind the one writer."""
+    with _translated(), sessions() as session:
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield session
+            return
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        try:
+            yield session
+        finally:
+            try:
+                connection.exec_driver_sql("PRAGMA query_only=OFF")
+            except DBAPIError:
+                connection.invalidate()  # never back to the pool refusing writes
+                raise
 
 
 def alembic_config(engine: Engine) -> Config:

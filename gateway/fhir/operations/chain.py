@@ -13,7 +13,7 @@ from gateway.errors import NotFound
 from gateway.fhir import interactions
 from gateway.fhir.context import Fhir
 from gateway.fhir.operation import Operation
-from gateway.transactions import json_answer
+from gateway.transactions import json_read
 from storage.clinical.critical_alerts import steps
 from storage.fhir import instant
 from storage.models import CriticalAlert
@@ -42,7 +42,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 ],
             }  # fmt: skip
 
-        return await json_answer(fhir.platform, work)
+        return await json_read(fhir.platform, work)
 
 
 OPERATION = Operation(

@@ -34,7 +34,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                         found += referencing(session, kind, code, [f"Patient/{patient_id}"], viewer)
             return list({(r.resource_type, r.id): r for r in found}.values())
 
-        found = await fhir.write(related)
+        found = await fhir.read_only(related)
         base = fhir_base(request)
         return fhir_json(
             {

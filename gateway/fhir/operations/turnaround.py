@@ -16,7 +16,7 @@ from gateway.errors import NotFound
 from gateway.fhir import interactions
 from gateway.fhir.context import Fhir
 from gateway.fhir.operation import Operation
-from gateway.transactions import json_answer
+from gateway.transactions import json_read
 from storage.clinical import reading_milestones
 from storage.clinical.lab_turnaround import INTERVALS, MILESTONES, minutes, of_order
 from storage.clinical.reading_milestones import INTERVALS as READING_INTERVALS
@@ -59,7 +59,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 "minutes": {name: minutes(row, name) for name in INTERVALS},
             }
 
-        return await json_answer(fhir.platform, work)
+        return await json_read(fhir.platform, work)
 
 
 def _reading(order_id: str, row: ReadingMilestones) -> dict[str, Any]:
