@@ -207,6 +207,17 @@ def fhir_sees(session: Session, viewer: Viewer, resource_type: str, resource_id:
     )
 
 
+def fhir_sees_current(
+    session: Session, viewer: Viewer, resource_type: str, resource_id: str, owner: str | None
+) -> bool:
+    """:func:`fhir_sees` for a resource whose current version the caller has just read (its
+    ``owner``): without a query when the owner alone decides — shared, or owned by an
+    organization the viewer sees, while no Consent denies the viewer anyone's data."""
+    if not viewer.denied_patients and (owner is None or owner in viewer.orgs):
+        return True
+    return fhir_sees(session, viewer, resource_type, resource_id)
+
+
 def known_organizations(session: Session, targets: list[str]) -> set[str]:
     """The alliance's organizations (the registry's ids) among ``Organization/id`` targets:
     FHIR resources may name them without an Organization resource being posted."""

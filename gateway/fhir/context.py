@@ -50,10 +50,13 @@ class Fhir:
         resource_type: str,
         action: str,
         find: Callable[[Session], Any],
+        *,
+        current: bool = False,
         **entities: Any,
     ) -> Any:
         """What ``find`` returns when the requester may see all of it, else None; the access is
-        audited either way (``not_found`` when nothing visible was found)."""
+        audited either way (``not_found`` when nothing visible was found).  ``current``: what
+        ``find`` returns are current versions."""
         interactions.authorize(requester, resource_type, "r")
 
         def work(session: Session) -> Any:
@@ -62,7 +65,7 @@ class Fhir:
             # Versions of one resource: the policy is asked once per resource.
             distinct = {(s.resource_type, s.id): s for s in items}.values()
             visible = bool(items) and all(
-                interactions.sees(session, requester, s) for s in distinct
+                interactions.sees(session, requester, s, current=current) for s in distinct
             )
             outcome = "success" if visible else "not_found"
             interactions.audit_fhir(session, requester, action, resource_type, outcome, **entities)
@@ -79,11 +82,14 @@ class Fhir:
         *,
         missing: str,
         deleted: str,
+        current: bool = False,
         **entities: Any,
     ) -> StoredResource:
         """:meth:`access` for one resource (or version): 404 ``missing`` when there is none the
         requester may see, 410 ``deleted`` when it is a deletion."""
-        stored = await self.access(requester, resource_type, action, find, **entities)
+        stored = await self.access(
+            requester, resource_type, action, find, current=current, **entities
+        )
         if stored is None:
             raise NotFound(missing)
         if stored.deleted:
@@ -101,6 +107,7 @@ class Fhir:
             lambda s: fhir_store.read(s, resource_type, resource_id),
             missing=f"{resource_type}/{resource_id} is not known",
             deleted=f"{resource_type}/{resource_id} was deleted",
+            current=True,
             id=resource_id,
         )
 

@@ -25,7 +25,13 @@ from gateway.workflow.reading_writes import governed_write
 from storage.audit import audit
 from storage.fhir import IndexRows, StoredResource, VersionConflict, read_many
 from storage.fhir import store as fhir_store
-from storage.policy import Viewer, fhir_sees, fhir_viewer, known_organizations
+from storage.policy import (
+    Viewer,
+    fhir_sees,
+    fhir_sees_current,
+    fhir_viewer,
+    known_organizations,
+)
 
 # The alliance directory: generated from the registry (gateway.fhir.directory), which alone
 # writes it; clients read and search it.
@@ -73,9 +79,17 @@ def viewer_of(session: Session, requester: Requester) -> Viewer:
     return session.info[key]
 
 
-def sees(session: Session, requester: Requester, stored: StoredResource) -> bool:
-    """Whether the requester's organizations may see the resource (the policy decides)."""
-    return fhir_sees(session, viewer_of(session, requester), stored.resource_type, stored.id)
+def sees(
+    session: Session, requester: Requester, stored: StoredResource, *, current: bool = False
+) -> bool:
+    """Whether the requester's organizations may see the resource (the policy decides);
+    ``current``: ``stored`` is its current version, whose owner the policy may go by."""
+    viewer = viewer_of(session, requester)
+    if current:
+        return fhir_sees_current(
+            session, viewer, stored.resource_type, stored.id, stored.owner_org_id
+        )
+    return fhir_sees(session, viewer, stored.resource_type, stored.id)
 
 
 def check_references(
@@ -140,7 +154,7 @@ def read(
     """The current version, if the requester's organizations may see it (404 otherwise)."""
     authorize(requester, resource_type, "r")
     stored = fhir_store.read(session, resource_type, resource_id)
-    if stored is None or not sees(session, requester, stored):
+    if stored is None or not sees(session, requester, stored, current=True):
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     if stored.deleted:
         raise Gone(f"{resource_type}/{resource_id} was deleted")

@@ -28,6 +28,7 @@ from storage.errors import DatabaseUnavailable
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 # JSON columns (FHIR resources) are written and read with orjson.
 _JSON: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
+SQLITE_POOL_SIZE = 40
 
 
 def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
@@ -41,6 +42,11 @@ def create_db_engine(url: str, *, lock_wait_seconds: float = 30.0) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": lock_wait_seconds},
             pool_pre_ping=False,
+            # A connection kept for each thread that reads at once (the HTTP thread pool has
+            # 40): with SQLAlchemy's default of 5, the others opened and closed one per request,
+            # each opening running the pragmas below and mapping the file again.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
             **_JSON,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
