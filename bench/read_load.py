@@ -11,6 +11,7 @@ the machine more CPU per request, so it understates both servers).  Each run als
 access records written, which must equal the 2xx answers Yilian gave.
 
     .venv/bin/python bench/read_load.py [--seconds 10] [--connections 32] [--tool wrk|python]
+        [--only WADO]
 
 Targets (issue 20): FHIR read >= 0.5x bare with p99 <= 100 ms; FHIR search >= 500/s; WADO-RS
 frames >= 1,000/s.  Figures: see the closing note of issue 20 item 1 in the commit log.
@@ -243,6 +244,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tool", choices=["wrk", "python"], default=None)
+    parser.add_argument("--only", help="the kinds whose name contains this (e.g. WADO)")
     args = parser.parse_args()
     tool = args.tool or ("wrk" if shutil.which("wrk") else "python")
     load = run_wrk if tool == "wrk" else run_python
@@ -255,6 +257,8 @@ def main() -> int:
             token, kinds = prepare(base, work)
             bare, bare_base = start_bare(base, token, kinds, work)
             for kind in kinds:
+                if args.only and args.only not in kind.name:
+                    continue
                 headers = {"Authorization": f"Bearer {token}", "Accept": kind.accept}
                 load(base + kind.path, headers, 2, args.connections)  # warm
                 before = audit_rows(work)

@@ -215,11 +215,14 @@ def transaction_response(
 def batch_response(
     entries: list[Entry],
     each_in_transaction: Callable[[Callable[[Session], dict[str, Any]]], Any],
+    each_read: Callable[[Callable[[Session], dict[str, Any]]], Any],
     requester: Requester,
     check: bool,
     prepare: Prepare,
 ) -> dict[str, Any]:
-    """Each entry on its own: an invalid resource is its entry's 422, the others still run."""
+    """Each entry on its own: an invalid resource is its entry's 422, the others still run.
+    A read (GET) runs in ``each_read``: read-only, its access record committed by the audit
+    log before the answer."""
     written = _written(entries)
     items = [(e.resource, e.resource_type) for e in written]
     prepared = dict(zip((e.index for e in written), prepare(items), strict=True))
@@ -228,9 +231,8 @@ def batch_response(
         try:
             if entry.index in prepared:
                 _take(entry, prepared[entry.index])
-            answers.append(
-                each_in_transaction(lambda s, e=entry: run_entry(s, requester, e, check))
-            )
+            run = each_read if entry.method == "GET" else each_in_transaction
+            answers.append(run(lambda s, e=entry: run_entry(s, requester, e, check)))
         except HttpError as exc:
             answers.append(
                 {

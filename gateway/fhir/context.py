@@ -40,6 +40,13 @@ class Fhir:
         with transaction(self.platform.sessions) as session:
             return work(session)
 
+    def read_now(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a read-only session, returned once the access records it made are
+        committed (for code already off the event loop; storage errors propagate)."""
+        result, pending = self.platform.audit.read(work)
+        pending.wait()
+        return result
+
     async def write(self, work: Callable[[Session], T]) -> T:
         """``work`` in one write transaction, off the event loop."""
         return await unavailable_as_503(run_in_threadpool(self.run, work))

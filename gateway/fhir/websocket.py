@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.tokens import InvalidToken, Requester, verify
 from gateway.errors import HttpError
 from gateway.fhir import interactions
-from storage.db import reading, transaction
+from storage.db import reading
 from storage.fhir import subscription_pings
 from storage.platform import Platform
 
@@ -35,8 +35,12 @@ def router(platform: Platform) -> APIRouter:
         if verb != "bind" or not subscription_id:
             return "error expected: bind {subscription id}"
         try:
-            with transaction(platform.sessions) as session:
-                stored = interactions.read(session, requester, "Subscription", subscription_id)
+            stored, pending = platform.audit.read(
+                lambda session: interactions.read(
+                    session, requester, "Subscription", subscription_id
+                )
+            )
+            pending.wait()
         except HttpError as exc:
             return f"error {exc.message}"
         channel = (stored.content or {}).get("channel", {})

@@ -4,6 +4,7 @@ anything is written, and each write is one database transaction."""
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
@@ -55,12 +56,17 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         check_format(request)
         body = await json_body(request)
         kind, entries = await run_in_threadpool(bundle.parse, body)
-        run = bundle.transaction_response if kind == "transaction" else bundle.batch_response
-        answer = await unavailable_as_503(
-            run_in_threadpool(
-                run, entries, fhir.run, requester, fhir.checked, fhir.validation.prepared
+        prepare = fhir.validation.prepared
+        if kind == "transaction":
+            work = partial(
+                bundle.transaction_response, entries, fhir.run, requester, fhir.checked, prepare
             )
-        )
+        else:
+            work = partial(
+                bundle.batch_response,
+                entries, fhir.run, fhir.read_now, requester, fhir.checked, prepare,
+            )  # fmt: skip
+        answer = await unavailable_as_503(run_in_threadpool(work))
         return fhir_json(answer)
 
     @api.post("/{resource_type}", openapi_extra=openapi.RESOURCE)

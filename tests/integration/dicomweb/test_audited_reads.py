@@ -95,3 +95,14 @@ def test_no_answer_without_its_access_record(gateway: Gateway, tmp_path: Path):
     for action, (url, accept) in kinds.items():
         answer = httpx.get(url, headers={**headers, "Accept": accept}, timeout=60)
         assert answer.status_code == 200, action
+
+
+def test_reads_in_a_batch_are_each_recorded(gateway: Gateway):
+    headers = {"Authorization": f"Bearer {gateway.token(WHO)}"}
+    created = httpx.post(f"{gateway.url}/fhir/Patient", json=PATIENT, headers=headers)
+    read = {"request": {"method": "GET", "url": f"Patient/{created.json()['id']}"}}
+    before = records_by_action(gateway)
+    batch = {"resourceType": "Bundle", "type": "batch", "entry": [read] * 3}
+    answer = httpx.post(f"{gateway.url}/fhir", json=batch, headers=headers, timeout=60)
+    assert [e["response"]["status"] for e in answer.json()["entry"]] == ["200 OK"] * 3
+    assert records_by_action(gateway) - before == {"read": 3}
