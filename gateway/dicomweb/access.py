@@ -57,6 +57,18 @@ def audited(
         raise ServiceUnavailable("storage unavailable, try again later") from exc
 
 
+def answered(
+    platform: Platform,
+    requester: Requester,
+    action: str,
+    work: Callable[[Session, set[str]], tuple[T, str, dict[str, Any]]],
+) -> T:
+    """:func:`audited`, returned once the access record is committed."""
+    result, pending = audited(platform, requester, action, work)
+    confirm(pending)
+    return result
+
+
 def confirm(pending: Pending) -> None:
     """Return once the access record is committed (503 when it cannot be)."""
     try:

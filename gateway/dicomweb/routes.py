@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.dicomweb import openapi, qido, render, stow, wado
-from gateway.dicomweb.access import audited, confirm, require
+from gateway.dicomweb.access import answered, audited, confirm, require
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
 from storage.dicom import (
@@ -112,12 +112,7 @@ def router(platform: Platform) -> APIRouter:
             found = qido.search(session, query, orgs, root)
             return found, "success", {"level": level.value, "matches": len(found), **path_keys}
 
-        def answer() -> list[dict[str, Any]]:
-            found, pending = audited(platform, requester, "QIDO-RS", work)
-            confirm(pending)
-            return found
-
-        found = await run_in_threadpool(answer)
+        found = await run_in_threadpool(answered, platform, requester, "QIDO-RS", work)
         headers = {"Warning": warning(query.warnings[:1])} if query.warnings else {}
         if not found:
             return Response(status_code=204, headers=headers)
@@ -209,12 +204,7 @@ def router(platform: Platform) -> APIRouter:
             outcome = "success" if documents else "not_found"
             return documents, outcome, {"study_uid": study, "series": len(documents)}
 
-        def answer() -> list[bytes]:
-            documents, pending = audited(platform, requester, "WADO-RS metadata", work)
-            confirm(pending)
-            return documents
-
-        documents = await run_in_threadpool(answer)
+        documents = await run_in_threadpool(answered, platform, requester, "WADO-RS metadata", work)
         if not documents:
             raise NotFound("no such study or series")
         inner = b",".join(d[1:-1] for d in documents if len(d) > 2)
