@@ -6,7 +6,6 @@ can find it at once; all problems are collected before anything is written.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -33,47 +32,14 @@ from storage.models.registry import (
     Role,
 )
 from storage.registry.assertions import public_key_set
-
-# GB 32100-2015 unified social credit code: 18 characters with a check character.
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_AE_TITLE = re.compile(r"^[\x21-\x5b\x5d-\x7e][\x20-\x5b\x5d-\x7e]{0,15}$")
-
-
-def uscc_check_char(first17: str) -> str:
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARS[(31 - total % 31) % 31]
-
-
-def _national_id(value: str) -> str:
-    value = str(value).strip().upper()
-    if len(value) != 18 or any(c not in _USCC_CHARS for c in value):
-        raise ValueError("must be an 18-character unified social credit code (统一社会信用代码)")
-    if uscc_check_char(value[:17]) != value[17]:
-        raise ValueError("check character of the unified social credit code is wrong")
-    return value
-
-
-def _code(value: str) -> str:
-    if not isinstance(value, str) or not _CODE.match(value):
-        raise ValueError(
-            "must be 1-64 characters of a-z, 0-9 and '-', starting with a letter/digit"
-        )
-    return value
-
-
-def _ae_title(value: str) -> str:
-    if not isinstance(value, str) or not _AE_TITLE.match(value) or value != value.strip():
-        raise ValueError("must be 1-16 printable ASCII characters without backslash or edge spaces")
-    return value
+from storage.registry.values import ae_title_value, code_value, national_id_value
 
 
 def _enum(enum: type[LabelledEnum]) -> BeforeValidator:
     return BeforeValidator(lambda v: enum.parse(v) if isinstance(v, str) else v)
 
 
-Code = Annotated[str, BeforeValidator(_code)]
+Code = Annotated[str, BeforeValidator(code_value)]
 
 
 class _Entry(BaseModel):
@@ -84,7 +50,7 @@ class OrganizationEntry(_Entry):
     id: Code
     name: str = Field(min_length=1, max_length=200)
     kind: Annotated[OrgKind, _enum(OrgKind)]
-    national_id: Annotated[str, BeforeValidator(_national_id)]
+    national_id: Annotated[str, BeforeValidator(national_id_value)]
 
 
 class AllianceEntry(_Entry):
@@ -131,7 +97,7 @@ class CentreEntry(_Entry):
 
 
 class AETitleEntry(_Entry):
-    ae_title: Annotated[str, BeforeValidator(_ae_title)]
+    ae_title: Annotated[str, BeforeValidator(ae_title_value)]
     organization: Code
     kind: Annotated[AEKind, _enum(AEKind)]
     description: str = Field("", max_length=200)
@@ -153,7 +119,7 @@ class DicomRouteEntry(_Entry):
     """Forward every stable study matching the filter to a registered peer (C-STORE)."""
 
     id: Code
-    destination: Annotated[str, BeforeValidator(_ae_title)]
+    destination: Annotated[str, BeforeValidator(ae_title_value)]
     source_organization: Code | None = None
     modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,16}$")]] = []
 

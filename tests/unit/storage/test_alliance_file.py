@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage import ConfigError, parse_alliance_file
-from storage.registry.alliance_file import uscc_check_char
+from storage.registry.values import uscc_check_char
 from tests.conftest import DEMO_ALLIANCE
 
 YILIAN = str(Path(sys.executable).with_name("yilian"))
