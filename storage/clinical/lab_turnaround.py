@@ -10,7 +10,6 @@ LIS (送检) and its first final report (报告).  A milestone keeps the earlies
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from storage.clinical.intervals import IntervalFigures, interval_figures, minutes_between
 from storage.models import LabTurnaround
 
 MILESTONES = ("ordered", "collected", "sent", "received", "rejected", "reported")
@@ -106,17 +106,7 @@ def of_order(session: Session, order_id: str) -> LabTurnaround | None:
 
 
 def minutes(row: LabTurnaround, interval: str) -> float | None:
-    start, end = (getattr(row, f"{m}_at") for m in INTERVALS[interval])
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds() / 60, 1)
-
-
-@dataclass(frozen=True, slots=True)
-class IntervalFigures:
-    count: int
-    median_minutes: float | None
-    p90_minutes: float | None
+    return minutes_between(*(getattr(row, f"{m}_at") for m in INTERVALS[interval]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +137,7 @@ def figures(
             )
         )
     )
-    intervals = {}
-    for name in INTERVALS:
-        values = sorted(m for row in rows if (m := minutes(row, name)) is not None)
-        intervals[name] = IntervalFigures(
-            len(values),
-            statistics.median(values) if values else None,
-            values[min(len(values) - 1, int(0.9 * len(values)))] if values else None,
-        )
+    intervals = {name: interval_figures(minutes(row, name) for row in rows) for name in INTERVALS}
     return TurnaroundFigures(
         orders=len(rows),
         with_specimen=sum(1 for r in rows if r.collected_at or r.received_at or r.rejected_at),

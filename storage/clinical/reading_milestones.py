@@ -8,13 +8,13 @@ amendment keep the last; the work is finished when it is verified, returned or c
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from storage.clinical.intervals import IntervalFigures, interval_figures, minutes_between
 from storage.models import ReadingMilestones
 
 # step -> (column, keep the first time learnt)
@@ -110,10 +110,7 @@ def overdue(session: Session, now: datetime, limit: int = 500) -> list[ReadingMi
 
 
 def minutes(row: ReadingMilestones, interval: str) -> float | None:
-    start, end = (getattr(row, column) for column in INTERVALS[interval])
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds() / 60, 1)
+    return minutes_between(*(getattr(row, column) for column in INTERVALS[interval]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,7 @@ class Figures:
     verified: int
     on_time: int
     overdue_open: int
-    intervals: dict[str, tuple[int, float | None, float | None]]  # count, median, p90
+    intervals: dict[str, IntervalFigures]
 
     @property
     def on_time_rate(self) -> float | None:
@@ -159,11 +156,7 @@ def figures(
 
 
 def _figures(rows: list[ReadingMilestones], now: datetime) -> Figures:
-    intervals = {}
-    for name in INTERVALS:
-        values = sorted(m for row in rows if (m := minutes(row, name)) is not None)
-        p90 = values[min(len(values) - 1, int(0.9 * len(values)))] if values else None
-        intervals[name] = (len(values), statistics.median(values) if values else None, p90)
+    intervals = {name: interval_figures(minutes(row, name) for row in rows) for name in INTERVALS}
     verified = [r for r in rows if r.verified_at is not None]
     return Figures(
         tasks=len(rows),

@@ -33,8 +33,8 @@ def _shown(figures: reading_milestones.Figures) -> dict[str, Any]:
         "onTimeRate": figures.on_time_rate,
         "overdueOpen": figures.overdue_open,
         "intervals": {
-            name: {"count": n, "medianMinutes": median, "p90Minutes": p90}
-            for name, (n, median, p90) in figures.intervals.items()
+            name: {"count": f.count, "medianMinutes": f.median_minutes, "p90Minutes": f.p90_minutes}
+            for name, f in figures.intervals.items()
         },
     }
 
