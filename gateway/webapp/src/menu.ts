@@ -19,6 +19,8 @@ export interface PageDefinition {
   /** Position in the menu, smallest first. */
   order: number
   component: () => Promise<Component | { default: Component }>
+  /** False for a page reached from another (e.g. one Task's report), not from the menu. */
+  inMenu?: boolean
 }
 
 export function definePage(page: PageDefinition): PageDefinition {
@@ -34,5 +36,6 @@ export function menuFor(
   roles: readonly string[],
   pages: readonly PageDefinition[],
 ): PageDefinition[] {
-  return pages.filter((page) => canOpen(page, roles)).sort((a, b) => a.order - b.order)
+  return pages
+    .filter((page) => page.inMenu !== false && canOpen(page, roles)).sort((a, b) => a.order - b.order)
 }

@@ -40,3 +40,30 @@ export async function fhirGet<T>(path: string): Promise<T> {
   }
   return body as T
 }
+
+async function fhirAnswer<T>(answer: Response): Promise<T> {
+  const body = await answer.json().catch(() => null)
+  if (!answer.ok) {
+    const issue = body?.issue?.[0]
+    throw new ApiError(answer.status, issue?.diagnostics ?? answer.statusText)
+  }
+  return body as T
+}
+
+/** POST a FHIR resource (e.g. the Parameters of an operation); the answer, or the server's
+ * OperationOutcome diagnostics as the error. */
+export async function fhirPost<T>(path: string, body: unknown): Promise<T> {
+  const answer = await apiFetch(`/fhir/${path}`, {
+    method: 'POST',
+    headers: { Accept: 'application/fhir+json', 'Content-Type': 'application/fhir+json' },
+    body: JSON.stringify(body),
+  })
+  return fhirAnswer<T>(answer)
+}
+
+/** A binary the gateway serves (a DICOMweb thumbnail…) as a Blob, with the bearer token. */
+export async function apiBlob(path: string, accept: string): Promise<Blob> {
+  const answer = await apiFetch(path, { headers: { Accept: accept } })
+  if (!answer.ok) throw new ApiError(answer.status, answer.statusText)
+  return answer.blob()
+}

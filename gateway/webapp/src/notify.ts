@@ -1,0 +1,14 @@
+// Short messages after an action: the server's refusal (its OperationOutcome diagnostics) or
+// a confirmation.  ElMessage is called from script, so its style is imported here (templates
+// get theirs from the component resolver).
+import 'element-plus/es/components/message/style/css'
+
+import { ElMessage } from 'element-plus'
+
+export function notifyDone(text: string): void {
+  ElMessage.success({ message: text, duration: 2500 })
+}
+
+export function notifyRefused(error: unknown): void {
+  ElMessage.error({ message: error instanceof Error ? error.message : String(error), duration: 6000 })
+}
