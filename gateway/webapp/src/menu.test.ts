@@ -14,10 +14,14 @@ describe('menu by role', () => {
     expect(names(['senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
   })
 
-  it('gives clinicians and heads the clinic pages', () => {
-    const clinic = ['home', 'studies', 'critical', 'lab']
-    expect(names(['clinician'])).toEqual(clinic)
-    expect(names(['head'])).toEqual(clinic)
+  it('gives clinicians and heads the clinic pages, clinicians their requests too', () => {
+    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'critical', 'lab'])
+    expect(names(['head'])).toEqual(['home', 'studies', 'critical', 'lab'])
+  })
+
+  it('lists no page reached only from another (one Task report)', () => {
+    expect(names(['reader'])).not.toContain('reading')
+    expect(PAGES.map((page) => page.name)).toContain('reading')
   })
 
   it('gives administrators the administration', () => {

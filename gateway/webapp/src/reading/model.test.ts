@@ -5,6 +5,7 @@ import {
   formatSpan,
   idOf,
   isUrgent,
+  practitionerNames,
   parameters,
   stateOf,
   stateTag,
@@ -94,6 +95,16 @@ describe('references and parameters', () => {
     expect(idOf({ reference: 'Practitioner/wanglei' }, 'Practitioner')).toBe('wanglei')
     expect(idOf({ reference: 'HealthcareService/jhzx-imaging' }, 'Practitioner')).toBe('')
     expect(idOf(undefined, 'Patient')).toBe('')
+  })
+
+  it('names the people among performers, not their organization', () => {
+    const performers = [
+      { reference: 'Practitioner/wanglei', display: '王磊' },
+      { reference: 'Organization/jhzx', display: '金华市中心医院' },
+      { reference: 'Practitioner/zhaomin' },
+    ]
+    expect(practitionerNames(performers)).toBe('王磊、zhaomin')
+    expect(practitionerNames(undefined)).toBe('')
   })
 
   it('builds Parameters with codes, strings and resources', () => {

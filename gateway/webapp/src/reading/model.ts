@@ -172,3 +172,11 @@ export function parameters(
     ),
   }
 }
+
+/** The people among a report's performers or interpreters (not their organization): 王磊、赵敏. */
+export function practitionerNames(references: Reference[] | undefined): string {
+  return (references ?? [])
+    .filter((reference) => reference.reference?.startsWith('Practitioner/'))
+    .map((reference) => reference.display || idOf(reference, 'Practitioner'))
+    .join('、')
+}
