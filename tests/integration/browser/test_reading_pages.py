@@ -1,0 +1,155 @@
+"""Remote reading in the web app, in a real browser against ``yilian serve --demo``: a clinic's
+head CT is 待阅片; reader 王磊 claims it from the worklist, writes findings and impression and
+submits; senior reader 赵敏 signs it off from the review queue; clinician 蒋华 of the clinic
+sees it 已发布 and opens the report.  Another reader cannot claim what 王磊 holds: the server's
+message is shown."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
+from tests.integration.browser.reading_setup import ready_task
+from tests.integration.browser.test_webapp import _serious
+from tests.integration.test_serve import Running, start, wait_until_ready
+
+FINDINGS = "脑实质内未见异常密度影，脑室系统未见扩大。"
+IMPRESSION = "头颅CT平扫未见明显异常。"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The demo platform, a pushed study stable after 2 s quiet."""
+    running = start(tmp_path_factory.mktemp("reading"), env={"YILIAN_STUDY_STABLE_SECONDS": "2"})
+    try:
+        wait_until_ready(running)
+        yield running
+    finally:
+        running.proc.send_signal(signal.SIGTERM)
+        running.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def task(served: Running, base: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return ready_task(served, base, tmp_path_factory.mktemp("ct"))
+
+
+@pytest.fixture
+def watched(page: Page) -> Iterator[Page]:
+    """The page, failing the test on any script error."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    yield page
+    assert problems == []
+
+
+def row_of(page: Page, task: dict):
+    return page.locator("[data-test=tasks] tbody tr", has_text="张三丰")
+
+
+def test_another_reader_cannot_claim_what_one_holds(browser: Browser, base: str, task: dict):
+    """Both see it 待阅片; 王磊 claims first; 刘洋's claim is refused with the server's words.
+    (First in the module: the tests below go on with the same Task.)"""
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
+    try:
+        wang, liu = (context.new_page() for context in contexts)
+        for page, who in ((wang, "wanglei"), (liu, "liuyang")):
+            logged_in(page, base, who)
+            page.click("[data-test=menu-worklist]")
+            expect(row_of(page, task).locator("[data-test=claim]")).to_be_visible()
+        wang.click("[data-test=tasks] [data-test=claim]")
+        wang.wait_for_url(f"{base}/app/reading/{task['id']}")
+        with liu.expect_response(lambda r: r.url.endswith("/$claim")) as answered:
+            row_of(liu, task).locator("[data-test=claim]").click()
+        assert answered.value.status == 409
+        message = answered.value.json()["issue"][0]["diagnostics"]
+        expect(liu.locator(".el-message--error")).to_have_text(message)
+        screenshot(liu, "worklist-claim-refused-zh")
+        # 王磊 gives it back for the next test to claim.
+        wang.click("[data-test=menu-worklist]")
+        row_of(wang, task).locator("[data-test=release]").click()
+        expect(row_of(wang, task).locator("[data-test=state]")).to_have_text("待阅片")
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_reader_claims_writes_and_submits(watched: Page, base: str, task: dict):
+    page = watched
+    logged_in(page, base, "wanglei")
+    page.click("[data-test=menu-worklist]")
+    row = row_of(page, task)
+    expect(row.locator("[data-test=state]")).to_have_text("待阅片")
+    text = row.inner_text()
+    for expected in ("急", "汤溪", "张三丰 男 46岁", "头颅CT平扫", "待阅片"):
+        assert expected in text, (expected, text)
+    page.wait_for_timeout(400)  # the tags' fade-in, for the screenshot
+    screenshot(page, "worklist-reader-zh")
+    row.locator("[data-test=claim]").click()
+    page.wait_for_url(f"{base}/app/reading/{task['id']}")
+    expect(page.locator("[data-test=summary-patient]")).to_have_text("张三丰 男 46岁")
+    expect(page.locator("[data-test=thumbnail]")).to_have_count(2)
+    page.fill("#findings", FINDINGS)
+    page.fill("#impression", IMPRESSION)
+    screenshot(page, "reading-editor-zh")
+    page.click("[data-test=submit]")
+    page.wait_for_url(f"{base}/app/worklist")
+    expect(row_of(page, task).locator("[data-test=state]")).to_have_text("待审核")
+
+
+def test_a_senior_reader_signs_it_off(watched: Page, base: str, task: dict):
+    page = watched
+    logged_in(page, base, "zhaomin")
+    page.click("[data-test=menu-verify]")
+    row = row_of(page, task)
+    expect(row).to_have_count(1)
+    row.locator("[data-test=open]").click()
+    expect(page.locator("[data-test=review-findings]")).to_have_text(FINDINGS)
+    expect(page.locator("[data-test=review-impression]")).to_have_text(IMPRESSION)
+    expect(page.locator("[data-test=review-author]")).to_have_text("王磊")
+    expect(page.locator("[data-test=thumbnail]")).to_have_count(2)
+    expect(page.locator("[data-test=verify]")).to_be_in_viewport()
+    page.wait_for_timeout(400)  # the drawer's slide-in, for the screenshot
+    screenshot(page, "review-zh")
+    page.click("[data-test=verify]")
+    expect(page.locator(".el-message--success")).to_be_visible()
+    expect(row_of(page, task)).to_have_count(0)
+
+
+def test_the_clinic_sees_it_released_and_reads_the_report(watched: Page, base: str, task: dict):
+    page = watched
+    logged_in(page, base, "jianghua")
+    page.click("[data-test=menu-orders]")
+    row = row_of(page, task)
+    expect(row.locator("[data-test=state]")).to_have_text("已发布")
+    screenshot(page, "orders-clinician-zh")
+    row.locator("[data-test=view-report]").click()
+    dialog = page.locator("[data-test=report-dialog]")
+    expect(dialog.locator("[data-test=report-impression]")).to_have_text(IMPRESSION)
+    expect(dialog.locator("[data-test=report-verifier]")).to_have_text("赵敏")
+    expect(dialog.locator("[data-test=report-author]")).to_have_text("王磊")
+    with page.expect_download() as downloaded:
+        dialog.locator("[data-test=report-pdf]").click()
+    path = Path(downloaded.value.path())
+    assert path.read_bytes().startswith(b"%PDF")
+    screenshot(page, "orders-report-zh")
+
+
+def test_the_worklist_has_no_serious_accessibility_violations(browser: Browser, base: str):
+    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
+    page = context.new_page()
+    try:
+        logged_in(page, base, "chenjing")
+        page.click("[data-test=menu-worklist]")
+        page.wait_for_selector("[data-test=tasks]")
+        page.wait_for_load_state("networkidle")
+        found = _serious(page)
+        assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
+    finally:
+        context.close()
