@@ -50,7 +50,8 @@ def watched(page: Page) -> Iterator[Page]:
 
 
 def row_of(page: Page, task: dict):
-    return page.locator("[data-test=tasks] tbody tr", has_text="张三丰")
+    """The table row of this Task."""
+    return page.locator(f"[data-test=tasks] tbody tr:has([data-task='{task['id']}'])")
 
 
 def test_another_reader_cannot_claim_what_one_holds(browser: Browser, base: str, task: dict):
@@ -63,7 +64,7 @@ def test_another_reader_cannot_claim_what_one_holds(browser: Browser, base: str,
             logged_in(page, base, who)
             page.click("[data-test=menu-worklist]")
             expect(row_of(page, task).locator("[data-test=claim]")).to_be_visible()
-        wang.click("[data-test=tasks] [data-test=claim]")
+        row_of(wang, task).locator("[data-test=claim]").click()
         wang.wait_for_url(f"{base}/app/reading/{task['id']}")
         with liu.expect_response(lambda r: r.url.endswith("/$claim")) as answered:
             row_of(liu, task).locator("[data-test=claim]").click()
@@ -89,7 +90,6 @@ def test_a_reader_claims_writes_and_submits(watched: Page, base: str, task: dict
     text = row.inner_text()
     for expected in ("急", "汤溪", "张三丰 男 46岁", "头颅CT平扫", "待阅片"):
         assert expected in text, (expected, text)
-    page.wait_for_timeout(400)  # the tags' fade-in, for the screenshot
     screenshot(page, "worklist-reader-zh")
     row.locator("[data-test=claim]").click()
     page.wait_for_url(f"{base}/app/reading/{task['id']}")
@@ -153,3 +153,57 @@ def test_the_worklist_has_no_serious_accessibility_violations(browser: Browser, 
         assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
     finally:
         context.close()
+
+
+def test_sent_back_rewritten_then_returned_to_the_clinic(
+    browser: Browser, served: Running, base: str, tmp_path: Path
+):
+    """赵敏 sends a report back with a comment; 王磊 finds it 阅片中 again with his text and the
+    comment, and returns the examination to the clinic instead; 蒋华 sees 已退回 and why."""
+    second = ready_task(served, base, tmp_path / "ct")
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
+    try:
+        wang, zhao, jiang = (context.new_page() for context in contexts)
+        logged_in(wang, base, "wanglei")
+        wang.click("[data-test=menu-worklist]")
+        row_of(wang, second).locator("[data-test=claim]").click()
+        wang.fill("#findings", FINDINGS)
+        wang.fill("#impression", IMPRESSION)
+        wang.click("[data-test=submit]")
+        expect(row_of(wang, second).locator("[data-test=state]")).to_have_text("待审核")
+
+        logged_in(zhao, base, "zhaomin")
+        zhao.click("[data-test=menu-verify]")
+        row_of(zhao, second).locator("[data-test=open]").click()
+        zhao.click("[data-test=send-back]")
+        zhao.fill("#send-back-comment", "请补充脑室描述")
+        zhao.click("[data-test=send-back-confirm]")
+        expect(row_of(zhao, second)).to_have_count(0)
+
+        wang.click("[data-test=refresh]")
+        expect(row_of(wang, second).locator("[data-test=state]")).to_have_text("阅片中")
+        wang.click("[data-test=language]")
+        expect(row_of(wang, second).locator("[data-test=state]")).to_have_text("Reading")
+        expect(row_of(wang, second).locator("[data-test=urgent]")).to_have_text("Urgent")
+        screenshot(wang, "worklist-reader-en")
+        wang.click("[data-test=language]")
+        row_of(wang, second).locator("[data-test=open]").click()
+        expect(wang.locator("#findings")).to_have_value(FINDINGS)
+        expect(wang.locator("[data-test=notes]")).to_contain_text("请补充脑室描述")
+        wang.click("[data-test=return]")
+        wang.locator("[data-test=return-reason]").click()
+        wang.locator(".el-select-dropdown__item", has_text="图像质量不合格").click()
+        wang.fill("[data-test=return-text] textarea, textarea[data-test=return-text]", "伪影严重")
+        wang.click("[data-test=return-confirm]")
+        wang.wait_for_url(f"{base}/app/worklist")
+        expect(row_of(wang, second)).to_have_count(0)
+
+        logged_in(jiang, base, "jianghua")
+        jiang.click("[data-test=menu-orders]")
+        row = row_of(jiang, second)
+        expect(row.locator("[data-test=state]")).to_have_text("已退回")
+        expect(row.locator("[data-test=returned-reason]")).to_have_text("图像质量不合格：伪影严重")
+        screenshot(jiang, "orders-returned-zh")
+    finally:
+        for context in contexts:
+            context.close()

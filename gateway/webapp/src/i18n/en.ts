@@ -127,6 +127,7 @@ const en: typeof zhCN = {
     report: 'Report',
     downloadPdf: 'Download PDF',
     returnedReason: 'Reason returned',
+    notes: 'History',
     issued: 'Released at',
   },
   placeholder: {

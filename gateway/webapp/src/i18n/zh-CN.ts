@@ -125,6 +125,7 @@ export default {
     report: '检查报告',
     downloadPdf: '下载 PDF',
     returnedReason: '退回原因',
+    notes: '处理记录',
     issued: '发布时间',
   },
   placeholder: {

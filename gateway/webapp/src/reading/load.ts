@@ -63,13 +63,13 @@ export async function myCentres(): Promise<HealthcareService[]> {
   return resourcesOf<'HealthcareService', HealthcareService>(bundle, 'HealthcareService')
 }
 
-/** A reader's worklist: what waits at their centres, and what they hold. */
+/** A reader's worklist: what waits at their centres, and what they hold (阅片中, 待审核). */
 export async function readerWorklist(): Promise<TaskRow[]> {
   const centres = await myCentres()
   const owners = centres.map((centre) => `HealthcareService/${centre.id}`).join(',')
   const [waiting, mine] = await Promise.all([
     owners ? searchTasks(`owner=${encodeURIComponent(owners)}&status=ready`) : [],
-    searchTasks(`owner=Practitioner/${encodeURIComponent(practitionerId())}`),
+    searchTasks(`owner=Practitioner/${encodeURIComponent(practitionerId())}&status=in-progress`),
   ])
   const seen = new Set<string>()
   return [...waiting, ...mine].filter((row) => !seen.has(row.task.id) && seen.add(row.task.id))

@@ -34,6 +34,7 @@ export interface Task extends Resource {
   lastModified?: string
   restriction?: { period?: { end?: string } }
   output?: { valueReference?: Reference }[]
+  note?: { time?: string; text?: string }[]
 }
 
 export interface Patient extends Resource {
