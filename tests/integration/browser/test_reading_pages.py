@@ -159,7 +159,8 @@ def test_sent_back_rewritten_then_returned_to_the_clinic(
     browser: Browser, served: Running, base: str, tmp_path: Path
 ):
     """赵敏 sends a report back with a comment; 王磊 finds it 阅片中 again with his text and the
-    comment, and returns the examination to the clinic instead; 蒋华 sees 已退回 and why."""
+    comment, reports a critical value, then returns the examination to the clinic; 蒋华 sees
+    已退回 and why."""
     second = ready_task(served, base, tmp_path / "ct")
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
     try:
@@ -190,10 +191,16 @@ def test_sent_back_rewritten_then_returned_to_the_clinic(
         row_of(wang, second).locator("[data-test=open]").click()
         expect(wang.locator("#findings")).to_have_value(FINDINGS)
         expect(wang.locator("[data-test=notes]")).to_contain_text("请补充脑室描述")
+        wang.click("[data-test=critical]")
+        wang.fill("textarea[data-test=critical-finding]", "左侧基底节区高密度影")
+        wang.click("[data-test=critical-confirm]")
+        expect(wang.locator("[data-test=notes]")).to_contain_text(
+            "危急值已通知申请机构：左侧基底节区高密度影"
+        )
         wang.click("[data-test=return]")
         wang.locator("[data-test=return-reason]").click()
         wang.locator(".el-select-dropdown__item", has_text="图像质量不合格").click()
-        wang.fill("[data-test=return-text] textarea, textarea[data-test=return-text]", "伪影严重")
+        wang.fill("textarea[data-test=return-text]", "伪影严重")
         wang.click("[data-test=return-confirm]")
         wang.wait_for_url(f"{base}/app/worklist")
         expect(row_of(wang, second)).to_have_count(0)
