@@ -34,16 +34,17 @@ def fhir(base: str, token: str, method: str, path: str, body: dict | None = None
     return dict(answer.json())
 
 
-def ready_task(served: Running, base: str, directory: Path) -> dict:
-    """Order, push the images, wait until the order's Task is 待阅片; the Task."""
+def ready_task(served: Running, base: str, directory: Path, patient: str = "") -> dict:
+    """Order (for ``patient``, a ``Patient/<id>``, else a new one), push the images, wait until
+    the order's Task is 待阅片; the Task."""
     token = his_token(base)
-    patient = fhir(base, token, "POST", "Patient", PATIENT)
+    patient = patient or f"Patient/{fhir(base, token, 'POST', 'Patient', PATIENT)['id']}"
     order = fhir(base, token, "POST", "ServiceRequest", {
         "resourceType": "ServiceRequest", "status": "active", "intent": "order",
         "priority": "stat",
         "category": [{"coding": [{"system": CATEGORY, "code": "imaging"}]}],
         "code": {"coding": [{"system": "urn:his:tx-wsy", "code": "CT-HEAD"}], "text": "头颅CT平扫"},
-        "subject": {"reference": f"Patient/{patient['id']}"},
+        "subject": {"reference": patient},
         "requester": {"reference": "Organization/tx-wsy"},
         "performer": [{"reference": "Organization/jhzx"}],
         "authoredOn": "2026-12-02T08:30:00+08:00",

@@ -95,6 +95,10 @@ def test_a_reader_claims_writes_and_submits(watched: Page, base: str, task: dict
     page.wait_for_url(f"{base}/app/reading/{task['id']}")
     expect(page.locator("[data-test=summary-patient]")).to_have_text("张三丰 男 46岁")
     expect(page.locator("[data-test=thumbnail]")).to_have_count(2)
+    expect(page.locator(".priors, [data-test=priors]")).to_have_count(0)  # a first report
+    page.locator("[data-test=template]").click()
+    page.locator(".el-select-dropdown__item", has_text="头颅CT平扫（未见异常）").click()
+    expect(page.locator("#impression")).to_have_value(IMPRESSION)  # the template's
     page.fill("#findings", FINDINGS)
     page.fill("#impression", IMPRESSION)
     screenshot(page, "reading-editor-zh")
@@ -156,12 +160,12 @@ def test_the_worklist_has_no_serious_accessibility_violations(browser: Browser, 
 
 
 def test_sent_back_rewritten_then_returned_to_the_clinic(
-    browser: Browser, served: Running, base: str, tmp_path: Path
+    browser: Browser, served: Running, base: str, task: dict, tmp_path: Path
 ):
     """赵敏 sends a report back with a comment; 王磊 finds it 阅片中 again with his text and the
     comment, reports a critical value, then returns the examination to the clinic; 蒋华 sees
     已退回 and why."""
-    second = ready_task(served, base, tmp_path / "ct")
+    second = ready_task(served, base, tmp_path / "ct", task["for"]["reference"])  # a next exam
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
     try:
         wang, zhao, jiang = (context.new_page() for context in contexts)
@@ -191,6 +195,7 @@ def test_sent_back_rewritten_then_returned_to_the_clinic(
         row_of(wang, second).locator("[data-test=open]").click()
         expect(wang.locator("#findings")).to_have_value(FINDINGS)
         expect(wang.locator("[data-test=notes]")).to_contain_text("请补充脑室描述")
+        expect(wang.locator("[data-test=priors]")).to_contain_text(IMPRESSION)  # the first exam
         wang.click("[data-test=critical]")
         wang.fill("textarea[data-test=critical-finding]", "左侧基底节区高密度影")
         wang.click("[data-test=critical-confirm]")

@@ -128,6 +128,15 @@ const en: typeof zhCN = {
     downloadPdf: 'Download PDF',
     returnedReason: 'Reason returned',
     notes: 'History',
+    template: 'Template',
+    templates: {
+      'head-ct': 'Head CT (normal)',
+      'chest-ct': 'Chest CT (normal)',
+      'chest-dr': 'Chest radiograph (normal)',
+      'abdomen-us': 'Abdominal ultrasound (normal)',
+    },
+    priors: 'Prior reports',
+    noPriors: 'No prior reports',
     issued: 'Released at',
   },
   placeholder: {

@@ -126,6 +126,15 @@ export default {
     downloadPdf: '下载 PDF',
     returnedReason: '退回原因',
     notes: '处理记录',
+    template: '报告模板',
+    templates: {
+      'head-ct': '头颅CT平扫（未见异常）',
+      'chest-ct': '胸部CT平扫（未见异常）',
+      'chest-dr': '胸部DR（未见异常）',
+      'abdomen-us': '腹部超声（未见异常）',
+    },
+    priors: '既往报告',
+    noPriors: '无既往报告',
     issued: '发布时间',
   },
   placeholder: {
