@@ -105,6 +105,15 @@ def test_the_worklist_has_no_serious_accessibility_violations(
         context.close()
 
 
+def test_a_task_one_may_not_see_says_so(watched: Page, base: str):
+    logged_in(watched, base, "liuyang")
+    watched.evaluate(
+        "history.pushState({}, '', '/app/reading/no-such-task');"
+        "dispatchEvent(new PopStateEvent('popstate'))"
+    )
+    expect(watched.locator("main [role=alert]")).to_contain_text("找不到该任务，或您无权查看")
+
+
 def test_a_reader_claims_writes_and_submits(watched: Page, base: str, task: dict):
     page = watched
     logged_in(page, base, "wanglei")

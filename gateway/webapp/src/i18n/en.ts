@@ -137,6 +137,7 @@ const en: typeof zhCN = {
     },
     priors: 'Prior reports',
     noPriors: 'No prior reports',
+    notFound: 'No such task, or not one you may see',
     issued: 'Released at',
   },
   placeholder: {

@@ -135,6 +135,7 @@ export default {
     },
     priors: '既往报告',
     noPriors: '无既往报告',
+    notFound: '找不到该任务，或您无权查看',
     issued: '发布时间',
   },
   placeholder: {
