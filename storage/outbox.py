@@ -8,17 +8,34 @@ the lease expires.  Failures retry with exponential backoff, then land in ``dead
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import add_rows, transaction
 from storage.models import OutboxEvent, OutboxState
 
 MAX_BACKOFF = timedelta(hours=1)
+_ENQUEUED = "outbox.enqueued"  # session.info: this transaction holds new events
+# Set when a transaction of this process commits new events: a worker of the same process
+# (``yilian serve`` runs them together) starts on them at once instead of at its next poll.
+# Workers of other processes still find them by polling.
+work_committed = threading.Event()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    if session.info.pop(_ENQUEUED, False):
+        work_committed.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +67,8 @@ def enqueue(
         "updated_at": now,
     }
     add_rows(session, OutboxEvent, [event])
+    if delay <= timedelta(0):
+        session.info[_ENQUEUED] = True
 
 
 def claim(

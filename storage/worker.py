@@ -30,6 +30,7 @@ Handler = Callable[[Platform, dict[str, Any]], None]
 EVENTS = Counter("yilian_outbox_events_total", "Outbox events handled", ["topic", "outcome"])
 MAINTENANCE_EVERY = 600.0
 PERIODIC_EVERY = 5.0
+WAKE_CHECK = 0.02  # seconds between looks at outbox.work_committed while idle
 
 
 class PermanentFailure(Exception):
@@ -85,6 +86,17 @@ def periodic(platform: Platform) -> None:
         log.info("studies stable", extra={"count": stable})
 
 
+async def _idle(stop: asyncio.Event, poll: float) -> None:
+    """Until ``poll`` seconds pass, ``stop`` is set, or this process commits new events."""
+    deadline = time.monotonic() + poll
+    while not stop.is_set() and time.monotonic() < deadline:
+        if outbox.work_committed.is_set():
+            outbox.work_committed.clear()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(WAKE_CHECK, poll))
+
+
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     """Service entry point: poll until ``stop`` is set; the batch in hand always finishes."""
     handlers: dict[str, Handler] = plugins("yilian.outbox_handlers")
@@ -106,6 +118,5 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
             log.warning("worker cannot reach storage", extra={"error": str(exc)})
             claimed = 0
         if not claimed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll)
+            await _idle(stop, poll)
     log.info("worker stopped")
