@@ -3,6 +3,7 @@
 import { createI18n } from 'vue-i18n'
 
 import en from './en'
+import { PAGE_MESSAGES } from './pageMessages'
 import zhCN from './zh-CN'
 
 export const LOCALES = ['zh-CN', 'en'] as const
@@ -22,7 +23,10 @@ export const i18n = createI18n({
   legacy: false,
   locale: initialLocale(globalThis.localStorage?.getItem(LOCALE_KEY) ?? null),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
+  messages: {
+    'zh-CN': { ...zhCN, ...PAGE_MESSAGES['zh-CN'] },
+    en: { ...en, ...PAGE_MESSAGES.en },
+  },
 })
 
 export function currentLocale(): Locale {
