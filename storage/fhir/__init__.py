@@ -20,6 +20,7 @@ from storage.fhir.lookups import (
     referencing,
     server_owned,
 )
+from storage.fhir.ordering import SortKey
 from storage.fhir.performed_steps import (
     FINAL,
     DuplicateStep,
@@ -29,7 +30,6 @@ from storage.fhir.performed_steps import (
     set_step,
     start_step,
 )
-from storage.fhir.search import SortKey
 from storage.fhir.store import (
     IndexRows,
     StoredResource,

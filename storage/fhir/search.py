@@ -10,7 +10,7 @@ exactly.  Only resources the requester's organizations may see are counted or re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from storage.fhir.criteria import (
     date_criterion,
     token_condition,
 )
+from storage.fhir.ordering import SortKey, order_by, walk, walkable
 from storage.fhir.store import StoredResource, as_stored
 from storage.models import (
     FhirReferenceIndex,
@@ -38,6 +39,10 @@ from storage.policy import Viewer, fhir_visible
 
 # How many index entries a criterion is counted up to when choosing which one drives a query.
 ESTIMATE_CAP = 10_000
+# From how many matches a sorted page is found by walking the sort index (storage.fhir.ordering)
+# rather than by sorting every match, and the deepest page (offset + count) a walk serves.
+WALK_FROM = 500
+WALK_DEEPEST = 500
 # Which kinds of criteria usually match few resources (a date range with both ends: 3 less).
 _LIKELY_FEW = {"reference": 0, "token": 2, "uri": 2, "string": 3, "quantity": 4, "date": 4}
 
@@ -190,11 +195,11 @@ def _condition(
 
 def _driver(
     session: Session, resource_type: str, criteria: list[Criterion | Has | Paired]
-) -> Criterion | Paired | None:
+) -> tuple[Criterion | Paired | None, int]:
     """The plain criterion with the fewest matches, counted (in the index only) up to the
-    fewest found so far, likely-selective ones first; None when every one matches
-    :data:`ESTIMATE_CAP` or more (then walking the resources in order and checking each finds
-    a page sooner than listing that many ids)."""
+    fewest found so far, likely-selective ones first, and that count; None when every one
+    matches :data:`ESTIMATE_CAP` or more (then walking the resources in order and checking
+    each finds a page sooner than listing that many ids)."""
     candidates: list[tuple[Criterion | Paired, Select[Any]]] = [
         (criterion, _paired_matching(resource_type, criterion))
         for criterion in criteria
@@ -207,8 +212,6 @@ def _driver(
         and (matching := _matching(resource_type, criterion)) is not None
     ]
     plain = sorted(candidates, key=lambda pair: _likely_few(pair[0]))
-    if len(plain) < 2:
-        return plain[0][0] if plain else None
     best, fewest = None, ESTIMATE_CAP
     for criterion, matching in plain:
         capped = select(func.count()).select_from(matching.limit(fewest).subquery())
@@ -217,7 +220,7 @@ def _driver(
             best, fewest = criterion, size
         if fewest <= 100:
             break
-    return best
+    return best, fewest
 
 
 def _likely_few(criterion: Criterion | Paired) -> int:
@@ -227,19 +230,18 @@ def _likely_few(criterion: Criterion | Paired) -> int:
 
 
 def _filtered(
-    session: Session,
     resource_type: str,
-    criteria: list[Criterion | Has],
+    joined: list[Criterion | Has | Paired],
     viewer: Viewer,
     last_updated: list[Match],
+    driver: Criterion | Paired | None,
 ) -> Select[Any]:
-    statement = select(FhirResource).where(
+    """The ids of the matching resources (``driver``'s listed first, the rest checked)."""
+    statement = select(FhirResource.id).where(
         FhirResource.resource_type == resource_type,
         FhirResource.deleted.is_(False),
         fhir_visible(viewer),
     )
-    joined = _pairs(resource_type, _ranges(criteria))
-    driver = _driver(session, resource_type, joined)
     for criterion in joined:
         statement = statement.where(
             _condition(resource_type, criterion, viewer, drives=criterion is driver)
@@ -267,49 +269,6 @@ def _last_updated_condition(match: Match) -> ColumnElement[bool]:
     }[match.prefix]
 
 
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    param: str  # a search parameter, "_id" or "_lastUpdated"
-    kind: str
-    descending: bool = False
-
-
-_SORT_COLUMN = {
-    "token": "code",
-    "string": "value",
-    "reference": "target",
-    "quantity": "value",
-    "number": "value",
-    "uri": "value",
-}
-
-
-def _sort_expression(resource_type: str, key: SortKey) -> Any:
-    """A resource's sort value for ``key``: the least value ascending, the greatest
-    descending (dates: the start of the earliest range / the end of the latest)."""
-    if key.param == "_id":
-        value: Any = FhirResource.id
-    elif key.param == "_lastUpdated":
-        value = FhirResource.last_updated
-    else:
-        table = TABLES[key.kind]
-        if key.kind == "date":
-            column = table.high if key.descending else table.low
-        else:
-            column = getattr(table, _SORT_COLUMN[key.kind])
-        pick = func.max(column) if key.descending else func.min(column)
-        value = (
-            select(pick)
-            .where(
-                table.resource_type == resource_type,
-                table.resource_id == FhirResource.id,
-                table.param == key.param,
-            )
-            .scalar_subquery()
-        )
-    return value.desc().nulls_last() if key.descending else value.asc().nulls_last()
-
-
 def search(
     session: Session,
     resource_type: str,
@@ -324,17 +283,36 @@ def search(
 ) -> tuple[list[StoredResource], int | None]:
     """One page of matches in ``sort`` order (then by id: stable for paging) and the total:
     counted when ``with_total``, else known only when this page is the last one."""
-    statement = _filtered(session, resource_type, criteria, viewer, last_updated or [])
-    order = [_sort_expression(resource_type, key) for key in sort or []]
-    found = []
-    if count:
-        rows = session.scalars(
-            statement.order_by(*order, FhirResource.id).offset(offset).limit(count)
-        )
-        found = [as_stored(row) for row in rows]
+    sort = sort or []
+    joined = _pairs(resource_type, _ranges(criteria))
+    driver, fewest = _driver(session, resource_type, joined)
+    ids = _filtered(resource_type, joined, viewer, last_updated or [], driver)
+    page: list[str] | None = None
+    if count and walkable(sort) and fewest >= WALK_FROM and offset + count <= WALK_DEEPEST:
+        checked = _filtered(resource_type, joined, viewer, last_updated or [], None)
+        walked = walk(session, checked, resource_type, sort[0], offset + count)
+        page = walked[offset:] if walked is not None else None
+    if count and page is None:
+        ordered = ids.order_by(*order_by(resource_type, sort)).offset(offset).limit(count)
+        page = list(session.scalars(ordered))
+    found = _rows(session, resource_type, page or [])
     total = None
     if with_total:
-        total = session.scalar(select(func.count()).select_from(statement.subquery()))
+        total = session.scalar(select(func.count()).select_from(ids.subquery()))
     elif count and len(found) < count and (found or offset == 0):
         total = offset + len(found)
     return found, total
+
+
+def _rows(session: Session, resource_type: str, ids: list[str]) -> list[StoredResource]:
+    """The resources of ``ids``, in that order: read only for the page, after the ids were
+    sorted without them."""
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(FhirResource).where(
+            FhirResource.resource_type == resource_type, FhirResource.id.in_(ids)
+        )
+    )
+    by_id = {row.id: as_stored(row) for row in rows}
+    return [by_id[i] for i in ids]

@@ -59,14 +59,16 @@ class _IndexRow:
     param: Mapped[str] = mapped_column(String(64))
 
 
-def _owner_index(table: str) -> Index:
-    return Index(f"ix_{table}_resource", "resource_type", "resource_id", "param")
+def _owner_index(table: str, *values: str) -> Index:
+    """One resource's rows of a parameter; with the ``values`` a per-resource check (a criterion
+    that does not drive the search) reads the index alone."""
+    return Index(f"ix_{table}_resource", "resource_type", "resource_id", "param", *values)
 
 
 class FhirTokenIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_token"
     __table_args__ = (
-        _owner_index("fhir_index_token"),
+        _owner_index("fhir_index_token", "code", "system"),
         Index(
             "ix_fhir_index_token_code", "resource_type", "param", "code", "system", "resource_id"
         ),
@@ -81,7 +83,7 @@ class FhirTokenIndex(_IndexRow, Base):
 class FhirStringIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_string"
     __table_args__ = (
-        _owner_index("fhir_index_string"),
+        _owner_index("fhir_index_string", "value"),
         Index("ix_fhir_index_string_value", "resource_type", "param", "value", "resource_id"),
     )
 
@@ -91,10 +93,13 @@ class FhirStringIndex(_IndexRow, Base):
 class FhirDateIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_date"
     __table_args__ = (
-        _owner_index("fhir_index_date"),
+        _owner_index("fhir_index_date", "low", "high"),
         Index(
             "ix_fhir_index_date_low", "resource_type", "param", "wide", "low", "high", "resource_id"
         ),
+        # A sorted page read in order (storage.fhir.ordering): oldest first, newest first.
+        Index("ix_fhir_index_date_sort_low", "resource_type", "param", "low", "resource_id"),
+        Index("ix_fhir_index_date_sort_high", "resource_type", "param", "high", "resource_id"),
     )
 
     low: Mapped[str] = mapped_column(String(19))
@@ -134,7 +139,7 @@ class FhirTokenDateIndex(_IndexRow, Base):
 class FhirReferenceIndex(_IndexRow, Base):
     __tablename__ = "fhir_index_reference"
     __table_args__ = (
-        _owner_index("fhir_index_reference"),
+        _owner_index("fhir_index_reference", "target"),
         Index("ix_fhir_index_reference_target", "resource_type", "param", "target", "resource_id"),
     )
 
