@@ -18,6 +18,7 @@ import {
   type ReadingState,
   type ServiceRequest,
   type Task,
+  URGENT_PRIORITIES,
 } from './model'
 
 const INCLUDES = '&_include=Task:patient&_include=Task:based-on&_include=Task:requester'
@@ -63,16 +64,22 @@ export async function myCentres(): Promise<HealthcareService[]> {
   return resourcesOf<'HealthcareService', HealthcareService>(bundle, 'HealthcareService')
 }
 
-/** A reader's worklist: what waits at their centres, and what they hold (阅片中, 待审核). */
+/** A reader's worklist: what waits at their centres — every urgent Task, then the longest
+ * waiting (a centre may have thousands open; the server pages them oldest first) — and what
+ * they hold (阅片中, 待审核). */
 export async function readerWorklist(): Promise<TaskRow[]> {
   const centres = await myCentres()
   const owners = centres.map((centre) => `HealthcareService/${centre.id}`).join(',')
-  const [waiting, mine] = await Promise.all([
-    owners ? searchTasks(`owner=${encodeURIComponent(owners)}&status=ready`) : [],
+  const waiting = `owner=${encodeURIComponent(owners)}&status=ready`
+  const [urgent, oldest, mine] = await Promise.all([
+    owners ? searchTasks(`${waiting}&priority=${URGENT_PRIORITIES.join(',')}`) : [],
+    owners ? searchTasks(`${waiting}&_sort=authored-on`) : [],
     searchTasks(`owner=Practitioner/${encodeURIComponent(practitionerId())}&status=in-progress`),
   ])
   const seen = new Set<string>()
-  return [...waiting, ...mine].filter((row) => !seen.has(row.task.id) && seen.add(row.task.id))
+  return [...urgent, ...oldest, ...mine].filter(
+    (row) => !seen.has(row.task.id) && seen.add(row.task.id),
+  )
 }
 
 /** POST an operation on a Task (`claim`, `submit` …); the Task as it is afterwards. */

@@ -89,8 +89,11 @@ export function stateTag(state: ReadingState): TagType {
 }
 
 /** 急 for stat/asap/urgent orders, 普通 otherwise. */
+/** The FHIR request priorities read before routine work. */
+export const URGENT_PRIORITIES: readonly string[] = ['stat', 'asap', 'urgent']
+
 export function isUrgent(priority: string | undefined): boolean {
-  return priority === 'stat' || priority === 'asap' || priority === 'urgent'
+  return URGENT_PRIORITIES.includes(priority ?? '')
 }
 
 /** The id of a `Type/id` reference, or '' when it names another type. */
