@@ -28,6 +28,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 
 from dicom_node.worklist_items import ITEM_KEYS, STEP_KEYS, Item
 from storage.fhir import Narrowing
@@ -47,25 +48,38 @@ class UnreadableValue(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Asked:
+    """A key to return, read from the identifier once per query (not once per answer)."""
+
+    tag: BaseTag
+    vr: str
+    keyword: str
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     identifier: Dataset
     keys: dict[str, tuple[str, str]]  # keyword -> (VR, value) of the item's non-empty keys
     step: dict[str, tuple[str, str]]  # the same for the step's keys
-    step_asked: list[DataElement]  # the step keys to return (all of them if none is named)
+    asked: tuple[Asked, ...]  # the item's keys to return, in order (the step sequence too)
+    step_asked: tuple[Asked, ...]  # the step keys to return (all of them if none is named)
 
 
 def parse_query(identifier: Dataset) -> Query:
     keys: dict[str, tuple[str, str]] = {}
     step: dict[str, tuple[str, str]] = {}
+    asked: list[Asked] = []
     step_asked: list[DataElement] = []
     for element in identifier:
+        if element.keyword == "SpecificCharacterSet":
+            continue
+        asked.append(Asked(element.tag, _vr(element), element.keyword))
         if element.keyword == STEP_SEQUENCE:
             step_asked = _step_keys(element, step)
-        elif element.VR == "SQ" or element.keyword == "SpecificCharacterSet":
-            continue
-        elif (value := _value(element)) and element.keyword in ITEM_KEYS:
+        elif element.VR != "SQ" and (value := _value(element)) and element.keyword in ITEM_KEYS:
             keys[element.keyword] = (_vr(element), _checked(element, value))
-    return Query(identifier, keys, step, step_asked)
+    in_step = tuple(Asked(e.tag, _vr(e), e.keyword) for e in step_asked)
+    return Query(identifier, keys, step, tuple(asked), in_step)
 
 
 def _step_keys(element: DataElement, step: dict[str, tuple[str, str]]) -> list[DataElement]:
@@ -209,21 +223,19 @@ def answer(query: Query, item: Item) -> Dataset:
     """The response identifier: exactly the keys asked, with the item's values."""
     result = Dataset()
     result.SpecificCharacterSet = "ISO_IR 192"
-    for element in query.identifier:
-        if element.keyword == "SpecificCharacterSet":
-            continue
-        if element.keyword == STEP_SEQUENCE:
-            result.add_new(element.tag, "SQ", [_step(query, item)])
-        elif element.VR == "SQ":
-            result.add_new(element.tag, "SQ", [])
+    for key in query.asked:
+        if key.keyword == STEP_SEQUENCE:
+            result.add_new(key.tag, "SQ", [_step(query, item)])
+        elif key.vr == "SQ":
+            result.add_new(key.tag, "SQ", [])
         else:
-            _put(result, element, item.values.get(element.keyword, ""))
+            _put(result, key, item.values.get(key.keyword, ""))
     return result
 
 
-def _put(data: Dataset, asked: DataElement, value: str) -> None:
+def _put(data: Dataset, key: Asked, value: str) -> None:
     """The value as the key's VR (values made here are valid: not checked again)."""
-    data.add(DataElement(asked.tag, _vr(asked), value or None, validation_mode=config.IGNORE))
+    data.add(DataElement(key.tag, key.vr, value or None, validation_mode=config.IGNORE))
 
 
 def _step(query: Query, item: Item) -> Dataset:
@@ -232,9 +244,9 @@ def _step(query: Query, item: Item) -> Dataset:
         for keyword in STEP_KEYS:
             setattr(step, keyword, item.step[keyword] or None)
         return step
-    for element in query.step_asked:
-        if element.VR == "SQ":
-            step.add_new(element.tag, "SQ", [])
+    for key in query.step_asked:
+        if key.vr == "SQ":
+            step.add_new(key.tag, "SQ", [])
         else:
-            _put(step, element, item.step.get(element.keyword, ""))
+            _put(step, key, item.step.get(key.keyword, ""))
     return step

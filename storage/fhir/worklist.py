@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage.fhir.store import StoredResource, as_stored
 from storage.models import (
@@ -178,27 +178,28 @@ def _over(session: Session, order_ids: list[str]) -> set[str]:
     """The orders among these whose reading Task is over or whose exam was completed."""
     if not order_ids:
         return set()
-    reference, status = aliased(FhirReferenceIndex), aliased(FhirTokenIndex)
+    reference, status = FhirReferenceIndex, FhirTokenIndex
     targets = [f"{ORDER}/{order_id}" for order_id in order_ids]
-    statement = (
-        select(reference.target)
-        .join(
-            status,
-            and_(
-                status.resource_type == reference.resource_type,
-                status.resource_id == reference.resource_id,
-                status.param == "status",
-            ),
-        )
+    # Driven by the orders' references (a few per order), each referrer's status checked in
+    # its per-resource index: never a walk over every finished Task of the alliance.
+    finished = (
+        select(status.resource_id)
         .where(
-            reference.resource_type.in_(("Task", "Procedure")),
-            reference.param == "based-on",
-            reference.target.in_(targets),
+            status.resource_type == reference.resource_type,
+            status.resource_id == reference.resource_id,
+            status.param == "status",
             or_(
                 and_(reference.resource_type == "Task", status.code.in_(TASK_OVER)),
                 and_(reference.resource_type == "Procedure", status.code == "completed"),
             ),
         )
+        .exists()
+    )
+    statement = select(reference.target).where(
+        reference.resource_type.in_(("Task", "Procedure")),
+        reference.param == "based-on",
+        reference.target.in_(targets),
+        finished,
     )
     return {target.removeprefix(f"{ORDER}/") for target in session.scalars(statement)}
 

@@ -26,11 +26,11 @@ def upgrade() -> None:
     for table, values in COVERED.items():
         op.drop_index(f"ix_{table}_resource", table_name=table)
         op.create_index(f"ix_{table}_resource", table, [*OWNER, *values])
-    for end in ("low", "high"):
+    for end, other in (("low", "high"), ("high", "low")):
         op.create_index(
             f"ix_fhir_index_date_sort_{end}",
             "fhir_index_date",
-            ["resource_type", "param", end, "resource_id"],
+            ["resource_type", "param", end, "resource_id", other, "wide"],
         )
 
 
