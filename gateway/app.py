@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, patient_link, webapp_site
 from gateway.admin import hl7 as hl7_admin
+from gateway.admin import operations as admin_operations
+from gateway.admin import registry as admin_registry
 from gateway.auth import authorize
 from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
@@ -88,6 +90,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(dicomweb_routes.router(platform))
     app.include_router(dicomweb_workitems.router(platform))
     app.include_router(hl7_admin.router(platform))
+    app.include_router(admin_registry.router(platform))
+    app.include_router(admin_operations.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     app.include_router(patient_link.router(platform))
@@ -115,7 +119,10 @@ def create_app(platform: Platform) -> FastAPI:
             outcome = operation_outcome(status, message, problems)
             body = json.dumps(outcome, ensure_ascii=False)
             return Response(body, status, headers, media_type=FHIR_JSON)
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        body: dict[str, object] = {"detail": message}
+        if problems:
+            body["problems"] = [text for _, text in problems]
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:

@@ -139,11 +139,29 @@ def fail(
 def replay(sessions: sessionmaker[Session], event_id: int) -> None:
     """Put a dead event back in the queue (an admin's action)."""
     with transaction(sessions) as session:
-        session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == event_id, OutboxEvent.state == OutboxState.DEAD)
-            .values(state=OutboxState.PENDING, attempts=0, available_at=datetime.now(UTC))
+        replay_dead(session, event_id)
+
+
+def replay_dead(session: Session, event_id: int) -> bool:
+    """:func:`replay` in the caller's transaction; False when there is no such dead event."""
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.state == OutboxState.DEAD)
+        .values(state=OutboxState.PENDING, attempts=0, available_at=datetime.now(UTC))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def dead_events(session: Session, limit: int = 100) -> list[OutboxEvent]:
+    """The events that gave up, newest first, for an administrator to look at and replay."""
+    return list(
+        session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.state == OutboxState.DEAD)
+            .order_by(OutboxEvent.updated_at.desc(), OutboxEvent.id.desc())
+            .limit(limit)
         )
+    )
 
 
 def recent_events(session: Session, topic: str, limit: int = 1000) -> list[OutboxEvent]:

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from gateway.admin.access import administrator, audit_admin
 from gateway.auth.routes import Auth
-from gateway.auth.tokens import Requester
-from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.errors import BadRequest, NotFound
 from gateway.transactions import run_in_transaction
 from storage.fhir import instant
 from storage.hl7 import messages_of, request_replay
@@ -21,22 +21,16 @@ from storage.models import Hl7State
 from storage.platform import Platform
 
 
-def _admin(requester: Requester) -> set[str]:
-    if "admin" not in requester.roles:
-        raise Forbidden("administrators only")
-    return {requester.org_id}
-
-
 def router(platform: Platform) -> APIRouter:
     api = APIRouter(prefix="/admin/hl7-messages", tags=["administration"])
 
     @api.get("")
     async def log(requester: Auth, state: str | None = None, limit: int = 100) -> Response:
-        orgs = _admin(requester)
         if state is not None and state not in set(Hl7State):
             raise BadRequest(f"state is one of {', '.join(Hl7State)}")
 
         def work(session: Any) -> list[dict[str, Any]]:
+            orgs = set(administrator(session, requester).orgs)
             return [
                 {
                     "id": m.id, "peer": peer.id, "controlId": m.control_id,
@@ -54,11 +48,11 @@ def router(platform: Platform) -> APIRouter:
 
     @api.post("/{message_id}/$replay", status_code=202)
     async def replay(requester: Auth, message_id: int) -> Response:
-        orgs = _admin(requester)
-
         def work(session: Any) -> None:
+            orgs = set(administrator(session, requester).orgs)
             if request_replay(session, message_id, orgs) is None:
                 raise NotFound(f"no HL7 message {message_id} from this organization's peers")
+            audit_admin(session, requester, "replay", hl7_message=message_id)
 
         await run_in_threadpool(run_in_transaction, platform, work)
         body = {"replay": message_id, "status": "queued"}

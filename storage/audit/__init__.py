@@ -20,13 +20,16 @@ never received, never the other way round.
 """
 
 from storage.audit.log import AuditLog, Pending
+from storage.audit.patient_trail import PatientTrail, records_about
 from storage.audit.records import AuditQuery, audit, find_records, get_record
 
 __all__ = [
     "AuditLog",
     "AuditQuery",
+    "PatientTrail",
     "Pending",
     "audit",
     "find_records",
     "get_record",
+    "records_about",
 ]

@@ -9,10 +9,24 @@ for it to be published again), secret hashing (``secrets``) and the token signin
 (``signing_keys``).  The tables are ``storage.models.registry``.
 """
 
-from storage.registry.alliance_file import AllianceFile, parse_alliance_file
+from storage.registry.alliance_file import (
+    AllianceFile,
+    AllianceProblems,
+    check_alliance,
+    parse_alliance_file,
+)
 from storage.registry.alliance_import import ImportReport, import_alliance_file
 from storage.registry.assertions import client_keys, take_assertion
 from storage.registry.directory import CHANGED_TOPIC, Directory, read_directory
+from storage.registry.editing import (
+    REMOVABLE,
+    SECTIONS,
+    Edit,
+    NotInRegistry,
+    NotYours,
+    edit_registry,
+    registry_document,
+)
 from storage.registry.logins import (
     clear_login_failures,
     login_failures,
@@ -39,16 +53,24 @@ from storage.registry.signing_keys import add_signing_key, signing_keys
 
 __all__ = [
     "CHANGED_TOPIC",
+    "REMOVABLE",
+    "SECTIONS",
     "AllianceFile",
+    "AllianceProblems",
     "Directory",
+    "Edit",
     "ImportReport",
+    "NotInRegistry",
+    "NotYours",
     "RegisteredAE",
     "add_signing_key",
     "authenticate_client",
     "authenticate_user",
     "centre_serving",
+    "check_alliance",
     "clear_login_failures",
     "client_keys",
+    "edit_registry",
     "find_mllp_peer",
     "find_user",
     "hash_secret",
@@ -61,6 +83,7 @@ __all__ = [
     "parse_alliance_file",
     "read_directory",
     "registered_ae_titles",
+    "registry_document",
     "revoke_refresh_token",
     "rotate_refresh_token",
     "serving_centre",

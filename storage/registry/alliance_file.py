@@ -256,6 +256,34 @@ def _field_label(loc: tuple[int | str, ...]) -> str:
     return f"field '{'.'.join(rest)}'" if rest else "entry"
 
 
+class AllianceProblems(ConfigError):
+    """The problems of an alliance document, each ``section[i] (key X): field 'f': reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def check_alliance(raw: dict[str, Any]) -> AllianceFile:
+    """Validate an alliance document (the file's mapping, or the registry as an admin would have
+    it after a change): raise :class:`AllianceProblems` listing every problem found."""
+    try:
+        parsed = AllianceFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append(f"{_entry_label(raw, loc)}: {_field_label(loc)}: {message}")
+        raise AllianceProblems(problems) from exc
+    problems = _cross_check(parsed)
+    if problems:
+        raise AllianceProblems(problems)
+    return parsed
+
+
 def parse_alliance_file(path: Path) -> AllianceFile:
     """Read and validate the file; raise ConfigError listing every problem found."""
     name = str(path)
@@ -272,20 +300,9 @@ def parse_alliance_file(path: Path) -> AllianceFile:
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: the top level must be a mapping of sections")
     try:
-        parsed = AllianceFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown field"
-            problems.append(f"{name}: {_entry_label(raw, loc)}: {_field_label(loc)}: {message}")
-        raise ConfigError("\n".join(problems)) from exc
-    problems = [f"{name}: {p}" for p in _cross_check(parsed)]
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return parsed
+        return check_alliance(raw)
+    except AllianceProblems as exc:
+        raise ConfigError("\n".join(f"{name}: {p}" for p in exc.problems)) from exc
 
 
 def _duplicates(section: str, keys: list[str], field: str) -> list[str]:
