@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.admin.access import administrator, json_response
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, MethodNotAllowed, NotFound, Unprocessable
+from gateway.errors import Conflict, Forbidden, MethodNotAllowed, NotFound, Unprocessable
 from gateway.transactions import run_in_transaction
 from storage.models import (
     AEKind,
@@ -48,6 +48,7 @@ from storage.registry import (
     Edit,
     NotInRegistry,
     NotYours,
+    RegistryConflict,
     edit_registry,
     registry_document,
 )
@@ -123,6 +124,10 @@ def _change(session: Session, requester: Requester, edits: list[Edit]) -> dict[s
         raise MethodNotAllowed(f"{edits[0].section} are not removed through the API")
     try:
         edit_registry(session, admin, edits, requester.subject)
+    except RegistryConflict as exc:
+        conflict = Conflict("\n".join(exc.problems))
+        conflict.problems = [("", problem) for problem in exc.problems]
+        raise conflict from exc
     except AllianceProblems as exc:
         raise Unprocessable(
             "\n".join(exc.problems), [("", problem) for problem in exc.problems]

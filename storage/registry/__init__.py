@@ -24,6 +24,7 @@ from storage.registry.editing import (
     Edit,
     NotInRegistry,
     NotYours,
+    RegistryConflict,
     edit_registry,
     registry_document,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "NotInRegistry",
     "NotYours",
     "RegisteredAE",
+    "RegistryConflict",
     "add_signing_key",
     "authenticate_client",
     "authenticate_user",

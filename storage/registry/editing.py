@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from storage.audit import audit
@@ -30,7 +31,7 @@ from storage.models import (
     User,
 )
 from storage.policy import Administration
-from storage.registry.alliance_file import AllianceFile, check_alliance
+from storage.registry.alliance_file import AllianceFile, AllianceProblems, check_alliance
 from storage.registry.alliance_import import apply_alliance
 from storage.registry.directory import registry_changed
 
@@ -50,6 +51,10 @@ REMOVABLE = frozenset({"ae_titles", "mllp_peers", "api_clients", "users"})
 # Kept when a change gives no new secret; never shown.
 _SECRETS = {"api_clients": ("secret", "secret_hash"), "users": ("password", "password_hash")}
 _LEAD_ONLY = frozenset({"organizations", "alliances", "centres"})
+
+
+class RegistryConflict(AllianceProblems):
+    """The document is valid, but the database holds something it conflicts with."""
 
 
 class NotInRegistry(LookupError):
@@ -244,19 +249,27 @@ def edit_registry(
         _check_scope(admin, edit.section, old)
         _check_scope(admin, edit.section, new, creating=action == "create")
     _joins(admin, edits)
-    apply_alliance(session, parsed)
+    try:
+        apply_alliance(session, parsed)
+        for edit, action, _, _ in done:
+            if action == "delete":
+                field, model = SECTIONS[edit.section]
+                session.delete(session.get(model, edit.key))
+        session.flush()
+    except IntegrityError as exc:
+        # e.g. a second centre of one kind in an alliance, a peer whose messages are kept
+        detail = str(exc.orig).splitlines()[0]
+        edit = done[0][0]
+        raise RegistryConflict(
+            [f"{edit.section}: conflicts with data already in the database: {detail}"]
+        ) from exc
     for edit, action, old, new in done:
-        field, model = SECTIONS[edit.section]
+        field, _ = SECTIONS[edit.section]
         key = edit.key if edit.key is not None else (new or {}).get(field)
-        if action == "delete":
-            row = session.get(model, key)
-            if row is not None:
-                session.delete(row)
         audit(
             session, channel="admin", actor=actor, actor_org_id=admin.org_id, action=action,
             outcome="success", section=edit.section, key=key,
             fields=_changed_fields(old, new),
         )  # fmt: skip
-    session.flush()
     registry_changed(session)
     return parsed
