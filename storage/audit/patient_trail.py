@@ -3,10 +3,11 @@
 A record names what it touched the way its channel knows it — a FHIR resource (``Patient/7``,
 or the ids a search returned), the resources an HL7 message wrote, a DICOM study by its UID.
 The patient's *footprint* is every one of those names that belongs to them: the Patient
-itself, every resource that refers to it (from the reference index), and the Study Instance
-UIDs of their ``ImagingStudy`` resources.  Records are narrowed in SQL by organization, actor
-and time, then matched against the footprint, newest first, looking at no more than
-``SCAN_LIMIT`` records per search (a search over a long period says when it stopped early).
+itself, every resource that refers to it (from the reference index), the DICOM studies of the
+patient ids it carries (``urn:yilian:patient-id:{org}``) and their ``ImagingStudy``
+resources.  Records are narrowed in SQL by organization, actor and time, then matched against
+the footprint, newest first, looking at no more than ``SCAN_LIMIT`` records per search (a
+search over a long period says when it stopped early).
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.audit.records import AuditQuery, find_records
-from storage.models import AuditRecord, FhirReferenceIndex, FhirTokenIndex
+from storage.models import (
+    AuditRecord,
+    DicomPatient,
+    DicomStudy,
+    FhirReferenceIndex,
+    FhirTokenIndex,
+)
 
 SCAN_LIMIT = 20_000
 _BATCH = 1000
 _UID = "urn:oid:"
+# How an organization's own patient ids are written as Patient.identifier systems.
+PATIENT_ID_SYSTEM = "urn:yilian:patient-id:"
 
 
 @dataclass(frozen=True)
@@ -46,15 +55,36 @@ def footprint(session: Session, patient_id: str) -> Footprint:
         .distinct()
     ).all()
     references = {patient, *(f"{kind}/{rid}" for kind, rid in referring)}
-    studies = [rid for kind, rid in referring if kind == "ImagingStudy"]
-    uids = session.scalars(
-        select(FhirTokenIndex.code).where(
-            FhirTokenIndex.resource_type == "ImagingStudy",
-            FhirTokenIndex.resource_id.in_(studies),
+    # The images: DICOM studies of the patient as each organization identifies them
+    # (Patient.identifier urn:yilian:patient-id:{org}), and their ImagingStudy resources.
+    issued = session.execute(
+        select(FhirTokenIndex.system, FhirTokenIndex.code).where(
+            FhirTokenIndex.resource_type == "Patient",
+            FhirTokenIndex.resource_id == patient_id,
             FhirTokenIndex.param == "identifier",
+            FhirTokenIndex.system.startswith(PATIENT_ID_SYSTEM),
+        )
+    ).all()
+    study_uids: set[str] = set()
+    for system, code in issued:
+        study_uids.update(
+            session.scalars(
+                select(DicomStudy.study_uid)
+                .join(DicomPatient, DicomPatient.id == DicomStudy.patient_pk)
+                .where(
+                    DicomPatient.org_id == system.removeprefix(PATIENT_ID_SYSTEM),
+                    DicomPatient.patient_id == code,
+                )
+            )
+        )
+    studies = session.scalars(
+        select(FhirTokenIndex.resource_id).where(
+            FhirTokenIndex.resource_type == "ImagingStudy",
+            FhirTokenIndex.param == "identifier",
+            FhirTokenIndex.code.in_([f"{_UID}{uid}" for uid in study_uids]),
         )
     )
-    study_uids = {code.removeprefix(_UID) for code in uids if code and code.startswith(_UID)}
+    references.update(f"ImagingStudy/{rid}" for rid in studies)
     return Footprint(frozenset(references), frozenset(study_uids))
 
 

@@ -4,13 +4,17 @@ user, organization and date), and the outbox's dead events replayed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from storage.db import transaction
 from storage.models import OutboxEvent, OutboxState
 from storage.outbox import enqueue, fail
+from tests.dicom_data import Patient as DicomPatient
+from tests.dicom_data import Study, write_series
 from tests.integration.admin.conftest import Admin
+from tests.integration.dicomweb.conftest import seed
 from tests.integration.fhir.test_rest import call
 
 
@@ -76,3 +80,25 @@ def test_a_dead_event_is_listed_and_replayed(admin: Admin):
     assert admin.call("POST", f"/dead-events/{event_id}/$replay").status_code == 404
     [record] = [r for r in admin.audit(user="admin") if r["action"] == "replay"]
     assert record["entities"] == {"outbox_event": event_id}
+
+
+def test_who_looked_at_this_patients_images(admin: Admin, tmp_path: Path):
+    """The clinic's C-STORE and the lead hospital's WADO-RS of the patient's study are in the
+    trail of the Patient carrying the clinic's patient id."""
+    gateway = admin.gateway
+    clinic_id = {"system": "urn:yilian:patient-id:tx-wsy", "value": "TX0042"}
+    body = {"resourceType": "Patient", "name": [{"text": "张三丰"}], "identifier": [clinic_id]}
+    zhang = call(gateway, "POST", "/Patient", "his-tx-wsy", body).json()["id"]
+    study = Study(patient=DicomPatient(patient_id="TX0042"))
+    seed(gateway, *write_series(study, tmp_path / "ct", 1), org="tx-wsy", ae="TX_CT1")
+    other = Study(patient=DicomPatient(patient_id="TX0043"))
+    seed(gateway, *write_series(other, tmp_path / "other", 1), org="tx-wsy", ae="TX_CT1")
+    for uid in (study.study_uid, other.study_uid):
+        assert gateway.get(f"/studies/{uid}/metadata", who="his-jhzx").status_code == 200
+
+    trail = admin.audit(patient=zhang)
+    assert [(r["actor"], r["entities"].get("study_uid")) for r in trail[:2]] == [
+        ("his-jhzx", study.study_uid),
+        ("TX_CT1", study.study_uid),
+    ]
+    assert other.study_uid not in str(trail)
