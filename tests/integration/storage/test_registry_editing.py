@@ -78,3 +78,25 @@ def test_a_change_the_database_refuses_writes_nothing(demo):
     assert counts(demo) == before
     with transaction(demo) as session:
         assert session.get(Centre, "jhzx-imaging-2") is None
+
+
+@pytest.mark.parametrize(
+    ("org", "roles", "alliances", "orgs"),
+    [
+        ("jhzx", ("admin",), {"jhzx-ylt"}, "all nine members"),
+        ("tx-wsy", ("admin",), set(), {"tx-wsy"}),
+        ("jhzx", ("reader", "head"), None, None),
+    ],
+    ids=["lead-admin", "clinic-admin", "not-admin"],
+)
+def test_who_administers_what(demo, org, roles, alliances, orgs):
+    with transaction(demo) as session:
+        found = administration(session, org, roles)
+        members = {m["id"] for m in registry_document(session)["organizations"]}
+    if alliances is None:
+        assert found is None
+        return
+    assert found is not None
+    assert set(found.alliances) == alliances
+    assert set(found.orgs) == (members if orgs == "all nine members" else orgs)
+    assert len(members) == 9
