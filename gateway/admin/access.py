@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Path, Response
 from sqlalchemy.orm import Session
 
 from gateway.auth.tokens import Requester
@@ -12,6 +12,9 @@ from gateway.errors import Forbidden
 from storage.audit import audit
 from storage.json_codec import dump_bytes
 from storage.policy import Administration, administration
+
+# A row id in a path: a 64-bit database key (a larger number is a 422, not a database error).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def administrator(session: Session, requester: Requester) -> Administration:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from gateway.admin.access import administrator, audit_admin
+from gateway.admin.access import RowId, administrator, audit_admin
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, NotFound
 from gateway.transactions import run_in_transaction
@@ -47,7 +47,7 @@ def router(platform: Platform) -> APIRouter:
         return Response(dump_bytes(body), media_type="application/json")
 
     @api.post("/{message_id}/$replay", status_code=202)
-    async def replay(requester: Auth, message_id: int) -> Response:
+    async def replay(requester: Auth, message_id: RowId) -> Response:
         def work(session: Any) -> None:
             orgs = set(administrator(session, requester).orgs)
             if request_replay(session, message_id, orgs) is None:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.admin.access import administrator, audit_admin, json_response, operator
+from gateway.admin.access import RowId, administrator, audit_admin, json_response, operator
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, NotFound
 from gateway.transactions import run_in_transaction
@@ -84,7 +84,7 @@ def router(platform: Platform) -> APIRouter:
         return json_response(await run(work))
 
     @api.post("/dead-events/{event_id}/$replay", status_code=202)
-    async def replay(requester: Auth, event_id: int) -> Response:
+    async def replay(requester: Auth, event_id: RowId) -> Response:
         def work(session: Session) -> None:
             operator(session, requester)
             if not replay_dead(session, event_id):
