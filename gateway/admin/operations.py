@@ -7,8 +7,8 @@
   this patient's data), ``user`` (the actor: a user name, client id or AE title),
   ``organization`` (the actor's), ``since`` / ``until`` (an ISO date or date-time; a bare date
   or time is China time, ``until`` a date includes that day), ``limit`` and ``offset``.  The
-  records of actors of the organizations the administrator manages; a search by patient is
-  itself recorded, so it shows in that patient's trail.
+  records of actors of the organizations the administrator manages.  Every search is itself
+  recorded (one by patient shows in that patient's trail).
 """
 
 from __future__ import annotations
@@ -114,11 +114,17 @@ def router(platform: Platform) -> APIRouter:
                 orgs=admin.orgs, since=query_since, until=query_until,
                 actor_org=organization or None, actor=user or None, limit=size, offset=start,
             )  # fmt: skip
+            filters = {"user": user, "organization": organization, "since": since,
+                       "until": until}  # fmt: skip
+            searched = {k: v for k, v in filters.items() if v}
             if not patient:
-                return {"records": [_record(r) for r in find_records(session, query)],
-                        "complete": True}  # fmt: skip
+                found = find_records(session, query)
+                audit_admin(session, requester, "audit-search", **searched)
+                return {"records": [_record(r) for r in found], "complete": True}
             trail = records_about(session, query, patient)
-            audit_admin(session, requester, "audit-search", resource_type="Patient", id=patient)
+            audit_admin(
+                session, requester, "audit-search", resource_type="Patient", id=patient, **searched
+            )
             return {"records": [_record(r) for r in trail.records], "complete": trail.scanned_all}
 
         return json_response(await run(work))

@@ -201,6 +201,8 @@ def router(platform: Platform) -> APIRouter:
     @api.delete("/{section}/{key}")
     async def remove(requester: Auth, section: str, key: str) -> Response:
         _section(section)
+        if section == "users" and key == requester.subject:
+            raise Conflict("an administrator does not remove their own user")
         await run(lambda s: _change(s, requester, [Edit(section, key, None)]))
         return Response(status_code=204)
 

@@ -58,6 +58,9 @@ def test_who_looked_at_this_patients_data(admin: Admin):
     bad = admin.call("GET", "/audit-records?since=yesterday")
     assert bad.status_code == 400
     assert "is not a date" in bad.json()["detail"]
+    # Every search is recorded, with what it asked for.
+    searches = [r for r in admin.audit(user="admin") if r["action"] == "audit-search"]
+    assert searches[0]["entities"] == {"resource_type": "Patient", "id": li, "user": "his-tx-wsy"}
 
 
 def test_a_dead_event_is_listed_and_replayed(admin: Admin):

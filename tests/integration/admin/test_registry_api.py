@@ -213,6 +213,7 @@ def test_a_user_gets_roles_and_keeps_the_password_when_changed(admin: Admin):
     assert admin.call("DELETE", "/registry/users/qianyu").status_code == 204
     assert password_login(admin, "qianyu", "Qian@2026x").status_code in (400, 401)
     assert admin.call("DELETE", "/registry/centres/jhzx-imaging").status_code == 405
+    assert admin.call("DELETE", "/registry/users/admin").status_code == 409
     assert admin.call("PUT", "/registry/users/nobody", changed).status_code == 404
 
 

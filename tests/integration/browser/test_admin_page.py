@@ -139,6 +139,7 @@ def test_the_operations_tabs_and_the_english_switch(admin_page: Page):
         open_tab(page, name)
         no_sideways_scrolling(page)
         no_serious_violations(page)
+        screenshot(page, f"admin-{name}")
     expect(page.locator("#pane-users")).to_be_hidden()
     # Who looked at patient "p-none": the search itself is recorded, so it is then found.
     open_tab(page, "audit")
