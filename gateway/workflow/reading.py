@@ -288,7 +288,7 @@ def mark_critical(
         session, alert_id=message["id"], kind=work.centre.kind,
         source_org_id=work.centre.org_id, recipient_org_id=recipient,
         subject=work.order["subject"].get("reference"), about=order, summary=finding.strip(),
-        deadline=deadline,
+        deadline=deadline, raised_by=user.username,
     )  # fmt: skip
     _note(work, user, f"危急值已通知申请机构：{finding.strip()}")
     work.changes.append("critical")

@@ -73,7 +73,9 @@ def raise_alert(
     about: str,
     summary: str,
     deadline: timedelta,
+    raised_by: str | None = None,
 ) -> CriticalAlert:
+    """Open an alert (``raised_by``: the person who raised it, a username, if one did)."""
     now = datetime.now(UTC)
     alert = CriticalAlert(
         id=alert_id, kind=kind, source_org_id=source_org_id, recipient_org_id=recipient_org_id,
@@ -82,7 +84,8 @@ def raise_alert(
     )  # fmt: skip
     session.add(alert)
     session.add(CriticalAlertStep(alert_id=alert_id, at=now, action="raised",
-                                  org_id=recipient_org_id, text=summary))  # fmt: skip
+                                  org_id=recipient_org_id, actor=raised_by,
+                                  text=summary))  # fmt: skip
     enqueue(session, DEADLINE_TOPIC, _deadline_payload(alert, deadline), delay=deadline)
     return alert
 
@@ -148,6 +151,35 @@ def acknowledge(
     session.add(CriticalAlertStep(alert_id=alert.id, at=now, action="acknowledged", org_id=org_id,
                                   actor=actor, text=read_back))  # fmt: skip
     return alert
+
+
+def inbox(session: Session, org_id: str, state: AlertState, limit: int) -> list[CriticalAlert]:
+    """The alerts ``org_id`` must act on (or has acted on), newest first: those it received,
+    and those it raised once they have escalated back to it."""
+    return list(
+        session.scalars(
+            select(CriticalAlert)
+            .where(
+                CriticalAlert.state == state,
+                (CriticalAlert.recipient_org_id == org_id)
+                | ((CriticalAlert.source_org_id == org_id) & (CriticalAlert.level >= LAST_LEVEL)),
+            )
+            .order_by(CriticalAlert.raised_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def raisers(session: Session, alert_ids: list[str]) -> dict[str, str]:
+    """Who raised each alert that a person raised (alert id -> username)."""
+    rows = session.execute(
+        select(CriticalAlertStep.alert_id, CriticalAlertStep.actor).where(
+            CriticalAlertStep.alert_id.in_(alert_ids),
+            CriticalAlertStep.action == "raised",
+            CriticalAlertStep.actor.is_not(None),
+        )
+    )
+    return {alert_id: actor for alert_id, actor in rows}
 
 
 def steps(session: Session, alert_id: str) -> list[CriticalAlertStep]:

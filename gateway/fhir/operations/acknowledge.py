@@ -1,7 +1,9 @@
 """``POST /fhir/Communication/{id}/$acknowledge`` (Parameters ``readBack``: what the receiver
-read back): the receiving organization confirms a critical alert; the alert Communication
-becomes ``completed`` with its ``received`` time, and a Communication ``inResponseTo`` it
-carries the read-back, from the person who confirmed, to the centre that raised it."""
+read back): the receiving organization confirms a critical alert — its read-back must repeat
+the value (``gateway.workflow.read_back``; a 422 saying what is missing otherwise); the alert
+Communication becomes ``completed`` with its ``received`` time, and a Communication
+``inResponseTo`` it carries the read-back, from the person who confirmed, to the centre that
+raised it."""
 
 from __future__ import annotations
 
@@ -12,16 +14,18 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
-from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from gateway.fhir import interactions, openapi, storing
 from gateway.fhir.context import Fhir
 from gateway.fhir.http import body_bytes, parameters_of
 from gateway.fhir.operation import Operation, Param
 from gateway.transactions import json_answer
+from gateway.workflow.read_back import Expected, ReadBackMismatch, check, expected_of_result
 from storage.clinical.critical_alerts import AlertError, acknowledge
 from storage.fhir import instant, new_id
 from storage.fhir import store as fhir_store
 from storage.json_codec import loads
+from storage.models import AlertState, CriticalAlert
 
 READ_BACK = {
     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/communication-category",
@@ -40,6 +44,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             raise BadRequest("the body is not JSON") from None
 
         def work(session: Session) -> dict[str, Any]:
+            _check_read_back(session, alert_id, requester.org_id, read_back)
             try:
                 alert = acknowledge(
                     session, alert_id, requester.org_id, requester.subject, read_back
@@ -73,6 +78,29 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             return response
 
         return await json_answer(fhir.platform, work)
+
+
+def _check_read_back(session: Session, alert_id: str, org_id: str, read_back: str) -> None:
+    """The receiving organization's read-back must repeat the value (``workflow.read_back``);
+    the raising centre, confirming the call itself once escalated back to it, says what it did."""
+    alert = session.get(CriticalAlert, alert_id)
+    if (
+        alert is None
+        or alert.state != AlertState.OPEN
+        or alert.recipient_org_id != org_id
+        or not read_back.strip()
+    ):
+        return  # acknowledge() refuses these with its own reasons
+    expected = Expected(text=alert.summary)
+    if alert.about.startswith("Observation/"):
+        result = fhir_store.read(session, "Observation", alert.about.removeprefix("Observation/"))
+        if result is not None and result.content is not None:
+            expected = expected_of_result(result.content)
+    try:
+        check(expected, read_back)
+    except ReadBackMismatch as exc:
+        where = "Parameters.parameter.where(name='readBack')"
+        raise Unprocessable(str(exc), [(where, str(exc))]) from None
 
 
 def _read_back(body: Any) -> str:

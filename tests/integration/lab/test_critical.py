@@ -150,3 +150,35 @@ def test_the_clinics_head_confirms_an_escalated_alert_with_their_own_login(lab: 
     # Nobody registered as head of another clinic: the chain says so.
     with transaction(lab.platform.sessions) as session:
         assert escalated_to(1, heads_of(session, "fc-wsy")) == "负责人（未登记）"
+
+
+def inbox(lab: Lab, who: str, state: str = "open") -> list[dict]:
+    return list(lab.fhir(f"/Communication/$critical-inbox?state={state}", who=who)["alerts"])
+
+
+def test_the_clinics_inbox_reads_the_value_out_and_refuses_a_wrong_read_back(lab: Lab):
+    patient, _ = clinic_orders(lab)
+    assert lab.send(oru("INBOX-0001", [POTASSIUM, SODIUM]))["MSA"][1] == "AA"
+    [alert] = inbox(lab, "his-tx-wsy")
+    assert (alert["kind"], alert["state"], alert["level"]) == ("lab", "open", 0)
+    assert alert["summary"] == "钾 6.8 mmol/L（危急高值，参考 3.5-5.3）"
+    assert alert["source"] == {"id": "jhzx", "name": "金华市中心医院"}
+    assert alert["patient"]["id"] == patient
+    assert alert["patient"]["name"] == [{"text": "张三丰"}]
+    assert alert["result"]["valueQuantity"]["value"] == 6.8
+    assert alert["result"]["interpretation"][0]["coding"][0]["code"] == "HH"
+    assert inbox(lab, "his-cd-sq") == []  # another clinic's alert is not its to see
+    assert lab.fhir("/Communication/$critical-inbox?state=closed")["issue"][0]["diagnostics"]
+
+    url = f"/Communication/{alert['id']}/$acknowledge"
+    for wrong, missing in (("钾 8.6", "数值"), ("6.8 mmol/L", "项目"), ("钾 68", "数值")):
+        refused = post(lab, url, read_back(wrong), "his-tx-wsy")
+        assert refused.status_code == 422, refused.text
+        assert missing in refused.json()["issue"][0]["diagnostics"]
+    assert inbox(lab, "his-tx-wsy")[0]["state"] == "open"  # a refusal changes nothing
+    done = post(lab, url, read_back("钾 6.80 mmol/L 危急高值"), "his-tx-wsy")
+    assert done.status_code == 200, done.text
+    assert inbox(lab, "his-tx-wsy") == []
+    [confirmed] = inbox(lab, "his-tx-wsy", "acknowledged")
+    assert confirmed["readBack"] == "钾 6.80 mmol/L 危急高值"
+    assert confirmed["acknowledgedBy"] == {"username": "his-tx-wsy", "name": "his-tx-wsy"}
