@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
@@ -16,7 +17,7 @@ from gateway.fhir.operation import Operation
 from gateway.transactions import json_read
 from storage.clinical.critical_alerts import steps
 from storage.fhir import instant
-from storage.models import CriticalAlert
+from storage.models import CriticalAlert, Organization, User
 from storage.policy import visible_orgs
 
 
@@ -31,14 +32,30 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             if alert is None or not {alert.source_org_id, alert.recipient_org_id} & orgs:
                 raise NotFound(f"Communication/{alert_id} is not a critical alert known here")
             interactions.audit_fhir(session, requester, "read", "Communication", id=alert_id)
+            found = steps(session, alert_id)
+            orgs = dict(
+                session.execute(
+                    select(Organization.id, Organization.name).where(
+                        Organization.id.in_({s.org_id for s in found})
+                    )
+                ).all()
+            )
+            people = dict(
+                session.execute(
+                    select(User.username, User.display_name).where(
+                        User.username.in_({s.actor for s in found if s.actor})
+                    )
+                ).all()
+            )
             return {
                 "alert": alert_id, "state": alert.state, "level": alert.level,
                 "summary": alert.summary, "raised": instant(alert.raised_at),
                 "deadline": instant(alert.deadline_at),
                 "steps": [
                     {"at": instant(s.at), "action": s.action, "organization": s.org_id,
-                     "by": s.actor, "text": s.text}
-                    for s in steps(session, alert_id)
+                     "organizationName": orgs.get(s.org_id), "by": s.actor,
+                     "byName": people.get(s.actor or "", s.actor), "text": s.text}
+                    for s in found
                 ],
             }  # fmt: skip
 
@@ -53,6 +70,6 @@ OPERATION = Operation(
     resources=("Communication",),
     instance_level=True,
     answer="alert, state, level, summary, raised, deadline, and steps (at, action, "
-    "organization, by, text).",
+    "organization, organizationName, by, byName, text).",
     mount=mount,
 )
