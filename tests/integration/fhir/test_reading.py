@@ -308,6 +308,15 @@ def test_a_critical_finding_is_read_back_or_escalates(gateway: Gateway, task: di
     steps = call(gateway, "GET", chain, CLINIC).json()["steps"]
     assert [(s["action"], s["organization"]) for s in steps][:2] == [
         ("raised", "tx-wsy"), ("escalated", "tx-wsy")]  # fmt: skip
+    [listed] = call(gateway, "GET", "/Communication/$critical-inbox", CLINIC).json()["alerts"]
+    assert (listed["id"], listed["kind"], listed["level"]) == (alert["id"], "imaging", 1)
+    assert listed["raisedBy"] == {"username": "wanglei", "name": "王磊"}
+    assert listed["summary"] == "左侧大量气胸"
+    assert listed["result"] is None  # a finding, not a lab result
+    wrong = call(gateway, "POST", f"/Communication/{alert['id']}/$acknowledge", "jianghua",
+                 body=parameters(readBack="右侧少量气胸"))  # fmt: skip
+    assert wrong.status_code == 422
+    assert "复述不符" in wrong.json()["issue"][0]["diagnostics"]
     read_back = parameters(readBack="左侧大量气胸，已收到")
     done = call(gateway, "POST", f"/Communication/{alert['id']}/$acknowledge", "jianghua",
                 body=read_back)  # fmt: skip

@@ -7,9 +7,11 @@ from __future__ import annotations
 import time
 
 import httpx
+from sqlalchemy import select
 
 from storage import transaction
 from storage.clinical.critical_alerts import escalated_to
+from storage.models import AuditRecord
 from storage.registry import heads_of
 from tests.integration.lab.conftest import POTASSIUM, SODIUM, Lab, oru
 from tests.integration.lab.test_results import clinic_orders
@@ -168,6 +170,11 @@ def test_the_clinics_inbox_reads_the_value_out_and_refuses_a_wrong_read_back(lab
     assert alert["result"]["valueQuantity"]["value"] == 6.8
     assert alert["result"]["interpretation"][0]["coding"][0]["code"] == "HH"
     assert inbox(lab, "his-cd-sq") == []  # another clinic's alert is not its to see
+    with transaction(lab.platform.sessions) as session:  # who looked at what is recorded
+        seen = [r.entities for r in session.scalars(select(AuditRecord)) if r.actor == "his-tx-wsy"
+                and r.entities.get("face") == "critical-inbox"]  # fmt: skip
+    assert seen[0]["ids"] == [alert["id"]]
+    assert f"Patient/{patient}" in seen[0]["included"]
     assert lab.fhir("/Communication/$critical-inbox?state=closed")["issue"][0]["diagnostics"]
 
     url = f"/Communication/{alert['id']}/$acknowledge"
