@@ -106,7 +106,8 @@ def test_the_clinic_acknowledges_the_critical_value_with_read_back(watched: Page
     page.locator("[data-test=critical-tabs] .el-tabs__item", has_text="已确认").click()
     expect(alert_rows(page)).to_have_count(1)
     done = alert_rows(page)
-    expect(done.locator("[data-test=alert-read-back]")).to_contain_text("钾 6.8 mmol/L，危急高值")
+    read_back = done.locator("[data-test=alert-read-back]")
+    expect(read_back).to_have_text("复述：钾 6.8 mmol/L，危急高值")
     expect(done).to_contain_text("蒋华")
     done.locator("[data-test=open-chain]").click()
     steps = page.locator("[data-test=chain-step]")
@@ -118,6 +119,15 @@ def test_the_clinic_acknowledges_the_critical_value_with_read_back(watched: Page
     page.wait_for_timeout(300)
     screenshot(page, "critical-chain-zh")
     no_serious_violations(page)
+
+    page.keyboard.press("Escape")
+    page.click("[data-test=language]")
+    expect(page.locator("main h1")).to_have_text("Critical values")
+    expect(read_back).to_have_text("Read-back: 钾 6.8 mmol/L，危急高值")
+    done.locator("[data-test=open-chain]").click()
+    expect(steps.nth(0)).to_contain_text("Raised and sent to 婺城区汤溪镇中心卫生院")
+    page.wait_for_timeout(300)
+    screenshot(page, "critical-chain-en")
 
 
 def test_the_lab_results_page_shows_flags_and_the_correction(watched: Page, base: str, lab):
