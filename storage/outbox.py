@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import add_rows, transaction
@@ -21,10 +21,12 @@ from storage.models import OutboxEvent, OutboxState
 
 MAX_BACKOFF = timedelta(hours=1)
 _ENQUEUED = "outbox.enqueued"  # session.info: this transaction holds new events
-# Set when a transaction of this process commits new events: a worker of the same process
-# (``yilian serve`` runs them together) starts on them at once instead of at its next poll.
-# Workers of other processes still find them by polling.
+# Set when a transaction commits new events: a worker of the same process (``yilian serve``
+# runs them together) starts on them at once instead of at its next poll.  On PostgreSQL the
+# commit also notifies WAKE_CHANNEL, and the workers of other processes listen to it
+# (``storage.wake``); elsewhere they find the events at their next poll.
 work_committed = threading.Event()
+WAKE_CHANNEL = "yilian_outbox"
 
 
 @event.listens_for(Session, "after_commit")
@@ -67,8 +69,11 @@ def enqueue(
         "updated_at": now,
     }
     add_rows(session, OutboxEvent, [event])
-    if delay <= timedelta(0):
+    if delay <= timedelta(0) and not session.info.get(_ENQUEUED):
         session.info[_ENQUEUED] = True
+        if session.get_bind().dialect.name == "postgresql":
+            # Delivered when (and only if) the transaction commits; one per transaction.
+            session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
 
 
 def claim(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from storage import outbox
+from storage import outbox, wake
 from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import refresh_statistics, transaction
 from storage.dicom import emit_stable_studies
@@ -87,7 +88,8 @@ def periodic(platform: Platform) -> None:
 
 
 async def _idle(stop: asyncio.Event, poll: float) -> None:
-    """Until ``poll`` seconds pass, ``stop`` is set, or this process commits new events."""
+    """Until ``poll`` seconds pass, ``stop`` is set, or new events are committed (by this
+    process, or by another on PostgreSQL: ``storage.wake``)."""
     deadline = time.monotonic() + poll
     while not stop.is_set() and time.monotonic() < deadline:
         if outbox.work_committed.is_set():
@@ -101,10 +103,26 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     """Service entry point: poll until ``stop`` is set; the batch in hand always finishes."""
     handlers: dict[str, Handler] = plugins("yilian.outbox_handlers")
     poll = platform.settings.worker_poll_seconds
-    last_maintenance = last_periodic = float("-inf")  # both run at once on start
     periodic_every = min(PERIODIC_EVERY, platform.settings.study_stable_seconds / 4)
     platform.readiness.up("worker")
     log.info("worker started", extra={"topics": ",".join(sorted(handlers))})
+    listening = threading.Event()  # cleared: the listener keeps going; set: it stops
+    wake.listen(platform.settings.effective_database_url, listening)
+    try:
+        await _work(platform, handlers, stop, poll, periodic_every)
+    finally:
+        listening.set()
+    log.info("worker stopped")
+
+
+async def _work(
+    platform: Platform,
+    handlers: dict[str, Handler],
+    stop: asyncio.Event,
+    poll: float,
+    periodic_every: float,
+) -> None:
+    last_maintenance = last_periodic = float("-inf")  # both run at once on start
     while not stop.is_set():
         try:
             if time.monotonic() - last_maintenance > MAINTENANCE_EVERY:
@@ -117,6 +135,5 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
         except StorageError as exc:
             log.warning("worker cannot reach storage", extra={"error": str(exc)})
             claimed = 0
-        if not claimed:
-            await _idle(stop, poll)
-    log.info("worker stopped")
+        if not claimed:  # wakes for the periodic checks too, however long the poll
+            await _idle(stop, min(poll, periodic_every))

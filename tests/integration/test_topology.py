@@ -1,0 +1,181 @@
+"""The production topology in one test module: PostgreSQL and SeaweedFS S3 started here, two
+HTTP gateways, two DICOM nodes, two MLLP listeners and two workers, each a separate
+``yilian serve --only …`` process on one database and one bucket.
+
+Workers poll only every two minutes here: whatever they do within seconds, they were woken for
+by PostgreSQL's LISTEN/NOTIFY (``storage.wake``), not found by polling."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hl7.client import MLLPClient
+
+from tests.conftest import new_postgres_database
+from tests.dcmtk import dcmtk_path
+from tests.dicom_data import Study, write_series
+from tests.integration.test_serve import Running, ack_fields, oru, start, wait_until_ready
+from tests.servers import SeaweedS3, wait_for_port
+
+POLL_SECONDS = "120"
+SERVICES = ("http", "http", "dicom", "dicom", "mllp", "mllp", "worker", "worker")
+CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+
+
+@pytest.fixture(scope="module")
+def topology(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: str, seaweed: SeaweedS3
+) -> Iterator[dict[str, list[Running]]]:
+    env = {
+        "YILIAN_DATABASE_URL": new_postgres_database(postgres_server),
+        "YILIAN_OBJECT_STORE_URL": seaweed.url(f"topo{int(time.time())}"),
+        "YILIAN_WORKER_POLL_SECONDS": POLL_SECONDS,
+        "YILIAN_STUDY_STABLE_SECONDS": "2",
+    }
+    first = start(tmp_path_factory.mktemp("http"), "--only", "http", env=env)  # migrates, loads
+    wait_until_ready(first, timeout=120)
+    running: dict[str, list[Running]] = {"http": [first]}
+    for service in SERVICES[1:]:
+        process = start(tmp_path_factory.mktemp(service), "--only", service, env=env)
+        running.setdefault(service, []).append(process)
+    try:
+        for service, processes in running.items():
+            for process in processes:
+                ready(service, process)
+        yield running
+    finally:
+        for processes in running.values():
+            for process in processes:
+                if process.proc.poll() is None:
+                    process.proc.send_signal(signal.SIGTERM)
+        for processes in running.values():
+            for process in processes:
+                process.proc.wait(60)
+
+
+def ready(service: str, process: Running) -> None:
+    """Only the gateway answers ``/health``: the others are ready when they listen or log."""
+    if service == "http":
+        wait_until_ready(process, timeout=120)
+    elif service == "worker":
+        eventually(lambda: "worker started" in process.log.read_text(), seconds=120)
+    else:
+        wait_for_port(getattr(process, service), 120, process.proc)
+
+
+def fhir(gateway: Running, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"http://127.0.0.1:{gateway.http}/fhir",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
+        timeout=30,
+    )
+
+
+def token(gateway: Running, client: str) -> str:
+    secret = f"demo-secret-{client.removeprefix('his-')}"
+    answer = httpx.post(
+        f"http://127.0.0.1:{gateway.http}/auth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client, secret),
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def eventually(found: Any, seconds: float = 20) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := found():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def test_a_token_from_one_gateway_is_honoured_by_the_other(topology: dict[str, list[Running]]):
+    first, second = topology["http"]
+    issued = token(first, "his-tx-wsy")
+    with fhir(second, issued) as client:
+        answer = client.get("/Organization/tx-wsy")
+    assert answer.status_code == 200
+    assert answer.json()["name"] == "婺城区汤溪镇中心卫生院"
+
+
+def test_an_order_at_one_gateway_gets_its_task_from_a_worker_woken_by_notify(
+    topology: dict[str, list[Running]],
+):
+    first, second = topology["http"]
+    with fhir(first, token(first, "his-tx-wsy")) as his:
+        patient = his.post("/Patient", json={"resourceType": "Patient", "name": [{"text": "周一"}]})
+        order = {
+            "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "priority": "routine",
+            "category": [{"coding": [{"system": CATEGORY, "code": "imaging"}]}],
+            "code": {"coding": [{"system": DCM, "code": "DX"}], "text": "胸部DR正位"},
+            "subject": {"reference": f"Patient/{patient.json()['id']}"},
+            "requester": {"reference": "Organization/tx-wsy"},
+            "performer": [{"reference": "Organization/jhzx"}],
+        }  # fmt: skip
+        began = time.monotonic()
+        placed = his.post("/ServiceRequest", json=order)
+        assert placed.status_code == 201, placed.text
+    with fhir(second, token(second, "his-tx-wsy")) as other:
+        query = f"/Task?based-on=ServiceRequest/{placed.json()['id']}"
+        tasks = eventually(lambda: other.get(query).json().get("entry"))
+    took = time.monotonic() - began
+    assert len(tasks) == 1
+    assert took < float(POLL_SECONDS) / 4  # a poll would have taken up to two minutes
+
+
+def test_modalities_push_to_both_nodes_and_both_gateways_find_every_study(
+    topology: dict[str, list[Running]], tmp_path: Path
+):
+    accessions = []
+    for n, node in enumerate(topology["dicom"]):
+        study = Study(accession=f"TOPO{n}")
+        files = write_series(study, tmp_path / str(n), 2)
+        pushed = subprocess.run(
+            [dcmtk_path("storescu"), "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1"]
+            + [str(node.dicom)] + [str(f) for f in files],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert pushed.returncode == 0, pushed.stderr
+        accessions.append(study.accession)
+    for gateway in topology["http"]:
+        headers = {"Authorization": f"Bearer {token(gateway, 'his-tx-wsy')}"}
+        for accession in accessions:
+            found = httpx.get(
+                f"http://127.0.0.1:{gateway.http}/dicomweb/studies",
+                params={"AccessionNumber": accession},
+                headers={**headers, "Accept": "application/dicom+json"},
+            )
+            assert found.status_code == 200, found.text
+            assert len(found.json()) == 1
+        # Stable studies become ImagingStudy resources: the workers' work, woken by NOTIFY.
+        with fhir(gateway, token(gateway, "his-tx-wsy")) as client:
+            eventually(
+                lambda c=client: len(c.get("/ImagingStudy?_count=50").json().get("entry", [])) >= 2,
+                seconds=30,
+            )
+
+
+def test_lis_senders_use_both_listeners_and_every_result_is_stored(
+    topology: dict[str, list[Running]],
+):
+    for n, listener in enumerate(topology["mllp"]):
+        raw = oru("LIS", "JHZX", f"TOPO-{n}").to_er7().encode("utf-8")
+        with MLLPClient("127.0.0.1", listener.mllp) as client:
+            ack = ack_fields(client.send_message(raw))
+        assert (ack["code"], ack["control_id"]) == ("AA", f"TOPO-{n}")
+    gateway = topology["http"][1]
+    with fhir(gateway, token(gateway, "his-jhzx")) as lab:
+        for n in range(2):
+            found = lab.get("/DiagnosticReport", params={"identifier": f"L-TOPO-{n}"}).json()
+            assert found.get("total", len(found.get("entry", []))) >= 1, found
