@@ -24,6 +24,14 @@ FONT := gateway/reports/fonts/NotoSansSC-regular-GB2312.ttf
 $(FONT): | $(BIN)/yilian
 	$(BIN)/python -m gateway.reports.fonts
 
+# The OHIF viewer (npm @ohif/app, pinned in gateway/viewer/fetch.py): its dist/, relocated to
+# /viewer/ and precompressed; fetched again only when the pinned version changes.
+OHIF_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' gateway/viewer/fetch.py)
+OHIF := gateway/viewer/ohif/.yilian-ohif-version
+$(OHIF): gateway/viewer/fetch.py | $(BIN)/yilian
+	@grep -qx '$(OHIF_VERSION)' $@ 2>/dev/null || $(BIN)/python -m gateway.viewer.fetch
+	@touch $@
+
 $(WEBAPP_MODULES): $(WEBAPP)/package.json $(WEBAPP)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || \
 		{ echo "npm is missing: the web app needs Node.js >= 20.19 with npm"; exit 1; }
@@ -34,7 +42,7 @@ $(WEBAPP_BUILT): $(WEBAPP_MODULES) $(WEBAPP_SOURCES)
 	cd $(WEBAPP) && npm run build
 	@touch $@
 
-install: $(BIN)/yilian $(FONT) $(WEBAPP_BUILT)
+install: $(BIN)/yilian $(FONT) $(WEBAPP_BUILT) $(OHIF)
 
 ## Install and run every service on the embedded defaults (SQLite + ./var/objects) with the demo alliance.
 run: install
@@ -56,4 +64,4 @@ test: system-deps install lint webapp-check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) var $(WEBAPP)/node_modules $(WEBAPP)/dist
+	rm -rf $(VENV) var $(WEBAPP)/node_modules $(WEBAPP)/dist gateway/viewer/ohif

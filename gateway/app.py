@@ -35,6 +35,7 @@ from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
 from gateway.unhandled import AnswerUnhandled
+from gateway.viewer import site as viewer_site
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -96,6 +97,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(fhir_websocket.router(platform))
     app.include_router(patient_link.router(platform))
     app.include_router(webapp_site.router())
+    app.include_router(viewer_site.router())
     app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)
     if platform.settings.cors_origins:
         app.add_middleware(

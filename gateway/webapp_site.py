@@ -9,15 +9,15 @@ file is one of the app's routes and gets ``index.html`` (history fallback).  Wit
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gateway.static_files import IMMUTABLE, REVALIDATE, find_file, send_file
 
 DIST = Path(__file__).resolve().parent / "webapp" / "dist"
 PREFIX = "/app"
-IMMUTABLE = "public, max-age=31536000, immutable"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -49,7 +49,7 @@ def router(dist: Path = DIST) -> APIRouter:
         index = root / "index.html"
         if not index.is_file():
             return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store"})
-        found = _file(root, path)
+        found = find_file(root, path)
         if found is None:
             if path.startswith("assets/"):
                 return Response("not found", status_code=404, media_type="text/plain")
@@ -59,24 +59,7 @@ def router(dist: Path = DIST) -> APIRouter:
     return api
 
 
-def _file(root: Path, path: str) -> Path | None:
-    """The file under ``root`` that ``path`` names (never outside it)."""
-    if not path:
-        return None
-    candidate = (root / path).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
-        return None
-    return candidate
-
-
 def _send(path: Path, request: Request) -> Response:
     hashed = path.parent.name == "assets"
-    headers = {**HEADERS, "Cache-Control": IMMUTABLE if hashed else "no-cache"}
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    compressed = path.with_name(path.name + ".gz")
-    if compressed.is_file():
-        headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            headers["Content-Encoding"] = "gzip"
-            return FileResponse(compressed, headers=headers, media_type=media_type)
-    return FileResponse(path, headers=headers, media_type=media_type)
+    cache = IMMUTABLE if hashed else REVALIDATE
+    return send_file(path, request, {**HEADERS, "Cache-Control": cache})

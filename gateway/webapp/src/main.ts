@@ -8,6 +8,7 @@ import { startSession } from './auth/session'
 import { currentLocale, i18n } from './i18n'
 import { createAppRouter } from './router'
 import SessionFailed from './SessionFailed.vue'
+import { offerSessionToViewers } from './viewer/bridge'
 
 async function main(): Promise<void> {
   document.documentElement.lang = currentLocale()
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   if (start === null) return // on the way to the login page
   // The callback's URL (with its code) is replaced, not kept in the history.
   window.history.replaceState(null, '', `/app${start}`)
+  offerSessionToViewers()
   createApp(App).use(i18n).use(createAppRouter()).mount('#app')
 }
 
