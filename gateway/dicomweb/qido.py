@@ -1,5 +1,12 @@
 """QIDO-RS (PS3.18 10.6): search studies, series and instances, matched as C-FIND matches
-(``storage.dicom.query``): wildcards, date ranges, UID lists."""
+(``storage.dicom.query``): wildcards, date ranges, UID lists.
+
+Two keys name what Yilian keeps beside the index: ``IssuerOfPatientID`` (0010,0021) is the
+member organization that issued the PatientID (the study browser's organization filter), and
+``OtherPatientIDsSequence.PatientID`` (``00101002.00100020``) a 居民身份证号 — matched as the
+PatientIDs of the member Patients (FHIR) the requester may see that carry it, and as a PatientID
+itself (clinics that use it as one).  Whatever is asked, only the studies of organizations the
+requester may see are answered (``storage.policy``)."""
 
 from __future__ import annotations
 
@@ -11,7 +18,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from gateway.errors import BadRequest
+from gateway.fhir.imaging_study import patient_id_system
 from storage.dicom import ATTRIBUTES, Kind, Level, QueryError, find_values
+from storage.fhir import all_by_identifier
+from storage.policy import Viewer, fhir_viewer
 
 _ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
 MAX_LIMIT = 1000
@@ -34,6 +44,9 @@ DEFAULTS = {
     ],
 }  # fmt: skip
 CONTROL = {"includefield", "limit", "offset", "fuzzymatching"}
+ID_NUMBER_KEYS = {"OtherPatientIDsSequence.PatientID", "00101002.00100020"}
+ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
+MEMBER_PATIENT_IDS = patient_id_system("")  # + the issuing organization's id
 INSTANCE_AVAILABILITY = "00080056"
 RETRIEVE_URL = "00081190"
 
@@ -52,6 +65,7 @@ class Query:
                 "Only literal matching has been performed."
             )
         self.keys: dict[str, str] = {}
+        self.id_number: str | None = None
         for keyword in DEFAULTS[level]:
             self._add(keyword, "")
         for value in params.getlist("includefield"):
@@ -76,6 +90,11 @@ class Query:
             self.warnings.append(f"{field} is not indexed and is not returned")
 
     def _match(self, name: str, value: str) -> None:
+        if name in ID_NUMBER_KEYS:
+            if self.level is Level.PATIENT or not value.strip():
+                raise BadRequest(f"{name} needs a value and a study, series or instance level")
+            self.id_number = value.strip().upper()
+            return
         keyword = _keyword(name)
         attr = ATTRIBUTES.get(keyword)
         if attr is None:
@@ -111,7 +130,13 @@ def _int(text: str | None, name: str, maximum: int | None) -> int | None:
     return min(value, maximum) if maximum else value
 
 
-def search(session: Session, query: Query, orgs: set[str], base: str) -> list[dict[str, Any]]:
+def search(
+    session: Session, query: Query, orgs: set[str], base: str, org_id: str
+) -> list[dict[str, Any]]:
+    """The matches of ``query`` among the studies of ``orgs`` (what ``org_id`` may see)."""
+    patients = None
+    if query.id_number is not None:
+        patients = patients_with_id_number(session, fhir_viewer(session, org_id), query.id_number)
     try:
         matches = list(
             find_values(
@@ -121,11 +146,26 @@ def search(session: Session, query: Query, orgs: set[str], base: str) -> list[di
                 orgs,
                 limit=query.limit,
                 offset=query.offset,
+                patients=patients,
             )
         )
     except QueryError as exc:
         raise BadRequest(str(exc)) from None
     return [_json(values, query.level, base) for values in matches]
+
+
+def patients_with_id_number(
+    session: Session, viewer: Viewer, number: str
+) -> list[tuple[str | None, str]]:
+    """(issuing organization, PatientID) of the patients a 居民身份证号 names: the members'
+    PatientIDs on every Patient ``viewer`` may see that carries it, and the number itself."""
+    keys: list[tuple[str | None, str]] = [(None, number)]
+    for patient in all_by_identifier(session, "Patient", ID_CARD, number, viewer):
+        for identifier in (patient.content or {}).get("identifier", []):
+            system, value = identifier.get("system", ""), identifier.get("value")
+            if system.startswith(MEMBER_PATIENT_IDS) and value:
+                keys.append((system.removeprefix(MEMBER_PATIENT_IDS), value))
+    return keys
 
 
 # keyword -> (tag as DICOM JSON writes it, VR) for every indexed attribute

@@ -109,7 +109,7 @@ def router(platform: Platform) -> APIRouter:
         def work(
             session: Session, orgs: set[str]
         ) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
-            found = qido.search(session, query, orgs, root)
+            found = qido.search(session, query, orgs, root, requester.org_id)
             return found, "success", {"level": level.value, "matches": len(found), **path_keys}
 
         found = await run_in_threadpool(answered, platform, requester, "QIDO-RS", work)

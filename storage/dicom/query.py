@@ -9,7 +9,7 @@ Every query is limited to the studies of the organizations the requester may see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,7 +18,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
@@ -67,6 +67,8 @@ ATTRIBUTES: dict[str, Attr] = {
             "PatientName": (DicomPatient.name, Kind.PERSON_NAME),
             "PatientBirthDate": (DicomPatient.birth_date, Kind.DATE),
             "PatientSex": (DicomPatient.sex, Kind.TEXT),
+            # PatientIDs are issued by the member that examined: its organization id.
+            "IssuerOfPatientID": (DicomPatient.org_id, Kind.TEXT),
             "NumberOfPatientRelatedStudies": (None, Kind.COUNT),
             "NumberOfPatientRelatedSeries": (None, Kind.COUNT),
             "NumberOfPatientRelatedInstances": (None, Kind.COUNT),
@@ -121,8 +123,14 @@ _ENTITY = {
 }
 
 
-# Answers in a reader's order (and stable for paging): series and images by their numbers.
+# Answers in a reader's order (and stable for paging): studies newest first, series and
+# images by their numbers.
 _ORDERING: dict[Level, list[Any]] = {
+    Level.STUDY: [
+        DicomStudy.study_date.desc(),
+        DicomStudy.study_time.desc(),
+        DicomStudy.study_uid,
+    ],
     Level.SERIES: [DicomSeries.study_uid, DicomSeries.series_number, DicomSeries.series_uid],
     Level.IMAGE: [
         DicomInstance.series_uid,
@@ -238,8 +246,29 @@ def matching_keys(identifier: Dataset) -> dict[str, str]:
     }
 
 
-def _filtered(level: Level, keys: dict[str, str], orgs: set[str] | None) -> Select[Any]:
+# A patient as (issuing organization, PatientID); None: issued by any organization.
+PatientKey = tuple[str | None, str]
+
+
+def _filtered(
+    level: Level,
+    keys: dict[str, str],
+    orgs: set[str] | None,
+    patients: Collection[PatientKey] | None = None,
+) -> Select[Any]:
     statement = _visible(_base(level), level, orgs)
+    if patients is not None:
+        statement = statement.where(
+            or_(
+                false(),
+                *(
+                    and_(DicomPatient.org_id == org, DicomPatient.patient_id == patient_id)
+                    if org is not None
+                    else DicomPatient.patient_id == patient_id
+                    for org, patient_id in patients
+                ),
+            )
+        )
     depth = _ORDER.index(level)
     for keyword, value in keys.items():
         attr = ATTRIBUTES.get(keyword)
@@ -274,9 +303,11 @@ def find_values(
     *,
     limit: int | None = None,
     offset: int = 0,
+    patients: Collection[PatientKey] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Per match, the indexed value (or None) of every key (``keyword -> match value``)."""
-    statement = _filtered(level, keys, orgs)
+    """Per match, the indexed value (or None) of every key (``keyword -> match value``);
+    ``patients``: only theirs (e.g. the patients a 身份证号 names, found by the caller)."""
+    statement = _filtered(level, keys, orgs, patients)
     entity = _ENTITY[level]
     if level is not Level.PATIENT:
         statement = statement.add_columns(DicomStudy, DicomPatient)

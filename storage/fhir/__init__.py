@@ -13,6 +13,7 @@ read (``subscription_pings``).  Validation is not here: the services validate th
 from storage.fhir.combos import COMBOS, combo_param, pairs
 from storage.fhir.criteria import Criterion, Has, Match
 from storage.fhir.lookups import (
+    all_by_identifier,
     by_identifier,
     by_identifiers,
     read_many,
@@ -63,6 +64,7 @@ __all__ = [
     "StoredResource",
     "VersionConflict",
     "accession_of",
+    "all_by_identifier",
     "as_stored",
     "by_identifier",
     "by_identifiers",

@@ -4,7 +4,7 @@ conditional writes and the lab bridge's matching of patients and orders by ident
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fhir.store import StoredResource, as_stored
@@ -42,6 +42,27 @@ def by_identifier(
 ) -> StoredResource | None:
     """The current resource of the type with this identifier (``system`` None: in any system)
     that ``owner_org_id`` owns, or that ``viewer`` may see (the oldest, if several)."""
+    statement = _identified(resource_type, system, value, owner_org_id, viewer)
+    row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
+    return as_stored(row) if row is not None else None
+
+
+def all_by_identifier(
+    session: Session, resource_type: str, system: str, value: str, viewer: Viewer
+) -> list[StoredResource]:
+    """Every current resource of the type with this identifier that ``viewer`` may see (the
+    same person registered by several members: a 身份证号 on each member's Patient)."""
+    statement = _identified(resource_type, system, value, None, viewer)
+    return [as_stored(row) for row in session.scalars(statement.order_by(FhirResource.id))]
+
+
+def _identified(
+    resource_type: str,
+    system: str | None,
+    value: str,
+    owner_org_id: str | None,
+    viewer: Viewer | None,
+) -> Select[tuple[FhirResource]]:
     ids = select(FhirTokenIndex.resource_id).where(
         FhirTokenIndex.resource_type == resource_type,
         FhirTokenIndex.param == "identifier",
@@ -58,8 +79,7 @@ def by_identifier(
         statement = statement.where(FhirResource.owner_org_id == owner_org_id)
     if viewer is not None:
         statement = statement.where(fhir_visible(viewer))
-    row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
-    return as_stored(row) if row is not None else None
+    return statement
 
 
 def by_identifiers(
