@@ -7,6 +7,7 @@ message is shown."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +130,12 @@ def test_a_reader_claims_writes_and_submits(watched: Page, base: str, task: dict
     expect(page.locator("[data-test=summary-patient]")).to_have_text("张三丰 男 46岁")
     expect(page.locator("[data-test=thumbnail]")).to_have_count(2)
     expect(page.locator(".priors, [data-test=priors]")).to_have_count(0)  # a first report
+    # The study in the OHIF viewer beside the editor, with the reader's login.
+    frame = page.locator("[data-test=viewer-frame]")
+    expect(frame).to_have_attribute("src", re.compile(r"^/viewer/viewer\?StudyInstanceUIDs="))
+    viewer = page.frame_locator("[data-test=viewer-frame]")
+    expect(viewer.locator("canvas.cornerstone-canvas").first).to_be_visible(timeout=90_000)
+    expect(viewer.locator("#yilian-viewer-message")).to_have_count(0)
     page.locator("[data-test=template]").click()
     page.locator(".el-select-dropdown__item", has_text="头颅CT平扫（未见异常）").click()
     expect(page.locator("#impression")).to_have_value(IMPRESSION)  # the template's

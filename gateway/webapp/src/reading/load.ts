@@ -98,3 +98,18 @@ export function readReport(task: Task): Promise<DiagnosticReport> | null {
   const reference = task.output?.[0]?.valueReference?.reference
   return reference ? fhirGet<DiagnosticReport>(reference) : null
 }
+
+export interface ImagingStudy {
+  resourceType: 'ImagingStudy'
+  /** The Study Instance UID (Yilian's ImagingStudy ids are the UIDs). */
+  id: string
+  series?: { uid: string; number?: number; instance?: { uid: string; number?: number }[] }[]
+}
+
+/** The studies (ImagingStudy) made for an order. */
+export async function studiesOfOrder(orderId: string): Promise<ImagingStudy[]> {
+  const bundle = await fhirGet<Bundle>(
+    `ImagingStudy?basedon=ServiceRequest/${encodeURIComponent(orderId)}`,
+  )
+  return resourcesOf<'ImagingStudy', ImagingStudy>(bundle, 'ImagingStudy')
+}
