@@ -2,7 +2,8 @@
 汤溪卫生院's CT (TX_CT1) pushes a small CT with DCMTK ``storescu``; clinician 蒋华 of 汤溪 finds
 it in 影像检查 (its series with a thumbnail), opens it in OHIF and the viewport shows the image.
 徐刚 of 傅村卫生院 can neither find it nor open it: the viewer says the study is not to be seen,
-and nothing of it is sent.  Opened without the app, the viewer asks for a login."""
+and nothing of it is sent.  Opened without the app, the viewer asks for a login; a viewer
+opened before the app refreshed its token goes on with the new one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
 from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Patient, Study, write_series
-from tests.integration.browser.conftest import ARTIFACTS, REPO, VIEWPORT, logged_in, screenshot
+from tests.integration.browser.conftest import (
+    ARTIFACTS,
+    REPO,
+    TOKEN_SECONDS,
+    VIEWPORT,
+    logged_in,
+    screenshot,
+)
 from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running
 
@@ -68,6 +76,15 @@ def lit_share(viewer: Page) -> float:
     return sum(1 for p in pixels if p > 24) / len(pixels)
 
 
+def shows_the_image(viewer: Page) -> None:
+    viewer.wait_for_selector("canvas.cornerstone-canvas", timeout=90_000)
+    deadline, share = time.monotonic() + 90, 0.0
+    while share < LIT_SHARE and time.monotonic() < deadline:
+        time.sleep(1)
+        share = lit_share(viewer)
+    assert share >= LIT_SHARE, f"the viewport shows no image ({share:.0%} lit)"
+
+
 def test_clinician_finds_the_ct_and_opens_it_in_ohif(context: BrowserContext, base: str, ct: Study):
     page = context.new_page()
     logged_in(page, base, "jianghua")
@@ -91,25 +108,34 @@ def test_clinician_finds_the_ct_and_opens_it_in_ohif(context: BrowserContext, ba
         row.locator("[data-test=open-viewer]").click()
     viewer = opened.value
     failed: list[str] = []
-    viewer.on(
-        "response",
-        lambda r: (
-            failed.append(f"{r.status} {r.url}")
-            if "/dicomweb/" in r.url and r.status >= 400
-            else None
-        ),
-    )
+    tokens: list[str] = []
+
+    def answered(r: Response) -> None:
+        if "/dicomweb/" in r.url:
+            tokens.append(r.request.headers.get("authorization", ""))
+            if r.status >= 400:
+                failed.append(f"{r.status} {r.url}")
+
+    viewer.on("response", answered)
     viewer.wait_for_url(f"{base}/viewer/viewer?StudyInstanceUIDs={ct.study_uid}*")
-    viewer.wait_for_selector("canvas.cornerstone-canvas", timeout=90_000)
-    deadline, share = time.monotonic() + 90, 0.0
-    while share < LIT_SHARE and time.monotonic() < deadline:
-        time.sleep(1)
-        share = lit_share(viewer)
+    shows_the_image(viewer)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(path=str(ARTIFACTS / "ohif-viewer-ct.png"))
-    assert share >= LIT_SHARE, f"the viewport shows no image ({share:.0%} lit)"
     expect(viewer.locator("#yilian-viewer-message")).to_have_count(0)
     assert failed == []
+    assert tokens[0].startswith("Bearer ")
+    assert "token" not in viewer.url.lower()
+
+    # The app refreshes its short-lived token (TOKEN_SECONDS); the viewer, opened before, asks
+    # for the current one: loaded again once the first token has expired, it still shows.
+    first = tokens[0]
+    time.sleep(TOKEN_SECONDS + 2)
+    tokens.clear()
+    viewer.reload()
+    shows_the_image(viewer)
+    assert failed == []
+    assert tokens
+    assert first not in tokens
 
 
 def test_another_clinics_clinician_can_neither_find_nor_open_it(
