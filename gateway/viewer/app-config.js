@@ -112,6 +112,16 @@
     }
   }
 
+  /** OHIF speaks the language chosen in the app (its preference, 'yilian.locale'). */
+  function followAppLanguage() {
+    try {
+      var chosen = window.localStorage.getItem('yilian.locale') || 'zh-CN';
+      window.localStorage.setItem('i18nextLng', chosen === 'en' ? 'en-US' : 'zh');
+    } catch (error) {
+      // storage unavailable: OHIF follows the browser's language
+    }
+  }
+
   var yilianAuthentication = {
     id: 'yilian-authentication',
     preRegistration: function (context) {
@@ -164,5 +174,6 @@
   };
 
   skipTour();
+  followAppLanguage();
   checkAccess();
 })();
