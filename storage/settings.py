@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     worker_poll_seconds: float = Field(1.0, gt=0)
+    worker_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="how long a worker holds the events it claimed: those of a worker that died "
+        "are taken up by another once this has passed (longer than any handler runs)",
+    )
     dicom_ingest_processes: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 4),
         ge=0,

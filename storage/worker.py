@@ -40,7 +40,8 @@ class PermanentFailure(Exception):
 
 def process_batch(platform: Platform, handlers: dict[str, Handler], limit: int = 10) -> int:
     """Claim and run up to ``limit`` events; return how many were claimed."""
-    events = outbox.claim(platform.sessions, limit=limit)
+    lease = timedelta(seconds=platform.settings.worker_lease_seconds)
+    events = outbox.claim(platform.sessions, limit=limit, lease=lease)
     for event in events:
         handler = handlers.get(event.topic)
         try:

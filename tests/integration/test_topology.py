@@ -17,7 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from hl7.client import MLLPClient
+from sqlalchemy import func, select
 
+from storage.db import create_db_engine
+from storage.models import OutboxEvent, OutboxState
 from tests.conftest import new_postgres_database
 from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, write_series
@@ -25,21 +28,27 @@ from tests.integration.test_serve import Running, ack_fields, oru, start, wait_u
 from tests.servers import SeaweedS3, wait_for_port
 
 POLL_SECONDS = "120"
+LEASE_SECONDS = 6
 SERVICES = ("http", "http", "dicom", "dicom", "mllp", "mllp", "worker", "worker")
 CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 
 
 @pytest.fixture(scope="module")
-def topology(
-    tmp_path_factory: pytest.TempPathFactory, postgres_server: str, seaweed: SeaweedS3
-) -> Iterator[dict[str, list[Running]]]:
-    env = {
+def env(postgres_server: str, seaweed: SeaweedS3) -> dict[str, str]:
+    return {
         "YILIAN_DATABASE_URL": new_postgres_database(postgres_server),
         "YILIAN_OBJECT_STORE_URL": seaweed.url(f"topo{int(time.time())}"),
         "YILIAN_WORKER_POLL_SECONDS": POLL_SECONDS,
         "YILIAN_STUDY_STABLE_SECONDS": "2",
+        "YILIAN_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
     }
+
+
+@pytest.fixture(scope="module")
+def topology(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]
+) -> Iterator[dict[str, list[Running]]]:
     first = start(tmp_path_factory.mktemp("http"), "--only", "http", env=env)  # migrates, loads
     wait_until_ready(first, timeout=120)
     running: dict[str, list[Running]] = {"http": [first]}
@@ -113,8 +122,19 @@ def test_an_order_at_one_gateway_gets_its_task_from_a_worker_woken_by_notify(
 ):
     first, second = topology["http"]
     with fhir(first, token(first, "his-tx-wsy")) as his:
-        patient = his.post("/Patient", json={"resourceType": "Patient", "name": [{"text": "周一"}]})
-        order = {
+        began = time.monotonic()
+        placed = his.post("/ServiceRequest", json=order(his, "周一"))
+        assert placed.status_code == 201, placed.text
+    with fhir(second, token(second, "his-tx-wsy")) as other:
+        tasks = eventually(lambda: tasks_of(other, placed.json()["id"]))
+    took = time.monotonic() - began
+    assert len(tasks) == 1
+    assert took < float(POLL_SECONDS) / 4  # a poll would have taken up to two minutes
+
+
+def order(his: httpx.Client, name: str) -> dict[str, Any]:
+    patient = his.post("/Patient", json={"resourceType": "Patient", "name": [{"text": name}]})
+    return {
             "resourceType": "ServiceRequest", "status": "active", "intent": "order",
             "priority": "routine",
             "category": [{"coding": [{"system": CATEGORY, "code": "imaging"}]}],
@@ -122,16 +142,11 @@ def test_an_order_at_one_gateway_gets_its_task_from_a_worker_woken_by_notify(
             "subject": {"reference": f"Patient/{patient.json()['id']}"},
             "requester": {"reference": "Organization/tx-wsy"},
             "performer": [{"reference": "Organization/jhzx"}],
-        }  # fmt: skip
-        began = time.monotonic()
-        placed = his.post("/ServiceRequest", json=order)
-        assert placed.status_code == 201, placed.text
-    with fhir(second, token(second, "his-tx-wsy")) as other:
-        query = f"/Task?based-on=ServiceRequest/{placed.json()['id']}"
-        tasks = eventually(lambda: other.get(query).json().get("entry"))
-    took = time.monotonic() - began
-    assert len(tasks) == 1
-    assert took < float(POLL_SECONDS) / 4  # a poll would have taken up to two minutes
+    }  # fmt: skip
+
+
+def tasks_of(client: httpx.Client, order_id: str) -> list[dict[str, Any]]:
+    return list(client.get(f"/Task?based-on=ServiceRequest/{order_id}").json().get("entry", []))
 
 
 def test_modalities_push_to_both_nodes_and_both_gateways_find_every_study(
@@ -179,3 +194,47 @@ def test_lis_senders_use_both_listeners_and_every_result_is_stored(
         for n in range(2):
             found = lab.get("/DiagnosticReport", params={"identifier": f"L-TOPO-{n}"}).json()
             assert found.get("total", len(found.get("entry", []))) >= 1, found
+
+
+def test_a_worker_killed_while_it_holds_events_loses_none_and_repeats_none(
+    topology: dict[str, list[Running]], env: dict[str, str]
+):
+    """The other worker is paused while the victim claims the orders' events and is killed
+    mid-batch; resumed, it takes the victim's events up once their lease has passed."""
+    victim, survivor = topology["worker"]
+    gateway = topology["http"][0]
+    survivor.proc.send_signal(signal.SIGSTOP)
+    try:
+        with fhir(gateway, token(gateway, "his-tx-wsy")) as his:
+            orders = [order(his, f"批{n}") for n in range(30)]
+            entries = [{"resource": o, "request": {"method": "POST", "url": "ServiceRequest"}}
+                       for o in orders]  # fmt: skip
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+            placed = his.post("", json=bundle).json()
+            ids = [e["response"]["location"].split("/")[1] for e in placed["entry"]]
+            eventually(lambda: any(tasks_of(his, i) for i in ids))
+            victim.proc.kill()
+            victim.proc.wait(30)
+        held = outbox_states(env)  # the survivor is paused: whatever runs is the victim's
+        assert held.get(OutboxState.RUNNING, 0) > 0, held
+    finally:
+        survivor.proc.send_signal(signal.SIGCONT)
+    with fhir(gateway, token(gateway, "his-tx-wsy")) as his:
+        eventually(lambda: all(tasks_of(his, i) for i in ids), seconds=LEASE_SECONDS + 60)
+        assert [len(tasks_of(his, i)) for i in ids] == [1] * len(ids)
+    assert set(outbox_states(env)) == {OutboxState.DONE}
+
+
+def outbox_states(env: dict[str, str]) -> dict[OutboxState, int]:
+    """How many ``reading.order`` events are in each state."""
+    engine = create_db_engine(env["YILIAN_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(OutboxEvent.state, func.count())
+                .where(OutboxEvent.topic == "reading.order")
+                .group_by(OutboxEvent.state)
+            ).all()
+    finally:
+        engine.dispose()
+    return {state: count for state, count in rows}
