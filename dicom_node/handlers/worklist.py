@@ -33,9 +33,10 @@ from dicom_node.worklist_query import (
 )
 from fhir_profiles.profiles import CANONICAL
 from storage import transaction
+from storage.db import reading
 from storage.dicom import DECODE_ERRORS
 from storage.errors import StorageError
-from storage.fhir import scheduled_orders
+from storage.fhir import scheduled_orders, with_study_uids
 from storage.policy import fhir_viewer
 
 log = logging.getLogger("yilian.dicom")
@@ -57,16 +58,19 @@ def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
     try:
         query = parse_query(event.identifier)
         zone = ZoneInfo(node.platform.settings.local_timezone)
-        with transaction(node.platform.sessions) as session:
+        # Read without the write lock; only an order asked for the first time needs a write
+        # (its Study Instance UID is made once and kept).
+        with reading(node.platform.sessions) as session:
             viewer = fhir_viewer(session, requestor.org_id)
             orders = scheduled_orders(
-                session, viewer, IMAGING, narrowing(query, zone), limit=MAX_ORDERS
+                session, viewer, IMAGING, narrowing(query, zone), limit=MAX_ORDERS, make_uids=False
             )
-            items = (worklist_item(order, requestor.ae_title, zone) for order in orders)
-            answers = [answer(query, item) for item in items if matches(query, item)]
-            node.audit_in(
-                session, requestor, "C-FIND", "success", level="WORKLIST", matches=len(answers)
-            )
+        if any(not order.study_uid for order in orders):
+            with transaction(node.platform.sessions) as session:
+                orders = with_study_uids(session, orders)
+        items = (worklist_item(order, requestor.ae_title, zone) for order in orders)
+        answers = [answer(query, item) for item in items if matches(query, item)]
+        node.audit(requestor, "C-FIND", "success", level="WORKLIST", matches=len(answers))
     except NotWorklist as exc:
         DIMSE.labels("C-FIND", "bad_identifier").inc()
         log.warning("worklist C-FIND refused", extra={"reason": str(exc)})

@@ -46,6 +46,7 @@ from storage.fhir.worklist import (
     accession_of,
     order_by_accession,
     scheduled_orders,
+    with_study_uids,
 )
 
 __all__ = [
@@ -82,4 +83,5 @@ __all__ = [
     "server_owned",
     "set_step",
     "start_step",
+    "with_study_uids",
 ]

@@ -16,7 +16,7 @@ was ``authored``: both are indexed as UTC ranges, and the window is compared wit
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ class ScheduledOrder:
     order: dict[str, Any]  # the ServiceRequest as stored
     patient: dict[str, Any]  # its subject
     accession: str | None
-    study_uid: str
+    study_uid: str  # "" until made (``make_uids=False``: see :func:`with_study_uids`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +78,11 @@ def scheduled_orders(
     narrowing: Narrowing,
     *,
     limit: int,
+    make_uids: bool = True,
 ) -> list[ScheduledOrder]:
-    """The scheduled orders ``viewer.org_id`` placed, at most ``limit``, oldest id first."""
+    """The scheduled orders ``viewer.org_id`` placed, at most ``limit``, oldest id first;
+    without ``make_uids`` (a read-only session) an order asked for the first time has no Study
+    Instance UID yet."""
     narrowed = [
         _tokens("identifier", list(narrowing.accessions)) if narrowing.accessions else None,
         _of_patients(narrowing.patient_ids) if narrowing.patient_ids else None,
@@ -115,9 +118,10 @@ def scheduled_orders(
     over = _over(session, [order_id for order_id, _ in rows])
     rows = [(order_id, content) for order_id, content in rows if order_id not in over][:limit]
     patients = _patients(session, viewer, [content for _, content in rows])
-    uids = study_uids(session, [order_id for order_id, _ in rows])
+    order_ids = [order_id for order_id, _ in rows]
+    uids = study_uids(session, order_ids) if make_uids else _known_uids(session, order_ids)
     return [
-        ScheduledOrder(content, patient, accession_of(content), uids[order_id])
+        ScheduledOrder(content, patient, accession_of(content), uids.get(order_id, ""))
         for order_id, content in rows
         if (patient := patients.get(_subject(content))) is not None
     ]
@@ -226,15 +230,25 @@ def _patients(
     return {f"Patient/{patient_id}": content for patient_id, content in rows}
 
 
+def with_study_uids(session: Session, orders: list[ScheduledOrder]) -> list[ScheduledOrder]:
+    """``orders`` each with its Study Instance UID, the missing ones made (a write)."""
+    uids = study_uids(session, [o.order["id"] for o in orders if not o.study_uid])
+    return [replace(o, study_uid=o.study_uid or uids[o.order["id"]]) for o in orders]
+
+
+def _known_uids(session: Session, order_ids: list[str]) -> dict[str, str]:
+    statement = select(WorklistStudy.order_id, WorklistStudy.study_uid).where(
+        WorklistStudy.order_id.in_(order_ids)
+    )
+    return {order_id: uid for order_id, uid in session.execute(statement)}
+
+
 def study_uids(session: Session, order_ids: list[str]) -> dict[str, str]:
     """Each order's Study Instance UID, made (``2.25.`` + a random UUID) the first time; when
     two associations make one for the same order at once, the first kept wins."""
     if not order_ids:
         return {}
-    statement = select(WorklistStudy.order_id, WorklistStudy.study_uid).where(
-        WorklistStudy.order_id.in_(order_ids)
-    )
-    known: dict[str, str] = {order_id: uid for order_id, uid in session.execute(statement)}
+    known = _known_uids(session, order_ids)
     missing = {o: f"2.25.{uuid.uuid4().int}" for o in order_ids if o not in known}
     if not missing:
         return known
