@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from storage.fhir.criteria import TABLES
 from storage.models import FhirDateIndex, FhirResource
 
-# Candidates read from the sort index per step of a walk, and how many a walk may read in all
-# (per resource in the page asked for) before sorting every match is the cheaper way after all.
+# Candidates read from the sort index per step of a walk (at most; twice the page when that is
+# fewer), and how many a walk may read in all (per resource in the page asked for) before
+# sorting every match is the cheaper way after all.
 WALK_BATCH = 256
 WALK_BUDGET_PER_RESULT = 40
 
@@ -90,7 +91,8 @@ def walk(
     steps = (value, table.resource_id)
     if key.descending:
         steps = (value.desc(), table.resource_id.desc())
-    budget = max(wanted * WALK_BUDGET_PER_RESULT, 4 * WALK_BATCH)
+    batch_size = min(WALK_BATCH, max(2 * wanted, 16))
+    budget = max(wanted * WALK_BUDGET_PER_RESULT, 4 * batch_size)
     found: list[str] = []
     seen: set[str] = set()
     after: tuple[str, str] | None = None
@@ -100,7 +102,7 @@ def walk(
             .where(table.resource_type == resource_type, table.param == key.param)
             .where(_after(value, table.resource_id, after, key.descending))
             .order_by(*steps)
-            .limit(WALK_BATCH)
+            .limit(batch_size)
         ).all()
         if not batch:
             break
