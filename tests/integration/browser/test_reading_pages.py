@@ -159,6 +159,12 @@ def test_a_senior_reader_signs_it_off(watched: Page, base: str, task: dict):
     expect(page.locator("[data-test=review-impression]")).to_have_text(IMPRESSION)
     expect(page.locator("[data-test=review-author]")).to_have_text("王磊")
     expect(page.locator("[data-test=thumbnail]")).to_have_count(2)
+    # The study in the same embedded OHIF viewer as the reading page, with the senior's login.
+    frame = page.locator("[data-test=review] [data-test=viewer-frame]")
+    expect(frame).to_have_attribute("src", re.compile(r"^/viewer/viewer\?StudyInstanceUIDs="))
+    viewer = page.frame_locator("[data-test=review] [data-test=viewer-frame]")
+    expect(viewer.locator("canvas.cornerstone-canvas").first).to_be_visible(timeout=90_000)
+    expect(viewer.locator("#yilian-viewer-message")).to_have_count(0)
     expect(page.locator("[data-test=verify]")).to_be_in_viewport()
     page.wait_for_timeout(400)  # the drawer's slide-in, for the screenshot
     screenshot(page, "review-zh")
