@@ -74,7 +74,9 @@ def test_the_clinic_acknowledges_the_critical_value_with_read_back(watched: Page
     expect(row.locator("[data-test=alert-number]")).to_have_text("6.8 mmol/L")
     expect(row.locator("[data-test=flag]")).to_have_text("危急高")
     expect(row.locator("[data-test=alert-patient]")).to_have_text("张三丰 男 46岁")
-    expect(row.locator("[data-test=alert-patient-id]")).to_have_text("330702********1232")
+    expect(row.locator("[data-test=alert-patient-id] [data-test=identity-value]")).to_have_text(
+        "330702********1232"
+    )
     expect(row.locator("[data-test=alert-source]")).to_contain_text("金华市中心医院")
     expect(row.locator("[data-test=alert-level]")).to_have_text("待本机构确认")
     expect(row.locator("[data-test=alert-elapsed]")).to_have_text(re.compile(r"^\d+分$"))

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
-from tests.integration.browser.reading_setup import ready_task
+from tests.integration.browser.reading_setup import fhir, his_token, ready_task
 from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running, start, wait_until_ready
 
@@ -254,3 +254,35 @@ def test_sent_back_rewritten_then_returned_to_the_clinic(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_reader_shows_the_patients_id_number_then_hides_it(
+    watched: Page, served: Running, base: str, tmp_path: Path
+):
+    """The 身份证号 is masked on the reading page; 显示 asks the server (which records it) and
+    the whole number appears; 隐藏 masks it again."""
+    id_number = "330702198001011232"
+    patient = fhir(base, his_token(base), "POST", "Patient", {
+        "resourceType": "Patient", "name": [{"text": "钱多多"}], "gender": "female",
+        "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": id_number}],
+    })  # fmt: skip
+    third = ready_task(served, base, tmp_path / "ct", f"Patient/{patient['id']}")
+    page = watched
+    logged_in(page, base, "wanglei")
+    page.click("[data-test=menu-worklist]")
+    row_of(page, third).locator("[data-test=claim]").click()
+    page.wait_for_url(f"{base}/app/reading/{third['id']}")
+    value = page.locator("[data-test=summary] [data-test=identity-value]")
+    toggle = page.locator("[data-test=summary] [data-test=identity-toggle]")
+    expect(value).to_have_text("330702********1232")
+    assert id_number not in page.locator("main").inner_text()
+    with page.expect_response(lambda r: r.url.endswith("/$reveal-identifier")) as answered:
+        toggle.click()
+    assert answered.value.status == 200
+    expect(value).to_have_text(id_number)
+    expect(toggle).to_have_text("隐藏")
+    screenshot(page, "reading-id-number-shown-zh")
+    toggle.click()
+    expect(value).to_have_text("330702********1232")
+    expect(toggle).to_have_text("显示")
+    assert id_number not in page.locator("main").inner_text()

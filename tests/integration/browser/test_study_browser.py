@@ -29,6 +29,7 @@ from tests.integration.browser.conftest import (
     logged_in,
     screenshot,
 )
+from tests.integration.browser.reading_setup import fhir, his_token
 from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running
 
@@ -94,7 +95,8 @@ def test_clinician_finds_the_ct_and_opens_it_in_ohif(context: BrowserContext, ba
     expect(row).to_contain_text("王小明")
     expect(row).to_contain_text("胸部CT平扫")
     expect(row).to_contain_text("婺城区汤溪镇中心卫生院")
-    expect(row.locator("[data-test=masked-id]")).to_have_text("******1202")
+    masked = row.locator("[data-test=masked-id] [data-test=identity-value]")
+    expect(masked).to_have_text("******1202")
     row.locator(".el-table__expand-icon").click()
     thumbnail = page.locator(f"[data-test=series][data-study='{ct.study_uid}'] img").first
     expect(thumbnail).to_be_visible()
@@ -136,6 +138,32 @@ def test_clinician_finds_the_ct_and_opens_it_in_ohif(context: BrowserContext, ba
     assert failed == []
     assert tokens
     assert first not in tokens
+
+
+def test_a_study_patients_id_is_shown_on_request_from_their_record(
+    context: BrowserContext, base: str, ct: Study
+):
+    """The study's patient ID is masked; with the clinic's Patient record carrying it, 显示 asks
+    the server for it (found by the member's patient id, allowed and recorded there), 隐藏 masks
+    it again."""
+    token = his_token(base)
+    fhir(base, token, "POST", "Patient", {
+        "resourceType": "Patient", "name": [{"text": "王小明"}],
+        "identifier": [{"system": "urn:yilian:patient-id:tx-wsy", "value": PATIENT.patient_id}],
+    })  # fmt: skip
+    page = context.new_page()
+    logged_in(page, base, "jianghua")
+    search(page, "小明")
+    row = page.locator(f"[data-test=studies] tbody tr:has([data-study='{ct.study_uid}'])")
+    value = row.locator("[data-test=masked-id] [data-test=identity-value]")
+    expect(value).to_have_text("******1202")
+    with page.expect_response(lambda r: r.url.endswith("/$reveal-identifier")) as answered:
+        row.locator("[data-test=identity-toggle]").click()
+    assert answered.value.status == 200
+    expect(value).to_have_text(PATIENT.patient_id)
+    screenshot(page, "study-browser-id-shown")
+    row.locator("[data-test=identity-toggle]").click()
+    expect(value).to_have_text("******1202")
 
 
 def test_another_clinics_clinician_can_neither_find_nor_open_it(

@@ -27,10 +27,10 @@ describe('patientIdentifier', () => {
   })
 
   it('prefers the 身份证号 over the clinic patient ID', () => {
-    expect(patientIdentifier(patient(['TX000123', '330702198001011232']))).toBe('330702198001011232')
+    expect(patientIdentifier(patient(['TX000123', '330702198001011232']))?.value).toBe('330702198001011232')
   })
   it('falls back to the first identifier, and to nothing', () => {
-    expect(patientIdentifier(patient(['TX000123']))).toBe('TX000123')
-    expect(patientIdentifier(null)).toBe('')
+    expect(patientIdentifier(patient(['TX000123']))?.value).toBe('TX000123')
+    expect(patientIdentifier(null)).toBeUndefined()
   })
 })

@@ -2,6 +2,7 @@
 // ($critical-inbox), the chain of one ($chain), and acknowledging with read-back
 // ($acknowledge, whose answer — accepted or the server's reason — the page shows).
 import { fhirGet, fhirPost } from '../../api/client'
+import type { Identifier } from '../../api/fhir'
 import type { Observation } from '../../lab/results'
 import { parameters, type Patient } from '../../reading/model'
 
@@ -72,10 +73,9 @@ export function actionKey(action: string): string {
   return ['raised', 'escalated', 'acknowledged'].includes(action) ? action : 'other'
 }
 
-/** The patient's ID as shown: the 身份证号 if there is one (masked by the caller), else the
- * first identifier. */
-export function patientIdentifier(patient: Patient | null): string {
-  const identifiers = patient?.identifier ?? []
-  const resident = identifiers.find((i) => /^\d{17}[\dXx]$|^\d{15}$/.test(i.value ?? ''))
-  return (resident ?? identifiers[0])?.value ?? ''
+/** The patient's ID as shown (masked, revealed on request): the 身份证号 if there is one,
+ * else the first identifier. */
+export function patientIdentifier(patient: Patient | null): Identifier | undefined {
+  const identifiers = (patient?.identifier ?? []).filter((i) => i.value)
+  return identifiers.find((i) => /^\d{17}[\dXx]$|^\d{15}$/.test(i.value ?? '')) ?? identifiers[0]
 }

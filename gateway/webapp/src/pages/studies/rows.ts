@@ -1,6 +1,10 @@
 // What one row of the study browser shows of a QIDO-RS answer.
 import { personNameOf, textOf, textsOf, type DicomJson } from '../../api/dicomweb'
 
+/** How a member's own patient ids (a study's PatientID, issued by IssuerOfPatientID) are
+ * written as Patient.identifier systems. */
+export const PATIENT_ID_SYSTEM = 'urn:yilian:patient-id:'
+
 export interface StudyRow {
   studyUid: string
   patientName: string
