@@ -9,6 +9,7 @@ import { currentLocale, i18n } from './i18n'
 import { createAppRouter } from './router'
 import SessionFailed from './SessionFailed.vue'
 import { offerSessionToViewers } from './viewer/bridge'
+import { reasonOf } from './notify'
 
 async function main(): Promise<void> {
   document.documentElement.lang = currentLocale()
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   try {
     start = await startSession()
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
+    const reason = reasonOf(error)
     createApp(SessionFailed, { reason }).use(i18n).mount('#app')
     return
   }

@@ -9,6 +9,11 @@ export function notifyDone(text: string): void {
   ElMessage.success({ message: text, duration: 2500 })
 }
 
+/** What went wrong, as a person reads it: the server's message (OperationOutcome diagnostics). */
+export function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 export function notifyRefused(error: unknown): void {
-  ElMessage.error({ message: error instanceof Error ? error.message : String(error), duration: 6000 })
+  ElMessage.error({ message: reasonOf(error), duration: 6000 })
 }
