@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from lab_bridge.errors import INTERNAL_ERROR, ContentError
-from lab_bridge.parse import SUPPORTED_VERSIONS, escape
+from lab_bridge.parse import SUPPORTED_VERSIONS, Message, escape
 
 DEFAULT_VERSION = "2.5"
 
@@ -32,6 +32,38 @@ class Header:
     control_id: str = ""
     processing_id: str = "P"
     version: str = DEFAULT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a received message is answered, and where it was archived (if it was)."""
+
+    code: AckCode
+    ack: bytes
+    key: str | None = None
+    message_id: int | None = None
+
+
+def header_of(message: Message) -> Header:
+    msh = message.msh
+    return Header(
+        sending_application=msh.get(3),
+        sending_facility=msh.get(4),
+        receiving_application=msh.get(5),
+        receiving_facility=msh.get(6),
+        message_type=message.message_type,
+        control_id=message.control_id,
+        processing_id=msh.get(11) or "P",
+        version=message.version,
+    )
+
+
+def answered(
+    header: Header, encoding: str, code: AckCode, text: str, *, internal: bool = False
+) -> Outcome:
+    """An answer with nothing archived; ``internal``: Yilian's fault (ERR-3 207)."""
+    error = internal_error(text) if internal else None
+    return Outcome(code, build_ack(header, code, text, error).encode(encoding, "replace"))
 
 
 def build_ack(header: Header, code: AckCode, text: str, error: ContentError | None = None) -> str:

@@ -12,6 +12,7 @@ answers it (``basedOn``), which is what lets the ordering clinic see it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped
 from storage.fhir import StoredResource, by_identifier, by_identifiers, index_rows, new_id
 from storage.fhir import store as fhir_store
-from storage.policy import fhir_viewer
+from storage.policy import Viewer, fhir_viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,9 @@ class Applied:
     critical: list[Critical]
 
 
-def apply(session: Session, mapped: Mapped, org: str) -> Applied:
+def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = None) -> Applied:
+    """``checks``: what :func:`check` found for ``mapped`` (in a worker process); without
+    them every resource is validated here."""
     viewer = fhir_viewer(session, org)
     drafts = sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]])
     # What exists already, in three queries: the lab's own resources, the patients the
@@ -54,10 +57,7 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     known = by_identifiers(
         session, [("Patient", *i) for d in patients for i in d.known_as], viewer=viewer
     )
-    numbers = {d.order_number for d in drafts if d.order_number}
-    orders = by_identifiers(
-        session, [("ServiceRequest", APPLICATION_NUMBER, n) for n in numbers], viewer=viewer
-    )
+    orders = answered_orders(session, mapped, viewer)
     ids: dict[str, str] = {}
     owners: dict[str, str | None] = {}  # patient draft key -> the organization it belongs to
     written: list[str] = []
@@ -72,13 +72,20 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
             ids[draft.key], owners[draft.key] = patient.id, patient.owner_org_id
             written.append(f"Patient/{patient.id}")
             continue
-        resource = _resolved(draft.resource, ids)
         order = orders.get(("ServiceRequest", APPLICATION_NUMBER, draft.order_number or ""))
-        if order is not None:
-            reference = {"reference": f"ServiceRequest/{order.id}"}
-            resource["request" if resource_type == "Specimen" else "basedOn"] = [reference]
         key = (resource_type, *draft.identifier)
-        stored, changed = _upsert(session, draft, resource, org, owned.get(key))
+        current = owned.get(key)
+        resource = final_form(
+            draft, ids, order.id if order else None, current.id if current else new_id()
+        )
+        problem = (
+            checks.problems[draft.key]  # the worker validated this form (``basedOn`` or not)
+            if checks is not None and (order is not None) == (draft.key in checks.ordered)
+            else invalid(resource)
+        )
+        if problem is not None:
+            raise ContentError(draft.where, 207, f"maps to an invalid {problem}")
+        stored, changed = _upsert(session, resource, org, current)
         owned[key] = stored  # a second draft of the same resource updates this one
         if draft.replaces:
             stored, prior = _merge(session, stored, draft, org)
@@ -93,7 +100,70 @@ def apply(session: Session, mapped: Mapped, org: str) -> Applied:
     return Applied(written, critical)
 
 
-def _resolved(resource: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+Key = tuple[str, str, str]  # (resource type, identifier system, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What validating a message's drafts ahead of the transaction found (:func:`check`)."""
+
+    problems: dict[str, str | None]  # draft key -> why the draft is invalid; None: valid
+    ordered: frozenset[str]  # the drafts validated answering an order (with ``basedOn``)
+
+
+def final_form(
+    draft: Draft, ids: Mapping[str, str], order_id: str | None, resource_id: str
+) -> dict[str, Any]:
+    """The draft as it is stored: references to the other drafts resolved through ``ids``,
+    ``basedOn`` (a specimen's ``request``) the order, if one is answered, and its ``id``."""
+    resource = _resolved(draft.resource, ids)
+    if order_id is not None:
+        reference = {"reference": f"ServiceRequest/{order_id}"}
+        resource["request" if draft.resource["resourceType"] == "Specimen" else "basedOn"] = [
+            reference
+        ]
+    resource["id"] = resource_id
+    return resource
+
+
+def answered_orders(session: Session, mapped: Mapped, viewer: Viewer) -> dict[Key, StoredResource]:
+    """The orders the drafts' placer order numbers name, that the lab may see."""
+    numbers = {d.order_number for d in mapped.drafts if d.order_number}
+    return by_identifiers(
+        session, [("ServiceRequest", APPLICATION_NUMBER, n) for n in numbers], viewer=viewer
+    )
+
+
+def check(session: Session, mapped: Mapped, org: str) -> Checks:
+    """Validate every draft in the form it will be stored in, ahead of the transaction (in a
+    worker process, beside the writer, in a read-only session): references, ids and the order
+    are placeholders — valid ids of the same resource types — which the writer replaces by the
+    real ids, leaving everything validation looks at as it was.  The writer validates again
+    what it stores in another form (an order found or gone since: ``basedOn`` differs)."""
+    ids = {d.key: _placeholder(n) for n, d in enumerate(mapped.drafts, 1)}
+    orders = answered_orders(session, mapped, fhir_viewer(session, org))
+    found = {number for (_, _, number) in orders}
+    ordered = frozenset(d.key for d in mapped.drafts if d.order_number in found)
+    problems = {
+        d.key: invalid(
+            final_form(d, ids, _placeholder(0) if d.key in ordered else None, ids[d.key])
+        )
+        for d in mapped.drafts
+    }
+    return Checks(problems, ordered)
+
+
+def _placeholder(number: int) -> str:
+    return f"{number:08x}-0000-7000-8000-000000000000"
+
+
+def invalid(resource: dict[str, Any]) -> str | None:
+    """The first problem ``fhir_profiles`` finds (base R4 and the profiles claimed), or None."""
+    problems = validate(resource)
+    return f"{problems[0].expression}: {problems[0].message}" if problems else None
+
+
+def _resolved(resource: dict[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
     """A copy with ``draft:KEY`` references pointing at the stored resources."""
     result = copy.deepcopy(resource)
 
@@ -121,20 +191,10 @@ _TYPES = {"patient": "Patient", "order": "ServiceRequest", "report": "Diagnostic
 
 
 def _upsert(
-    session: Session,
-    draft: Draft,
-    resource: dict[str, Any],
-    org: str,
-    current: StoredResource | None,
+    session: Session, resource: dict[str, Any], org: str, current: StoredResource | None
 ) -> tuple[StoredResource, bool]:
-    """``current`` (the lab's resource under the draft's identifier) updated, or a new one;
-    the stored resource, and whether this wrote a new version."""
-    resource["id"] = current.id if current is not None else new_id()
-    problems = validate(resource)
-    if problems:
-        first = problems[0]
-        reason = f"maps to an invalid {first.expression}: {first.message}"
-        raise ContentError(draft.where, 207, reason)
+    """``current`` (the lab's resource under the draft's identifier) updated with the validated
+    ``resource``, or a new one; the stored resource, and whether this wrote a new version."""
     if current is not None and _same(current.content, resource):
         return current, False
     return keep(session, resource, org, new=current is None), True

@@ -17,3 +17,7 @@ class ContentError(Exception):
         self.where = where
         self.code = code
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[ContentError], tuple[str, int, str]]:
+        # Sent back from the worker processes that map messages (``prepare.py``).
+        return ContentError, (self.where, self.code, self.reason)

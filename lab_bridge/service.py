@@ -8,8 +8,8 @@ import logging
 
 from prometheus_client import Counter
 
+from lab_bridge.intake import Intake
 from lab_bridge.mllp import MAX_MESSAGE_BYTES, FrameTooLarge, frame, read_frame
-from lab_bridge.receive import answer
 from storage.platform import Platform
 
 log = logging.getLogger("yilian.mllp")
@@ -21,9 +21,9 @@ class Connection:
     """One peer connection; ``busy`` while a message is being stored and acknowledged."""
 
     def __init__(
-        self, platform: Platform, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, intake: Intake, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        self.platform = platform
+        self.intake = intake
         self.reader = reader
         self.writer = writer
         self.busy = False
@@ -43,7 +43,7 @@ class Connection:
                     return
                 if message:
                     self.busy = True
-                    outcome = await asyncio.to_thread(answer, self.platform, message)
+                    outcome = await self.intake.answer(message)
                     MESSAGES.labels(outcome.code.value).inc()
                     self.writer.write(frame(outcome.ack))
                     await self.writer.drain()
@@ -58,12 +58,22 @@ class Connection:
 
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     settings = platform.settings
+    intake = await asyncio.to_thread(Intake, platform, settings.hl7_prepare_processes)
+    try:
+        await _listen(intake, stop)
+    finally:
+        await asyncio.to_thread(intake.close, settings.shutdown_grace_seconds)
+
+
+async def _listen(intake: Intake, stop: asyncio.Event) -> None:
+    platform = intake.platform
+    settings = platform.settings
     connections: dict[asyncio.Task[None], Connection] = {}
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        connection = Connection(platform, reader, writer)
+        connection = Connection(intake, reader, writer)
         connections[task] = connection
         try:
             await connection.serve()

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="worker processes that validate the resources of large FHIR Bundles "
         "beside the request's own thread (0: all in that thread)",
     )
+    hl7_prepare_processes: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 4),
+        ge=0,
+        description="worker processes that parse, map and validate received HL7 messages "
+        "beside the one that commits them (0: in the listener's threads)",
+    )
     fhir_required_profiles: dict[str, list[str]] = Field(
         default_factory=dict,
         description="resource type -> Yilian profile URLs every write of that type must "

@@ -59,10 +59,12 @@ class Lab:
 
 
 @contextmanager
-def mllp_listener(platform: Platform) -> Iterator[int]:
-    """``lab_bridge.service.run`` on its own event loop and a free loopback port."""
+def mllp_listener(platform: Platform, prepare_processes: int = 0) -> Iterator[int]:
+    """``lab_bridge.service.run`` on its own event loop and a free loopback port; messages
+    prepared in its threads unless ``prepare_processes`` worker processes are asked for."""
     port = free_port()
     platform.settings.host, platform.settings.mllp_port = "127.0.0.1", port
+    platform.settings.hl7_prepare_processes = prepare_processes
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     thread = threading.Thread(

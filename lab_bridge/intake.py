@@ -1,0 +1,129 @@
+"""One received message from its bytes to its answer, for the MLLP listener (``service.py``).
+
+1. Prepared (``prepare.py``: parsed, its sender found, mapped, every resource validated) in a
+   worker process — ``hl7_prepare_processes`` of them, beside the process that writes, so the
+   CPU-bound part of many connections runs on all cores (0: in a thread of this process).
+2. Its raw bytes written to the object store (durable before the call returns).
+3. Archived and applied with the other messages of its commit group (``group_commit.py``); the
+   answer is built only after the commit holding it: AA means stored.
+A fault of Yilian's own anywhere on the way is AE with ERR-3 207 ("send again later") and
+leaves no row; an object whose row was not committed is removed (or swept as an orphan).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from typing import Any
+
+from lab_bridge.ack import AckCode, Header, Outcome, answered, build_ack, header_of
+from lab_bridge.decode import best_header
+from lab_bridge.group_commit import GroupCommit
+from lab_bridge.prepare import Prepared, prepare
+from storage import StorageError
+from storage.platform import Platform, open_platform
+from storage.processes import worker_pool
+from storage.settings import Settings
+
+log = logging.getLogger("yilian.mllp")
+
+_platform: Platform | None = None  # a worker process's own
+
+
+def _start_worker(settings: dict[str, Any]) -> None:
+    global _platform
+    _platform = open_platform(Settings(**settings), run_migrations=False)
+
+
+def _prepare_in_worker(raw: bytes) -> Prepared | Outcome:
+    assert _platform is not None, "worker started without its platform"
+    return prepare(_platform, raw)
+
+
+def _ready() -> bool:
+    return _platform is not None
+
+
+class Intake:
+    """Blocks while its worker processes start: create it in a thread."""
+
+    def __init__(self, platform: Platform, processes: int) -> None:
+        self.platform = platform
+        self._processes = processes
+        self._executor = self._start() if processes else None
+        self._commits = GroupCommit(platform)
+
+    def _start(self) -> ProcessPoolExecutor:
+        settings = self.platform.settings.model_dump()
+        executor = worker_pool(self._processes, _start_worker, (settings,))
+        for started in [executor.submit(_ready) for _ in range(self._processes)]:
+            started.result()  # every worker up now, not on the first message
+        return executor
+
+    async def answer(self, raw: bytes) -> Outcome:
+        """The message handled, and AE with ERR-3 207 if anything unforeseen goes wrong (the
+        sender keeps the message and sends it again; nothing half-written stays)."""
+        try:
+            return await self._answer(raw)
+        except Exception:
+            log.exception("HL7 message not handled: internal error")
+            header = best_header(raw)
+            return answered(
+                header_of(header) if header else Header(), "utf-8", AckCode.ERROR,
+                "internal error, send again later", internal=True,
+            )  # fmt: skip
+
+    async def _answer(self, raw: bytes) -> Outcome:
+        prepared = await self._prepare(raw)
+        if isinstance(prepared, Outcome):
+            return prepared
+        peer = prepared.peer
+        now = datetime.now(UTC)
+        key = f"hl7/{now:%Y/%m/%d}/{peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
+        try:
+            stored = await asyncio.to_thread(self.platform.blobs.put, key, [raw])
+            try:
+                row_id, processed = await asyncio.wrap_future(
+                    self._commits.submit(prepared, stored)
+                )
+            except Exception:
+                await asyncio.to_thread(self._remove, key)
+                raise
+        except StorageError:
+            log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
+            return answered(
+                prepared.header, prepared.encoding, AckCode.ERROR,
+                "storage unavailable, send again later", internal=True,
+            )  # fmt: skip
+        log.info("HL7 message stored", extra={"peer": peer.id, "type": prepared.header.message_type,
+                                              "ack": processed.code.value})  # fmt: skip
+        ack = build_ack(prepared.header, processed.code, processed.text, processed.error)
+        return Outcome(processed.code, ack.encode(prepared.encoding, "replace"), key, row_id)
+
+    async def _prepare(self, raw: bytes) -> Prepared | Outcome:
+        executor = self._executor
+        if executor is None:
+            return await asyncio.to_thread(prepare, self.platform, raw)
+        try:
+            return await asyncio.wrap_future(executor.submit(_prepare_in_worker, raw))
+        except BrokenProcessPool:
+            if self._executor is executor:  # the first to notice (one event loop) restarts it
+                log.error("an HL7 worker died; restarting the pool")
+                self._executor = None
+                self._executor = await asyncio.to_thread(self._start)
+            raise
+
+    def _remove(self, key: str) -> None:
+        with contextlib.suppress(StorageError):  # else an orphan: the periodic sweep removes it
+            self.platform.blobs.delete(key)
+
+    def close(self, timeout: float) -> None:
+        """Commit what was handed over, then stop the workers."""
+        self._commits.close(timeout)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
