@@ -46,7 +46,7 @@ class Applied:
 def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = None) -> Applied:
     """``checks``: what :func:`check` found for ``mapped`` (in a worker process); without
     them every resource is validated here."""
-    viewer = fhir_viewer(session, org)
+    viewer = _viewer(session, org)
     drafts = sorted(mapped.drafts, key=lambda d: _ORDER[d.resource["resourceType"]])
     # What exists already, in three queries: the lab's own resources, the patients the
     # alliance knows, the orders answered.
@@ -124,6 +124,15 @@ def final_form(
         ]
     resource["id"] = resource_id
     return resource
+
+
+def _viewer(session: Session, org: str) -> Viewer:
+    """What the lab sees, found once per transaction (a commit group holds many messages of
+    the same lab; none of them writes what decides it: organizations, Consents)."""
+    viewers: dict[str, Viewer] = session.info.setdefault("lab_bridge.viewers", {})
+    if org not in viewers:
+        viewers[org] = fhir_viewer(session, org)
+    return viewers[org]
 
 
 def answered_orders(session: Session, mapped: Mapped, viewer: Viewer) -> dict[Key, StoredResource]:
