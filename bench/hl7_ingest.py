@@ -53,6 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
 from hl7.client import MLLPClient
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
@@ -158,17 +159,22 @@ def main() -> int:
         )  # fmt: skip
         try:
             wait_for_port(ports["mllp"], 90, proc)
+            _wait_until_ready(ports["http"], proc, every_service=not args.only)
             before = _observations(Path(tmp) / "yilian.db")
             first = 0
             for connections in args.connections:
                 batch = [oru(first + n, args.results, args.patients, rng)
                          for n in range(args.messages)]  # fmt: skip
                 first += args.messages
+                cpu_before = _cpu_seconds(proc.pid)
                 rate, latencies = send_all(ports["mllp"], batch, connections)
+                cpu = {k: v - cpu_before.get(k, 0.0) for k, v in _cpu_seconds(proc.pid).items()}
                 cuts = statistics.quantiles(latencies, n=100)
                 print(f"{connections} connection(s): {rate:,.0f} ORU^R01/s "
                       f"({rate * (args.results + 2):,.0f} FHIR resources/s), ACK latency "
-                      f"p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms, p99 {cuts[98]:.1f} ms",
+                      f"p50 {cuts[49]:.1f} ms, p95 {cuts[94]:.1f} ms, p99 {cuts[98]:.1f} ms; "
+                      f"CPU {sum(cpu.values()) * 1000 / len(batch):.1f} ms a message "
+                      f"({cpu[proc.pid] * 1000 / len(batch):.1f} in the serving process)",
                       flush=True)  # fmt: skip
             stored = _observations(Path(tmp) / "yilian.db") - before
             expected = first * args.results
@@ -178,6 +184,29 @@ def main() -> int:
         finally:
             stop_process(proc, grace=15)
     return 0
+
+
+def _wait_until_ready(port: int, proc: subprocess.Popen, *, every_service: bool) -> None:
+    """Until every service of the process is up (``/health``), so that none is still starting
+    while messages are counted."""
+    deadline = time.monotonic() + 180
+    while every_service and time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                time.sleep(5)  # the start-up work after ready (directory, pools) settles
+                return
+        time.sleep(0.5)
+
+
+def _cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of the server process and of each of its worker processes."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    seconds = {}
+    for process in [pid, *(int(line) for line in found.stdout.split())]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 def _observations(database: Path) -> int:
