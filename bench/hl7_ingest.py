@@ -1,39 +1,55 @@
 """Lab results in: ORU^R01 messages per second over MLLP, end to end — each answered AA only
 once its raw bytes are archived and its DiagnosticReport, Observations, Specimen (and the
-patient, first time) are committed as FHIR resources.
+patient, first time) are committed as FHIR resources; then the script counts the stored
+Observations (every result of every message must be there).
 
-``yilian serve --demo --only mllp`` on its embedded default (SQLite + local object store)
-receives messages from the demo lab LIS (``LIS^JHZX``), built with hl7apy as a Chinese LIS
-sends them: one patient (of ``--patients``), one OBR, ``--results`` OBX (local codes, Chinese
-names, text reference ranges), one SPM.  Sent with 1 and 8 connections (the ``hl7`` package's
-MLLP client, one thread per connection).  There is no HL7 interface engine in Debian to run
-beside it (Mirth and HAPI are Java); the issue's target is absolute: >= 500 messages/s.
+``yilian serve --demo`` as ``make run`` starts it — every service in one process, on the
+embedded default (SQLite + local object store); ``--only mllp`` for the listener alone — gets
+messages from the demo lab LIS (``LIS^JHZX``), built with hl7apy as a Chinese LIS sends them:
+one patient (of ``--patients``), one OBR, ``--results`` OBX (local codes, Chinese names, text
+reference ranges, values around the range, 2 % of messages with one critical value), one SPM.
+Sent with 1 and 8 connections (the ``hl7`` package's MLLP client, one thread per connection),
+after ``/health`` says every service is up.  Printed: messages/s, ACK latency p50/p95/p99, and
+the CPU time a message cost the serving process and its worker processes (from /proc; less
+noisy than the rates on a shared machine).  There is no HL7 interface engine in Debian to run
+beside it (Mirth and HAPI are Java); the issue's target is absolute: >= 120 messages/s.
 
-    .venv/bin/python bench/hl7_ingest.py [--messages 2000] [--results 5] [--patients 500]
+    .venv/bin/python bench/hl7_ingest.py [--messages 2000] [--results 5] [--connections 1 8]
 
-Last measured on the 2-core reference machine, 2026-12-01 14:42 (2,000 messages of 5 results,
-7 FHIR resources each, per stage), with rows sent through SQLite's driver directly:
-    1 connection   21 ORU^R01/s (149 resources/s), round trip p50 46 ms, p95 53 ms
-    8 connections  19 ORU^R01/s, p50 419 ms, p95 490 ms
-(Earlier that day 18/s and 17/s; in an earlier session, on a faster hour: 21/s and 13-15/s.)
-History:
-- first run 9/s: hl7apy's typed parse took ~45 ms a message and building the ACK ~10 ms (now
-  the hl7 package's parse, 0.5 ms, and an ACK written field by field);
-- 8 connections p95 2.1 s -> 0.7 s once they queued in order for SQLite's one writer instead of
-  in its busy handler, which sleeps in growing steps;
-- the lab's lookup of its own resources by identifier read every resource the lab owned (no
-  planner statistics for ``fhir_resources``: migration 0013): 20 ms a message after 1,000
-  messages and growing, now 2 ms.
-Where a message's ~50 ms go (py-spy, one core busy — the GIL): validating its 7 resources
-~23 % (the R4 models ~12 %, FHIRPath invariants ~6 %, profiles ~4 %), writing ~150 index,
-version, audit and outbox rows ~14 %, the commit ~11 %, transaction set-up ~8 %, identifier,
-patient and order lookups ~10 %, mapping and search values ~8 %.  Committing the messages of
-all connections together (one writer, groups of up to 32) was tried: groups of ~5 formed and
-throughput rose ~5 %, so it was not kept.  The >= 500/s target is ~25 times this, and more
-than this machine can do with every resource validated: 500 messages are 3,500 resources a
-second, while validating one R4 resource costs ~0.4 ms of a core by itself (2,500/s on one
-core, before mapping, writing or committing) and the FHIR API's transaction Bundles, the
-cheapest validated write path here, reach ~1,100-1,200 resources/s on both cores.
+Last measured on the 2-core reference machine shared with other sessions (load 6-9), 2026-12-02
+09:20-09:50, 800 messages of 5 results per stage, the code before (``base``: one transaction
+per message under an in-process lock, mapping and validation in the listener's threads) and
+after, run alternately:
+                     1 connection                       8 connections
+    base, run 1      20/s p99 249 ms, CPU 26.5 ms       25/s p99 960 ms, CPU 25.7 ms
+    after, run 1     18/s p99 272 ms, CPU 41.3 ms       53/s p99 297 ms, CPU 19.5 ms (11.4)
+    base, run 2      33/s p99 125 ms, CPU 21.4 ms       43/s p99 352 ms, CPU 20.8 ms
+    after, run 2     20/s p99 236 ms, CPU 36.2 ms       51/s p99 242 ms, CPU 20.0 ms (11.5)
+(CPU: a message's, serving process and workers; in brackets the serving process alone.)
+The load moved under the runs (base's second run had the machine nearly to itself); at 8
+connections after is 1.2-2.1x base and its p99 0.3-0.7x.  Earlier runs the same day, at
+heavier load: base 11-12/s (1) and 9-12/s (8), after 11-19/s and 19-33/s.  What changed:
+- parse, map and validate in ``hl7_prepare_processes`` worker processes (``lab_bridge/
+  prepare.py``); the writer does not validate again what the worker validated in its stored
+  form (``apply.check``);
+- one writer thread commits the messages of every connection together
+  (``lab_bridge/group_commit.py``): one commit, one fsync, a group; AA after that commit;
+- two lookups SQLite's planner ran through the wrong index, with a cost growing with the
+  archive: the lab's resources by identifier (every resource the lab owned was read: 5.3 ms ->
+  0.7 ms a lookup on a young database) and the re-sent control id (every processed message).
+Where the time goes now (py-spy, 8 connections): the writer thread is busy ~30 % of the time
+(SQL inside SQLite ~30 % of it — index inserts, lookups — , the commit ~15 %, the lookups by
+identifier ~20 %, ORM flushes ~10 %); the preparing workers ~8 ms of CPU a message (FHIR
+validation ~60 % of it); and the outbox worker of the same process, which claims each message's
+~9 events (``fhir.changed`` per resource, ``lab.turnaround``) and completes each in its own
+transaction — an fsync each, competing with the writer for SQLite's one write lock: the
+largest remaining cost, and the next thing to batch (``storage/worker.py``,
+``storage/outbox.complete``).  One connection is latency-bound (prepare, object fsync, commit
+one after the other): no faster than before, and its CPU a message is higher (26-31 ms in the
+serving process against 21-27 ms, besides ~10 ms in the workers) — not explained yet: the
+writer commits groups of one there, and the outbox worker's threads take more of the process.
+The >= 120/s target is not reached on this machine: the 8-connection rate is bounded by the CPU
+share it gets (2 cores, load 6-9) and by the outbox worker's commits.
 """
 
 from __future__ import annotations
