@@ -39,8 +39,8 @@ heavier load: base 11-12/s (1) and 9-12/s (8), after 11-19/s and 19-33/s.  What 
   0.7 ms a lookup on a young database) and the re-sent control id (every processed message).
 Where the time goes now (py-spy, 8 connections): the writer thread is busy ~30 % of the time
 (SQL inside SQLite ~30 % of it — index inserts, lookups — , the commit ~15 %, the lookups by
-identifier ~20 %, ORM flushes ~10 %); the preparing workers ~8 ms of CPU a message (FHIR
-validation ~60 % of it); and the outbox worker of the same process, which claims each message's
+identifier ~20 %, ORM flushes ~10 %); the preparing workers ~8.5 ms of CPU a message, most
+of it FHIR validation; and the outbox worker of the same process, which claims each message's
 ~9 events (``fhir.changed`` per resource, ``lab.turnaround``) and completes each in its own
 transaction — an fsync each, competing with the writer for SQLite's one write lock: the
 largest remaining cost, and the next thing to batch (``storage/worker.py``,
