@@ -2,7 +2,8 @@
 
 1. Prepared (``prepare.py``: parsed, its sender found, mapped, every resource validated) in a
    worker process — ``hl7_prepare_processes`` of them, beside the process that writes, so the
-   CPU-bound part of many connections runs on all cores (0: in a thread of this process).
+   CPU-bound part of many connections runs on all cores (0: in a thread of this process) —
+   or, when no other message is being prepared, in a thread of this process.
 2. Its raw bytes written to the object store (durable before the call returns).
 3. Archived and applied with the other messages of its commit group (``group_commit.py``); the
    answer is built only after the commit holding it: AA means stored.
@@ -57,6 +58,7 @@ class Intake:
         self._processes = processes
         self._executor = self._start() if processes else None
         self._commits = GroupCommit(platform)
+        self._preparing = 0
 
     def _start(self) -> ProcessPoolExecutor:
         settings = self.platform.settings.model_dump()
@@ -106,10 +108,14 @@ class Intake:
         return Outcome(processed.code, ack.encode(prepared.encoding, "replace"), key, row_id)
 
     async def _prepare(self, raw: bytes) -> Prepared | Outcome:
+        """Alone, in a thread of this process (a hop to a worker costs a single connection more
+        than it saves); while other messages are being prepared, in a worker process."""
         executor = self._executor
-        if executor is None:
-            return await asyncio.to_thread(prepare, self.platform, raw)
+        alone = self._preparing == 0
+        self._preparing += 1  # one event loop: no lock needed
         try:
+            if executor is None or alone:
+                return await asyncio.to_thread(prepare, self.platform, raw)
             return await asyncio.wrap_future(executor.submit(_prepare_in_worker, raw))
         except BrokenProcessPool:
             if self._executor is executor:  # the first to notice (one event loop) restarts it
@@ -117,6 +123,8 @@ class Intake:
                 self._executor = None
                 self._executor = await asyncio.to_thread(self._start)
             raise
+        finally:
+            self._preparing -= 1
 
     def _remove(self, key: str) -> None:
         with contextlib.suppress(StorageError):  # else an orphan: the periodic sweep removes it
