@@ -85,6 +85,8 @@ def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = No
         )
         if problem is not None:
             raise ContentError(draft.where, 207, f"maps to an invalid {problem}")
+        if resource_type == "DiagnosticReport" and current is not None and current.content:
+            resource["result"] = _results_kept(current.content, resource)
         stored, changed = _upsert(session, resource, org, current)
         owned[key] = stored  # a second draft of the same resource updates this one
         if draft.replaces:
@@ -98,6 +100,15 @@ def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = No
             recipient = (order.owner_org_id if order else None) or owners.get(subject) or org
             critical.append(Critical(stored, recipient))
     return Applied(written, critical)
+
+
+def _results_kept(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """A report's results after a message about it: those it listed before, then this
+    message's new ones.  A LIS may send only the OBX it corrects (or adds); a result is taken
+    out by its own status (OBX-11 D: entered in error), never by being left out."""
+    listed = [r for r in before.get("result", []) if r.get("reference")]
+    seen = {r["reference"] for r in listed}
+    return listed + [r for r in after.get("result", []) if r.get("reference") not in seen]
 
 
 Key = tuple[str, str, str]  # (resource type, identifier system, value)

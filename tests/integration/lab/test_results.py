@@ -112,6 +112,21 @@ def test_a_correction_updates_the_same_result_and_keeps_history(lab: Lab):
     assert report["status"] == "corrected"
 
 
+def test_a_correction_of_one_result_keeps_the_reports_other_results(lab: Lab):
+    """A LIS may send only the corrected OBX: the report keeps what it reported before."""
+    assert lab.send(oru("R-0010", [POTASSIUM, SODIUM]))["MSA"][1] == "AA"
+    corrected = ("NM", "K", "钾", "4.2", "mmol/L", "3.5-5.3", "N", "C")
+    assert lab.send(oru("R-0011", [corrected], status="C"))["MSA"][1] == "AA"
+    [entry] = lab.fhir("/DiagnosticReport")["entry"]
+    report = entry["resource"]
+    assert report["status"] == "corrected"
+    results = [lab.fhir(f"/{r['reference']}") for r in report["result"]]
+    assert {(o["code"]["text"], o["status"]) for o in results} == {
+        ("钾", "corrected"),
+        ("钠", "final"),
+    }
+
+
 def test_a_resent_message_is_acknowledged_but_not_applied_twice(lab: Lab):
     message = oru("R-0004", [POTASSIUM, SODIUM])
     assert lab.send(message)["MSA"][1] == "AA"
