@@ -30,11 +30,12 @@ from fhir_profiles.profiles import conformance
 
 CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
-    "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent", "DetectedIssue",
-    "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService", "ImagingStudy",
-    "Media", "MeasureReport", "Observation", "Organization", "OrganizationAffiliation",
-    "Patient", "Practitioner", "PractitionerRole", "Procedure", "Provenance", "ServiceRequest",
-    "Specimen", "Subscription", "Task", "ValueSet",
+    "Appointment", "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent",
+    "DetectedIssue", "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService",
+    "ImagingStudy", "Media", "MeasureReport", "Observation", "Organization",
+    "OrganizationAffiliation", "Patient", "Practitioner", "PractitionerRole", "Procedure",
+    "Provenance", "Schedule", "ServiceRequest", "Slot", "Specimen", "Subscription", "Task",
+    "ValueSet",
 )  # fmt: skip
 
 

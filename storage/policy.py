@@ -11,6 +11,9 @@ that answers an order (``basedOn``/``focus``) by whoever may see that order, so 
 reads the report the lead hospital wrote for its request.  A patient's active Consent that
 denies an organization (``provision.type = deny``, the organization an actor) hides from it
 that patient and the data about them (``patient``/``subject``) which it does not own itself.
+A centre's bookable capacity (``Schedule`` naming it as actor, its ``Slot``s) is seen by the
+members the centre serves, and an ``Appointment`` by the organization of the centre it is with;
+:func:`booking_refusal` says who books which slots (预约检查).
 :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
@@ -89,6 +92,7 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
         for reference in _references(resource.get(key))
         if reference.startswith("ServiceRequest/")
     ]
+    orgs |= _bookable_by(session, resource)
     remembered: dict[str, set[str]] = session.info.get(_ORDERS, {})
     for order in orders:
         orgs.update(remembered.get(order, ()))
@@ -112,6 +116,69 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
             )
         )
     return orgs
+
+
+def _centres_named(value: Any) -> list[str]:
+    return [
+        reference.removeprefix("HealthcareService/")
+        for reference in _references(value)
+        if reference.startswith("HealthcareService/")
+    ]
+
+
+def _bookable_by(session: Session, resource: dict[str, Any]) -> set[str]:
+    """Who sees a centre's Schedule (the members it serves), its Slots (whoever sees their
+    Schedule) and an Appointment with the centre (the centre's organization)."""
+    kind = resource.get("resourceType")
+    if kind == "Schedule":
+        centres = _centres_named(resource.get("actor"))
+        if not centres:
+            return set()
+        served = select(CentreServed.org_id).where(CentreServed.centre_id.in_(centres))
+        own = select(Centre.org_id).where(Centre.id.in_(centres))
+        return set(session.scalars(served.union(own)))
+    if kind == "Slot":
+        schedules = [
+            reference.removeprefix("Schedule/")
+            for reference in _references(resource.get("schedule"))
+            if reference.startswith("Schedule/")
+        ]
+        grants = select(FhirResourceGrant.org_id).where(
+            FhirResourceGrant.resource_type == "Schedule",
+            FhirResourceGrant.resource_id.in_(schedules),
+        )
+        return set(session.scalars(grants))
+    if kind == "Appointment":
+        actors = [p.get("actor") for p in resource.get("participant", []) if isinstance(p, dict)]
+        centres = _centres_named(actors)
+        return set(session.scalars(select(Centre.org_id).where(Centre.id.in_(centres))))
+    return set()
+
+
+def runs_centre(session: Session, org_id: str, centre_id: str) -> bool:
+    """Whether ``org_id`` is the organization of the centre (the lead hospital)."""
+    centre = session.get(Centre, centre_id)
+    return centre is not None and centre.org_id == org_id
+
+
+def booking_refusal(
+    session: Session, org_id: str, centre_id: str, members_share: bool
+) -> str | None:
+    """Why ``org_id`` may not book a slot of the centre (None: it may).  The centre's own
+    organization books any slot; a member the centre serves books the share reserved for
+    members (``members_share``); an organization the centre does not serve books none."""
+    if runs_centre(session, org_id, centre_id):
+        return None
+    served = session.scalar(
+        select(CentreServed.org_id).where(
+            CentreServed.centre_id == centre_id, CentreServed.org_id == org_id
+        )
+    )
+    if served is None:
+        return "only members of the alliance this centre serves book its slots"
+    if not members_share:
+        return "this slot is not in the share reserved for members' patients"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

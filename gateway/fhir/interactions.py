@@ -21,6 +21,7 @@ from gateway.errors import (
     Unprocessable,
 )
 from gateway.fhir.storing import store
+from gateway.workflow import booking
 from gateway.workflow.reading_writes import governed_write
 from storage.audit import audit
 from storage.fhir import IndexRows, StoredResource, VersionConflict, read_many
@@ -174,9 +175,15 @@ def create(
     ``index``: its index rows, if made already)."""
     resource_type = resource["resourceType"]
     authorize(requester, resource_type, "c")
+    if resource_type == "Appointment" and booking.governs(session, resource, None):
+        checker = _checker(session, requester, check)
+        stored = booking.write(session, requester, resource, None, checker)
+        audit_fhir(session, requester, "create", resource_type, id=stored.id)
+        return stored
     if check:
         check_references(session, requester, [resource])
     owner = _owner_for(requester, resource_type)
+    _check_capacity(session, requester, resource, None)
     stored = _governed(session, requester, resource, None)
     if stored is None:
         stored = store(session, resource, owner, new=True, index=index)
@@ -196,6 +203,10 @@ def update(
     """Update, or create under the given id (update-as-create)."""
     resource_type, resource_id = resource["resourceType"], resource["id"]
     authorize(requester, resource_type, "u")
+    if resource_type == "Appointment":  # a booking's rules decide who changes what
+        current = fhir_store.read(session, resource_type, resource_id)
+        if booking.governs(session, resource, current):
+            return _booking_update(session, requester, resource, current, if_match, check)
     if check:
         check_references(session, requester, [resource])
     current = fhir_store.read(session, resource_type, resource_id)
@@ -204,6 +215,7 @@ def update(
     if if_match is not None and current is not None and current.version_id != if_match:
         at = current.version_id
         raise PreconditionFailed(f"{resource_type}/{resource_id} is at version {at}")
+    _check_capacity(session, requester, resource, current)
     stored = _governed(session, requester, resource, current)
     try:
         if stored is None:
@@ -212,6 +224,38 @@ def update(
         raise PreconditionFailed(str(exc)) from None
     audit_fhir(session, requester, "update", resource_type, id=resource_id)
     return stored
+
+
+def _booking_update(
+    session: Session,
+    requester: Requester,
+    resource: dict[str, Any],
+    current: StoredResource | None,
+    if_match: int | None,
+    check: bool,
+) -> StoredResource:
+    resource_id = resource["id"]
+    if if_match is not None and current is not None and current.version_id != if_match:
+        raise PreconditionFailed(f"Appointment/{resource_id} is at version {current.version_id}")
+    stored = booking.write(
+        session, requester, resource, current, _checker(session, requester, check)
+    )
+    audit_fhir(session, requester, "update", "Appointment", id=resource_id)
+    return stored
+
+
+def _checker(session: Session, requester: Requester, check: bool) -> booking.Checker | None:
+    if not check:
+        return None
+    return lambda resource: check_references(session, requester, [resource])
+
+
+def _check_capacity(
+    session: Session, requester: Requester, resource: dict[str, Any], current: StoredResource | None
+) -> None:
+    """A centre's published capacity (Schedule, Slot) is checked by the booking rules."""
+    if resource["resourceType"] in ("Schedule", "Slot"):
+        booking.check_capacity(session, requester, resource, current)
 
 
 def _governed(
@@ -228,7 +272,10 @@ def delete(
     session: Session, requester: Requester, resource_type: str, resource_id: str
 ) -> StoredResource | None:
     authorize(requester, resource_type, "d")
-    _check_owner(fhir_store.read(session, resource_type, resource_id), requester)
+    current = fhir_store.read(session, resource_type, resource_id)
+    _check_owner(current, requester)
+    if resource_type in ("Appointment", "Slot"):
+        booking.delete_check(session, resource_type, resource_id, current)
     stored = fhir_store.delete(session, resource_type, resource_id)
     audit_fhir(session, requester, "delete", resource_type, id=resource_id)
     return stored

@@ -4,7 +4,8 @@
 read-back, and the figures — the same chain for a lab result, an imaging or an ECG finding.
 ``reading_milestones`` keeps each reading Task's steps (ordered … verified, delivered);
 ``study_links`` the studies linked to orders by a person, or proposed for confirmation;
-``patient_links`` the patients' expiring, revocable links to their reports (云胶片).
+``patient_links`` the patients' expiring, revocable links to their reports (云胶片);
+``slot_bookings`` which appointment holds each booked exam slot (预约检查), one per slot.
 ``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
 rejected, reported) and the turnaround figures.  Each register is used as a module
 (``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``
@@ -16,6 +17,7 @@ from storage.clinical import (
     lab_turnaround,
     patient_links,
     reading_milestones,
+    slot_bookings,
     study_links,
 )
 
@@ -24,5 +26,6 @@ __all__ = [
     "lab_turnaround",
     "patient_links",
     "reading_milestones",
+    "slot_bookings",
     "study_links",
 ]

@@ -9,6 +9,7 @@ from storage.models.auth import (
     SigningKey,
 )
 from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.booking import SlotBooking
 from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
 from storage.models.dicom import (
     ConflictKind,
@@ -115,6 +116,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "SigningKey",
+    "SlotBooking",
     "StoredObject",
     "StudyLink",
     "SubscriptionPing",
