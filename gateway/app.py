@@ -36,6 +36,7 @@ from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
 from gateway.unhandled import AnswerUnhandled
 from gateway.viewer import site as viewer_site
+from gateway.workflow.capacity import publish_capacity
 from storage.platform import Platform
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -77,6 +78,7 @@ def create_app(platform: Platform) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(publish_terminology, platform)
         await run_in_threadpool(publish_directory, platform)
+        await run_in_threadpool(publish_capacity, platform)
         yield
         await run_in_threadpool(validation.close)
 

@@ -27,6 +27,7 @@ from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.imaging_study import ENDPOINT_ID, dicomweb_endpoint
 from gateway.fhir.interactions import DIRECTORY_TYPES
 from gateway.fhir.publishing import publish
+from gateway.workflow.capacity import publish_capacity
 from storage.models import AllianceKind, CentreKind, OrgKind, Role
 from storage.platform import Platform
 from storage.registry import Directory, read_directory
@@ -162,5 +163,7 @@ def publish_directory(platform: Platform) -> None:
 
 
 def on_registry_changed(platform: Platform, _payload: dict[str, Any]) -> None:
-    """Worker handler for ``registry.changed``."""
+    """Worker handler for ``registry.changed``: the directory, then the centres' bookable
+    slots (their booking rules may have changed)."""
     publish_directory(platform)
+    publish_capacity(platform)

@@ -150,6 +150,9 @@ class Centre(Base):
     due_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Report templates (报告模板) by modality and body part, as the alliance file gives them.
     report_templates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Slots published for booking (预约检查): {modality, name, weekdays, hours, slot_minutes,
+    # members_share, days_ahead}, as the alliance file gives them.
+    booking_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     served: Mapped[list[CentreServed]] = relationship(
         cascade="all, delete-orphan", order_by="CentreServed.org_id"
     )

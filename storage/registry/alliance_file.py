@@ -80,6 +80,27 @@ class ReportTemplate(_Entry):
     impression: str = Field("", max_length=2000)
 
 
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_HOURS = rf"^{_CLOCK}-{_CLOCK}$"
+
+
+class BookingRule(_Entry):
+    """Exam slots a centre offers for booking (号源) on one device or service: on ``weekdays``
+    (1 Monday … 7 Sunday), in opening ``hours`` (local time), ``slot_minutes`` each, for
+    ``days_ahead`` days; ``members_share`` of them reserved for members' patients
+    (医联体预留号源), spread over the day."""
+
+    modality: str = Field(pattern=r"^[A-Z]{2,8}$", description="DICOM modality, e.g. CT, MR, US")
+    name: str = Field(min_length=1, max_length=100, description="the device or service")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default=[1, 2, 3, 4, 5])
+    hours: list[Annotated[str, Field(pattern=_HOURS)]] = Field(
+        min_length=1, description="08:00-12:00"
+    )
+    slot_minutes: int = Field(gt=0, le=240)
+    members_share: float = Field(ge=0, le=1)
+    days_ahead: int = Field(14, ge=1, le=90)
+
+
 class CentreEntry(_Entry):
     id: Code
     name: str = Field(min_length=1, max_length=200)
@@ -94,6 +115,9 @@ class CentreEntry(_Entry):
         None, description="due times, first matching rule wins; the centre's defaults if absent"
     )
     report_templates: list[ReportTemplate] = Field(default_factory=list)
+    booking: list[BookingRule] = Field(
+        default_factory=list, description="slots published for booking (预约检查)"
+    )
 
 
 class AETitleEntry(_Entry):

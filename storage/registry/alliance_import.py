@@ -161,6 +161,7 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "single_sign_off": c.single_sign_off,
                 "due_rules": None if c.due is None else [r.model_dump() for r in c.due],
                 "report_templates": [t.model_dump() for t in c.report_templates],
+                "booking_rules": [r.model_dump() for r in c.booking],
             },
             children=(("served", rows, "org_id"),),
         )

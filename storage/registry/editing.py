@@ -105,6 +105,7 @@ def registry_document(session: Session) -> dict[str, list[dict[str, Any]]]:
                 "organization": c.org_id, "serves": [s.org_id for s in c.served],
                 "single_sign_off": c.single_sign_off, "due": c.due_rules,
                 "report_templates": c.report_templates or [],
+                "booking": c.booking_rules or [],
             })
             for c in centres
         ],

@@ -1,4 +1,5 @@
-"""slot_bookings: the appointment holding each booked slot (one per slot)
+"""slot_bookings: the appointment holding each booked slot (one per slot); centres' booking
+rules
 
 Revision ID: 0024_booking
 Revises: 0023
@@ -25,7 +26,11 @@ def upgrade() -> None:
         sa.Column("booked_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_slot_bookings_appointment_id", "slot_bookings", ["appointment_id"])
+    with op.batch_alter_table("centres") as batch:
+        batch.add_column(sa.Column("booking_rules", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("centres") as batch:
+        batch.drop_column("booking_rules")
     op.drop_table("slot_bookings")
