@@ -169,6 +169,14 @@ def dead_events(session: Session, limit: int = 100) -> list[OutboxEvent]:
     )
 
 
+def is_pending(session: Session, topic: str) -> bool:
+    """Whether an event of ``topic`` waits to be run (not one being run now)."""
+    waiting = select(OutboxEvent.id).where(
+        OutboxEvent.topic == topic, OutboxEvent.state == OutboxState.PENDING
+    )
+    return session.scalar(waiting.limit(1)) is not None
+
+
 def recent_events(session: Session, topic: str, limit: int = 1000) -> list[OutboxEvent]:
     """The newest events of a topic (for showing delivery state), newest first."""
     return list(

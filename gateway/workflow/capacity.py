@@ -4,9 +4,11 @@ days ahead) one ``Schedule`` (actor the centre, serviceType the modality) and it
 the coming days, in the local time zone, owned by the centre's organization.
 
 Publishing is idempotent and never touches a slot that exists (it may be booked): it only adds
-the slots missing in the window.  It runs at gateway start and when the registry changes
-(``registry.changed``).  The lead hospital's HIS may publish the same way over FHIR instead;
-the booking rules (:mod:`gateway.workflow.booking`) treat both alike.
+the slots missing in the window.  It runs at gateway start, when the registry changes
+(``registry.changed``), and each night (:data:`ROLL_TOPIC`, an outbox event due after local
+midnight, one waiting at a time) so that the window moves on.  The lead hospital's HIS may
+publish over FHIR instead; the booking rules (:mod:`gateway.workflow.booking`) treat both
+alike.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from gateway.fhir.storing import store, store_if_changed
 from gateway.workflow.booking import MEMBERS_SHARE, POOL
 from storage.db import transaction
 from storage.models import Centre, FhirResource
+from storage.outbox import enqueue, is_pending
 from storage.platform import Platform
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
+ROLL_TOPIC = "booking.capacity"
 MEMBERS = {"coding": [{"system": POOL, "code": MEMBERS_SHARE, "display": "医联体预留号源"}]}
 
 
@@ -72,10 +76,18 @@ def publish_capacity(platform: Platform, today: date | None = None) -> int:
         centres = session.scalars(select(Centre).order_by(Centre.id)).all()
         for centre in centres:
             for index, rule in enumerate(centre.booking_rules or []):
-                added += _publish(
-                    session, centre, rule, schedule_id(centre, rule, index), first, zone
-                )
+                schedule = schedule_id(centre, rule, index)
+                added += _publish(session, centre, rule, schedule, first, zone)
+        if any(centre.booking_rules for centre in centres) and not is_pending(session, ROLL_TOPIC):
+            now = datetime.now(zone)
+            tonight = datetime.combine(now.date() + timedelta(days=1), time(0, 5), zone)
+            enqueue(session, ROLL_TOPIC, {}, delay=tonight - now)
     return added
+
+
+def on_capacity_due(platform: Platform, _payload: dict[str, Any]) -> None:
+    """Worker handler for :data:`ROLL_TOPIC`: the new day's slots (and the next night's run)."""
+    publish_capacity(platform)
 
 
 def _publish(

@@ -4,13 +4,16 @@ finds and books; publishing again adds nothing and leaves the booked slot busy."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
-from gateway.workflow.capacity import publish_capacity
+from gateway.workflow.capacity import ROLL_TOPIC, publish_capacity
 from storage import import_alliance_file
+from storage.db import transaction
+from storage.models import OutboxEvent
 from tests.conftest import DEMO_ALLIANCE
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.booking import CLINIC, POOL, appointment, order
@@ -55,3 +58,14 @@ def test_the_alliance_files_rule_publishes_bookable_slots(gateway: Gateway, tmp_
     assert publish_capacity(gateway.node.platform) == 0  # nothing missing, nothing touched
     again = call(gateway, "GET", f"/Slot/{slot['id']}", CLINIC).json()
     assert again["status"] == "busy"
+    # Tonight's run moves the window on; one run waits, however often it was published.
+    with transaction(gateway.node.platform.sessions) as session:
+        waiting = session.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.topic == ROLL_TOPIC, OutboxEvent.state == "pending"
+            )
+        ).all()
+    [tonight] = waiting
+    assert timedelta(0) < tonight.available_at - datetime.now(UTC) <= timedelta(days=1)
+    later = date.today() + timedelta(days=20)
+    assert publish_capacity(gateway.node.platform, today=later) > 0
