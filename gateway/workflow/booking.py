@@ -37,10 +37,10 @@ from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.fhir.storing import store, store_valid
 from storage.clinical import slot_bookings
-from storage.fhir import StoredResource, VersionConflict
+from storage.fhir import StoredResource, VersionConflict, referencing
 from storage.fhir import store as fhir_store
 from storage.models import Centre
-from storage.policy import booking_refusal, runs_centre
+from storage.policy import booking_refusal, fhir_viewer, runs_centre
 
 POOL = f"{CANONICAL}/CodeSystem/booking-pool"
 MEMBERS_SHARE = "members"  # 医联体预留号源
@@ -143,6 +143,22 @@ def _attendance(
         raise Conflict(f"Appointment/{current.id} is {old.get('status')}")
     recorded = {k: v for k, v in old.items() if k != "meta"} | {"status": status}
     return store_valid(session, recorded, current.owner_org_id)
+
+
+def cancel_for_order(session: Session, order: StoredResource) -> None:
+    """A revoked order's bookings are cancelled and their slots freed (the worker, in the
+    transaction that cancels the order's reading Task)."""
+    viewer = fhir_viewer(session, order.owner_org_id or "")
+    target = [f"ServiceRequest/{order.id}"]
+    for booked in referencing(session, "Appointment", "based-on", target, viewer):
+        content = booked.content or {}
+        if content.get("status") in OVER or not slot_bookings.held_by(session, booked.id):
+            continue
+        _free(session, booked.id, _slot_id(content))
+        reason = {"text": "检查申请已撤销 (order revoked)"}
+        cancelled = {k: v for k, v in content.items() if k != "meta"}
+        cancelled |= {"status": "cancelled", "cancelationReason": reason}
+        store_valid(session, cancelled, booked.owner_org_id)
 
 
 def delete_check(

@@ -11,7 +11,8 @@ Whatever path wrote the ``ServiceRequest`` (REST, a Bundle), ``reading.order`` (
 - creates the centre's Task once: ``basedOn``/``focus`` the order, ``for`` its patient,
   ``owner`` the centre until a reader claims it, ``restriction.period.end`` the due time
   (:mod:`gateway.workflow.due`), ``businessStatus`` 待检查;
-- cancels the Task when the order is revoked or entered in error.
+- cancels the Task when the order is revoked or entered in error, and its bookings
+  (:func:`gateway.workflow.booking.cancel_for_order`: their slots are freed).
 
 The Task belongs to the centre's organization; the ordering clinic sees it because it answers
 its order (``storage.policy``).
@@ -26,6 +27,7 @@ from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.storing import store_valid
+from gateway.workflow import booking
 from gateway.workflow.due import due_minutes, order_modality
 from storage.clinical import reading_milestones
 from storage.db import transaction
@@ -89,6 +91,7 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         if order.content.get("status") in CLOSED:
             for task in existing:
                 _cancel(session, task)
+            booking.cancel_for_order(session, order)
             return
         if existing or not {"subject", "requester"} <= order.content.keys():
             return  # read already, or not an order a Task can answer

@@ -118,6 +118,24 @@ def test_rescheduling_moves_the_booking_and_cancelling_frees_the_slot(centre: Ga
     assert rebooked.status_code == 201, rebooked.text
 
 
+def test_a_revoked_order_cancels_its_booking_and_frees_the_slot(centre: Gateway):
+    [slot] = publish(centre, 1, day=8)
+    request = order(centre)
+    drain_outbox(centre.node.platform)
+    made = book(centre, slot, request).json()
+    placed = current(centre, f"ServiceRequest/{request['id']}", CLINIC)
+    revoked = {k: v for k, v in placed.items() if k != "meta"} | {"status": "revoked"}
+    put = call(centre, "PUT", f"/ServiceRequest/{request['id']}", CLINIC, body=revoked)
+    assert put.status_code == 200, put.text
+
+    drain_outbox(centre.node.platform)
+
+    cancelled = current(centre, f"Appointment/{made['id']}", CLINIC)
+    assert cancelled["status"] == "cancelled"
+    assert "撤销" in cancelled["cancelationReason"]["text"]
+    assert current(centre, f"Slot/{slot['id']}")["status"] == "free"
+
+
 def test_only_the_centre_records_a_no_show(centre: Gateway):
     [slot] = publish(centre, 1, day=5)
     made = book(centre, slot, order(centre)).json()
