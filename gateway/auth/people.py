@@ -19,7 +19,7 @@ from storage.models import User, utcnow
 ROLE_SCOPES = {
     "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
     "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
-    "clinician": "user/*.rs user/ServiceRequest.cruds user/Communication.ru",
+    "clinician": "user/*.rs user/ServiceRequest.cruds user/Communication.ru user/Appointment.cru",
     "head": "user/*.rs user/Communication.ru",
     "admin": "user/*.cruds",
 }

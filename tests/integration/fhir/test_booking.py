@@ -118,6 +118,18 @@ def test_rescheduling_moves_the_booking_and_cancelling_frees_the_slot(centre: Ga
     assert rebooked.status_code == 201, rebooked.text
 
 
+def test_a_clinics_doctor_books_and_cancels_with_their_own_login(centre: Gateway):
+    [slot] = publish(centre, 1, day=9)
+    doctor = "jianghua"  # 蒋华, clinician at 汤溪卫生院
+
+    made = book(centre, slot, order(centre), doctor)
+
+    assert made.status_code == 201, made.text
+    cancelled = changed(centre, made.json(), doctor, status="cancelled")
+    assert cancelled.status_code == 200, cancelled.text
+    assert current(centre, f"Slot/{slot['id']}")["status"] == "free"
+
+
 def test_a_revoked_order_cancels_its_booking_and_frees_the_slot(centre: Gateway):
     [slot] = publish(centre, 1, day=8)
     request = order(centre)
