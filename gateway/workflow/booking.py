@@ -7,8 +7,9 @@ slot whose ``serviceCategory`` has the code ``members`` of :data:`POOL` is in th
 reserved for members' patients (医联体预留号源); the others are the hospital's own.
 
 A clinic books with a plain FHIR write of an ``Appointment`` (``slot`` the Slot, ``basedOn``
-its ``ServiceRequest``, the patient a participant): every write of an Appointment is carried
-out here (:func:`write`, called by ``gateway.fhir.interactions``), in the write's transaction:
+its ``ServiceRequest``, the patient a participant): every write of an Appointment that books
+(or booked) a centre's slot (:func:`governs`) is carried out here (:func:`write`, called by
+``gateway.fhir.interactions``) in the write's transaction; other appointments are plain data:
 
 - booking: the slot is claimed in ``storage.clinical.slot_bookings`` (one appointment per slot,
   kept by the database: of concurrent bookings one wins, the others get 409), the Slot becomes
@@ -89,15 +90,18 @@ def _change(
 ) -> StoredResource:
     old = current.content or {}
     centre = _centre_of(old)
+    runs = centre is not None and runs_centre(session, requester.org_id, centre)
     if requester.org_id != current.owner_org_id:
-        if centre is None or not runs_centre(session, requester.org_id, centre):
+        if not runs:
             raise NotFound(f"Appointment/{current.id} is not known")
         return _attendance(session, old, resource, current)
-    if old.get("status") in OVER:
-        raise Conflict(f"Appointment/{current.id} is {old.get('status')}: book anew")
     status = resource.get("status")
     if status in ATTENDANCE:
+        if runs:  # the lead hospital's own booking
+            return _attendance(session, old, resource, current)
         raise Forbidden("only the centre's organization records attendance (no-show)")
+    if old.get("status") in OVER:
+        raise Conflict(f"Appointment/{current.id} is {old.get('status')}: book anew")
     if check is not None:
         check(resource)
     old_slot, new_slot = _slot_id(old), _slot_id(resource)

@@ -165,6 +165,16 @@ def test_only_the_centre_records_a_no_show(centre: Gateway):
     assert current(centre, f"Slot/{slot['id']}")["status"] == "busy"  # the time is gone
 
 
+def test_the_lead_hospital_books_its_own_share_and_records_its_no_show(centre: Gateway):
+    [slot] = publish(centre, 1, members=False, day=10)
+
+    made = book(centre, slot, order(centre, LEAD), LEAD)
+
+    assert made.status_code == 201, made.text
+    noshow = changed(centre, made.json(), LEAD, status="noshow")
+    assert noshow.status_code == 200, noshow.text
+
+
 def test_other_clinics_outsiders_and_taken_slots_are_refused(centre: Gateway):
     members, hospital = publish(centre, 2, day=6), publish(centre, 1, members=False, day=6)
     request = order(centre)
