@@ -7,13 +7,11 @@ can find it at once; all problems are collected before anything is written.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -26,24 +24,14 @@ from storage.models.registry import (
     AllianceKind,
     CentreKind,
     HL7Encoding,
-    LabelledEnum,
     OrderMessage,
     OrgKind,
     Role,
 )
 from storage.registry.assertions import public_key_set
-from storage.registry.values import ae_title_value, code_value, national_id_value
-
-
-def _enum(enum: type[LabelledEnum]) -> BeforeValidator:
-    return BeforeValidator(lambda v: enum.parse(v) if isinstance(v, str) else v)
-
-
-Code = Annotated[str, BeforeValidator(code_value)]
-
-
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from storage.registry.centre_rules import BookingRule, DueRule, ReportTemplate
+from storage.registry.entries import Code, _Entry, _enum
+from storage.registry.values import ae_title_value, national_id_value
 
 
 class OrganizationEntry(_Entry):
@@ -59,46 +47,6 @@ class AllianceEntry(_Entry):
     kind: Annotated[AllianceKind, _enum(AllianceKind)]
     lead: Code
     members: list[Code] = Field(min_length=1)
-
-
-class DueRule(_Entry):
-    """Minutes from the order to the signed report for the orders this rule matches."""
-
-    priority: list[Literal["routine", "urgent", "asap", "stat"]] | None = None
-    modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,8}$")]] | None = None
-    setting: list[Literal["emergency", "outpatient", "inpatient"]] | None = None
-    minutes: int = Field(gt=0, le=60 * 24 * 30)
-
-
-class ReportTemplate(_Entry):
-    """A report template of a centre (报告模板): for a modality and body part, or for any."""
-
-    name: str = Field(min_length=1, max_length=100)
-    modality: str | None = Field(None, pattern=r"^[A-Z]{2,8}$")
-    body_part: str | None = Field(None, max_length=64, description="DICOM BodyPartExamined")
-    findings: str = Field("", max_length=4000)
-    impression: str = Field("", max_length=2000)
-
-
-_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
-_HOURS = rf"^{_CLOCK}-{_CLOCK}$"
-
-
-class BookingRule(_Entry):
-    """Exam slots a centre offers for booking (号源) on one device or service: on ``weekdays``
-    (1 Monday … 7 Sunday), in opening ``hours`` (local time), ``slot_minutes`` each, for
-    ``days_ahead`` days; ``members_share`` of them reserved for members' patients
-    (医联体预留号源), spread over the day."""
-
-    modality: str = Field(pattern=r"^[A-Z]{2,8}$", description="DICOM modality, e.g. CT, MR, US")
-    name: str = Field(min_length=1, max_length=100, description="the device or service")
-    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default=[1, 2, 3, 4, 5])
-    hours: list[Annotated[str, Field(pattern=_HOURS)]] = Field(
-        min_length=1, description="08:00-12:00"
-    )
-    slot_minutes: int = Field(gt=0, le=240)
-    members_share: float = Field(ge=0, le=1)
-    days_ahead: int = Field(14, ge=1, le=90)
 
 
 class CentreEntry(_Entry):
@@ -145,7 +93,7 @@ class DicomRouteEntry(_Entry):
     id: Code
     destination: Annotated[str, BeforeValidator(ae_title_value)]
     source_organization: Code | None = None
-    modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,16}$")]] = []
+    modalities: list[Annotated[str, Field(pattern=r"^[A-Z]{2,16}$")]] = Field(default_factory=list)
 
 
 class MllpPeerEntry(_Entry):
@@ -247,13 +195,13 @@ class UserEntry(_HasSecret):
 class AllianceFile(_Entry):
     organizations: list[OrganizationEntry] = Field(min_length=1)
     alliances: list[AllianceEntry] = Field(min_length=1)
-    centres: list[CentreEntry] = []
-    ae_titles: list[AETitleEntry] = []
-    dicom_routes: list[DicomRouteEntry] = []
-    mllp_peers: list[MllpPeerEntry] = []
-    lab_items: list[LabItemEntry] = []
-    api_clients: list[ApiClientEntry] = []
-    users: list[UserEntry] = []
+    centres: list[CentreEntry] = Field(default_factory=list)
+    ae_titles: list[AETitleEntry] = Field(default_factory=list)
+    dicom_routes: list[DicomRouteEntry] = Field(default_factory=list)
+    mllp_peers: list[MllpPeerEntry] = Field(default_factory=list)
+    lab_items: list[LabItemEntry] = Field(default_factory=list)
+    api_clients: list[ApiClientEntry] = Field(default_factory=list)
+    users: list[UserEntry] = Field(default_factory=list)
 
 
 _ENTRY_KEYS = ("id", "ae_title", "client_id", "username", "code")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.workflow.due import DEFAULT_RULES, first_match, order_modality
-from storage.registry.alliance_file import DueRule
+from storage.registry.centre_rules import DueRule
 
 IMAGING = DEFAULT_RULES["imaging"]
 
