@@ -133,7 +133,11 @@ def test_capability_statement_states_what_is_served(gateway: Gateway):
         "read", "vread", "update", "patch", "delete", "history-instance", "history-type",
         "create", "search-type",
     }  # fmt: skip
-    assert {o["name"] for o in resources["Patient"]["operation"]} == {"validate", "everything"}
+    assert {o["name"] for o in resources["Patient"]["operation"]} == {
+        "validate",
+        "everything",
+        "reveal-identifier",
+    }
 
 
 def test_validate_operation_never_stores(gateway: Gateway):
