@@ -9,7 +9,7 @@ import { currentLocale, i18n } from './i18n'
 import { createAppRouter } from './router'
 import SessionFailed from './SessionFailed.vue'
 import { offerSessionToViewers } from './viewer/bridge'
-import { reasonOf } from './notify'
+import { reasonOf } from './reason'
 
 async function main(): Promise<void> {
   document.documentElement.lang = currentLocale()

@@ -5,13 +5,10 @@ import 'element-plus/es/components/message/style/css'
 
 import { ElMessage } from 'element-plus'
 
+import { reasonOf } from './reason'
+
 export function notifyDone(text: string): void {
   ElMessage.success({ message: text, duration: 2500 })
-}
-
-/** What went wrong, as a person reads it: the server's message (OperationOutcome diagnostics). */
-export function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 export function notifyRefused(error: unknown): void {
