@@ -23,7 +23,7 @@ from storage import import_alliance_file, open_platform
 from storage.blobs import BlobStore, FileBlobStore, S3BlobStore
 from storage.db import create_db_engine, migrate, session_factory
 from storage.settings import Settings
-from tests.servers import SeaweedS3, postgres_cluster
+from tests.servers import SeaweedS3, drain_outbox, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ALLIANCE = REPO / "examples" / "jinhua-alliance.yaml"
@@ -108,10 +108,19 @@ def blob_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 @pytest.fixture(scope="session")
 def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite database with the demo alliance imported, copied by each test
-    (importing hashes every demo secret: seconds per test otherwise)."""
+    """A migrated SQLite database with the demo alliance imported and what a gateway publishes
+    at start (terminology, directory, exam slots) published, copied by each test (importing
+    hashes every demo secret, publishing writes a few hundred resources: seconds per test
+    otherwise; a gateway started on a copy finds them in place)."""
+    from gateway.fhir.directory import publish_directory
+    from gateway.fhir.terminology import publish_terminology
+    from gateway.workflow.capacity import publish_capacity
+
     path = tmp_path_factory.mktemp("template") / "yilian.db"
     platform = open_platform(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
     import_alliance_file(platform.sessions, DEMO_ALLIANCE)
+    for publish in (publish_terminology, publish_directory, publish_capacity):
+        publish(platform)
+    drain_outbox(platform)
     platform.close()
     return path

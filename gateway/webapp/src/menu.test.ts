@@ -15,8 +15,8 @@ describe('menu by role', () => {
   })
 
   it('gives clinicians and heads the clinic pages, clinicians their requests too', () => {
-    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'critical', 'lab'])
-    expect(names(['head'])).toEqual(['home', 'studies', 'critical', 'lab'])
+    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'lab'])
+    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab'])
   })
 
   it('lists no page reached only from another (one Task report)', () => {

@@ -67,6 +67,25 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Page]:
+    """A fresh page failing the test on any script error; without the page's CSP, so that
+    axe-core can be injected."""
+    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    yield opened
+    context.close()
+    assert problems == []
+
+
+def fits_the_width(page: Page) -> None:
+    """1366 pixels wide without scrolling sideways."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+
+
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

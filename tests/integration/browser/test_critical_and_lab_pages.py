@@ -8,12 +8,11 @@ the chain; 徐刚 of another clinic sees nothing of it; the lab results page sho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
+from tests.integration.browser.conftest import VIEWPORT, fits_the_width, logged_in, screenshot
 from tests.integration.browser.lab_setup import LabOrder, lab_results
 from tests.integration.browser.test_reading_pages import no_serious_violations
 from tests.integration.test_serve import Running
@@ -22,24 +21,6 @@ from tests.integration.test_serve import Running
 @pytest.fixture(scope="module")
 def lab(served: Running, base: str) -> LabOrder:
     return lab_results(served, base)
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Page]:
-    """A fresh page failing the test on any script error; without the page's CSP, so that
-    axe-core can be injected."""
-    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert problems == []
-
-
-def fits_the_width(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], widths
 
 
 def alert_rows(page: Page):

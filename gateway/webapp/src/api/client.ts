@@ -61,6 +61,18 @@ export async function fhirPost<T>(path: string, body: unknown): Promise<T> {
   return fhirAnswer<T>(answer)
 }
 
+/** PUT a FHIR resource (an update: e.g. an Appointment cancelled or moved to another slot); the
+ * stored resource, or the server's OperationOutcome diagnostics as the error. */
+export async function fhirPut<T extends { resourceType: string; id: string }>(resource: T): Promise<T> {
+  const path = `${resource.resourceType}/${encodeURIComponent(resource.id)}`
+  const answer = await apiFetch(`/fhir/${path}`, {
+    method: 'PUT',
+    headers: { Accept: 'application/fhir+json', 'Content-Type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  })
+  return fhirAnswer<T>(answer)
+}
+
 /** A binary the gateway serves (a DICOMweb thumbnail…) as a Blob, with the bearer token. */
 export async function apiBlob(path: string, accept: string): Promise<Blob> {
   const answer = await apiFetch(path, { headers: { Accept: accept } })
