@@ -32,7 +32,7 @@ CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
     "Appointment", "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent",
     "DetectedIssue", "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService",
-    "ImagingStudy", "Media", "MeasureReport", "Observation", "Organization",
+    "ImagingStudy", "Measure", "Media", "MeasureReport", "Observation", "Organization",
     "OrganizationAffiliation", "Patient", "Practitioner", "PractitionerRole", "Procedure",
     "Provenance", "Schedule", "ServiceRequest", "Slot", "Specimen", "Subscription", "Task",
     "ValueSet",

@@ -34,6 +34,7 @@ from gateway.fhir.http import PREFIX
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
+from gateway.indicators.catalogue import publish_measures
 from gateway.unhandled import AnswerUnhandled
 from gateway.viewer import site as viewer_site
 from gateway.workflow.capacity import publish_capacity
@@ -78,6 +79,7 @@ def create_app(platform: Platform) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(publish_terminology, platform)
         await run_in_threadpool(publish_directory, platform)
+        await run_in_threadpool(publish_measures, platform)
         await run_in_threadpool(publish_capacity, platform)
         yield
         await run_in_threadpool(validation.close)

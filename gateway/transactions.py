@@ -35,12 +35,17 @@ async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Res
     return Response(dump_bytes(body), media_type=FHIR_JSON)
 
 
-async def json_read(platform: Platform, work: Callable[[Session], Any]) -> Response:
-    """:func:`json_answer` for an operation that only reads: ``work`` in a read-only session,
-    answered once the audit log has committed its access records."""
+async def read(platform: Platform, work: Callable[[Session], T]) -> T:
+    """``work`` in a read-only session; its result once the audit log has committed the
+    access records it made."""
     try:
         body, pending = await run_in_threadpool(platform.audit.read, work)
         await pending
     except StorageError as exc:
         raise ServiceUnavailable("storage unavailable, try again later") from exc
-    return Response(dump_bytes(body), media_type=FHIR_JSON)
+    return body
+
+
+async def json_read(platform: Platform, work: Callable[[Session], Any]) -> Response:
+    """:func:`json_answer` for an operation that only reads (:func:`read`)."""
+    return Response(dump_bytes(await read(platform, work)), media_type=FHIR_JSON)

@@ -42,11 +42,13 @@ DIRECTORY_TYPES = (
 )  # fmt: skip
 # Directory and terminology data the whole alliance shares; everything else belongs to the
 # organization that wrote it.
-SHARED_TYPES = {*DIRECTORY_TYPES, "CodeSystem", "ValueSet"}
+SHARED_TYPES = {*DIRECTORY_TYPES, "CodeSystem", "ValueSet", "Measure"}
 
 
 # Types the server writes itself (the access log), never clients.
 SERVER_RECORDED = {"AuditEvent"}
+# The alliance's indicators: defined by the server (gateway.indicators), evaluated on request.
+SERVER_DEFINED = {"Measure"}
 
 
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
@@ -54,6 +56,11 @@ def authorize(requester: Requester, resource_type: str, letter: str) -> None:
         raise NotFound(f"resource type {resource_type} is not supported here")
     if resource_type in SERVER_RECORDED and letter in "cud":
         raise MethodNotAllowed(f"{resource_type} is recorded by the server, read and search only")
+    if resource_type in SERVER_DEFINED and letter in "cud":
+        raise MethodNotAllowed(
+            f"{resource_type} is the alliance's indicator set, defined by the server; read,"
+            " search and $evaluate-measure only"
+        )
     if resource_type in DIRECTORY_TYPES and letter in "cud":
         raise MethodNotAllowed(
             f"{resource_type} is the alliance directory, written through the registry (the"

@@ -18,9 +18,9 @@ from gateway.fhir.interactions import DIRECTORY_TYPES
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 
 TERMINOLOGY = {"CodeSystem", "ValueSet"}
-# Written by the server (the access log; the directory, from the registry): their examples are
-# validated, not posted.
-READ_ONLY = {"AuditEvent", *DIRECTORY_TYPES}
+# Written by the server (the access log; the directory, from the registry; the indicators):
+# their examples are validated, not posted.
+READ_ONLY = {"AuditEvent", "Measure", *DIRECTORY_TYPES}
 
 
 @pytest.fixture

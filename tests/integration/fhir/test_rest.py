@@ -7,12 +7,12 @@ import json
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, or_, select
 
 from fhir_profiles.profiles import terminology
-from gateway.fhir.interactions import DIRECTORY_TYPES
+from gateway.fhir.interactions import DIRECTORY_TYPES, SERVER_DEFINED
 from storage import transaction
-from storage.models import FhirResourceVersion, FhirStringIndex, FhirTokenIndex
+from storage.models import Centre, FhirResourceVersion, FhirStringIndex, FhirTokenIndex
 from tests.integration.dicomweb.conftest import Gateway
 
 FHIR_JSON = "application/fhir+json"
@@ -32,15 +32,24 @@ def call(gateway: Gateway, method: str, path: str, who: str = "his-tx-wsy", body
 
 
 def versions(gateway: Gateway) -> int:
-    """Versions written by clients (not the server's own terminology and directory)."""
+    """Versions written by clients (not what the server publishes itself: terminology,
+    directory, indicators, and the exam slots of the alliance file's booking rules, whose
+    Schedule and Slot ids begin with the centre's)."""
     own = [f"{r['resourceType']}/{r['id']}" for r in terminology()]
+    version = FhirResourceVersion
     with transaction(gateway.node.platform.sessions) as session:
+        centres = session.scalars(select(Centre.id)).all()
+        published = and_(
+            version.resource_type.in_(("Schedule", "Slot")),
+            or_(*[version.id.like(f"{centre}-%") for centre in centres]),
+        )
         return session.scalar(
             select(func.count())
-            .select_from(FhirResourceVersion)
+            .select_from(version)
             .where(
-                (FhirResourceVersion.resource_type + "/" + FhirResourceVersion.id).not_in(own),
-                FhirResourceVersion.resource_type.not_in(DIRECTORY_TYPES),
+                (version.resource_type + "/" + version.id).not_in(own),
+                version.resource_type.not_in((*DIRECTORY_TYPES, *SERVER_DEFINED)),
+                not_(published),
             )
         )
 

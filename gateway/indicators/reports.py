@@ -1,0 +1,115 @@
+"""An indicator evaluated: the FHIR ``MeasureReport`` (type summary, the period, the counts and
+score overall and per stratum) and the same figures as CSV rows, one per indicator and
+stratum, for the spreadsheet the alliance hands in."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.indicators.catalogue import COUNTED, POPULATION, measure_url
+from gateway.indicators.model import Figure, Indicator, Result
+from storage.fhir import instant
+from storage.fhir import store as fhir_store
+from storage.models import Organization
+
+UCUM = "http://unitsofmeasure.org"
+CSV_COLUMNS = ("indicator", "指标", "stratum", "分层", "numerator", "denominator", "count",
+               "score", "unit")  # fmt: skip
+
+
+def label(session: Session, stratum: str) -> str:
+    """What a person calls a stratum: an organization's or a device's name."""
+    kind, _, key = stratum.partition("/")
+    if kind == "Organization":
+        organization = session.get(Organization, key)
+        return organization.name if organization is not None else key
+    if kind == "Schedule":
+        found = fhir_store.read(session, "Schedule", key)
+        content = found.content if found is not None and found.content else {}
+        return str(content.get("comment") or key)
+    return key
+
+
+def measure_report(
+    session: Session,
+    indicator: Indicator,
+    result: Result,
+    start: datetime,
+    end: datetime,
+    reporter: str,
+) -> dict[str, Any]:
+    strata = [
+        {
+            "value": {"coding": [{"code": key}], "text": label(session, key)},
+            **_counts(indicator, figure),
+        }
+        for key, figure in result.strata.items()
+    ]
+    group: dict[str, Any] = _counts(indicator, result.overall)
+    if strata:
+        group["stratifier"] = [{"code": [{"text": indicator.stratifier}], "stratum": strata}]
+    return {
+        "resourceType": "MeasureReport",
+        "status": "complete",
+        "type": "summary",
+        "measure": measure_url(indicator),
+        "date": instant(datetime.now(UTC)),
+        "reporter": {"reference": f"Organization/{reporter}"},
+        "period": {"start": instant(start), "end": instant(end)},
+        "group": [group],
+    }
+
+
+def _counts(indicator: Indicator, figure: Figure) -> dict[str, Any]:
+    populations = [
+        {"code": {"coding": [{"system": POPULATION, "code": code}]},
+         "count": figure.populations.get(code, 0)}
+        for code in COUNTED[indicator.scoring]
+    ]  # fmt: skip
+    counts: dict[str, Any] = {"population": populations}
+    if figure.score is not None:
+        counts["measureScore"] = {
+            "value": figure.score,
+            "unit": indicator.unit,
+            "system": UCUM,
+            "code": indicator.unit,
+        }
+    return counts
+
+
+def csv_text(session: Session, evaluated: Iterable[tuple[Indicator, Result]]) -> str:
+    """UTF-8 CSV with a byte-order mark (so that a spreadsheet opens the Chinese as Chinese);
+    proportions as percentages (the MeasureReport has them as 0–1)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for indicator, result in evaluated:
+        rows = [("", "合计 total", result.overall)]
+        rows += [(key, label(session, key), figure) for key, figure in result.strata.items()]
+        for key, name, figure in rows:
+            writer.writerow([indicator.id, indicator.title, key, name,
+                             *_row_counts(figure), *_score(indicator, figure)])  # fmt: skip
+    return out.getvalue()
+
+
+def _row_counts(figure: Figure) -> list[str]:
+    numerator = figure.populations.get("numerator")
+    denominator = figure.populations.get("denominator")
+    count = figure.populations.get("initial-population", figure.populations.get(
+        "measure-population"))  # fmt: skip
+    return ["" if value is None else str(value) for value in (numerator, denominator, count)]
+
+
+def _score(indicator: Indicator, figure: Figure) -> list[str]:
+    if figure.score is None:
+        return ["", indicator.unit]
+    if indicator.scoring == "proportion":
+        return [f"{figure.score * 100:.1f}", "%"]
+    return [f"{figure.score:g}", indicator.unit]

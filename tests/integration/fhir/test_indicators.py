@@ -1,0 +1,107 @@
+"""The alliance's indicators as FHIR Measures, evaluated over a period: exam-slot utilisation,
+the members' reserved share used and the members' share of bookings count exactly the slots
+published and booked that day, per device and per booking member — as MeasureReports (valid
+R4) and as the CSV the alliance hands in."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fhir.resources.R4B.measure import Measure
+from fhir.resources.R4B.measurereport import MeasureReport
+
+from tests.integration.dicomweb.conftest import Gateway
+from tests.integration.fhir.booking import CLINIC, LEAD, book, order, publish
+from tests.integration.fhir.test_rest import call
+
+OTHER_CLINIC = "his-cd-sq"
+
+
+def populations(group: dict) -> dict[str, int]:
+    return {p["code"]["coding"][0]["code"]: p["count"] for p in group["population"]}
+
+
+def stratum(report: dict, key: str) -> dict:
+    [found] = [s for s in report["group"][0]["stratifier"][0]["stratum"]
+               if s["value"]["coding"][0]["code"] == key]  # fmt: skip
+    return found
+
+
+def test_the_indicators_are_measures_every_member_reads(gateway: Gateway):
+    found = call(gateway, "GET", "/Measure", LEAD).json()
+    measures = {e["resource"]["id"]: e["resource"] for e in found["entry"]}
+    assert {"slot-utilisation", "members-reserve-utilisation", "members-booking-share"} <= set(
+        measures
+    )
+    for resource in measures.values():
+        Measure.model_validate(resource)
+    assert measures["slot-utilisation"]["title"] == "检查号源利用率"
+    written = call(
+        gateway, "PUT", "/Measure/slot-utilisation", LEAD, body=measures["slot-utilisation"]
+    )
+    assert written.status_code == 405, written.text  # the server's own definitions
+
+
+def test_booking_indicators_count_the_days_slots_per_device_and_member(gateway: Gateway):
+    members = publish(gateway, 4, day=3)  # the members' share of one device …
+    own = publish(gateway, 2, members=False, day=3)  # … and the hospital's own of another
+    for slot, who in ((members[0], CLINIC), (members[1], OTHER_CLINIC), (own[0], LEAD)):
+        answer = book(gateway, slot, order(gateway, who), who)
+        assert answer.status_code == 201, answer.text
+    day = members[0]["start"][:10]
+    member_schedule = members[0]["schedule"]["reference"]
+    own_schedule = own[0]["schedule"]["reference"]
+    that_day = f"start=ge{day}T00:00:00%2B08:00&start=lt{day}T23:59:59%2B08:00"
+    published = call(gateway, "GET", f"/Slot?{that_day}&_summary=count", LEAD).json()["total"]
+    period = f"periodStart={day}&periodEnd={day}"
+
+    answer = call(gateway, "GET", f"/Measure/$evaluate-measure?{period}", LEAD)
+
+    assert answer.status_code == 200, answer.text
+    reports = {e["resource"]["measure"].rsplit("/", 1)[1]: e["resource"]
+               for e in answer.json()["entry"]}  # fmt: skip
+    for report in reports.values():
+        MeasureReport.model_validate(report)
+    used = reports["slot-utilisation"]
+    assert populations(used["group"][0]) == {"numerator": 3, "denominator": published}
+    assert populations(stratum(used, member_schedule)) == {"numerator": 2, "denominator": 4}
+    assert stratum(used, member_schedule)["measureScore"]["value"] == 0.5
+    assert populations(stratum(used, own_schedule)) == {"numerator": 1, "denominator": 2}
+    assert stratum(used, own_schedule)["value"]["text"] == "影像中心 CT1 号机"
+    reserve = reports["members-reserve-utilisation"]
+    assert populations(stratum(reserve, member_schedule)) == {"numerator": 2, "denominator": 4}
+    share = reports["members-booking-share"]
+    assert populations(share["group"][0]) == {"numerator": 2, "denominator": 3}
+    tangxi = stratum(share, "Organization/tx-wsy")
+    assert tangxi["value"]["text"] == "婺城区汤溪镇中心卫生院"
+    assert populations(tangxi) == {"numerator": 1, "denominator": 3}
+
+    one = call(gateway, "GET", f"/Measure/members-booking-share/$evaluate-measure"
+               f"?periodStart={day}&periodEnd={day}", LEAD).json()  # fmt: skip
+    assert populations(one["group"][0]) == {"numerator": 2, "denominator": 3}
+    sheet = call(gateway, "GET", f"/Measure/$evaluate-measure?periodStart={day}&periodEnd={day}"
+                 "&measure=members-booking-share&_format=csv", LEAD)  # fmt: skip
+    assert sheet.headers["content-type"].startswith("text/csv")
+    assert sheet.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+    [total] = [r for r in rows if r["stratum"] == ""]
+    assert (total["指标"], total["numerator"], total["denominator"], total["score"]) == (
+        "成员单位预约占比", "2", "3", "66.7")  # fmt: skip
+
+    # The day before has none of it.
+    before = call(gateway, "GET", "/Measure/members-booking-share/$evaluate-measure"
+                  "?periodStart=2020-01-01&periodEnd=2020-01-31", LEAD).json()  # fmt: skip
+    assert populations(before["group"][0]) == {"numerator": 0, "denominator": 0}
+    assert "measureScore" not in before["group"][0]
+
+
+def test_a_bad_period_or_an_unknown_indicator_is_refused(gateway: Gateway):
+    for query, status in (
+        ("periodStart=2026-12&periodEnd=2026-12-31", 400),
+        ("periodStart=2026-12-31&periodEnd=2026-12-01", 400),
+        ("periodStart=2026-12-01&periodEnd=2026-12-31&measure=nope", 404),
+    ):
+        answer = call(gateway, "GET", f"/Measure/$evaluate-measure?{query}", LEAD)
+        assert answer.status_code == status, answer.text
+        assert answer.json()["resourceType"] == "OperationOutcome"
