@@ -16,7 +16,7 @@ describe('menu by role', () => {
 
   it('gives clinicians and heads the clinic pages, clinicians their requests too', () => {
     expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'lab'])
-    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab'])
+    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab', 'indicators'])
   })
 
   it('lists no page reached only from another (one Task report)', () => {
@@ -25,7 +25,7 @@ describe('menu by role', () => {
   })
 
   it('gives administrators the administration', () => {
-    expect(names(['admin'])).toEqual(['home', 'admin'])
+    expect(names(['admin'])).toEqual(['home', 'indicators', 'admin'])
   })
 
   it('joins the pages of several roles once each', () => {

@@ -1,12 +1,14 @@
-"""The booking calendar (预约检查) in a real browser against ``yilian serve --demo``, whose
-imaging centre publishes CT slots from the demo alliance file: clinician 蒋华 of 汤溪卫生院
-books next week's first members' slot for her clinic's CT order, moves it to another slot and
-cancels a second booking with a reason; 杨帆 at the lead hospital sees the clinic's booking and
-records the no-show.  The server does the booking: a slot another clinic booked is not free."""
+"""The booking calendar (预约检查) and the indicators page (绩效指标) in a real browser
+against ``yilian serve --demo``, whose imaging centre publishes CT slots from the demo alliance
+file: clinician 蒋华 of 汤溪卫生院 books next week's first members' slot for her clinic's CT
+order, moves it to another slot and cancels a second booking with a reason; 杨帆 at the lead
+hospital sees the clinic's booking and records the no-show; 李华 reads the month's indicators."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -18,6 +20,7 @@ from tests.integration.fhir.test_rest import PATIENT
 
 CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
+POOL = "http://yilian.example/fhir/CodeSystem/booking-pool"
 
 
 def ct_order(base: str, text: str) -> dict:
@@ -117,3 +120,41 @@ def test_a_clinic_books_moves_and_cancels_and_the_centre_records_a_no_show(
         centre.close()
     page.click("[data-test=refresh]")
     expect(page.locator("[data-test=appointments]")).to_contain_text("爽约")
+
+
+def test_the_head_reads_the_months_booking_indicators(watched: Page, base: str):
+    """汤溪's HIS books a members' CT slot; 李华, head at the lead hospital, finds it in the
+    month's indicators — per device and per member, as a chart — and downloads the CSV."""
+    token = his_token(base)
+    soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    members = f"service-category={POOL}|members&start=ge{soon}"
+    free = fhir(base, token, "GET", "Slot?schedule=Schedule/jhzx-imaging-ct-1&status=free"
+                f"&{members}&_sort=start&_count=1")  # fmt: skip
+    [slot] = [entry["resource"] for entry in free["entry"]]
+    request = ct_order(base, "腹部CT平扫")
+    fhir(base, token, "POST", "Appointment", {
+        "resourceType": "Appointment", "status": "booked",
+        "slot": [{"reference": f"Slot/{slot['id']}"}], "start": slot["start"], "end": slot["end"],
+        "basedOn": [{"reference": f"ServiceRequest/{request['id']}"}],
+        "participant": [{"actor": request["subject"], "status": "accepted"}],
+    })  # fmt: skip
+    page = watched
+    logged_in(page, base, "lihua")
+    page.click("[data-test=menu-indicators]")
+    month = page.locator("#indicators-month")
+    month.fill(slot["start"][:7])
+    month.press("Enter")
+    share = page.locator("[data-test=indicators] tbody tr", has_text="成员单位预约占比")
+    expect(share.locator("[data-test=score]")).to_contain_text("%")
+    share.click()
+    strata = page.locator("[data-test=strata]")
+    expect(strata).to_contain_text("婺城区汤溪镇中心卫生院")
+    expect(page.locator("[data-test=indicator-chart] svg")).to_be_visible()
+    no_serious_violations(page)
+    fits_the_width(page)
+    screenshot(page, "indicators")
+    with page.expect_download() as downloading:
+        page.click("[data-test=download]")
+    sheet = Path(downloading.value.path()).read_text(encoding="utf-8-sig")
+    assert "成员单位预约占比" in sheet
+    assert "婺城区汤溪镇中心卫生院" in sheet

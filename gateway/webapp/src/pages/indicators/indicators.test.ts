@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+
+import { linesOf, monthRange, scoreText, type Measure, type MeasureReport } from './indicators'
+
+const POP = 'http://terminology.hl7.org/CodeSystem/measure-population'
+const counts = (numerator: number, denominator: number) => [
+  { code: { coding: [{ system: POP, code: 'numerator' }] }, count: numerator },
+  { code: { coding: [{ system: POP, code: 'denominator' }] }, count: denominator },
+]
+
+describe('indicators', () => {
+  it('spans whole months, February of a leap year too', () => {
+    expect(monthRange('2026-12')).toEqual(['2026-12-01', '2026-12-31'])
+    expect(monthRange('2028-02')).toEqual(['2028-02-01', '2028-02-29'])
+  })
+
+  it('reads the total and each stratum of a MeasureReport', () => {
+    const report: MeasureReport = {
+      resourceType: 'MeasureReport',
+      id: 'r',
+      measure: 'http://yilian.example/fhir/Measure/members-booking-share',
+      group: [
+        {
+          population: counts(2, 3),
+          measureScore: { value: 0.6667 },
+          stratifier: [
+            {
+              stratum: [
+                {
+                  value: { coding: [{ code: 'Organization/tx-wsy' }], text: '汤溪卫生院' },
+                  population: counts(1, 3),
+                  measureScore: { value: 0.3333 },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }
+    const { total, strata } = linesOf(report)
+    expect([total.numerator, total.denominator, total.score]).toEqual([2, 3, 0.6667])
+    expect(strata).toEqual([
+      { key: 'Organization/tx-wsy', label: '汤溪卫生院', numerator: 1, denominator: 3, count: undefined, score: 0.3333 },
+    ])
+  })
+
+  it('shows proportions as percentages and nothing to score as a dash', () => {
+    const proportion: Measure = {
+      resourceType: 'Measure',
+      id: 'm',
+      scoring: { coding: [{ code: 'proportion' }] },
+    }
+    expect(scoreText(proportion, 0.6667)).toBe('66.7%')
+    expect(scoreText(proportion, undefined)).toBe('—')
+    expect(scoreText({ ...proportion, scoring: { coding: [{ code: 'cohort' }] } }, 12)).toBe('12')
+  })
+})

@@ -1,0 +1,118 @@
+// The alliance's indicators (绩效指标) from the gateway: the Measures the server defines and
+// their summary MeasureReports for a month, each overall and per stratum (a device, a member),
+// and the same as the CSV the alliance hands in.
+import { apiBlob, fhirGet } from '../../api/client'
+import { resourcesOf, type Bundle, type CodeableConcept, type Resource } from '../../api/fhir'
+
+export interface Measure extends Resource {
+  resourceType: 'Measure'
+  title?: string
+  subtitle?: string
+  description?: string
+  scoring?: CodeableConcept
+}
+
+interface Population {
+  code?: CodeableConcept
+  count?: number
+}
+
+interface Counted {
+  population?: Population[]
+  measureScore?: { value?: number; unit?: string }
+}
+
+interface Stratum extends Counted {
+  value?: CodeableConcept
+}
+
+export interface MeasureReport extends Resource {
+  resourceType: 'MeasureReport'
+  measure: string
+  group?: (Counted & { stratifier?: { code?: CodeableConcept[]; stratum?: Stratum[] }[] })[]
+}
+
+/** One row a page shows: a stratum's (or the total's) counts and score. */
+export interface Line {
+  key: string
+  label: string
+  numerator?: number
+  denominator?: number
+  count?: number
+  score?: number
+}
+
+export interface Evaluated {
+  measure: Measure
+  total: Line
+  strata: Line[]
+}
+
+/** The first and the last day of a month `YYYY-MM`. */
+export function monthRange(month: string): [string, string] {
+  const [year, number] = month.split('-').map(Number)
+  const last = new Date(Date.UTC(year, number, 0)).getUTCDate()
+  return [`${month}-01`, `${month}-${String(last).padStart(2, '0')}`]
+}
+
+function line(key: string, label: string, counted: Counted): Line {
+  const counts = Object.fromEntries(
+    (counted.population ?? []).map((p) => [p.code?.coding?.[0]?.code ?? '', p.count ?? 0]),
+  )
+  return {
+    key,
+    label,
+    numerator: counts['numerator'],
+    denominator: counts['denominator'],
+    count: counts['initial-population'] ?? counts['measure-population'],
+    score: counted.measureScore?.value,
+  }
+}
+
+/** A report's total and strata as lines. */
+export function linesOf(report: MeasureReport): { total: Line; strata: Line[] } {
+  const group = report.group?.[0] ?? {}
+  const strata = (group.stratifier?.[0]?.stratum ?? []).map((stratum) =>
+    line(stratum.value?.coding?.[0]?.code ?? '', stratum.value?.text ?? '', stratum),
+  )
+  return { total: line('', '', group), strata }
+}
+
+/** A score as people read it: a proportion as a percentage, other scores as they are. */
+export function scoreText(measure: Measure, score: number | undefined): string {
+  if (score === undefined) return '—'
+  const scoring = measure.scoring?.coding?.[0]?.code
+  return scoring === 'proportion' ? `${(score * 100).toFixed(1)}%` : String(score)
+}
+
+function query(month: string): string {
+  const [start, end] = monthRange(month)
+  return `periodStart=${start}&periodEnd=${end}`
+}
+
+/** Every indicator for the month, in the order the server lists them. */
+export async function evaluate(month: string): Promise<Evaluated[]> {
+  const [measures, reports] = await Promise.all([
+    fhirGet<Bundle>('Measure?_count=100'),
+    fhirGet<Bundle>(`Measure/$evaluate-measure?${query(month)}`),
+  ])
+  const byUrl = new Map(
+    resourcesOf<'MeasureReport', MeasureReport>(reports, 'MeasureReport').map((r) => [
+      r.measure.split('/').pop() ?? '',
+      r,
+    ]),
+  )
+  return resourcesOf<'Measure', Measure>(measures, 'Measure')
+    .filter((measure) => byUrl.has(measure.id))
+    .map((measure) => ({ measure, ...linesOf(byUrl.get(measure.id) as MeasureReport) }))
+}
+
+/** The month's CSV, as the browser saves it. */
+export async function downloadCsv(month: string): Promise<void> {
+  const blob = await apiBlob(`/fhir/Measure/$evaluate-measure?${query(month)}&_format=csv`, 'text/csv')
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(blob)
+  link.download = `indicators-${month}.csv`
+  link.click()
+  URL.revokeObjectURL(link.href)
+}
