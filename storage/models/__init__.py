@@ -10,6 +10,7 @@ from storage.models.auth import (
 )
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.booking import SlotBooking
+from storage.models.charges import Charge, FeeBasis, RemoteService, ServiceKind
 from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
 from storage.models.dicom import (
     ConflictKind,
@@ -76,6 +77,7 @@ __all__ = [
     "Centre",
     "CentreKind",
     "CentreServed",
+    "Charge",
     "ClientAssertion",
     "ConflictKind",
     "CriticalAlert",
@@ -87,6 +89,7 @@ __all__ = [
     "DicomRoute",
     "DicomSeries",
     "DicomStudy",
+    "FeeBasis",
     "FhirDateIndex",
     "FhirQuantityIndex",
     "FhirReferenceIndex",
@@ -114,7 +117,9 @@ __all__ = [
     "PerformedStep",
     "ReadingMilestones",
     "RefreshToken",
+    "RemoteService",
     "Role",
+    "ServiceKind",
     "SigningKey",
     "SlotBooking",
     "StoredObject",

@@ -31,6 +31,7 @@ from storage.models.registry import (
 from storage.registry.assertions import public_key_set
 from storage.registry.centre_rules import BookingRule, DueRule, ReportTemplate
 from storage.registry.entries import Code, _Entry, _enum
+from storage.registry.service_catalogue import ServiceEntry, catalogue_problems
 from storage.registry.values import ae_title_value, national_id_value
 
 
@@ -202,6 +203,9 @@ class AllianceFile(_Entry):
     lab_items: list[LabItemEntry] = Field(default_factory=list)
     api_clients: list[ApiClientEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list)
+    services: list[ServiceEntry] = Field(
+        default_factory=list, description="the remote-service catalogue (远程服务目录)"
+    )
 
 
 _ENTRY_KEYS = ("id", "ae_title", "client_id", "username", "code")
@@ -363,4 +367,4 @@ def _cross_check(f: AllianceFile) -> list[str]:
         for i, entry in enumerate(entries):
             key = f"{key_field} {getattr(entry, key_field)}"
             ref(section, i, key, "organization", entry.organization, orgs)  # type: ignore[attr-defined]
-    return problems
+    return problems + catalogue_problems(f)

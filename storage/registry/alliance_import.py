@@ -24,6 +24,7 @@ from storage.models import (
     LabItem,
     MllpPeer,
     Organization,
+    RemoteService,
     User,
     UserRole,
 )
@@ -221,6 +222,25 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "unit": item.unit,
                 "critical_low": item.critical_low,
                 "critical_high": item.critical_high,
+            },
+        )
+    for s in f.services:
+        up.row(
+            "services",
+            RemoteService,
+            (s.alliance, s.code),
+            {
+                "alliance_id": s.alliance,
+                "code": s.code,
+                "name": s.name,
+                "name_en": s.name_en,
+                "kind": s.kind.value,
+                "centre_id": s.centre,
+                "performer_roles": [r.value for r in s.performer_roles],
+                "turnaround_hours": s.turnaround_hours,
+                "fee": s.fee,
+                "basis": s.basis.value,
+                "matches": s.match.model_dump(),
             },
         )
     for c in f.api_clients:

@@ -28,6 +28,7 @@ from storage.models import (
     LabItem,
     MllpPeer,
     Organization,
+    RemoteService,
     User,
 )
 from storage.policy import Administration
@@ -155,6 +156,17 @@ def registry_document(session: Session) -> dict[str, list[dict[str, Any]]]:
                 "password_hash": u.password_hash,
             })
             for u in users
+        ],
+        "services": [
+            _without_none({
+                "code": s.code, "alliance": s.alliance_id, "name": s.name, "name_en": s.name_en,
+                "kind": s.kind, "centre": s.centre_id, "performer_roles": s.performer_roles,
+                "turnaround_hours": s.turnaround_hours, "fee": f"{s.fee:.2f}", "basis": s.basis,
+                "match": {k: v for k, v in s.matches.items() if v},
+            })
+            for s in session.scalars(
+                select(RemoteService).order_by(RemoteService.alliance_id, RemoteService.code)
+            )
         ],
     }  # fmt: skip
 

@@ -117,6 +117,32 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "{organization: jhzx, code: GLU,",
             "lab_items[3] (code jhzx^GLU): field 'code': duplicate",
         ),
+        (
+            "{code: yx-mr, alliance: jhzx-ylt,",
+            "{code: yx-ct, alliance: jhzx-ylt,",
+            "services[1] (code yx-ct): field 'code': duplicate in alliance 'jhzx-ylt'",
+        ),
+        (
+            "kind: ecg, centre: jhzx-ecg,",
+            "kind: ecg, centre: jhzx-imaging,",
+            "services[4] (code xd): field 'centre': a ecg service is performed by a ecg centre, "
+            "'jhzx-imaging' is imaging",
+        ),
+        (
+            "fee: \"25.00\", basis: exam, match: {modalities: [DX, CR, DR]}",
+            "fee: \"25.00\", basis: exam, match: {modalities: [DX, CT]}",
+            "services[2] (code yx-dr): field 'match': the same work as services[0] (code yx-ct)",
+        ),
+        (
+            "fee: \"300.00\"",
+            "fee: \"300.005\"",
+            "services[5] (code bl): field 'fee': Decimal input should have no more than 2 decimal",
+        ),
+        (
+            "match: {lab_codes: [K, NA, CA]}",
+            "match: {lab_codes: [K, NA, MG]}",
+            "services[6] (code jy-dj): field 'match.lab_codes': 'MG' is not a lab item of 'jhzx'",
+        ),
     ],
 )
 def test_broken_file_names_file_entry_and_field(tmp_path, old, new, expected):
