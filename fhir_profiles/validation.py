@@ -30,12 +30,12 @@ from fhir_profiles.profiles import conformance
 
 CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
-    "Appointment", "AuditEvent", "Binary", "CodeSystem", "Communication", "Consent",
-    "DetectedIssue", "DiagnosticReport", "DocumentReference", "Endpoint", "HealthcareService",
-    "ImagingStudy", "Measure", "Media", "MeasureReport", "Observation", "Organization",
-    "OrganizationAffiliation", "Patient", "Practitioner", "PractitionerRole", "Procedure",
-    "Provenance", "Schedule", "ServiceRequest", "Slot", "Specimen", "Subscription", "Task",
-    "ValueSet",
+    "Appointment", "AuditEvent", "Binary", "ChargeItem", "ChargeItemDefinition", "CodeSystem",
+    "Communication", "Consent", "DetectedIssue", "DiagnosticReport", "DocumentReference",
+    "Endpoint", "HealthcareService", "ImagingStudy", "Measure", "Media", "MeasureReport", "Observation",
+    "Organization", "OrganizationAffiliation", "Patient", "Practitioner", "PractitionerRole",
+    "Procedure", "Provenance", "Schedule", "ServiceRequest", "Slot", "Specimen", "Subscription",
+    "Task", "ValueSet",
 )  # fmt: skip
 
 

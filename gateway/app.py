@@ -29,6 +29,7 @@ from gateway.dicomweb import workitems as dicomweb_workitems
 from gateway.errors import HttpError
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
+from gateway.fhir.catalogue import publish_catalogue
 from gateway.fhir.directory import publish_directory
 from gateway.fhir.http import PREFIX
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
@@ -80,6 +81,7 @@ def create_app(platform: Platform) -> FastAPI:
         await run_in_threadpool(publish_terminology, platform)
         await run_in_threadpool(publish_directory, platform)
         await run_in_threadpool(publish_measures, platform)
+        await run_in_threadpool(publish_catalogue, platform)
         await run_in_threadpool(publish_capacity, platform)
         yield
         await run_in_threadpool(validation.close)

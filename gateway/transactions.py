@@ -35,9 +35,9 @@ async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Res
     return Response(dump_bytes(body), media_type=FHIR_JSON)
 
 
-async def read(platform: Platform, work: Callable[[Session], T]) -> T:
-    """``work`` in a read-only session; its result once the audit log has committed the
-    access records it made."""
+async def audited_read(platform: Platform, work: Callable[[Session], T]) -> T:
+    """``work`` in a read-only session, its result once the audit log has committed its
+    access records."""
     try:
         body, pending = await run_in_threadpool(platform.audit.read, work)
         await pending
@@ -47,5 +47,5 @@ async def read(platform: Platform, work: Callable[[Session], T]) -> T:
 
 
 async def json_read(platform: Platform, work: Callable[[Session], Any]) -> Response:
-    """:func:`json_answer` for an operation that only reads (:func:`read`)."""
-    return Response(dump_bytes(await read(platform, work)), media_type=FHIR_JSON)
+    """:func:`json_answer` for an operation that only reads (:func:`audited_read`)."""
+    return Response(dump_bytes(await audited_read(platform, work)), media_type=FHIR_JSON)

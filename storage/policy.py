@@ -11,10 +11,12 @@ that answers an order (``basedOn``/``focus``) by whoever may see that order, so 
 reads the report the lead hospital wrote for its request.  A patient's active Consent that
 denies an organization (``provision.type = deny``, the organization an actor) hides from it
 that patient and the data about them (``patient``/``subject``) which it does not own itself.
-A centre's bookable capacity (``Schedule`` naming it as actor, its ``Slot``s) is seen by the
-members the centre serves, and an ``Appointment`` by the organization of the centre it is with;
-:func:`booking_refusal` says who books which slots (预约检查).
-:func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
+A charge (``ChargeItem``) is seen by the two members it is between — the requesting and the
+performing organization — and by nobody else (:func:`charge_parties`; the settlement's lines
+likewise, :func:`settles`).  A centre's bookable capacity (``Schedule`` naming it as actor,
+its ``Slot``s) is seen by the members the centre serves, and an ``Appointment`` by the
+organization of the centre it is with; :func:`booking_refusal` says who books which slots
+(预约检查).  :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
 a change of the alliance's centres applies to new requests within that time.
@@ -93,6 +95,7 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
         if reference.startswith("ServiceRequest/")
     ]
     orgs |= _bookable_by(session, resource)
+    orgs |= charge_parties(resource)
     remembered: dict[str, set[str]] = session.info.get(_ORDERS, {})
     for order in orders:
         orgs.update(remembered.get(order, ()))
@@ -116,6 +119,37 @@ def sharing(session: Session, resource: dict[str, Any]) -> set[str]:
             )
         )
     return orgs
+
+
+def charge_parties(resource: dict[str, Any]) -> set[str]:
+    """The members a ``ChargeItem`` is between (requesting and performing organization)."""
+    if resource.get("resourceType") != "ChargeItem":
+        return set()
+    return {
+        reference.removeprefix("Organization/")
+        for key in ("requestingOrganization", "performingOrganization")
+        for reference in _references(resource.get(key))
+        if reference.startswith("Organization/")
+    }
+
+
+def settles(org_id: str, requesting: Any, performing: Any) -> ColumnElement[bool]:
+    """The SQL condition: a charge (its ``requesting``/``performing`` organization columns) is
+    on ``org_id``'s settlement — it is one of the pair.  A lead hospital does not see its
+    members' charges with each other."""
+    return or_(requesting == org_id, performing == org_id)
+
+
+# People who read their organization's settlement (结算); its systems read it by their scope.
+SETTLING_ROLES = frozenset({Role.ADMIN.value, Role.HEAD.value})
+
+
+def settlement_refusal(person: bool, roles: tuple[str, ...]) -> str | None:
+    """Why the requester may not read its organization's settlement (None: it may): of its
+    people, administrators and heads (负责人) do; readers and clinicians do not."""
+    if person and not SETTLING_ROLES & set(roles):
+        return "the settlement is read by the organization's administrators and heads"
+    return None
 
 
 def _centres_named(value: Any) -> list[str]:

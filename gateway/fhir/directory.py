@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
+from gateway.fhir.catalogue import publish_catalogue
 from gateway.fhir.imaging_study import ENDPOINT_ID, dicomweb_endpoint
 from gateway.fhir.interactions import DIRECTORY_TYPES
 from gateway.fhir.publishing import publish
@@ -163,7 +164,8 @@ def publish_directory(platform: Platform) -> None:
 
 
 def on_registry_changed(platform: Platform, _payload: dict[str, Any]) -> None:
-    """Worker handler for ``registry.changed``: the directory, then the centres' bookable
-    slots (their booking rules may have changed)."""
+    """Worker handler for ``registry.changed``: the directory, the service catalogue, then
+    the centres' bookable slots (their booking rules may have changed)."""
     publish_directory(platform)
+    publish_catalogue(platform)
     publish_capacity(platform)

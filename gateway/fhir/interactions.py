@@ -40,15 +40,20 @@ DIRECTORY_TYPES = (
     "Organization", "OrganizationAffiliation", "HealthcareService", "Practitioner",
     "PractitionerRole", "Endpoint",
 )  # fmt: skip
-# Directory and terminology data the whole alliance shares; everything else belongs to the
-# organization that wrote it.
-SHARED_TYPES = {*DIRECTORY_TYPES, "CodeSystem", "ValueSet", "Measure"}
+# The alliance's remote-service catalogue: generated from the registry (gateway.fhir.catalogue).
+CATALOGUE_TYPES = ("ChargeItemDefinition",)
+# Directory, catalogue and terminology data the whole alliance shares; everything else belongs
+# to the organization that wrote it.
+SHARED_TYPES = {*DIRECTORY_TYPES, *CATALOGUE_TYPES, "CodeSystem", "ValueSet", "Measure"}
 
 
 # Types the server writes itself (the access log), never clients.
 SERVER_RECORDED = {"AuditEvent"}
 # The alliance's indicators: defined by the server (gateway.indicators), evaluated on request.
 SERVER_DEFINED = {"Measure"}
+# Types the server keeps in the FHIR store itself (the charge of each completed remote
+# service: gateway.workflow.charges); clients read and search them.
+SERVER_WRITTEN = {"ChargeItem"}
 
 
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
@@ -65,6 +70,16 @@ def authorize(requester: Requester, resource_type: str, letter: str) -> None:
         raise MethodNotAllowed(
             f"{resource_type} is the alliance directory, written through the registry (the"
             " alliance file or the admin API); read and search only"
+        )
+    if resource_type in SERVER_WRITTEN and letter in "cud":
+        raise MethodNotAllowed(
+            f"{resource_type} is recorded by the server when a remote service is completed;"
+            " read and search only"
+        )
+    if resource_type in CATALOGUE_TYPES and letter in "cud":
+        raise MethodNotAllowed(
+            f"{resource_type} is the alliance's remote-service catalogue, written through the"
+            " alliance file (services); read and search only"
         )
     if not requester.scopes.allows(resource_type, letter):
         raise Forbidden(f"scope {resource_type}.{letter} required")

@@ -5,7 +5,8 @@ read-back, and the figures — the same chain for a lab result, an imaging or an
 ``reading_milestones`` keeps each reading Task's steps (ordered … verified, delivered);
 ``study_links`` the studies linked to orders by a person, or proposed for confirmation;
 ``patient_links`` the patients' expiring, revocable links to their reports (云胶片);
-``slot_bookings`` which appointment holds each booked exam slot (预约检查), one per slot.
+``slot_bookings`` which appointment holds each booked exam slot (预约检查), one per slot;
+``charges`` the charge of each completed remote service, once, and the monthly settlement.
 ``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
 rejected, reported) and the turnaround figures.  Each register is used as a module
 (``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``
@@ -13,6 +14,7 @@ and ``storage.models.turnaround``.
 """
 
 from storage.clinical import (
+    charges,
     critical_alerts,
     lab_turnaround,
     patient_links,
@@ -22,6 +24,7 @@ from storage.clinical import (
 )
 
 __all__ = [
+    "charges",
     "critical_alerts",
     "lab_turnaround",
     "patient_links",

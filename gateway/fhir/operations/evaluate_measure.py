@@ -29,7 +29,7 @@ from gateway.fhir.operation import Operation, Param
 from gateway.indicators.catalogue import INDICATORS, by_id
 from gateway.indicators.model import Indicator, Scope
 from gateway.indicators.reports import csv_text, measure_report
-from gateway.transactions import json_read, read
+from gateway.transactions import audited_read, json_read
 from storage.policy import visible_orgs
 
 CSV = "text/csv; charset=utf-8"
@@ -88,7 +88,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             "accept", ""
         )
         if wants_csv:
-            text = await read(platform, lambda s: csv_text(s, evaluated(s)))
+            text = await audited_read(platform, lambda s: csv_text(s, evaluated(s)))
             return Response(text.encode("utf-8"), media_type=CSV, headers={
                 "Content-Disposition": f'attachment; filename="indicators-{periodStart}-'
                 f'{periodEnd}.csv"'})  # fmt: skip

@@ -14,13 +14,18 @@ import pytest
 
 from fhir_profiles.search_values import DEFINITIONS, fhirpath, parameters
 from fhir_profiles.validation import SUPPORTED_TYPES, validate
-from gateway.fhir.interactions import DIRECTORY_TYPES
+from gateway.fhir.interactions import (
+    CATALOGUE_TYPES,
+    DIRECTORY_TYPES,
+    SERVER_DEFINED,
+    SERVER_WRITTEN,
+)
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 
 TERMINOLOGY = {"CodeSystem", "ValueSet"}
-# Written by the server (the access log; the directory, from the registry; the indicators):
-# their examples are validated, not posted.
-READ_ONLY = {"AuditEvent", "Measure", *DIRECTORY_TYPES}
+# Written by the server (the access log; the directory and the service catalogue, from the
+# registry; the charges of completed services; the indicators): their examples are validated, not posted.
+READ_ONLY = {"AuditEvent", *DIRECTORY_TYPES, *CATALOGUE_TYPES, *SERVER_WRITTEN, *SERVER_DEFINED}
 
 
 @pytest.fixture

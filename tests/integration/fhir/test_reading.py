@@ -79,6 +79,11 @@ def state(task: dict) -> tuple[str, str]:
 @pytest.fixture
 def task(gateway: Gateway, tmp_path: Path) -> dict:
     """A stat head CT of 汤溪卫生院 whose images are complete: 待阅片 at the imaging centre."""
+    return ready_task(gateway, tmp_path)
+
+
+def ready_task(gateway: Gateway, tmp_path: Path) -> dict:
+    """Order a stat head CT for a new patient of 汤溪卫生院, push its images: its Task, 待阅片."""
     order = place_order(gateway)
     drain_outbox(gateway.node.platform)
     [waiting] = tasks_of(gateway, order)
