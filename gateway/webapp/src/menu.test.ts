@@ -14,9 +14,9 @@ describe('menu by role', () => {
     expect(names(['senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
   })
 
-  it('gives clinicians and heads the clinic pages, clinicians their requests too', () => {
+  it('gives clinicians and heads the clinic pages, clinicians their requests, heads the figures', () => {
     expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'lab'])
-    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab', 'indicators'])
+    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab', 'indicators', 'settlement'])
   })
 
   it('lists no page reached only from another (one Task report)', () => {
@@ -24,8 +24,8 @@ describe('menu by role', () => {
     expect(PAGES.map((page) => page.name)).toContain('reading')
   })
 
-  it('gives administrators the administration', () => {
-    expect(names(['admin'])).toEqual(['home', 'indicators', 'admin'])
+  it('gives administrators the indicators, the settlement and the administration', () => {
+    expect(names(['admin'])).toEqual(['home', 'indicators', 'settlement', 'admin'])
   })
 
   it('joins the pages of several roles once each', () => {

@@ -2,21 +2,28 @@
 head CT is 待阅片; reader 王磊 claims it from the worklist, writes findings and impression and
 submits; senior reader 赵敏 signs it off from the review queue; clinician 蒋华 of the clinic
 sees it 已发布 and opens the report.  Another reader cannot claim what 王磊 holds: the server's
-message is shown."""
+message is shown.  The signed reading is then on the month's statement (结算) of both heads: the
+lead hospital's 李华 reads it and downloads its CSV; the clinic's 王建国 sees the same pair."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import signal
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
 from tests.integration.browser.reading_setup import fhir, his_token, ready_task
+from tests.integration.browser.test_admin_page import no_sideways_scrolling
 from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running, start, wait_until_ready
 
@@ -286,3 +293,76 @@ def test_a_reader_shows_the_patients_id_number_then_hides_it(
     expect(value).to_have_text("330702********1232")
     expect(toggle).to_have_text("显示")
     assert id_number not in page.locator("main").inner_text()
+
+
+# --- the signed reading on the month's settlement (结算) -----------------------------------
+
+LINE = ["yx-ct", "远程影像诊断（CT）", "每例", "1", "60.00", "60.00"]
+
+
+@pytest.fixture(scope="module")
+def month(base: str, task: dict) -> str:
+    """The month of the signed reading's charge (made by the server's worker, awaited)."""
+    search = f"ChargeItem?subject={task['for']['reference']}"
+    deadline = time.monotonic() + 60
+    while not (charges := fhir(base, his_token(base), "GET", search).get("entry", [])):
+        assert time.monotonic() < deadline, "the signed reading was never charged"
+        time.sleep(0.3)
+    occurred = charges[0]["resource"]["occurrenceDateTime"].replace("Z", "+00:00")
+    return datetime.fromisoformat(occurred).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+
+
+def pair_rows(page: Page):
+    return page.locator("[data-pair='tx-wsy>jhzx'] [data-test=pair-lines] tbody tr")
+
+
+def test_the_lead_hospitals_head_reads_and_downloads_the_months_statement(
+    watched: Page, base: str, month: str, tmp_path: Path
+):
+    page = watched
+    logged_in(page, base, "lihua")
+    page.click("[data-test=menu-settlement]")
+    expect(page.locator("main h1")).to_have_text("结算")
+    pair = page.locator("[data-pair='tx-wsy>jhzx']")
+    expect(pair.locator("[data-test=pair-parties]")).to_have_text(
+        "婺城区汤溪镇中心卫生院 → 金华市中心医院"
+    )
+    expect(pair_rows(page)).to_have_count(1)
+    expect(pair_rows(page).first.locator("td")).to_have_text(LINE)
+    expect(pair.locator("[data-test=pair-total]")).to_have_text("小计：1 项，60.00 元")
+    expect(page.locator("[data-test=month-total]")).to_have_text(f"{month} 合计：60.00 元")
+    expect(page.locator("[data-test=statement] .el-loading-mask")).to_have_count(0)
+    no_sideways_scrolling(page)
+    screenshot(page, "settlement-zh")
+    no_serious_violations(page)
+
+    with page.expect_download() as downloading:
+        page.click("[data-test=download]")
+    download = downloading.value
+    assert download.suggested_filename == f"settlement-{month}.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    data = saved.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the Chinese
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[1] == [month, "婺城区汤溪镇中心卫生院", "金华市中心医院", *LINE]
+
+    year, number = map(int, month.split("-"))
+    earlier = f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
+    picker = page.locator("#settlement-month")
+    picker.fill(earlier)
+    picker.press("Enter")
+    expect(page.locator("[data-test=month-total]")).to_have_text(f"{earlier} 合计：0.00 元")
+    expect(page.locator("[data-test=statement] .el-empty")).to_contain_text("本月暂无结算项目")
+
+    page.click("[data-test=language]")
+    expect(page.locator("main h1")).to_have_text("Settlement")
+    no_sideways_scrolling(page)
+
+
+def test_the_clinics_head_sees_the_same_pair(watched: Page, base: str, month: str):
+    logged_in(watched, base, "wangjianguo")
+    watched.click("[data-test=menu-settlement]")
+    expect(pair_rows(watched)).to_have_count(1)
+    expect(pair_rows(watched).first.locator("td")).to_have_text(LINE)
+    expect(watched.locator("[data-test=month-total]")).to_have_text(f"{month} 合计：60.00 元")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import and_, func, not_, or_, select
 
 from fhir_profiles.profiles import terminology
-from gateway.fhir.interactions import DIRECTORY_TYPES, SERVER_DEFINED
+from gateway.fhir.interactions import CATALOGUE_TYPES, DIRECTORY_TYPES, SERVER_DEFINED
 from storage import transaction
 from storage.models import Centre, FhirResourceVersion, FhirStringIndex, FhirTokenIndex
 from tests.integration.dicomweb.conftest import Gateway
@@ -33,8 +33,8 @@ def call(gateway: Gateway, method: str, path: str, who: str = "his-tx-wsy", body
 
 def versions(gateway: Gateway) -> int:
     """Versions written by clients (not what the server publishes itself: terminology,
-    directory, indicators, and the exam slots of the alliance file's booking rules, whose
-    Schedule and Slot ids begin with the centre's)."""
+    directory, catalogue, indicators, and the exam slots of the alliance file's booking rules,
+    whose Schedule and Slot ids begin with the centre's)."""
     own = [f"{r['resourceType']}/{r['id']}" for r in terminology()]
     version = FhirResourceVersion
     with transaction(gateway.node.platform.sessions) as session:
@@ -48,7 +48,7 @@ def versions(gateway: Gateway) -> int:
             .select_from(version)
             .where(
                 (version.resource_type + "/" + version.id).not_in(own),
-                version.resource_type.not_in((*DIRECTORY_TYPES, *SERVER_DEFINED)),
+                version.resource_type.not_in((*DIRECTORY_TYPES, *CATALOGUE_TYPES, *SERVER_DEFINED)),
                 not_(published),
             )
         )
