@@ -152,7 +152,7 @@ def _lab(session: Session, report: StoredResource, order: StoredResource) -> lis
 def _charge(session: Session, work: Work, report: StoredResource, order: StoredResource) -> None:
     service = work.service
     source = f"ServiceRequest/{order.id}"
-    occurred = _issued(report.content or {}) or report.last_updated
+    occurred = (_issued(report.content or {}) or report.last_updated).astimezone(UTC)
     charge = charges.NewCharge(
         id=new_id(), source=source, alliance_id=service.alliance_id, service_code=service.code,
         service_name=service.name, basis=service.basis,
