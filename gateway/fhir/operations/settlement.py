@@ -50,6 +50,8 @@ def month_range(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     if found is None:
         raise BadRequest(f"month is a month as YYYY-MM (e.g. 2026-12), not {month!r}")
     year, number = int(found[1]), int(found[2])
+    if not 1900 <= year <= 9998:
+        raise BadRequest(f"month {month!r} is out of range (years 1900 to 9998)")
     start = datetime(year, number, 1, tzinfo=zone)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)

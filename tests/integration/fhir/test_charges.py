@@ -99,7 +99,8 @@ def test_a_completed_reading_is_charged_once_at_the_catalogues_fee_and_settled(
     elsewhere = settlement(gateway, month, "his-cz-sq").json()  # another clinic: nothing
     assert (elsewhere["pairs"], elsewhere["total"]) == ([], "0.00")
     assert settlement(gateway, month, "wanglei").status_code == 403  # a reader: not theirs
-    assert settlement(gateway, "2026-13", "his-tx-wsy").status_code == 400
+    for wrong in ("2026-13", "0000-01", "2026-1"):
+        assert settlement(gateway, wrong, "his-tx-wsy").status_code == 400, wrong
 
 
 def test_a_cancelled_order_is_not_charged(gateway: Gateway, tmp_path: Path):
