@@ -355,9 +355,14 @@ def test_the_lead_hospitals_head_reads_and_downloads_the_months_statement(
     expect(page.locator("[data-test=month-total]")).to_have_text(f"{earlier} 合计：0.00 元")
     expect(page.locator("[data-test=statement] .el-empty")).to_contain_text("本月暂无结算项目")
 
+    picker.fill(month)
+    picker.press("Enter")
     page.click("[data-test=language]")
     expect(page.locator("main h1")).to_have_text("Settlement")
+    expect(pair_rows(page).first.locator("td").nth(2)).to_have_text("exam")
+    expect(page.locator("[data-test=month-total]")).to_have_text(f"Total for {month}: 60.00 CNY")
     no_sideways_scrolling(page)
+    screenshot(page, "settlement-en")
 
 
 def test_the_clinics_head_sees_the_same_pair(watched: Page, base: str, month: str):
