@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from storage.registry import import_alliance_file
+from tests.conftest import DEMO_ALLIANCE
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 from tests.integration.fhir.test_reading import REPORT, parameters, read, ready_task, step
 from tests.integration.fhir.test_rest import call
@@ -40,17 +42,23 @@ def settlement(gateway: Gateway, month: str, who: str, **headers: str):
     return call(gateway, "GET", f"/ChargeItem/$settlement?month={month}", who, **headers)
 
 
+def sign_off(gateway: Gateway, tmp_path: Path) -> tuple[dict, dict]:
+    """A reading of 汤溪卫生院's head CT verified, its charge made: the Task and the ChargeItem
+    the clinic finds for its patient."""
+    task = ready_task(gateway, tmp_path)
+    for who, code, values in (("wanglei", "claim", {}), ("wanglei", "submit", {"report": REPORT}),
+                              ("zhaomin", "verify", {})):  # fmt: skip
+        assert step(gateway, task, code, who, **values).status_code == 200
+    drain_outbox(gateway.node.platform)
+    [charge] = charges_of(gateway, task)
+    return task, charge
+
+
 def test_a_completed_reading_is_charged_once_at_the_catalogues_fee_and_settled(
     gateway: Gateway, tmp_path: Path
 ):
-    task = ready_task(gateway, tmp_path)
-    assert step(gateway, task, "claim", "wanglei").status_code == 200
-    assert step(gateway, task, "submit", "wanglei", report=REPORT).status_code == 200
-    assert step(gateway, task, "verify", "zhaomin").status_code == 200
-    drain_outbox(gateway.node.platform)
+    task, charge = sign_off(gateway, tmp_path)  # the requesting clinic sees its charge
     report_ref = read(gateway, f"Task/{task['id']}")["output"][0]["valueReference"]["reference"]
-
-    [charge] = charges_of(gateway, task)  # the requesting clinic sees its charge
     assert charge["status"] == "billable"
     assert charge["definitionCanonical"] == [CT]
     assert charge["code"]["coding"][0]["code"] == "yx-ct"
@@ -133,3 +141,28 @@ def test_only_the_server_writes_charges_and_the_catalogue(gateway: Gateway):
     rewritten = call(gateway, "PUT", f"/ChargeItemDefinition/{ct['id']}", "his-jhzx", body=ct)
     assert rewritten.status_code == 405
     assert "alliance file" in rewritten.json()["issue"][0]["diagnostics"]
+
+
+def test_a_new_fee_applies_to_new_work_and_past_charges_keep_theirs(
+    gateway: Gateway, tmp_path: Path
+):
+    _, before = sign_off(gateway, tmp_path / "before")
+    changed = tmp_path / "alliance.yaml"
+    text = DEMO_ALLIANCE.read_text(encoding="utf-8")
+    changed.write_text(text.replace('fee: "60.00"', 'fee: "65.50"', 1), encoding="utf-8")
+    assert import_alliance_file(gateway.node.platform.sessions, changed).updated["services"] == 1
+    drain_outbox(gateway.node.platform)  # registry.changed: the catalogue is published again
+
+    definition = call(gateway, "GET", f"/ChargeItemDefinition?url={CT}", "his-tx-wsy").json()
+    [fee] = definition["entry"][0]["resource"]["propertyGroup"][0]["priceComponent"]
+    assert fee["amount"] == {"value": 65.5, "currency": "CNY"}
+    _, after = sign_off(gateway, tmp_path / "after")
+    assert after["priceOverride"] == {"value": 65.5, "currency": "CNY"}
+    assert read(gateway, f"ChargeItem/{before['id']}")["priceOverride"]["value"] == 60.0
+
+    occurred = datetime.fromisoformat(after["occurrenceDateTime"].replace("Z", "+00:00"))
+    month = occurred.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    [pair] = settlement(gateway, month, "his-tx-wsy").json()["pairs"]
+    fees = {line["unitFee"]: line for line in pair["lines"]}
+    assert (fees["65.50"]["count"], fees["65.50"]["amount"]) == (1, "65.50")
+    assert fees["60.00"]["code"] == "yx-ct"  # the month's earlier CT readings, at their fee
