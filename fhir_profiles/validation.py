@@ -32,10 +32,10 @@ CONSTRAINTS = Path(__file__).with_name("r4") / "constraints.json"
 SUPPORTED_TYPES = (
     "Appointment", "AuditEvent", "Binary", "ChargeItem", "ChargeItemDefinition", "CodeSystem",
     "Communication", "Consent", "DetectedIssue", "DiagnosticReport", "DocumentReference",
-    "Endpoint", "HealthcareService", "ImagingStudy", "Measure", "Media", "MeasureReport", "Observation",
-    "Organization", "OrganizationAffiliation", "Patient", "Practitioner", "PractitionerRole",
-    "Procedure", "Provenance", "Schedule", "ServiceRequest", "Slot", "Specimen", "Subscription",
-    "Task", "ValueSet",
+    "Endpoint", "HealthcareService", "ImagingStudy", "Measure", "Media", "MeasureReport",
+    "Observation", "Organization", "OrganizationAffiliation", "Patient", "Practitioner",
+    "PractitionerRole", "Procedure", "Provenance", "Schedule", "ServiceRequest", "Slot",
+    "Specimen", "Subscription", "Task", "ValueSet",
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from gateway.fhir.http import PREFIX
 from gateway.fhir.outcome import FHIR_JSON, operation_outcome
 from gateway.fhir.terminology import publish_terminology
 from gateway.fhir.validator import Validator
-from gateway.indicators.catalogue import publish_measures
+from gateway.indicators.measures import publish_measures
 from gateway.unhandled import AnswerUnhandled
 from gateway.viewer import site as viewer_site
 from gateway.workflow.capacity import publish_capacity

@@ -109,18 +109,21 @@ def blob_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 @pytest.fixture(scope="session")
 def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database with the demo alliance imported and what a gateway publishes
-    at start (terminology, directory, indicators, exam slots) published, copied by each test
-    (importing hashes every demo secret, publishing writes a few hundred resources: seconds per
-    test otherwise; a gateway started on a copy finds them in place)."""
+    at start (terminology, directory, service catalogue, indicators, exam slots) published,
+    copied by each test (importing hashes every demo secret, publishing writes a few hundred
+    resources: seconds per test otherwise; a gateway started on a copy finds them in place)."""
+    from gateway.fhir.catalogue import publish_catalogue
     from gateway.fhir.directory import publish_directory
     from gateway.fhir.terminology import publish_terminology
-    from gateway.indicators.catalogue import publish_measures
+    from gateway.indicators.measures import publish_measures
     from gateway.workflow.capacity import publish_capacity
 
     path = tmp_path_factory.mktemp("template") / "yilian.db"
     platform = open_platform(Settings(data_dir=path.parent, database_url=f"sqlite:///{path}"))
     import_alliance_file(platform.sessions, DEMO_ALLIANCE)
-    for publish in (publish_terminology, publish_directory, publish_measures, publish_capacity):
+    published = (publish_terminology, publish_directory, publish_catalogue, publish_measures,
+                 publish_capacity)  # fmt: skip
+    for publish in published:
         publish(platform)
     drain_outbox(platform)
     platform.close()

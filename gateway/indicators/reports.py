@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.indicators.catalogue import COUNTED, POPULATION, measure_url
+from gateway.indicators.measures import COUNTED, POPULATION, measure_url
 from gateway.indicators.model import Figure, Indicator, Result
 from storage.fhir import instant
 from storage.fhir import store as fhir_store

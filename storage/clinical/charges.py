@@ -77,9 +77,7 @@ class Line:
         return self.unit_fee * self.count
 
 
-def settlement_lines(
-    session: Session, org_id: str, start: datetime, end: datetime
-) -> list[Line]:
+def settlement_lines(session: Session, org_id: str, start: datetime, end: datetime) -> list[Line]:
     """The lines of the charges made in ``[start, end)`` on ``org_id``'s settlement (the
     policy: the pairs it is one of), by pair, service and unit fee."""
     rows = session.execute(

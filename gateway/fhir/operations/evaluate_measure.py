@@ -26,7 +26,7 @@ from gateway.errors import BadRequest, NotFound
 from gateway.fhir import interactions
 from gateway.fhir.context import Fhir
 from gateway.fhir.operation import Operation, Param
-from gateway.indicators.catalogue import INDICATORS, by_id
+from gateway.indicators.measures import INDICATORS, by_id
 from gateway.indicators.model import Indicator, Scope
 from gateway.indicators.reports import csv_text, measure_report
 from gateway.transactions import audited_read, json_read

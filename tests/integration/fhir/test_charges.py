@@ -85,8 +85,12 @@ def test_a_completed_reading_is_charged_once_at_the_catalogues_fee_and_settled(
 
     occurred = datetime.fromisoformat(charge["occurrenceDateTime"].replace("Z", "+00:00"))
     month = occurred.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    by_month = call(gateway, "GET", f"/ChargeItem?occurrence={month}&requesting-organization="
-                    "Organization/tx-wsy&code=yx-ct", "his-jhzx").json()  # as a HIS reconciles
+    by_month = call(
+        gateway,
+        "GET",
+        f"/ChargeItem?occurrence={month}&requesting-organization=Organization/tx-wsy&code=yx-ct",
+        "his-jhzx",
+    ).json()  # as a HIS reconciles
     assert charge["id"] in [e["resource"]["id"] for e in by_month["entry"]]
     line = {"code": "yx-ct", "name": "远程影像诊断（CT）", "basis": "exam", "basisName": "每例",
             "count": 1, "unitFee": "60.00", "amount": "60.00"}  # fmt: skip

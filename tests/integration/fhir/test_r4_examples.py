@@ -24,7 +24,8 @@ from tests.integration.dicomweb.conftest import Gateway, start_gateway
 
 TERMINOLOGY = {"CodeSystem", "ValueSet"}
 # Written by the server (the access log; the directory and the service catalogue, from the
-# registry; the charges of completed services; the indicators): their examples are validated, not posted.
+# registry; the charges of completed services; the indicators): their examples are validated,
+# not posted.
 READ_ONLY = {"AuditEvent", *DIRECTORY_TYPES, *CATALOGUE_TYPES, *SERVER_WRITTEN, *SERVER_DEFINED}
 
 

@@ -54,7 +54,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         (
             "{username: hejun, name: 何军, organization: sj-sq, roles: [clinician]",
             "{username: hejun, name: 何军, organization: sj-sq, roles: [nurse]",
-            "users[11] (username hejun): field 'roles.0': 'nurse' is not one of",
+            "users[12] (username hejun): field 'roles.0': 'nurse' is not one of",
         ),
         (
             "{username: admin, name: 系统管理员,",
@@ -129,13 +129,13 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "'jhzx-imaging' is imaging",
         ),
         (
-            "fee: \"25.00\", basis: exam, match: {modalities: [DX, CR, DR]}",
-            "fee: \"25.00\", basis: exam, match: {modalities: [DX, CT]}",
+            'fee: "25.00", basis: exam, match: {modalities: [DX, CR, DR]}',
+            'fee: "25.00", basis: exam, match: {modalities: [DX, CT]}',
             "services[2] (code yx-dr): field 'match': the same work as services[0] (code yx-ct)",
         ),
         (
-            "fee: \"300.00\"",
-            "fee: \"300.005\"",
+            'fee: "300.00"',
+            'fee: "300.005"',
             "services[5] (code bl): field 'fee': Decimal input should have no more than 2 decimal",
         ),
         (
