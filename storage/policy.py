@@ -16,7 +16,11 @@ performing organization — and by nobody else (:func:`charge_parties`; the sett
 likewise, :func:`settles`).  A centre's bookable capacity (``Schedule`` naming it as actor,
 its ``Slot``s) is seen by the members the centre serves, and an ``Appointment`` by the
 organization of the centre it is with; :func:`booking_refusal` says who books which slots
-(预约检查).  :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
+(预约检查).  A referral (双向转诊) shares its patient and the documents going with it with the receiving
+organization, and the summary sent back with the referrer (:func:`share_for_referral`; kept in
+``referral_shares``, so every later version of those resources keeps the grant:
+:func:`kept_shares`).  :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a
+:class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
 a change of the alliance's centres applies to new requests within that time.
@@ -41,6 +45,7 @@ from storage.models import (
     FhirResource,
     FhirResourceGrant,
     Organization,
+    ReferralShare,
     Role,
 )
 
@@ -187,6 +192,41 @@ def _bookable_by(session: Session, resource: dict[str, Any]) -> set[str]:
         centres = _centres_named(actors)
         return set(session.scalars(select(Centre.org_id).where(Centre.id.in_(centres))))
     return set()
+
+
+def kept_shares(session: Session, resource_type: str, resource_id: str) -> set[str]:
+    """The organizations a referral shared this resource with (granted again at each new
+    version, whatever the version names)."""
+    return set(
+        session.scalars(
+            select(ReferralShare.org_id).where(
+                ReferralShare.resource_type == resource_type,
+                ReferralShare.resource_id == resource_id,
+            )
+        )
+    )
+
+
+def share_for_referral(
+    session: Session, referral_id: str, org_id: str, targets: list[tuple[str, str]]
+) -> None:
+    """Share ``targets`` (``(type, id)`` of current resources) with ``org_id`` for the
+    referral: the receiver sees the patient and the documents, the referrer the summary."""
+    for resource_type, resource_id in dict.fromkeys(targets):
+        key = (resource_type, resource_id, org_id, referral_id)
+        if session.get(ReferralShare, key) is None:
+            session.add(ReferralShare(resource_type=resource_type, resource_id=resource_id,
+                                      org_id=org_id, referral_id=referral_id))  # fmt: skip
+        grant = (resource_type, resource_id, org_id)
+        owner = session.scalar(
+            select(FhirResource.owner_org_id).where(
+                FhirResource.resource_type == resource_type, FhirResource.id == resource_id
+            )
+        )
+        if owner not in (None, org_id) and session.get(FhirResourceGrant, grant) is None:
+            session.add(FhirResourceGrant(resource_type=resource_type, resource_id=resource_id,
+                                          org_id=org_id))  # fmt: skip
+    session.flush()
 
 
 def runs_centre(session: Session, org_id: str, centre_id: str) -> bool:

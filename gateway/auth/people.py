@@ -19,8 +19,12 @@ from storage.models import User, utcnow
 ROLE_SCOPES = {
     "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
     "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
-    "clinician": "user/*.rs user/ServiceRequest.cruds user/Communication.ru user/Appointment.cru",
-    "head": "user/*.rs user/Communication.ru",
+    # Task.u: a referral's steps (转诊接收、到院、完成) — the referral rules decide the rest.
+    "clinician": (
+        "user/*.rs user/ServiceRequest.cruds user/Communication.ru user/Appointment.cru "
+        "user/Task.ru"
+    ),
+    "head": "user/*.rs user/Communication.ru user/Task.ru",
     "admin": "user/*.cruds",
 }
 

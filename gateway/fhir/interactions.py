@@ -13,6 +13,7 @@ from fhir_profiles.references import references, relative_target
 from fhir_profiles.validation import SUPPORTED_TYPES
 from gateway.auth.tokens import Requester
 from gateway.errors import (
+    Conflict,
     Forbidden,
     Gone,
     MethodNotAllowed,
@@ -21,7 +22,7 @@ from gateway.errors import (
     Unprocessable,
 )
 from gateway.fhir.storing import store
-from gateway.workflow import booking
+from gateway.workflow import booking, referral_intake, referral_writes, referrals
 from gateway.workflow.reading_writes import governed_write
 from storage.audit import audit
 from storage.fhir import IndexRows, StoredResource, VersionConflict, read_many
@@ -283,10 +284,17 @@ def _check_capacity(
 def _governed(
     session: Session, requester: Requester, resource: dict[str, Any], current: StoredResource | None
 ) -> StoredResource | None:
-    """A write the reading rules carry out themselves (:mod:`gateway.workflow.reading_writes`):
-    a reading Task or its report."""
+    """A write the workflow rules carry out themselves: a referral (its ServiceRequest,
+    :mod:`gateway.workflow.referral_intake`) or its Task (:mod:`~.referral_writes`), a reading
+    Task or its report (:mod:`gateway.workflow.reading_writes`)."""
+    if resource["resourceType"] == "ServiceRequest":
+        return referral_intake.governed_write(session, requester, resource, current)
     if resource["resourceType"] not in ("Task", "DiagnosticReport"):
         return None
+    if resource["resourceType"] == "Task":
+        stored = referral_writes.governed_write(session, requester, resource, current)
+        if stored is not None:
+            return stored
     return governed_write(session, requester, resource, current)
 
 
@@ -298,6 +306,9 @@ def delete(
     _check_owner(current, requester)
     if resource_type in ("Appointment", "Slot"):
         booking.delete_check(session, resource_type, resource_id, current)
+    content = current.content if current is not None else None
+    if referrals.is_referral(content) or referrals.is_referral_task(content):
+        raise Conflict("a referral is not deleted: the referrer revokes it (status revoked)")
     stored = fhir_store.delete(session, resource_type, resource_id)
     audit_fhir(session, requester, "delete", resource_type, id=resource_id)
     return stored

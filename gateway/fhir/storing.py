@@ -50,5 +50,8 @@ def store_valid(
     every write is — against R4 and ``profile`` — 422 naming the problems otherwise."""
     problems = validate(resource, resource["resourceType"], [profile] if profile else [])
     if problems:
-        raise Unprocessable(f"{resource['resourceType']} would not be valid", problems)
+        raise Unprocessable(
+            f"{resource['resourceType']} would not be valid",
+            [(p.expression, p.message) for p in problems],
+        )
     return store(session, resource, owner_org_id)

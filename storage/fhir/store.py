@@ -38,7 +38,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import enqueue
-from storage.policy import Viewer, fhir_visible, remember_order, sharing
+from storage.policy import Viewer, fhir_visible, kept_shares, remember_order, sharing
 
 # Every write but a Subscription's enqueues this (in the writer's transaction): the worker
 # matches it against the Subscriptions.
@@ -219,6 +219,8 @@ def put(
     for table, rows in (index or {}).items():
         add_rows(session, _TABLES[table], rows)
     grants = sharing(session, resource) - {owner_org_id}
+    if current is not None:  # what a referral shared stays shared (storage.policy)
+        grants |= kept_shares(session, resource_type, resource_id) - {owner_org_id}
     if resource_type == "ServiceRequest":
         remember_order(session, resource_id, grants | ({owner_org_id} - {None}))
     if grants:

@@ -39,6 +39,7 @@ from storage.models.hl7 import Hl7Message, Hl7State
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.reading import PatientLink, ReadingMilestones, StudyLink
+from storage.models.referral import ReferralShare, ReferralSteps
 from storage.models.registry import (
     AEKind,
     AETitle,
@@ -116,6 +117,8 @@ __all__ = [
     "PatientLink",
     "PerformedStep",
     "ReadingMilestones",
+    "ReferralShare",
+    "ReferralSteps",
     "RefreshToken",
     "RemoteService",
     "Role",

@@ -116,6 +116,8 @@ class Alliance(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     lead_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    # Minutes to accept an urgent upward referral (绿色通道); the platform's default if None.
+    green_channel_minutes: Mapped[int | None] = mapped_column(Integer)
     members: Mapped[list[AllianceMember]] = relationship(
         cascade="all, delete-orphan", order_by="AllianceMember.org_id"
     )

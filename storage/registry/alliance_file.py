@@ -48,6 +48,12 @@ class AllianceEntry(_Entry):
     kind: Annotated[AllianceKind, _enum(AllianceKind)]
     lead: Code
     members: list[Code] = Field(min_length=1)
+    green_channel_minutes: int | None = Field(
+        None,
+        gt=0,
+        le=24 * 60,
+        description="minutes to accept an urgent upward referral (绿色通道); 30 if absent",
+    )
 
 
 class CentreEntry(_Entry):

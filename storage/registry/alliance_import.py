@@ -142,7 +142,13 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
             "alliances",
             Alliance,
             a.id,
-            {"id": a.id, "name": a.name, "kind": a.kind.value, "lead_org_id": a.lead},
+            {
+                "id": a.id,
+                "name": a.name,
+                "kind": a.kind.value,
+                "lead_org_id": a.lead,
+                "green_channel_minutes": a.green_channel_minutes,
+            },
             children=(("members", members, "org_id"),),
         )
     alliances = {a.id: a for a in f.alliances}

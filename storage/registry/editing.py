@@ -94,10 +94,11 @@ def registry_document(session: Session) -> dict[str, list[dict[str, Any]]]:
             for o in session.scalars(select(Organization).order_by(Organization.id))
         ],
         "alliances": [
-            {
+            _without_none({
                 "id": a.id, "name": a.name, "kind": a.kind, "lead": a.lead_org_id,
                 "members": [m.org_id for m in a.members],
-            }
+                "green_channel_minutes": a.green_channel_minutes,
+            })
             for a in alliances
         ],
         "centres": [

@@ -25,6 +25,7 @@ Description: "Kinds of Task in the remote reading flow (基层检查、上级诊
 * ^content = #complete
 * #remote-reading "Remote reading" "远程诊断：书写报告"
 * #report-verification "Report verification" "报告审核：上级医师签发"
+* #referral "Referral" "双向转诊：接诊"
 
 ValueSet: YilianTaskTypes
 Id: task-type
@@ -106,3 +107,31 @@ Id: return-reason
 Title: "Why a reading centre returns an examination"
 Description: "Every reason a centre returns work to the clinic."
 * include codes from system YilianReturnReason
+
+CodeSystem: YilianReferralDirection
+Id: referral-direction
+Title: "Direction of a referral (双向转诊)"
+Description: "Whether a referral goes up to a higher-level member (上转: a clinic to the lead hospital) or down to a primary-care member (下转: rehabilitation, chronic-disease management)."
+* ^caseSensitive = true
+* ^content = #complete
+* #up "Upward referral" "上转：基层转上级医院"
+* #down "Downward referral" "下转：上级医院转基层康复、慢病管理"
+
+ValueSet: YilianReferralDirections
+Id: referral-direction
+Title: "Directions of a referral"
+Description: "Up or down."
+* include codes from system YilianReferralDirection
+
+CodeSystem: YilianReferralStatus
+Id: referral-status
+Title: "Steps of a referral (转诊状态)"
+Description: "Where the receiving organization's referral Task stands (Task.businessStatus)."
+* ^caseSensitive = true
+* ^content = #complete
+* #received "Received" "待接收"
+* #accepted "Accepted" "已接收"
+* #declined "Declined" "已拒收"
+* #arrived "Patient arrived" "患者已到院"
+* #completed "Completed" "已完成"
+* #cancelled "Cancelled" "已撤销"

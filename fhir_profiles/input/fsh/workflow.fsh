@@ -121,3 +121,67 @@ Description: "A study without the accession number of an order, whose patient, m
 * ^context.expression = "ImagingStudy"
 * value[x] only Reference(ServiceRequest)
 * value[x] 1..1
+
+Alias: $sct = http://snomed.info/sct
+
+Profile: YilianReferral
+Parent: ServiceRequest
+Id: yilian-referral
+Title: "Referral between members (双向转诊)"
+Description: "A member refers a patient to another (上转 up to the lead hospital, 下转 down to a clinic): SNOMED CT 3457005 Patient referral and the direction as category, how urgent (urgent upward: the green channel 绿色通道), why, the receiving organization (and department as performerType), the documents that go with it (reports, results, a summary, the follow-up plan of a downward referral) as supportingInfo."
+* intent = #order (exactly)
+* category 2..*
+* category ^slicing.discriminator.type = #pattern
+* category ^slicing.discriminator.path = "$this"
+* category ^slicing.rules = #open
+* category contains referral 1..1
+* category[referral] = $sct#3457005
+* category ^short = "Patient referral, and the direction: a coding of referral-direction (up 上转 / down 下转)"
+* obeys yl-referral-direction
+* subject 1..1
+* subject only Reference(Patient)
+* requester 1..1
+* requester only Reference(Practitioner or PractitionerRole or Organization)
+* performer 1..1
+* performer only Reference(Organization)
+* authoredOn 1..1
+* priority 1..1
+* obeys yl-referral-reason
+
+Invariant: yl-referral-direction
+Description: "A referral goes up or down (a category coding of referral-direction)"
+Severity: #error
+Expression: "category.coding.where(system = 'http://yilian.example/fhir/CodeSystem/referral-direction' and (code = 'up' or code = 'down')).exists()"
+
+Invariant: yl-referral-reason
+Description: "A referral says why (reasonCode or reasonReference)"
+Severity: #error
+Expression: "reasonCode.exists() or reasonReference.exists()"
+
+Profile: YilianReferralTask
+Parent: Task
+Id: yilian-referral-task
+Title: "Receiving a referral (接诊)"
+Description: "The receiving organization's work on a referral: received, accepted or declined (with the reason), the patient arrived, completed with the discharge or treatment summary sent back (output)."
+* code 1..1
+* code = YilianTaskType#referral
+* basedOn 1..1
+* basedOn only Reference(ServiceRequest)
+* focus 1..1
+* focus only Reference(ServiceRequest)
+* for 1..1
+* for only Reference(Patient)
+* intent = #order (exactly)
+* priority 1..1
+* authoredOn 1..1
+* requester 1..1
+* owner 1..1
+* owner only Reference(Organization)
+* businessStatus 1..1
+* businessStatus from YilianReferralStatuses (required)
+
+ValueSet: YilianReferralStatuses
+Id: referral-status
+Title: "Steps of a referral"
+Description: "Every step of a referral Task."
+* include codes from system YilianReferralStatus

@@ -90,7 +90,8 @@ def test_capability_statement_lists_the_profiles(gateway: Gateway):
     statement = call(gateway, "GET", "/metadata").json()
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert resources["Patient"]["supportedProfile"] == [f"{SD}yilian-patient"]
-    assert resources["ServiceRequest"]["supportedProfile"] == [f"{SD}yilian-service-request"]
+    assert resources["ServiceRequest"]["supportedProfile"] == [
+        f"{SD}yilian-referral", f"{SD}yilian-service-request"]  # fmt: skip
     assert "profile" not in resources["ServiceRequest"]
     assert "supportedProfile" not in resources["Consent"]
 

@@ -201,8 +201,8 @@ def test_generated_definitions_are_marked_and_complete():
         "DiagnosticReport": [f"{SD}yilian-diagnostic-report"],
         "Observation": [f"{SD}yilian-lab-observation"],
         "Patient": [f"{SD}yilian-patient"],
-        "Task": [f"{SD}yilian-reading-task"],
-        "ServiceRequest": [f"{SD}yilian-service-request"],
+        "Task": [f"{SD}yilian-reading-task", f"{SD}yilian-referral-task"],
+        "ServiceRequest": [f"{SD}yilian-referral", f"{SD}yilian-service-request"],
     }
     for path in DEFINITIONS.glob("*.json"):
         resource = json.loads(path.read_text())

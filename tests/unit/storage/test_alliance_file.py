@@ -143,6 +143,11 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "match: {lab_codes: [K, NA, MG]}",
             "services[6] (code jy-dj): field 'match.lab_codes': 'MG' is not a lab item of 'jhzx'",
         ),
+        (
+            "    # green_channel_minutes: 30",
+            "    green_channel_minutes: 0",
+            "alliances[0] (id jhzx-ylt): field 'green_channel_minutes': Input should be greater",
+        ),
     ],
 )
 def test_broken_file_names_file_entry_and_field(tmp_path, old, new, expected):
