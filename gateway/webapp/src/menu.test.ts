@@ -15,8 +15,10 @@ describe('menu by role', () => {
   })
 
   it('gives clinicians and heads the clinic pages, clinicians their requests, heads the figures', () => {
-    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'lab'])
-    expect(names(['head'])).toEqual(['home', 'studies', 'booking', 'critical', 'lab', 'indicators', 'settlement'])
+    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'referrals', 'lab'])
+    expect(names(['head'])).toEqual([
+      'home', 'studies', 'booking', 'critical', 'referrals', 'lab', 'indicators', 'settlement',
+    ])
   })
 
   it('lists no page reached only from another (one Task report)', () => {
