@@ -223,7 +223,8 @@ def share_for_referral(
                 FhirResource.resource_type == resource_type, FhirResource.id == resource_id
             )
         )
-        if owner not in (None, org_id) and session.get(FhirResourceGrant, grant) is None:
+        # Granted even before the resource exists (later in the same transaction Bundle).
+        if owner != org_id and session.get(FhirResourceGrant, grant) is None:
             session.add(FhirResourceGrant(resource_type=resource_type, resource_id=resource_id,
                                           org_id=org_id))  # fmt: skip
     session.flush()

@@ -184,10 +184,8 @@ def complete(
         raise Unprocessable("send the discharge or treatment summary back (text or summary)", [])
     kind = SUMMARIES[work.steps.direction][1]
     work.content["output"] = [{"type": {"text": kind}, "valueReference": {"reference": target}}]
-    share_for_referral(
-        session, work.steps.referral_id, work.steps.referrer_org_id,
-        [tuple(target.split("/", 1))],  # type: ignore[list-item]
-    )  # fmt: skip
+    kind, _, ident = target.partition("/")
+    share_for_referral(session, work.steps.referral_id, work.steps.referrer_org_id, [(kind, ident)])
     _move(session, work, "completed", who)
 
 

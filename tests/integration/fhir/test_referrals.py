@@ -248,3 +248,25 @@ def test_the_referrer_revokes_a_referral_not_yet_accepted(gateway: Gateway):
     assert state(cancelled) == ("cancelled", "cancelled")
     assert steps_row(gateway, task["id"]).cancelled_by == CLINIC
     assert box(gateway, "lihua", "in")[placed["id"]]["actions"] == []
+
+
+def test_a_referral_in_a_transaction_bundle_shares_the_patient_written_with_it(gateway: Gateway):
+    """Up to 婺城区人民医院 (a district hospital, which sees no clinic's data of its own)."""
+    person = "urn:uuid:0b7e2c1a-0000-4000-8000-000000000025"
+    body = referral({"id": "x"}, "wcrm", priority="routine", department="呼吸内科")
+    body["subject"] = {"reference": person}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": body, "request": {"method": "POST", "url": "ServiceRequest"}},
+        {"fullUrl": person, "request": {"method": "POST", "url": "Patient"}, "resource": {
+            "resourceType": "Patient", "name": [{"text": "李四"}], "gender": "female",
+            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3",
+                            "value": "330702199001011236"}]}},
+    ]}  # fmt: skip
+    answer = call(gateway, "POST", "", CLINIC, body=bundle)
+    assert answer.status_code == 200, answer.text
+    placed, patient = (e["response"]["location"].split("/_history")[0]
+                       for e in answer.json()["entry"])  # fmt: skip
+    task = box(gateway, "sunli", "in")[placed.split("/")[1]]["task"]
+    assert seen(gateway, patient, "his-wcrm") == 200
+    assert seen(gateway, patient, "fengxia") == 404
+    assert step(gateway, {"id": task}, "accept", "sunli").status_code == 200
