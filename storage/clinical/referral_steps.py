@@ -7,7 +7,6 @@ cancelled."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -97,11 +96,14 @@ def timeline(row: ReferralSteps) -> dict[str, Any]:
 def referral_figures(
     session: Session, org_ids: set[str], start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """The referrals made between ``start`` and ``end`` by or to ``org_ids`` (双向转诊人次):
-    upward (上转) and downward (下转), accepted, declined, completed, cancelled; upward ones
-    that came with a booked Appointment (预约转诊: an Appointment in the referral's
-    ``supportingInfo``); the acceptance time in minutes (count, median, 90th percentile);
-    urgent upward ones accepted within the green channel's time and escalated."""
+    """The referrals made between ``start`` and ``end`` (by ``referred_at``) by or to
+    ``org_ids``: ``referrals`` (双向转诊人次), ``up`` (上转) and ``down`` (下转); ``accepted``,
+    ``declined``, ``arrived``, ``completed``, ``cancelled``; ``upBooked``: upward ones that
+    came with a booked Appointment (预约转诊: an ``Appointment`` in the referral's
+    ``supportingInfo``); ``greenChannel`` (urgent upward), ``greenChannelOnTime`` (accepted
+    by the due time), ``escalated``; ``acceptanceMinutes``: count, median and 90th percentile
+    (``p90``) of the minutes from referral to acceptance.  Rates (下转率 = down / referrals,
+    预约转诊率 = upBooked / up) are the caller's."""
     rows = list(
         session.scalars(
             select(ReferralSteps).where(
@@ -130,7 +132,11 @@ def referral_figures(
         "greenChannel": len(urgent),
         "greenChannelOnTime": sum(_on_time(r) for r in urgent),
         "escalated": sum(r.escalated_at is not None for r in rows),
-        "acceptanceMinutes": asdict(acceptance),
+        "acceptanceMinutes": {
+            "count": acceptance.count,
+            "median": acceptance.median_minutes,
+            "p90": acceptance.p90_minutes,
+        },
     }
 
 

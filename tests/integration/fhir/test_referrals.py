@@ -270,3 +270,31 @@ def test_a_referral_in_a_transaction_bundle_shares_the_patient_written_with_it(g
     assert seen(gateway, patient, "his-wcrm") == 200
     assert seen(gateway, patient, "fengxia") == 404
     assert step(gateway, {"id": task}, "accept", "sunli").status_code == 200
+
+
+def test_referral_figures_count_each_way_and_the_acceptance_time(gateway: Gateway):
+    """The figures the alliance's indicators are built on, over rows of a known clock."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [  # (direction, minutes to accept, booked, green channel met, declined)
+        ("up", 10, True, True, False), ("up", 20, False, False, False),
+        ("up", None, False, False, True), ("down", 40, False, None, False),
+    ]  # fmt: skip
+    with transaction(gateway.node.platform.sessions) as session:
+        for n, (direction, accepted, booked, met, declined) in enumerate(rows):
+            at = start + timedelta(hours=n)
+            session.add(ReferralSteps(
+                task_id=f"figures-{n}", referral_id=f"figures-sr-{n}", direction=direction,
+                priority="urgent", referrer_org_id="sj-sq" if direction == "up" else "jhzx",
+                receiver_org_id="jhzx" if direction == "up" else "sj-sq", booked=booked,
+                referred_at=at,
+                accept_due_at=None if met is None else at + timedelta(minutes=15),
+                accepted_at=None if accepted is None else at + timedelta(minutes=accepted),
+                declined_at=at + timedelta(minutes=5) if declined else None,
+            ))  # fmt: skip
+        session.flush()
+        figures = referral_figures(session, {"sj-sq"}, start, start + timedelta(days=1))
+        session.rollback()
+    assert (figures["referrals"], figures["up"], figures["down"]) == (4, 3, 1)
+    assert (figures["accepted"], figures["declined"], figures["upBooked"]) == (3, 1, 1)
+    assert (figures["greenChannel"], figures["greenChannelOnTime"]) == (3, 1)
+    assert figures["acceptanceMinutes"] == {"count": 3, "median": 20.0, "p90": 40.0}
