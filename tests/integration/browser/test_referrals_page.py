@@ -121,6 +121,7 @@ def test_a_referral_up_from_the_clinic_is_taken_through_by_the_lead_hospital(
         inbox.click("[data-test=menu-referrals]")
         received = rows(inbox)
         expect(received).to_have_count(1)
+        expect(inbox.locator("[data-test=new-referral]")).to_have_count(0)  # a head refers none
         expect(received.locator("[data-test=referral-party]")).to_have_text(
             "婺城区汤溪镇中心卫生院"
         )
