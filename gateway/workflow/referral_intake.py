@@ -11,7 +11,8 @@ checked and carried out here, in the writer's transaction (:func:`governed_write
   the green channel's acceptance due time (绿色通道: the alliance's ``green_channel_minutes``,
   else :data:`GREEN_CHANNEL_MINUTES`) with a ``referral.due`` event for it;
 - the patient is matched across members by 身份证号: the receiver's own Patient carrying the
-  same number, when it has one, is named in the Task's ``input`` (接收方患者档案);
+  same number, when it has one, is named in the Task's ``input`` (接收方患者档案; again at
+  arrival: :func:`referrals.name_receivers_patient`);
 - a referral that was sent is not edited: the referrer revokes it (``status`` revoked, only
   while the receiver has not accepted it: the Task is cancelled) and refers again; notes may
   be added.
@@ -31,7 +32,7 @@ from gateway.errors import Conflict, Unprocessable
 from gateway.fhir.storing import store, store_valid
 from gateway.workflow import referrals
 from storage.clinical import referral_steps
-from storage.fhir import StoredResource, by_identifier, instant, new_id
+from storage.fhir import StoredResource, instant, new_id
 from storage.fhir import store as fhir_store
 from storage.models import Alliance, Organization
 from storage.outbox import enqueue
@@ -40,7 +41,6 @@ from storage.policy import share_for_referral
 DUE_TOPIC = "referral.due"  # gateway.workflow.escalation: an unanswered green channel
 GREEN_CHANNEL_MINUTES = 30
 URGENT = ("urgent", "asap", "stat")
-ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
 # Organization kind -> level of care (上转 goes to a higher one)
 LEVELS = {"village_clinic": 0, "community_health_centre": 1, "township_health_centre": 1,
           "county_hospital": 2, "lead_hospital": 3}  # fmt: skip
@@ -129,10 +129,7 @@ def _open(
         "owner": {"reference": f"Organization/{receiver.id}", "display": receiver.name},
         **({"restriction": {"period": {"end": instant(due)}}} if due else {}),
     }  # fmt: skip
-    own = _receivers_patient(session, content, receiver.id)
-    if own is not None:
-        task["input"] = [{"type": {"text": "接收方患者档案"},
-                          "valueReference": {"reference": f"Patient/{own}"}}]  # fmt: skip
+    referrals.name_receivers_patient(session, task, content, receiver.id)
     store_valid(session, task, receiver.id, referrals.TASK_PROFILE)
     attached = [*_references(content.get("supportingInfo")),
                 *_references(content.get("reasonReference"))]  # fmt: skip
@@ -170,21 +167,6 @@ def _results(session: Session, attached: list[str]) -> list[str]:
 def _split(reference: str) -> tuple[str, str]:
     kind, _, ident = reference.partition("/")
     return kind, ident
-
-
-def _receivers_patient(session: Session, referral: dict[str, Any], receiver: str) -> str | None:
-    """The receiver's own Patient with the referred patient's 身份证号, if it has one."""
-    reference = str(referral["subject"].get("reference", ""))
-    patient = fhir_store.read(session, "Patient", reference.removeprefix("Patient/"))
-    numbers = [
-        str(i["value"]) for i in (patient.content or {}).get("identifier", [])
-        if i.get("system") == ID_CARD and i.get("value")
-    ] if patient is not None else []  # fmt: skip
-    for number in numbers:
-        own = by_identifier(session, "Patient", ID_CARD, number, owner_org_id=receiver)
-        if own is not None:
-            return own.id
-    return None
 
 
 def _change(

@@ -36,7 +36,7 @@ from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.fhir.storing import store, store_valid
 from storage.clinical import referral_steps
-from storage.fhir import StoredResource, instant, new_id
+from storage.fhir import StoredResource, by_identifier, instant, new_id
 from storage.fhir import store as fhir_store
 from storage.models import ReferralSteps
 from storage.policy import share_for_referral
@@ -49,6 +49,8 @@ TASK_TYPE = f"{CANONICAL}/CodeSystem/task-type"
 PROFILE = f"{CANONICAL}/StructureDefinition/yilian-referral"
 TASK_PROFILE = f"{CANONICAL}/StructureDefinition/yilian-referral-task"
 LOINC = "http://loinc.org"
+ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
+OWN_RECORD = "接收方患者档案"
 # direction -> the summary the receiver sends back (LOINC document type)
 SUMMARIES = {"up": ("18842-5", "出院小结"), "down": ("34133-9", "诊疗小结")}
 ACTORS = {"clinician", "head", "admin"}
@@ -159,8 +161,10 @@ def decline(session: Session, requester: Requester, work: Work, reason: str) -> 
 
 
 def arrive(session: Session, requester: Requester, work: Work) -> None:
+    """The patient is there; the receiver's own record of them, registered by now, is named."""
     who = receiving(requester, work)
     _in(work, "accepted")
+    name_receivers_patient(session, work.content, work.referral, work.steps.receiver_org_id)
     _move(session, work, "arrived", who)
 
 
@@ -205,6 +209,30 @@ def save(session: Session, work: Work) -> StoredResource:
 
 
 # --- shared pieces ------------------------------------------------------------------------
+
+
+def name_receivers_patient(
+    session: Session, task: dict[str, Any], referral: dict[str, Any], receiver: str
+) -> None:
+    """The patient across members (no patient index yet): the receiver's own Patient carrying
+    the referred patient's 身份证号, if it has one, named in the Task's ``input``."""
+    if any((i.get("type") or {}).get("text") == OWN_RECORD for i in task.get("input", [])):
+        return
+    reference = str(referral["subject"].get("reference", ""))
+    patient = fhir_store.read(session, "Patient", reference.removeprefix("Patient/"))
+    numbers = [
+        str(i["value"]) for i in (patient.content or {}).get("identifier", [])
+        if i.get("system") == ID_CARD and i.get("value")
+    ] if patient is not None else []  # fmt: skip
+    for number in numbers:
+        own = by_identifier(session, "Patient", ID_CARD, number, owner_org_id=receiver)
+        if own is not None:
+            named = {
+                "type": {"text": OWN_RECORD},
+                "valueReference": {"reference": f"Patient/{own.id}"},
+            }
+            task["input"] = [*task.get("input", []), named]
+            return
 
 
 def _move(session: Session, work: Work, state: str, who: str, note: str = "") -> None:

@@ -147,14 +147,21 @@ def test_a_downward_referral_carries_the_follow_up_plan_to_the_clinic(gateway: G
                     "全科", "jhzx")  # fmt: skip
     placed, task = refer(gateway, body, LEAD)
     assert "restriction" not in task  # no green channel downward
+    assert "input" not in task  # the clinic has no record of him yet
     assert task["owner"]["reference"] == "Organization/tx-wsy"
     follow_up = call(gateway, "GET", f"/DocumentReference/{plan['id']}", "jianghua").json()
     assert follow_up["content"][0]["attachment"]["title"] == "PCI术后康复与慢病管理"
     assert seen(gateway, f"Patient/{person['id']}", "jianghua") == 200
     assert seen(gateway, f"DocumentReference/{plan['id']}", "fengxia") == 404
+    [number] = [i["value"] for i in person["identifier"] if "10011.1.3" in i["system"]]
     for code, values in (("accept", {}), ("arrive", {}), ("complete", {"text": "已建档随访"})):
+        if code == "arrive":  # the clinic registers him as he comes in
+            own = patient(gateway, CLINIC, number)
         moved = step(gateway, task, code, "jianghua", **values)
         assert moved.status_code == 200, moved.text
+        if code == "arrive":
+            named = moved.json()["input"][0]["valueReference"]
+            assert named == {"reference": f"Patient/{own['id']}"}
     assert box(gateway, LEAD, "out")[placed["id"]]["state"] == "completed"
     assert box(gateway, "jianghua", "in")[placed["id"]]["documents"][0]["title"] == (
         "PCI术后康复与慢病管理"
