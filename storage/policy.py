@@ -16,11 +16,11 @@ performing organization — and by nobody else (:func:`charge_parties`; the sett
 likewise, :func:`settles`).  A centre's bookable capacity (``Schedule`` naming it as actor,
 its ``Slot``s) is seen by the members the centre serves, and an ``Appointment`` by the
 organization of the centre it is with; :func:`booking_refusal` says who books which slots
-(预约检查).  A referral (双向转诊) shares its patient and the documents going with it with the receiving
-organization, and the summary sent back with the referrer (:func:`share_for_referral`; kept in
-``referral_shares``, so every later version of those resources keeps the grant:
-:func:`kept_shares`).  :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a
-:class:`Viewer`.
+(预约检查).  A referral (双向转诊) shares its patient and the documents going with it with
+the receiving organization, and the summary sent back with the referrer
+(:func:`share_for_referral`; kept in ``referral_shares``, so every later version of those
+resources keeps the grant: :func:`kept_shares`).  :func:`fhir_visible` (SQL) and
+:func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
 a change of the alliance's centres applies to new requests within that time.

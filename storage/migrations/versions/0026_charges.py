@@ -2,7 +2,7 @@
 service, for the monthly settlement between members
 
 Revision ID: 0026_charges
-Revises: 0024_booking
+Revises: 0025_referrals
 Create Date: 2026-12-02 11:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0026_charges"
-down_revision = "0024_booking"
+down_revision = "0025_referrals"
 branch_labels = None
 depends_on = None
 
