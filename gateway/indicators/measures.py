@@ -7,7 +7,7 @@ from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.publishing import publish
-from gateway.indicators import booking
+from gateway.indicators import booking, referrals
 from gateway.indicators.model import (
     DENOMINATOR,
     INITIAL,
@@ -17,7 +17,7 @@ from gateway.indicators.model import (
 )
 from storage.platform import Platform
 
-INDICATORS: tuple[Indicator, ...] = (*booking.INDICATORS,)
+INDICATORS: tuple[Indicator, ...] = (*referrals.INDICATORS, *booking.INDICATORS)
 POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 IMPROVEMENT = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"

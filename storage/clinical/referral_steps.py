@@ -93,18 +93,11 @@ def timeline(row: ReferralSteps) -> dict[str, Any]:
     return shown
 
 
-def referral_figures(
+def referrals_in(
     session: Session, org_ids: set[str], start: datetime, end: datetime
-) -> dict[str, Any]:
-    """The referrals made between ``start`` and ``end`` (by ``referred_at``) by or to
-    ``org_ids``: ``referrals`` (双向转诊人次), ``up`` (上转) and ``down`` (下转); ``accepted``,
-    ``declined``, ``arrived``, ``completed``, ``cancelled``; ``upBooked``: upward ones that
-    came with a booked Appointment (预约转诊: an ``Appointment`` in the referral's
-    ``supportingInfo``); ``greenChannel`` (urgent upward), ``greenChannelOnTime`` (accepted
-    by the due time), ``escalated``; ``acceptanceMinutes``: count, median and 90th percentile
-    (``p90``) of the minutes from referral to acceptance.  Rates (下转率 = down / referrals,
-    预约转诊率 = upBooked / up) are the caller's."""
-    rows = list(
+) -> list[ReferralSteps]:
+    """The steps of the referrals made in ``[start, end)`` by or to ``org_ids``."""
+    return list(
         session.scalars(
             select(ReferralSteps).where(
                 or_(
@@ -116,6 +109,20 @@ def referral_figures(
             )
         )
     )
+
+
+def referral_figures(
+    session: Session, org_ids: set[str], start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The referrals made between ``start`` and ``end`` (by ``referred_at``) by or to
+    ``org_ids``: ``referrals`` (双向转诊人次), ``up`` (上转) and ``down`` (下转); ``accepted``,
+    ``declined``, ``arrived``, ``completed``, ``cancelled``; ``upBooked``: upward ones that
+    came with a booked Appointment (预约转诊: an ``Appointment`` in the referral's
+    ``supportingInfo``); ``greenChannel`` (urgent upward), ``greenChannelOnTime`` (accepted
+    by the due time), ``escalated``; ``acceptanceMinutes``: count, median and 90th percentile
+    (``p90``) of the minutes from referral to acceptance.  Rates (下转率 = down / referrals,
+    预约转诊率 = upBooked / up) are the caller's."""
+    rows = referrals_in(session, org_ids, start, end)
     up = [r for r in rows if r.direction == "up"]
     urgent = [r for r in up if r.accept_due_at is not None]
     acceptance = interval_figures(minutes_between(r.referred_at, r.accepted_at) for r in rows)
@@ -130,7 +137,7 @@ def referral_figures(
         "cancelled": sum(r.cancelled_at is not None for r in rows),
         "upBooked": sum(r.booked for r in up),
         "greenChannel": len(urgent),
-        "greenChannelOnTime": sum(_on_time(r) for r in urgent),
+        "greenChannelOnTime": sum(on_time(r) for r in urgent),
         "escalated": sum(r.escalated_at is not None for r in rows),
         "acceptanceMinutes": {
             "count": acceptance.count,
@@ -140,7 +147,7 @@ def referral_figures(
     }
 
 
-def _on_time(row: ReferralSteps) -> bool:
+def on_time(row: ReferralSteps) -> bool:
     """Accepted within the green channel's time."""
     due, accepted = row.accept_due_at, row.accepted_at
     return due is not None and accepted is not None and accepted <= due

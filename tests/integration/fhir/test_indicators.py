@@ -1,16 +1,20 @@
 """The alliance's indicators as FHIR Measures, evaluated over a period: exam-slot utilisation,
 the members' reserved share used and the members' share of bookings count exactly the slots
-published and booked that day, per device and per booking member — as MeasureReports (valid
-R4) and as the CSV the alliance hands in."""
+published and booked that day, per device and per booking member; the referral indicators
+count each way, the downward share, booked referrals, the green channel and the acceptance
+time per member — as MeasureReports (valid R4) and as the CSV the alliance hands in."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 from fhir.resources.R4B.measure import Measure
 from fhir.resources.R4B.measurereport import MeasureReport
 
+from storage.db import transaction
+from storage.models import ReferralSteps
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.booking import CLINIC, LEAD, book, order, publish
 from tests.integration.fhir.test_rest import call
@@ -105,3 +109,63 @@ def test_a_bad_period_or_an_unknown_indicator_is_refused(gateway: Gateway):
         answer = call(gateway, "GET", f"/Measure/$evaluate-measure?{query}", LEAD)
         assert answer.status_code == status, answer.text
         assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+def test_referral_indicators_count_each_way_per_member_and_the_acceptance_time(
+    gateway: Gateway,
+):
+    """Over referrals of a known clock in November 2026: three up from 三江社区 (one booked, one
+    declined, all three urgent: one accepted in time), one down to it, one up from 汤溪 and one
+    汤溪 revoked (not counted)."""
+    start = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    rows = [  # (direction, clinic, minutes to accept, booked, green channel, declined, revoked)
+        ("up", "sj-sq", 10, True, True, False, False),
+        ("up", "sj-sq", 20, False, True, False, False),
+        ("up", "sj-sq", None, False, True, True, False),
+        ("down", "sj-sq", 40, False, False, False, False),
+        ("up", "tx-wsy", 60, False, False, False, False),
+        ("up", "tx-wsy", None, False, False, False, True),
+    ]
+    with transaction(gateway.node.platform.sessions) as session:
+        for n, (direction, clinic, accepted, booked, urgent, declined, revoked) in enumerate(rows):
+            at = start + timedelta(hours=n)
+            up = direction == "up"
+            session.add(ReferralSteps(
+                task_id=f"indicator-{n}", referral_id=f"indicator-sr-{n}", direction=direction,
+                priority="urgent" if urgent else "routine",
+                referrer_org_id=clinic if up else "jhzx", receiver_org_id="jhzx" if up else clinic,
+                booked=booked, referred_at=at,
+                accept_due_at=at + timedelta(minutes=15) if urgent else None,
+                accepted_at=None if accepted is None else at + timedelta(minutes=accepted),
+                declined_at=at + timedelta(minutes=5) if declined else None,
+                cancelled_at=at + timedelta(minutes=1) if revoked else None,
+            ))  # fmt: skip
+
+    answer = call(gateway, "GET", "/Measure/$evaluate-measure?periodStart=2026-11-01"
+                  "&periodEnd=2026-11-30", LEAD)  # fmt: skip
+
+    assert answer.status_code == 200, answer.text
+    reports = {e["resource"]["measure"].rsplit("/", 1)[1]: e["resource"]
+               for e in answer.json()["entry"]}  # fmt: skip
+
+    def counts(measure: str, key: str = "") -> tuple[dict[str, int], float | None]:
+        report = reports[measure]
+        group = stratum(report, key) if key else report["group"][0]
+        return populations(group), group.get("measureScore", {}).get("value")
+
+    sanjiang, tangxi, lead = "Organization/sj-sq", "Organization/tx-wsy", "Organization/jhzx"
+    assert counts("referrals-two-way") == ({"initial-population": 5}, 5)
+    assert counts("referrals-two-way", sanjiang) == ({"initial-population": 4}, 4)
+    assert counts("referrals-up", tangxi) == ({"initial-population": 1}, 1)
+    assert counts("referrals-up")[1] == 4
+    assert counts("referrals-down")[1] == 1
+    assert counts("referrals-down-rate") == ({"numerator": 1, "denominator": 5}, 0.2)
+    assert counts("referrals-down-rate", sanjiang) == ({"numerator": 1, "denominator": 4}, 0.25)
+    assert counts("referrals-down-to-up") == ({"numerator": 1, "denominator": 4}, 0.25)
+    assert counts("referrals-booked-rate") == ({"numerator": 1, "denominator": 4}, 0.25)
+    assert counts("referrals-green-channel-on-time", lead) == (
+        {"numerator": 1, "denominator": 3}, 0.3333)  # fmt: skip
+    assert counts("referrals-acceptance-median") == ({"measure-population": 4}, 30.0)
+    assert counts("referrals-acceptance-median", lead) == ({"measure-population": 3}, 20.0)
+    assert counts("referrals-acceptance-p90") == ({"measure-population": 4}, 60.0)
+    assert reports["referrals-acceptance-median"]["group"][0]["measureScore"]["unit"] == "min"
