@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, Unprocessable
 from gateway.workflow import reading, reading_report
+from gateway.workflow.task_steps import wanted_state
 from storage.fhir import StoredResource
 
 # Task.status a client may write -> the state it means
@@ -58,16 +59,9 @@ def _task_write(
     new = {k: v for k, v in resource.items() if k not in FREE}
     if old == new:
         return None  # a comment: stored as written
-    wanted = _state_of(resource, work.state)
+    wanted = wanted_state(resource, work.state, reading.STATUS, MEANT)
     _perform(session, requester, work, wanted, resource)
     return reading.save(session, work)
-
-
-def _state_of(resource: dict[str, Any], state: str) -> str:
-    for coding in (resource.get("businessStatus") or {}).get("coding", []):
-        if coding.get("system") == reading.STATUS and coding.get("code") != state:
-            return str(coding.get("code"))
-    return MEANT.get(str(resource.get("status")), state)
 
 
 def _perform(

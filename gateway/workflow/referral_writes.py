@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden
 from gateway.workflow import referrals
+from gateway.workflow.task_steps import wanted_state
 from storage.fhir import StoredResource
 
 # Task.status a client may write -> the step it means
@@ -44,7 +45,7 @@ def governed_write(
     if old == new:
         referrals.receiving(requester, work)  # a note is the receiver's too
         return None
-    wanted = _step_of(resource, work.state)
+    wanted = wanted_state(resource, work.state, referrals.STATUS, MEANT)
     changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
     if wanted == work.state or changed - STEPPED:
         raise Conflict(
@@ -54,13 +55,6 @@ def governed_write(
     work.content["note"] = resource.get("note", work.content.get("note", []))
     _perform(session, requester, work, wanted, resource)
     return referrals.save(session, work)
-
-
-def _step_of(resource: dict[str, Any], state: str) -> str:
-    for coding in (resource.get("businessStatus") or {}).get("coding", []):
-        if coding.get("system") == referrals.STATUS and coding.get("code") != state:
-            return str(coding.get("code"))
-    return MEANT.get(str(resource.get("status")), state)
 
 
 def _perform(

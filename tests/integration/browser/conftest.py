@@ -3,6 +3,7 @@ downloaded) against ``yilian serve --demo``.  Screenshots go to ``test-artifacts
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.integration.test_serve import Running, start, wait_until_ready
 
 REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "test-artifacts" / "webapp"
+AXE = REPO / "gateway" / "webapp" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -84,6 +86,25 @@ def fits_the_width(page: Page) -> None:
     """1366 pixels wide without scrolling sideways."""
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
+
+
+def serious_violations(page: Page) -> list[dict[str, object]]:
+    """What axe-core (injected into the page) finds serious or critical."""
+    page.add_script_tag(path=str(AXE))
+    # The embedded OHIF viewer is OHIF's own page (its accessibility is OHIF's): left out.
+    results = page.evaluate(
+        "axe.run({exclude: [['[data-test=viewer-frame]']]}, {resultTypes: ['violations']})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def no_serious_violations(page: Page) -> None:
+    found = serious_violations(page)
+    assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
 
 
 def screenshot(page: Page, name: str) -> None:

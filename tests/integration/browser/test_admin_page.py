@@ -5,7 +5,6 @@ secret is shown once with a copy button; the operations tabs; axe, 1366×768, En
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,8 +12,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
-from tests.integration.browser.test_webapp import _serious
+from tests.integration.browser.conftest import (
+    VIEWPORT,
+    fits_the_width,
+    logged_in,
+    no_serious_violations,
+    screenshot,
+)
 from tests.integration.test_serve import Running
 
 NODE_AE = "YILIAN"
@@ -43,16 +47,6 @@ def admin_page(browser: Browser, base: str) -> Iterator[Page]:
     assert problems == []
 
 
-def no_serious_violations(page: Page) -> None:
-    found = _serious(page)
-    assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
-
-
-def no_sideways_scrolling(page: Page) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1]
-
-
 def choose(page: Page, field: str, option: str) -> None:
     """Pick ``option`` (its code) in the form's Element Plus select ``field``."""
     page.locator(f".el-dialog [data-test=field-{field}]").click()
@@ -76,7 +70,7 @@ def test_an_admin_adds_a_clinics_ae_title_and_echoscu_from_it_is_then_accepted(
     open_tab(page, "ae_titles")
     tab = page.locator("[data-test=registry-ae_titles]")
     expect(tab.locator("[data-key=TX_CT1]")).to_be_visible()
-    no_sideways_scrolling(page)
+    fits_the_width(page)
 
     # A title another clinic already has: the server's refusal, the file check's words.
     tab.locator("[data-test=add-entry]").click()
@@ -137,7 +131,7 @@ def test_the_operations_tabs_and_the_english_switch(admin_page: Page):
     page = admin_page
     for name in ("organizations", "centres", "mllp_peers", "users", "hl7", "dead"):
         open_tab(page, name)
-        no_sideways_scrolling(page)
+        fits_the_width(page)
         no_serious_violations(page)
         screenshot(page, f"admin-{name}")
     expect(page.locator("#pane-users")).to_be_hidden()
@@ -151,7 +145,7 @@ def test_the_operations_tabs_and_the_english_switch(admin_page: Page):
     expect(records).to_have_count(1)
     expect(records.first).to_contain_text("audit-search")
     expect(records.first).to_contain_text("Patient/p-none")
-    no_sideways_scrolling(page)
+    fits_the_width(page)
     no_serious_violations(page)
     screenshot(page, "admin-audit")
     page.click("[data-test=language]")

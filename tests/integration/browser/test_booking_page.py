@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.integration.browser.conftest import fits_the_width, logged_in, screenshot
+from tests.integration.browser.conftest import (
+    fits_the_width,
+    logged_in,
+    no_serious_violations,
+    screenshot,
+)
 from tests.integration.browser.reading_setup import fhir, his_token
-from tests.integration.browser.test_reading_pages import no_serious_violations
 from tests.integration.fhir.test_rest import PATIENT
 
 CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"

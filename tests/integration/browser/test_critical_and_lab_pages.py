@@ -12,9 +12,14 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.browser.conftest import VIEWPORT, fits_the_width, logged_in, screenshot
+from tests.integration.browser.conftest import (
+    VIEWPORT,
+    fits_the_width,
+    logged_in,
+    no_serious_violations,
+    screenshot,
+)
 from tests.integration.browser.lab_setup import LabOrder, lab_results
-from tests.integration.browser.test_reading_pages import no_serious_violations
 from tests.integration.test_serve import Running
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import signal
 import time
@@ -21,10 +20,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
+from tests.integration.browser.conftest import (
+    VIEWPORT,
+    fits_the_width,
+    logged_in,
+    no_serious_violations,
+    screenshot,
+)
 from tests.integration.browser.reading_setup import fhir, his_token, ready_task
-from tests.integration.browser.test_admin_page import no_sideways_scrolling
-from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running, start, wait_until_ready
 
 FINDINGS = "脑实质内未见异常密度影，脑室系统未见扩大。"
@@ -46,24 +49,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def task(served: Running, base: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return ready_task(served, base, tmp_path_factory.mktemp("ct"))
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Page]:
-    """A fresh page failing the test on any script error; without the page's CSP, so that
-    axe-core can be injected."""
-    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert problems == []
-
-
-def no_serious_violations(page: Page) -> None:
-    found = _serious(page)
-    assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
 
 
 def row_of(page: Page, task: dict):
@@ -332,7 +317,7 @@ def test_the_lead_hospitals_head_reads_and_downloads_the_months_statement(
     expect(pair.locator("[data-test=pair-total]")).to_have_text("小计：1 项，60.00 元")
     expect(page.locator("[data-test=month-total]")).to_have_text(f"{month} 合计：60.00 元")
     expect(page.locator("[data-test=statement] .el-loading-mask")).to_have_count(0)
-    no_sideways_scrolling(page)
+    fits_the_width(page)
     screenshot(page, "settlement-zh")
     no_serious_violations(page)
 
@@ -361,7 +346,7 @@ def test_the_lead_hospitals_head_reads_and_downloads_the_months_statement(
     expect(page.locator("main h1")).to_have_text("Settlement")
     expect(pair_rows(page).first.locator("td").nth(2)).to_have_text("exam")
     expect(page.locator("[data-test=month-total]")).to_have_text(f"Total for {month}: 60.00 CNY")
-    no_sideways_scrolling(page)
+    fits_the_width(page)
     screenshot(page, "settlement-en")
 
 

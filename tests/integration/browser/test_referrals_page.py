@@ -8,16 +8,19 @@ every step's time and the summary; 傅村卫生院's doctor sees none of it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.integration.browser.conftest import VIEWPORT, logged_in, screenshot
+from tests.integration.browser.conftest import (
+    VIEWPORT,
+    fits_the_width,
+    logged_in,
+    no_serious_violations,
+    screenshot,
+)
 from tests.integration.browser.reading_setup import CATEGORY, fhir
-from tests.integration.browser.test_critical_and_lab_pages import fits_the_width
-from tests.integration.browser.test_reading_pages import no_serious_violations
 from tests.integration.test_serve import Running
 
 ID_NUMBER = "330702198001011238"
@@ -56,18 +59,6 @@ def report(served: Running, base: str) -> str:
         "effectiveDateTime": "2026-12-02T08:30:00+08:00", "conclusion": "白细胞升高",
     })  # fmt: skip
     return "血常规报告"
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Page]:
-    """A fresh page failing the test on any script error; without the page's CSP (axe-core)."""
-    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
-    assert problems == []
 
 
 def rows(page: Page):

@@ -28,9 +28,9 @@ from tests.integration.browser.conftest import (
     VIEWPORT,
     logged_in,
     screenshot,
+    serious_violations,
 )
 from tests.integration.browser.reading_setup import fhir, his_token
-from tests.integration.browser.test_webapp import _serious
 from tests.integration.test_serve import Running
 
 OHIF = REPO / "gateway" / "viewer" / "ohif" / "index.html"
@@ -101,7 +101,7 @@ def test_clinician_finds_the_ct_and_opens_it_in_ohif(context: BrowserContext, ba
     thumbnail = page.locator(f"[data-test=series][data-study='{ct.study_uid}'] img").first
     expect(thumbnail).to_be_visible()
     assert thumbnail.evaluate("img => img.naturalWidth") > 0
-    found = _serious(page)
+    found = serious_violations(page)
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "study-browser")

@@ -10,15 +10,13 @@ import httpx
 from playwright.sync_api import Browser, Page, Request, Response
 
 from tests.integration.browser.conftest import (
-    REPO,
     TOKEN_SECONDS,
     VIEWPORT,
     log_in,
     logged_in,
     screenshot,
+    serious_violations,
 )
-
-AXE = REPO / "gateway" / "webapp" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def menu(page: Page) -> list[str]:
@@ -159,28 +157,15 @@ def test_axe_finds_no_serious_accessibility_violations(browser: Browser, base: s
     try:
         page.goto(f"{base}/app/")
         page.wait_for_selector("#username")
-        found = {"login": _serious(page)}
+        found = {"login": serious_violations(page)}
         page.fill("#username", "hejun")
         page.fill("#password", "Demo@2026")
         page.click("button[type=submit]")
         page.wait_for_selector("[data-test=practitioner-name]:not(:empty)")
-        found["home"] = _serious(page)
+        found["home"] = serious_violations(page)
         page.click("[data-test=menu-critical]")
         page.wait_for_selector("main h1")
-        found["placeholder"] = _serious(page)
+        found["placeholder"] = serious_violations(page)
         assert found == {"login": [], "home": [], "placeholder": []}, json.dumps(found, indent=1)
     finally:
         context.close()
-
-
-def _serious(page: Page) -> list[dict[str, object]]:
-    page.add_script_tag(path=str(AXE))
-    # The embedded OHIF viewer is OHIF's own page (its accessibility is OHIF's): left out.
-    results = page.evaluate(
-        "axe.run({exclude: [['[data-test=viewer-frame]']]}, {resultTypes: ['violations']})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
