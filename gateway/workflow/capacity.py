@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from gateway.fhir.publishing import publishing
 from gateway.fhir.storing import store, store_if_changed
 from gateway.workflow.booking import MEMBERS_SHARE, POOL
-from storage.db import transaction
 from storage.models import Centre, FhirResource
 from storage.outbox import enqueue, is_pending
 from storage.platform import Platform
@@ -68,11 +68,13 @@ def schedule_id(centre: Centre, rule: dict[str, Any], index: int) -> str:
 
 
 def publish_capacity(platform: Platform, today: date | None = None) -> int:
-    """Publish every centre's rules; the number of slots added."""
+    """Publish every centre's rules; the number of slots added (none when the worker or
+    another replica published them at the same moment: :func:`publishing`)."""
     zone = ZoneInfo(platform.settings.local_timezone)
     first = today or datetime.now(zone).date()
-    added = 0
-    with transaction(platform.sessions) as session:
+    published = 0
+    with publishing(platform, "exam slots") as session:
+        added = 0
         centres = session.scalars(select(Centre).order_by(Centre.id)).all()
         for centre in centres:
             for index, rule in enumerate(centre.booking_rules or []):
@@ -82,7 +84,8 @@ def publish_capacity(platform: Platform, today: date | None = None) -> int:
             now = datetime.now(zone)
             tonight = datetime.combine(now.date() + timedelta(days=1), time(0, 5), zone)
             enqueue(session, ROLL_TOPIC, {}, delay=tonight - now)
-    return added
+        published = added
+    return published
 
 
 def on_capacity_due(platform: Platform, _payload: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ finds and books; publishing again adds nothing and leaves the booked slot busy."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -69,3 +70,27 @@ def test_the_alliance_files_rule_publishes_bookable_slots(gateway: Gateway, tmp_
     assert timedelta(0) < tonight.available_at - datetime.now(UTC) <= timedelta(days=1)
     later = date.today() + timedelta(days=20)
     assert publish_capacity(gateway.node.platform, today=later) > 0
+
+
+def test_publishing_at_the_same_moment_as_the_worker_publishes_once(
+    gateway: Gateway, tmp_path: Path
+):
+    """At start the gateway publishes while the worker, told the registry changed, does too:
+    whichever loses the race logs it and steps aside — the gateway still starts."""
+    rule = RULE | {"modality": "MR", "name": "MR1 号机", "days_ahead": 7}
+    alliance = yaml.safe_load(with_rule(tmp_path).read_text())
+    [imaging] = [c for c in alliance["centres"] if c["id"] == "jhzx-imaging"]
+    imaging["booking"] = [RULE, rule]
+    path = tmp_path / "two-rules.yaml"
+    path.write_text(yaml.safe_dump(alliance, allow_unicode=True))
+    import_alliance_file(gateway.node.platform.sessions, path)
+    with ThreadPoolExecutor(4) as pool:
+        added = list(pool.map(lambda _: publish_capacity(gateway.node.platform), range(4)))
+
+    assert all(n >= 0 for n in added)
+    found = call(gateway, "GET", "/Slot?schedule=Schedule/jhzx-imaging-mr-2&_summary=count", CLINIC)
+    assert (
+        found.json()["total"]
+        == sum(1 for day in range(7) if (date.today() + timedelta(days=day)).isoweekday() <= 5) * 8
+    )
+    assert publish_capacity(gateway.node.platform) == 0
