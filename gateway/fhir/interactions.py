@@ -57,31 +57,25 @@ SERVER_DEFINED = {"Measure"}
 SERVER_WRITTEN = {"ChargeItem"}
 
 
+# Why a client may only read and search a type the server writes (405 for a write).
+READ_ONLY_BECAUSE = {
+    **{t: "is recorded by the server" for t in SERVER_RECORDED},
+    **{t: "is recorded by the server when a remote service is completed" for t in SERVER_WRITTEN},
+    **{t: "is the alliance's indicator set, defined by the server ($evaluate-measure evaluates it)"
+       for t in SERVER_DEFINED},
+    **{t: "is the alliance directory, written through the registry (the alliance file or the "
+          "admin API)" for t in DIRECTORY_TYPES},
+    **{t: "is the alliance's remote-service catalogue, written through the alliance file "
+          "(services)" for t in CATALOGUE_TYPES},
+}  # fmt: skip
+
+
 def authorize(requester: Requester, resource_type: str, letter: str) -> None:
     if resource_type not in SUPPORTED_TYPES:
         raise NotFound(f"resource type {resource_type} is not supported here")
-    if resource_type in SERVER_RECORDED and letter in "cud":
-        raise MethodNotAllowed(f"{resource_type} is recorded by the server, read and search only")
-    if resource_type in SERVER_DEFINED and letter in "cud":
-        raise MethodNotAllowed(
-            f"{resource_type} is the alliance's indicator set, defined by the server; read,"
-            " search and $evaluate-measure only"
-        )
-    if resource_type in DIRECTORY_TYPES and letter in "cud":
-        raise MethodNotAllowed(
-            f"{resource_type} is the alliance directory, written through the registry (the"
-            " alliance file or the admin API); read and search only"
-        )
-    if resource_type in SERVER_WRITTEN and letter in "cud":
-        raise MethodNotAllowed(
-            f"{resource_type} is recorded by the server when a remote service is completed;"
-            " read and search only"
-        )
-    if resource_type in CATALOGUE_TYPES and letter in "cud":
-        raise MethodNotAllowed(
-            f"{resource_type} is the alliance's remote-service catalogue, written through the"
-            " alliance file (services); read and search only"
-        )
+    because = READ_ONLY_BECAUSE.get(resource_type)
+    if because is not None and letter in "cud":
+        raise MethodNotAllowed(f"{resource_type} {because}; read and search only")
     if not requester.scopes.allows(resource_type, letter):
         raise Forbidden(f"scope {resource_type}.{letter} required")
 
