@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,16 @@ PASSWORD = "Demo@2026"
 TOKEN_SECONDS = 10
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+@contextmanager
+def demo_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """``yilian serve --demo`` with short access tokens; a pushed study is stable after 2 s
+    quiet."""
     if not (REPO / "gateway" / "webapp" / "dist" / "index.html").is_file():
         pytest.fail("the web app is not built: run make install")
-    env = {"YILIAN_APP_TOKEN_LIFETIME_SECONDS": str(TOKEN_SECONDS)}
+    env = {
+        "YILIAN_APP_TOKEN_LIFETIME_SECONDS": str(TOKEN_SECONDS),
+        "YILIAN_STUDY_STABLE_SECONDS": "2",
+    }
     running = start(tmp_path_factory.mktemp("webapp"), env=env)
     try:
         wait_until_ready(running)
@@ -47,12 +53,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         running.proc.wait(30)
 
 
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One platform for the page tests that look only at what they made themselves; a module
+    whose figures count everything of an organization overrides it with its own."""
+    with demo_platform(tmp_path_factory) as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
 def base(served: Running) -> str:
     return f"http://127.0.0.1:{served.http}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -89,7 +103,9 @@ def fits_the_width(page: Page) -> None:
 
 
 def serious_violations(page: Page) -> list[dict[str, object]]:
-    """What axe-core (injected into the page) finds serious or critical."""
+    """What axe-core (injected into the page) finds serious or critical, once the page is
+    still: colours measured halfway through a dialog's fade-in are not the page's colours."""
+    settled(page)
     page.add_script_tag(path=str(AXE))
     # The embedded OHIF viewer is OHIF's own page (its accessibility is OHIF's): left out.
     results = page.evaluate(
@@ -100,6 +116,27 @@ def serious_violations(page: Page) -> list[dict[str, object]]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def settled(page: Page) -> None:
+    """Wait until no CSS transition or animation is running (a dialog opening, a message
+    sliding in), two frames apart, so that one started by the last finished counts too.
+    Endless ones (a loading spinner) are not waited for."""
+    page.evaluate(
+        """async () => {
+            const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
+            for (let round = 0; round < 20; round++) {
+                await frame();
+                await frame();
+                const running = document
+                    .getAnimations()
+                    .filter((a) => a.playState === "running")
+                    .filter((a) => a.effect?.getComputedTiming().iterations !== Infinity);
+                if (running.length === 0) return;
+                await Promise.all(running.map((a) => a.finished.catch(() => null)));
+            }
+        }"""
+    )
 
 
 def no_serious_violations(page: Page) -> None:

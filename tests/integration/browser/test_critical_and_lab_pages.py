@@ -8,12 +8,14 @@ the chain; 徐刚 of another clinic sees nothing of it; the lab results page sho
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.browser.conftest import (
     VIEWPORT,
+    demo_platform,
     fits_the_width,
     logged_in,
     no_serious_violations,
@@ -21,6 +23,13 @@ from tests.integration.browser.conftest import (
 )
 from tests.integration.browser.lab_setup import LabOrder, lab_results
 from tests.integration.test_serve import Running
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """A platform of this module's own: the clinic's inbox holds only its critical value."""
+    with demo_platform(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,13 +21,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.browser.conftest import (
     VIEWPORT,
+    demo_platform,
     fits_the_width,
     logged_in,
     no_serious_violations,
     screenshot,
 )
 from tests.integration.browser.reading_setup import fhir, his_token, ready_task
-from tests.integration.test_serve import Running, start, wait_until_ready
+from tests.integration.test_serve import Running
 
 FINDINGS = "脑实质内未见异常密度影，脑室系统未见扩大。"
 IMPRESSION = "头颅CT平扫未见明显异常。"
@@ -36,14 +36,9 @@ IMPRESSION = "头颅CT平扫未见明显异常。"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The demo platform, a pushed study stable after 2 s quiet."""
-    running = start(tmp_path_factory.mktemp("reading"), env={"YILIAN_STUDY_STABLE_SECONDS": "2"})
-    try:
-        wait_until_ready(running)
+    """A platform of this module's own: the month's statement counts only its readings."""
+    with demo_platform(tmp_path_factory) as running:
         yield running
-    finally:
-        running.proc.send_signal(signal.SIGTERM)
-        running.proc.wait(30)
 
 
 @pytest.fixture(scope="module")
