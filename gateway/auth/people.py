@@ -19,10 +19,11 @@ from storage.models import User, utcnow
 ROLE_SCOPES = {
     "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
     "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
-    # Task.u: a referral's steps (转诊接收、到院、完成) — the referral rules decide the rest.
+    # Task.u: a referral's steps (转诊接收、到院、完成) — the referral rules decide the rest;
+    # DetectedIssue.c: a decision about a recognisable prior (互认 / 不互认).
     "clinician": (
         "user/*.rs user/ServiceRequest.cruds user/Communication.ru user/Appointment.cru "
-        "user/Task.ru"
+        "user/Task.ru user/DetectedIssue.c"
     ),
     "head": "user/*.rs user/Communication.ru user/Task.ru",
     "admin": "user/*.cruds",

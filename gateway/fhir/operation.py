@@ -25,16 +25,19 @@ class Param:
     documentation: str
     min: int = 0
     max: str = "1"
+    parts: tuple[Param, ...] = ()  # a parameter made of parts has them instead of a type
 
     def as_fhir(self) -> dict[str, Any]:
-        return {
+        declared = {
             "name": self.name,
             "use": self.use,
             "min": self.min,
             "max": self.max,
             "documentation": self.documentation,
-            "type": self.type,
         }
+        if self.parts:
+            return {**declared, "part": [part.as_fhir() for part in self.parts]}
+        return {**declared, "type": self.type}
 
 
 @dataclass(frozen=True)

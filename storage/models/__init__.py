@@ -39,6 +39,13 @@ from storage.models.hl7 import Hl7Message, Hl7State
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.reading import PatientLink, ReadingMilestones, StudyLink
+from storage.models.recognition import (
+    Qualification,
+    RecognitionDecision,
+    RecognitionItem,
+    RecognitionKind,
+    RecognitionScope,
+)
 from storage.models.referral import ReferralShare, ReferralSteps
 from storage.models.registry import (
     AEKind,
@@ -116,7 +123,12 @@ __all__ = [
     "OutboxState",
     "PatientLink",
     "PerformedStep",
+    "Qualification",
     "ReadingMilestones",
+    "RecognitionDecision",
+    "RecognitionItem",
+    "RecognitionKind",
+    "RecognitionScope",
     "ReferralShare",
     "ReferralSteps",
     "RefreshToken",

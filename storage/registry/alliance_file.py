@@ -31,6 +31,11 @@ from storage.models.registry import (
 from storage.registry.assertions import public_key_set
 from storage.registry.centre_rules import BookingRule, DueRule, ReportTemplate
 from storage.registry.entries import Code, _Entry, _enum
+from storage.registry.recognition_catalogue import (
+    QualificationEntry,
+    RecognitionItemEntry,
+    recognition_problems,
+)
 from storage.registry.service_catalogue import ServiceEntry, catalogue_problems
 from storage.registry.values import ae_title_value, national_id_value
 
@@ -212,6 +217,12 @@ class AllianceFile(_Entry):
     services: list[ServiceEntry] = Field(
         default_factory=list, description="the remote-service catalogue (远程服务目录)"
     )
+    recognition_items: list[RecognitionItemEntry] = Field(
+        default_factory=list, description="the recognition catalogue (互认项目目录)"
+    )
+    qualifications: list[QualificationEntry] = Field(
+        default_factory=list, description="members' QC / EQA passes (质控 / 室间质评)"
+    )
 
 
 _ENTRY_KEYS = ("id", "ae_title", "client_id", "username", "code")
@@ -373,4 +384,4 @@ def _cross_check(f: AllianceFile) -> list[str]:
         for i, entry in enumerate(entries):
             key = f"{key_field} {getattr(entry, key_field)}"
             ref(section, i, key, "organization", entry.organization, orgs)  # type: ignore[attr-defined]
-    return problems + catalogue_problems(f)
+    return problems + catalogue_problems(f) + recognition_problems(f)

@@ -24,6 +24,8 @@ from storage.models import (
     LabItem,
     MllpPeer,
     Organization,
+    Qualification,
+    RecognitionItem,
     RemoteService,
     User,
     UserRole,
@@ -249,6 +251,26 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "matches": s.match.model_dump(),
             },
         )
+    for item in f.recognition_items:
+        up.row(
+            "recognition_items",
+            RecognitionItem,
+            (item.alliance, item.code),
+            {
+                "alliance_id": item.alliance, "code": item.code, "name": item.name,
+                "name_en": item.name_en, "kind": item.kind.value, "group": item.group,
+                "window_days": item.window_days, "scope": item.scope.value, "mark": item.mark,
+                "price": item.price, "matches": item.match.model_dump(exclude_defaults=True),
+            },
+        )  # fmt: skip
+    for q in f.qualifications:
+        up.row(
+            "qualifications",
+            Qualification,
+            (q.organization, q.group, q.valid_from),
+            {"org_id": q.organization, "group": q.group, "valid_from": q.valid_from,
+             "valid_until": q.valid_until, "programme": q.programme},
+        )  # fmt: skip
     for c in f.api_clients:
         existing = session.get(ApiClient, c.client_id)
         up.row(

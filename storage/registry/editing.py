@@ -28,6 +28,8 @@ from storage.models import (
     LabItem,
     MllpPeer,
     Organization,
+    Qualification,
+    RecognitionItem,
     RemoteService,
     User,
 )
@@ -167,6 +169,24 @@ def registry_document(session: Session) -> dict[str, list[dict[str, Any]]]:
             })
             for s in session.scalars(
                 select(RemoteService).order_by(RemoteService.alliance_id, RemoteService.code)
+            )
+        ],
+        "recognition_items": [
+            _without_none({
+                "code": i.code, "alliance": i.alliance_id, "name": i.name, "name_en": i.name_en,
+                "kind": i.kind, "group": i.group, "window_days": i.window_days,
+                "scope": i.scope, "mark": i.mark, "price": f"{i.price:.2f}", "match": i.matches,
+            })
+            for i in session.scalars(
+                select(RecognitionItem).order_by(RecognitionItem.alliance_id, RecognitionItem.code)
+            )
+        ],
+        "qualifications": [
+            {"organization": q.org_id, "group": q.group, "valid_from": q.valid_from,
+             "valid_until": q.valid_until, "programme": q.programme}
+            for q in session.scalars(
+                select(Qualification).order_by(Qualification.org_id, Qualification.group,
+                                               Qualification.valid_from)
             )
         ],
     }  # fmt: skip

@@ -144,6 +144,27 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "services[6] (code jy-dj): field 'match.lab_codes': 'MG' is not a lab item of 'jhzx'",
         ),
         (
+            'mark: 浙HR, price: "4.00", match: {loinc: 2823-3}}',
+            'mark: 浙HR, price: "4.00", match: {modality: CT}}',
+            "recognition_items[5] (code hr-k): entry: a lab item matches by its loinc",
+        ),
+        (
+            'price: "200.00", match: {modality: CT, body_sites: ["51185008"]}',
+            'price: "200.00", match: {modality: CT, body_sites: ["69536005"]}',
+            "recognition_items[1] (code hr-ct-chest): field 'match': the same examination as "
+            "recognition_items[0] (code hr-ct-head) would match",
+        ),
+        (
+            "valid_from: 2024-01-01, valid_until: 2025-12-31",
+            "valid_from: 2026-01-01, valid_until: 2025-12-31",
+            "qualifications[8]: entry: valid_until is before valid_from",
+        ),
+        (
+            "{organization: wcrm, group: chemistry,",
+            "{organization: wcrm, group: haematology,",
+            "qualifications[7]: field 'group': no recognition item is of group 'haematology'",
+        ),
+        (
             "    # green_channel_minutes: 30",
             "    green_channel_minutes: 0",
             "alliances[0] (id jhzx-ylt): field 'green_channel_minutes': Input should be greater",

@@ -19,7 +19,10 @@ organization of the centre it is with; :func:`booking_refusal` says who books wh
 (预约检查).  A referral (双向转诊) shares its patient and the documents going with it with
 the receiving organization, and the summary sent back with the referrer
 (:func:`share_for_referral`; kept in ``referral_shares``, so every later version of those
-resources keeps the grant: :func:`kept_shares`).  :func:`fhir_visible` (SQL) and
+resources keeps the grant: :func:`kept_shares`).  Mutual recognition (区域互认) looks for a
+patient's recognisable results across the members of the orderer's alliances
+(:func:`recognition_viewer`, Consent denials kept) and shares each one offered with the
+orderer, so that 调阅报告 opens it (:func:`share_recognizable`).  :func:`fhir_visible` (SQL) and
 :func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
@@ -38,7 +41,7 @@ from sqlalchemy import ColumnElement, and_, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    Alliance,
+    AllianceMember,
     Centre,
     CentreServed,
     FhirReferenceIndex,
@@ -48,6 +51,16 @@ from storage.models import (
     ReferralShare,
     Role,
 )
+from storage.policy.administration import Administration, administration
+from storage.policy.booking import booking_refusal, runs_centre
+
+__all__ = [
+    "Administration", "Viewer", "administration", "booking_refusal", "charge_parties",
+    "fhir_sees", "fhir_sees_current", "fhir_viewer", "fhir_visible", "kept_shares",
+    "known_organizations", "recognition_viewer", "remember_order", "runs_centre",
+    "settlement_refusal", "settles", "share_for_referral", "share_recognizable", "sharing",
+    "visible_orgs",
+]  # fmt: skip
 
 CACHE_SECONDS = 10.0
 _cache: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
@@ -217,6 +230,13 @@ def share_for_referral(
         if session.get(ReferralShare, key) is None:
             session.add(ReferralShare(resource_type=resource_type, resource_id=resource_id,
                                       org_id=org_id, referral_id=referral_id))  # fmt: skip
+    share_recognizable(session, org_id, targets)
+
+
+def share_recognizable(session: Session, org_id: str, targets: list[tuple[str, str]]) -> None:
+    """Grant ``org_id`` the reading of ``targets`` (``(type, id)``): a prior result offered to
+    it for recognition, or what a referral shares."""
+    for resource_type, resource_id in dict.fromkeys(targets):
         grant = (resource_type, resource_id, org_id)
         owner = session.scalar(
             select(FhirResource.owner_org_id).where(
@@ -230,30 +250,17 @@ def share_for_referral(
     session.flush()
 
 
-def runs_centre(session: Session, org_id: str, centre_id: str) -> bool:
-    """Whether ``org_id`` is the organization of the centre (the lead hospital)."""
-    centre = session.get(Centre, centre_id)
-    return centre is not None and centre.org_id == org_id
-
-
-def booking_refusal(
-    session: Session, org_id: str, centre_id: str, members_share: bool
-) -> str | None:
-    """Why ``org_id`` may not book a slot of the centre (None: it may).  The centre's own
-    organization books any slot; a member the centre serves books the share reserved for
-    members (``members_share``); an organization the centre does not serve books none."""
-    if runs_centre(session, org_id, centre_id):
-        return None
-    served = session.scalar(
-        select(CentreServed.org_id).where(
-            CentreServed.centre_id == centre_id, CentreServed.org_id == org_id
+def recognition_viewer(session: Session, org_id: str) -> Viewer:
+    """Whose results a member may look through for recognisable priors: every member of the
+    alliances it belongs to, less the patients whose Consent denies it."""
+    members = session.scalars(
+        select(AllianceMember.org_id).where(
+            AllianceMember.alliance_id.in_(
+                select(AllianceMember.alliance_id).where(AllianceMember.org_id == org_id)
+            )
         )
     )
-    if served is None:
-        return "only members of the alliance this centre serves book its slots"
-    if not members_share:
-        return "this slot is not in the share reserved for members' patients"
-    return None
+    return Viewer(org_id, frozenset({org_id, *members}), _denied_patients(session, org_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,23 +376,3 @@ def known_organizations(session: Session, targets: list[str]) -> set[str]:
     if not ids:
         return set()
     return set(session.scalars(select(Organization.id).where(Organization.id.in_(ids))))
-
-
-@dataclass(frozen=True)
-class Administration:
-    """What an administrator manages: the alliances its organization leads (their members and
-    centres) and the organizations whose AE titles, peers, clients and people it keeps."""
-
-    org_id: str
-    alliances: frozenset[str]
-    orgs: frozenset[str]
-
-
-def administration(session: Session, org_id: str, roles: tuple[str, ...]) -> Administration | None:
-    """None unless the person has the ``admin`` role.  An administrator of a lead hospital
-    manages the alliances it leads and all their members; any other, its own organization."""
-    if Role.ADMIN.value not in roles:
-        return None
-    led = session.scalars(select(Alliance).where(Alliance.lead_org_id == org_id)).all()
-    members = {m.org_id for alliance in led for m in alliance.members}
-    return Administration(org_id, frozenset(a.id for a in led), frozenset({org_id, *members}))

@@ -1,0 +1,186 @@
+"""Which prior results are recognisable for an order (区域互认, 国卫医发〔2022〕6号).
+
+A prior result — a ``DiagnosticReport`` or a lab ``Observation`` of the same person, held by
+any member of the orderer's alliances (:func:`storage.policy.recognition_viewer`) — is
+recognisable for an order when:
+
+- the order and the result are the same item of the alliance's catalogue: an imaging or ECG
+  order's modality and body site (a report's from the order it answers), a lab order's LOINC;
+- the result is released: ``final``, ``amended`` or ``corrected`` (not preliminary,
+  cancelled or entered in error);
+- the institution that issued it (its performing organization) held a QC / EQA pass for the
+  item's group on the day of the result (Beijing date);
+- the order is placed inside the item's window, counted from when the result was obtained;
+- it is the same person: the order's patient, or a member's Patient with the same 身份证号.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gateway.workflow.due import order_modality
+from gateway.workflow.referrals import ID_CARD
+from storage.clinical.recognition import items_of, qualified
+from storage.fhir import StoredResource, referencing
+from storage.fhir import store as fhir_store
+from storage.fhir.lookups import all_by_identifier
+from storage.models import RecognitionItem, RecognitionKind
+from storage.policy import Viewer, recognition_viewer
+
+LOINC = "http://loinc.org"
+RELEASED = frozenset({"final", "amended", "corrected"})
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What an order (or the order a report answers) is for."""
+
+    modality: str | None
+    body_sites: frozenset[str]
+    loinc: frozenset[str]
+
+
+def asked(order: dict[str, Any]) -> Asked:
+    sites = {
+        str(coding["code"])
+        for site in order.get("bodySite", [])
+        for coding in site.get("coding", [])
+        if coding.get("code")
+    }
+    codes = (order.get("code") or {}).get("coding", [])
+    loinc = {str(c["code"]) for c in codes if c.get("system") == LOINC and c.get("code")}
+    return Asked(order_modality(order), frozenset(sites), frozenset(loinc))
+
+
+def matches(item: RecognitionItem, what: Asked) -> bool:
+    wanted = item.matches
+    if "loinc" in wanted:
+        return wanted["loinc"] in what.loinc
+    if wanted.get("modality") != what.modality:
+        return False
+    sites = set(wanted.get("body_sites", []))
+    return not sites or bool(sites & what.body_sites)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A recognisable prior result: its item, the result, who issued it, when it was obtained
+    and until when it is recognisable."""
+
+    item: RecognitionItem
+    result: StoredResource
+    org_id: str
+    obtained: datetime
+    until: datetime
+
+    @property
+    def reference(self) -> str:
+        return f"{self.result.resource_type}/{self.result.id}"
+
+
+def recognizable(session: Session, org_id: str, order: dict[str, Any], at: datetime) -> list[Prior]:
+    """The priors recognisable for ``order`` (a draft or a placed ``ServiceRequest`` of
+    ``org_id``) placed at ``at``, newest first."""
+    items = [item for item in items_of(session, org_id) if matches(item, asked(order))]
+    subject = str((order.get("subject") or {}).get("reference", ""))
+    if not items or not subject.startswith("Patient/"):
+        return []
+    viewer = recognition_viewer(session, org_id)
+    people = same_person(session, subject, viewer)
+    order_ref = f"ServiceRequest/{order['id']}" if order.get("id") else None
+    found: list[Prior] = []
+    for result, what in _results(session, people, viewer, items):
+        if order_ref in _answered(result.content or {}):
+            continue
+        for item in items:
+            prior = _prior(session, item, result, what, at)
+            if prior is not None:
+                found.append(prior)
+    return sorted(found, key=lambda p: p.obtained, reverse=True)
+
+
+def same_person(session: Session, subject: str, viewer: Viewer) -> list[str]:
+    """``Patient/…`` of ``subject`` and of every Patient ``viewer`` sees with its 身份证号."""
+    patient = fhir_store.read(session, "Patient", subject.removeprefix("Patient/"))
+    people = [subject]
+    for identifier in (patient.content or {}).get("identifier", []) if patient else []:
+        if identifier.get("system") == ID_CARD and identifier.get("value"):
+            people += [
+                f"Patient/{p.id}"
+                for p in all_by_identifier(session, "Patient", ID_CARD, identifier["value"], viewer)
+            ]
+    return list(dict.fromkeys(people))
+
+
+def _results(
+    session: Session, people: list[str], viewer: Viewer, items: list[RecognitionItem]
+) -> list[tuple[StoredResource, Asked]]:
+    kinds = {item.kind for item in items}
+    found = []
+    if kinds - {RecognitionKind.LAB.value}:
+        for report in referencing(session, "DiagnosticReport", "subject", people, viewer):
+            found.append((report, _report_asked(session, report.content or {})))
+    if RecognitionKind.LAB.value in kinds:
+        for observation in referencing(session, "Observation", "subject", people, viewer):
+            found.append((observation, asked(observation.content or {})))
+    return [(r, what) for r, what in found if (r.content or {}).get("status") in RELEASED]
+
+
+def _answered(resource: dict[str, Any]) -> set[str | None]:
+    return {str(b.get("reference")) for b in resource.get("basedOn", []) if isinstance(b, dict)}
+
+
+def _report_asked(session: Session, report: dict[str, Any]) -> Asked:
+    """A report is for what the order it answers asked (its body site), else its own code."""
+    for reference in _answered(report):
+        if reference and reference.startswith("ServiceRequest/"):
+            order = fhir_store.read(session, "ServiceRequest", reference.split("/", 1)[1])
+            if order is not None and order.content is not None:
+                return asked(order.content)
+    return asked(report)
+
+
+def _prior(
+    session: Session, item: RecognitionItem, result: StoredResource, what: Asked, at: datetime
+) -> Prior | None:
+    content = result.content or {}
+    obtained = _obtained(content)
+    issuer = _issuer(result)
+    if obtained is None or issuer is None or not matches(item, what):
+        return None
+    until = obtained + timedelta(days=item.window_days)
+    if at > until or not qualified(
+        session, issuer, item.group, obtained.astimezone(BEIJING).date()
+    ):
+        return None
+    return Prior(item, result, issuer, obtained, until)
+
+
+def _obtained(resource: dict[str, Any]) -> datetime | None:
+    """When the result was obtained: the exam or specimen time, else when it was issued."""
+    value = (
+        resource.get("effectiveDateTime")
+        or (resource.get("effectivePeriod") or {}).get("start")
+        or resource.get("issued")
+    )
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    if len(value) == 10:
+        value += "T00:00:00+08:00"
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+
+
+def _issuer(result: StoredResource) -> str | None:
+    """The organization that issued the result: its performing organization, else its owner."""
+    for performer in (result.content or {}).get("performer", []):
+        reference = str(performer.get("reference", ""))
+        if reference.startswith("Organization/"):
+            return reference.removeprefix("Organization/")
+    return result.owner_org_id
