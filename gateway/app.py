@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import health, patient_link, webapp_site
+from gateway import cds_hooks, health, patient_link, webapp_site
 from gateway.admin import hl7 as hl7_admin
 from gateway.admin import operations as admin_operations
 from gateway.admin import registry as admin_registry
@@ -102,6 +102,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     app.include_router(patient_link.router(platform))
+    app.include_router(cds_hooks.router(platform))
     app.include_router(webapp_site.router())
     app.include_router(viewer_site.router())
     app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)

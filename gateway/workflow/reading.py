@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.fhir.storing import store, store_valid
-from gateway.workflow import reading_report, report_sheet
+from gateway.workflow import reading_report, recognition, report_sheet
 from gateway.workflow.orders import STATUS, status_of
 from storage.clinical import reading_milestones
 from storage.clinical.critical_alerts import alert_message, raise_alert
@@ -196,6 +196,7 @@ def verify(
     if work.author == user.username and not single:
         raise Forbidden("two-level sign-off: a different senior reader verifies this report")
     final = reading_report.final(session, work, user, report)
+    final = recognition.marked(session, final, work.order, work.centre.org_id)
     final["presentedForm"] = [report_sheet.presented_form(session, work, final)]
     work.report = store(session, final, work.centre.org_id)
     reading_report.provenance(session, work, user, "verified")
@@ -254,6 +255,7 @@ def amend(
     if kind not in ("amended", "corrected"):
         raise Unprocessable("kind is amended or corrected", [])
     changed = reading_report.amended(work, user, report, kind)
+    changed = recognition.marked(session, changed, work.order, work.centre.org_id)
     changed["presentedForm"] = [report_sheet.presented_form(session, work, changed, reason)]
     work.report = store(session, changed, work.centre.org_id)
     reading_report.provenance(session, work, user, "amended", reason=reason.strip())

@@ -21,18 +21,22 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fhir_profiles.profiles import CANONICAL
 from gateway.workflow.due import order_modality
 from gateway.workflow.referrals import ID_CARD
 from storage.clinical.recognition import items_of, qualified
 from storage.fhir import StoredResource, referencing
 from storage.fhir import store as fhir_store
 from storage.fhir.lookups import all_by_identifier
-from storage.models import RecognitionItem, RecognitionKind
+from storage.models import Organization, RecognitionItem, RecognitionKind
 from storage.policy import Viewer, recognition_viewer
 
 LOINC = "http://loinc.org"
+MARK_EXTENSION = f"{CANONICAL}/StructureDefinition/recognition-mark"
+MARK_TAG = f"{CANONICAL}/CodeSystem/recognition-mark"
 RELEASED = frozenset({"final", "amended", "corrected"})
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -103,6 +107,41 @@ def recognizable(session: Session, org_id: str, order: dict[str, Any], at: datet
             if prior is not None:
                 found.append(prior)
     return sorted(found, key=lambda p: p.obtained, reverse=True)
+
+
+def marked(
+    session: Session, report: dict[str, Any], order: dict[str, Any], issuer: str
+) -> dict[str, Any]:
+    """The released ``report`` for ``order`` with its recognition mark (互认标识: the
+    extension the PDF prints, and a ``meta.tag``) when it is an item of the issuer's alliances'
+    catalogue and the issuer was qualified for it on the day of the exam."""
+    obtained = _obtained(report)
+    if obtained is None:
+        return report
+    day = obtained.astimezone(BEIJING).date()
+    what = asked(order)
+    for item in items_of(session, issuer):
+        if matches(item, what) and qualified(session, issuer, item.group, day):
+            extensions = [e for e in report.get("extension", []) if e.get("url") != MARK_EXTENSION]
+            meta = report.get("meta", {})
+            tags = [t for t in meta.get("tag", []) if t.get("system") != MARK_TAG]
+            return report | {
+                "extension": [*extensions, {"url": MARK_EXTENSION, "valueString": item.mark}],
+                "meta": meta | {"tag": [*tags, {"system": MARK_TAG, "code": item.mark,
+                                                "display": f"{item.name}（{item.mark}）"}]},
+            }  # fmt: skip
+    return report
+
+
+def institution_names(session: Session, priors: list[Prior]) -> dict[str, str]:
+    """The names of the institutions that issued ``priors``."""
+    wanted = {p.org_id for p in priors}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(wanted))
+    )
+    return {org_id: name for org_id, name in rows.all()}
 
 
 def same_person(session: Session, subject: str, viewer: Viewer) -> list[str]:

@@ -5,7 +5,8 @@ was explained to the patient — and in the register the alliance's indicators c
 
 The server decides: only the organization that placed the order, only while the order is
 open, only for a prior that is recognisable for it now, once per order and prior; a repeat
-names its reason (其他 with words)."""
+names its reason (其他 with words).  That the decision was explained to the patient is
+recorded when the client says so."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from gateway.fhir.storing import store_valid
 from gateway.workflow.recognition import BEIJING, Prior, recognizable
 from storage.clinical.recognition import record_decision
 from storage.fhir import instant, new_id
+from storage.fhir import store as fhir_store
 from storage.models import RecognitionDecision
 
 ISSUE = f"{CANONICAL}/CodeSystem/recognition-issue"
@@ -53,11 +55,28 @@ def decide(
 ) -> dict[str, Any]:
     """Record the decision ``given`` (prior, decision, reason, reasonText, explained) about
     the requester's open ``order``; answer the DetectedIssue."""
-    decision, reason, words = _checked(given)
+    decision, reason, words = checked(given.get("decision"), given.get("reason"),
+                                      given.get("reasonText"))  # fmt: skip
+    return record(session, requester, order, _reference(given.get("prior")), decision, reason,
+                  words, explained=given.get("explained") is True)  # fmt: skip
+
+
+def record(
+    session: Session,
+    requester: Requester,
+    order: dict[str, Any],
+    prior_ref: str,
+    decision: str,
+    reason: str | None,
+    words: str | None,
+    *,
+    explained: bool,
+) -> dict[str, Any]:
+    """Record a checked decision about ``prior_ref`` for ``order`` (placed, or a CDS Hooks
+    draft): it must be open and the prior recognisable for it now, once."""
     if order.get("status") not in OPEN:
         raise Conflict(f"this order is {order.get('status')}: only an open order is decided")
     order_ref = f"ServiceRequest/{order['id']}"
-    prior_ref = _reference(given.get("prior"))
     now = datetime.now(UTC)
     prior = next(
         (
@@ -75,15 +94,18 @@ def decide(
         )
     ):
         raise Conflict(f"a decision about {prior_ref} for this order is already recorded")
-    issue = _issue(requester, order, prior, decision, reason, words, now)
+    issue = _issue(requester, order, prior, decision, reason, words, now, explained)
     store_valid(session, issue, requester.org_id)
     record_decision(
         session, issue_id=issue["id"], item=prior.item, org_id=requester.org_id,
         prior_org_id=prior.org_id, order_ref=order_ref, prior_ref=prior_ref, decision=decision,
         reason=reason, by=requester.subject, at=now,
     )  # fmt: skip
-    if decision == "recognised":
-        store_valid(session, {**order, "status": "revoked"}, requester.org_id)
+    placed = fhir_store.read(session, "ServiceRequest", order["id"])
+    if decision == "recognised" and placed is not None and placed.owner_org_id == requester.org_id:
+        current = placed.content or {}
+        if current.get("status") in OPEN:
+            store_valid(session, {**current, "status": "revoked"}, requester.org_id)
     return issue
 
 
@@ -94,19 +116,16 @@ def _reference(value: Any) -> str:
     return reference
 
 
-def _checked(given: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    decision = given.get("decision")
+def checked(decision: Any, reason: Any, words: Any) -> tuple[str, str | None, str | None]:
+    """The decision, its repeat reason and words, as the policy accepts them (422 otherwise)."""
     if decision not in DECISIONS:
         raise Unprocessable(f"decision is one of {', '.join(DECISIONS)}", [])
-    reason, words = given.get("reason"), given.get("reasonText")
     if decision == "repeated" and reason not in REPEAT_REASONS:
         raise Unprocessable(f"a repeat names its reason, one of {', '.join(REPEAT_REASONS)}", [])
     if decision == "recognised" and reason is not None:
         raise Unprocessable("a recognised result has no repeat reason", [])
     if reason == "other" and not (isinstance(words, str) and words.strip()):
         raise Unprocessable("the reason 其他 (other) needs reasonText", [])
-    if given.get("explained") is not True:
-        raise Unprocessable("explain the decision to the patient first (explained = true)", [])
     return decision, reason, words.strip() if isinstance(words, str) and words.strip() else None
 
 
@@ -118,6 +137,7 @@ def _issue(
     reason: str | None,
     words: str | None,
     now: datetime,
+    explained: bool,
 ) -> dict[str, Any]:
     author = (
         {"reference": f"Practitioner/{requester.subject}"}
@@ -133,7 +153,7 @@ def _issue(
         mitigation["extension"] = [{"url": REASON_EXTENSION, "valueCodeableConcept": {
             "coding": [{"system": REASONS, "code": reason, "display": REPEAT_REASONS[reason]}],
             **({"text": words} if words else {})}}]  # fmt: skip
-    explained = {"coding": [{"system": ACTIONS, "code": "explained", "display": "已向患者说明"}]}
+    told = {"coding": [{"system": ACTIONS, "code": "explained", "display": "已向患者说明"}]}
     item = prior.item
     return {
         "resourceType": "DetectedIssue",
@@ -149,7 +169,9 @@ def _issue(
                        {"reference": prior.reference}],
         "detail": f"{item.name}（{item.mark}）：{_day(prior.obtained)} 的结果，"
                   f"互认有效期至 {_day(prior.until)}",
-        "mitigation": [mitigation, {"action": explained, "date": instant(now), "author": author}],
+        "mitigation": [mitigation,
+                       *([{"action": told, "date": instant(now), "author": author}]
+                         if explained else [])],
     }  # fmt: skip
 
 

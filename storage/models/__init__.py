@@ -41,6 +41,7 @@ from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.reading import PatientLink, ReadingMilestones, StudyLink
 from storage.models.recognition import (
     Qualification,
+    RecognitionCard,
     RecognitionDecision,
     RecognitionItem,
     RecognitionKind,
@@ -125,6 +126,7 @@ __all__ = [
     "PerformedStep",
     "Qualification",
     "ReadingMilestones",
+    "RecognitionCard",
     "RecognitionDecision",
     "RecognitionItem",
     "RecognitionKind",

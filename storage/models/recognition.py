@@ -80,3 +80,18 @@ class RecognitionDecision(Base):
     price: Mapped[Decimal] = mapped_column(MONEY)
     decided_by: Mapped[str] = mapped_column(String(128))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecognitionCard(Base):
+    """A CDS Hooks card offering one prior for one draft order, kept so that the client's
+    feedback on it (互认 accepted, 不互认 overridden) is recorded against what was offered."""
+
+    __tablename__ = "recognition_cards"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the card's uuid
+    suggestion_id: Mapped[str] = mapped_column(String(64))
+    service_id: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str] = mapped_column(String(64))
+    order: Mapped[dict[str, Any]] = mapped_column(JSON)  # the draft ServiceRequest
+    prior_ref: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -56,7 +56,7 @@ OPERATION = Operation(
         Param("decision", "in", "code", "recognised | repeated", 1),
         Param("reason", "in", "code", "why it is repeated: " + ", ".join(REPEAT_REASONS)),
         Param("reasonText", "in", "string", "in words (needed for 'other')"),
-        Param("explained", "in", "boolean", "the decision was explained to the patient", 1),
+        Param("explained", "in", "boolean", "the decision was explained to the patient"),
         Param("return", "out", "DetectedIssue", "the decision as recorded", 1),
     ),
     mount=mount,

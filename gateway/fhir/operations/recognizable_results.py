@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fhir_profiles.profiles import CANONICAL
@@ -24,9 +23,8 @@ from gateway.fhir.http import body_bytes, parameter_values
 from gateway.fhir.operation import Operation, Param
 from gateway.fhir.own_orders import own_order
 from gateway.transactions import json_answer
-from gateway.workflow.recognition import Prior, recognizable
+from gateway.workflow.recognition import Prior, institution_names, recognizable
 from storage.fhir import instant
-from storage.models import Organization
 from storage.policy import share_recognizable
 
 ITEMS = f"{CANONICAL}/CodeSystem/recognition-item"
@@ -42,7 +40,10 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             raise BadRequest("send the draft order as the parameter 'order' (a ServiceRequest)")
         return await json_answer(fhir.platform, lambda s: answer(s, requester, order))
 
-    @api.api_route("/ServiceRequest/{order_id}/$recognizable-results", methods=["GET", "POST"])
+    @api.get("/ServiceRequest/{order_id}/$recognizable-results", name="recognizable-for-order")
+    @api.post(
+        "/ServiceRequest/{order_id}/$recognizable-results", name="recognizable-for-order-post"
+    )
     async def for_order(requester: Auth, order_id: str) -> Response:
         interactions.authorize(requester, "ServiceRequest", "r")
         return await json_answer(
@@ -62,13 +63,7 @@ def answer(session: Session, requester: Any, order: dict[str, Any]) -> dict[str,
 
 
 def as_parameters(session: Session, priors: list[Prior]) -> dict[str, Any]:
-    names = dict(
-        session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({p.org_id for p in priors})
-            )
-        ).all()
-    )
+    names = institution_names(session, priors)
     parameters: list[dict[str, Any]] = [{"name": "count", "valueInteger": len(priors)}]
     if priors:
         parameters.append({"name": "prompt", "valueString": PROMPT})

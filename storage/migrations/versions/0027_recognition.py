@@ -1,5 +1,6 @@
 """recognition_items: the alliance's recognition catalogue (互认项目目录); qualifications: its
-members' QC / EQA passes; recognition_decisions: recognised or repeated, per offered prior
+members' QC / EQA passes; recognition_decisions: recognised or repeated, per offered prior;
+recognition_cards: the CDS Hooks cards offered, for their feedback
 
 Revision ID: 0027_recognition
 Revises: 0026_charges
@@ -62,7 +63,20 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "recognition_cards",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("suggestion_id", sa.String(64), nullable=False),
+        sa.Column("service_id", sa.String(64), nullable=False),
+        sa.Column("org_id", sa.String(64), nullable=False),
+        sa.Column("order", sa.JSON(), nullable=False),
+        sa.Column("prior_ref", sa.String(128), nullable=False),
+        sa.Column("issued_at", UTCDateTime(), nullable=False),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("recognition_cards")
     op.drop_table("recognition_decisions")
     op.drop_table("qualifications")
     op.drop_table("recognition_items")
