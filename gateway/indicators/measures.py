@@ -7,7 +7,7 @@ from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.publishing import publish
-from gateway.indicators import booking, referrals
+from gateway.indicators import booking, recognition, referrals
 from gateway.indicators.model import (
     DENOMINATOR,
     INITIAL,
@@ -17,7 +17,11 @@ from gateway.indicators.model import (
 )
 from storage.platform import Platform
 
-INDICATORS: tuple[Indicator, ...] = (*referrals.INDICATORS, *booking.INDICATORS)
+INDICATORS: tuple[Indicator, ...] = (
+    *referrals.INDICATORS,
+    *booking.INDICATORS,
+    *recognition.INDICATORS,
+)
 POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 IMPROVEMENT = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"

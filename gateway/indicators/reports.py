@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 
 from gateway.indicators.measures import COUNTED, POPULATION, measure_url
 from gateway.indicators.model import Figure, Indicator, Result
+from gateway.indicators.recognition import REASON_STRATUM
+from gateway.workflow.recognition_decisions import REPEAT_REASONS
 from storage.fhir import instant
 from storage.fhir import store as fhir_store
 from storage.models import Organization
 
 UCUM = "http://unitsofmeasure.org"
+ISO_4217 = "urn:iso:std:iso:4217"  # money: a currency, not a UCUM unit
 CSV_COLUMNS = ("indicator", "指标", "stratum", "分层", "numerator", "denominator", "count",
                "score", "unit")  # fmt: skip
 
@@ -33,6 +36,8 @@ def label(session: Session, stratum: str) -> str:
         found = fhir_store.read(session, "Schedule", key)
         content = found.content if found is not None and found.content else {}
         return str(content.get("comment") or key)
+    if kind == REASON_STRATUM:
+        return REPEAT_REASONS.get(key, key)
     return key
 
 
@@ -74,10 +79,11 @@ def _counts(indicator: Indicator, figure: Figure) -> dict[str, Any]:
     ]  # fmt: skip
     counts: dict[str, Any] = {"population": populations}
     if figure.score is not None:
+        system, unit = (ISO_4217, "元") if indicator.unit == "CNY" else (UCUM, indicator.unit)
         counts["measureScore"] = {
             "value": figure.score,
-            "unit": indicator.unit,
-            "system": UCUM,
+            "unit": unit,
+            "system": system,
             "code": indicator.unit,
         }
     return counts

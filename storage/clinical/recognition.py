@@ -67,3 +67,20 @@ def record_decision(
     session.add(row)
     session.flush()
     return row
+
+
+def decisions_in(
+    session: Session, orgs: set[str], start: datetime, end: datetime
+) -> list[RecognitionDecision]:
+    """The decisions ``orgs`` made (as the ordering member) in ``[start, end)``."""
+    return list(
+        session.scalars(
+            select(RecognitionDecision)
+            .where(
+                RecognitionDecision.org_id.in_(orgs),
+                RecognitionDecision.decided_at >= start,
+                RecognitionDecision.decided_at < end,
+            )
+            .order_by(RecognitionDecision.decided_at)
+        )
+    )

@@ -62,7 +62,6 @@ def upgrade() -> None:
         "ix_recognition_decisions_org", "recognition_decisions", ["org_id", "decided_at"]
     )
 
-
     op.create_table(
         "recognition_cards",
         sa.Column("id", sa.String(64), primary_key=True),

@@ -4,121 +4,44 @@ lead hospital (qualified for CT) is offered when 汤溪卫生院 orders a head C
 institution's qualification had lapsed, not while the report is preliminary, not for another
 person, not for another item; a potassium result the same way inside its 7 days.  The doctor
 recognises one (the order is revoked) and repeats another with a reason; both are recorded as
-DetectedIssues.  A forbidden decision gets its 4xx and changes nothing.  The same through CDS
-Hooks: order-select and order-sign cards for draft orders, the feedback recorded."""
+DetectedIssues, and the alliance's indicators count exactly those.  A forbidden decision gets
+its 4xx and changes nothing.  A released report of a qualified centre carries the mark."""
 
 from __future__ import annotations
 
-import itertools
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gateway.workflow.recognition import MARK_EXTENSION, MARK_TAG, marked
-from gateway.workflow.recognition_decisions import REASONS
+from gateway.workflow.recognition import BEIJING, MARK_EXTENSION, MARK_TAG, marked
 from storage.db import transaction
 from storage.models import AuditRecord, RecognitionDecision
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
-from tests.integration.fhir.referral_setup import CLINIC, LEAD, created, kept, patient
+from tests.integration.fhir.recognition_setup import (
+    CHEST,
+    HEAD,
+    OTHER_CLINIC,
+    ago,
+    ct,
+    ct_report,
+    decide,
+    local,
+    number,
+    offered,
+    potassium,
+    priors,
+)
+from tests.integration.fhir.referral_setup import CLINIC, LEAD, created, patient
 from tests.integration.fhir.test_rest import call
-
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
-SNOMED = "http://snomed.info/sct"
-HEAD, CHEST = "69536005", "51185008"
-OTHER_CLINIC = "his-cz-sq"
-_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, demo_sqlite: Path) -> Iterator[Gateway]:
     with start_gateway(tmp_path_factory.mktemp("recognition"), demo_sqlite) as running:
         yield running
-
-
-def number() -> str:
-    return f"33070219750101{next(_numbers) + 5000:04d}"
-
-
-def ago(days: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-
-
-def ct(subject: dict[str, Any], site: str, text: str, **more: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
-        "code": {"coding": [{"system": DCM, "code": "CT"}], "text": text},
-        "bodySite": [{"coding": [{"system": SNOMED, "code": site}]}],
-        "subject": {"reference": f"Patient/{subject['id']}"}, **more,
-    }  # fmt: skip
-
-
-def ct_report(
-    gateway: Gateway, org: str, subject: dict, days: float, site: str = HEAD, status: str = "final"
-) -> dict[str, Any]:
-    """A CT the institution did and reported ``days`` ago (its RIS keeps both)."""
-    order = kept(gateway, org, ct(subject, site, "头颅CT平扫" if site == HEAD else "胸部CT平扫"))
-    return kept(gateway, org, {
-        "resourceType": "DiagnosticReport", "status": status,
-        "code": order["code"], "subject": order["subject"],
-        "basedOn": [{"reference": f"ServiceRequest/{order['id']}"}],
-        "effectiveDateTime": ago(days), "issued": ago(days - 0.1),
-        "performer": [{"reference": f"Organization/{org}"}],
-        "conclusion": "颅脑CT平扫未见明显异常。",
-    })  # fmt: skip
-
-
-def potassium(gateway: Gateway, subject: dict, days: float) -> dict[str, Any]:
-    return kept(gateway, "jhzx", {
-        "resourceType": "Observation", "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}], "text": "钾"},
-        "subject": {"reference": f"Patient/{subject['id']}"}, "effectiveDateTime": ago(days),
-        "valueQuantity": {"value": 4.1, "unit": "mmol/L"},
-        "performer": [{"reference": "Organization/jhzx"}],
-    })  # fmt: skip
-
-
-def local(gateway: Gateway, org: str, id_number: str) -> dict[str, Any]:
-    """The same person as ``org``'s own systems registered them."""
-    return kept(gateway, org, {
-        "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": id_number}],
-        "name": [{"text": "王小明"}], "gender": "male", "birthDate": "1975-01-01",
-    })  # fmt: skip
-
-
-def offered(gateway: Gateway, order: dict[str, Any], who: str = CLINIC) -> dict[str, Any]:
-    if "id" in order:
-        answer = call(gateway, "GET", f"/ServiceRequest/{order['id']}/$recognizable-results", who)
-    else:
-        body = {"resourceType": "Parameters", "parameter": [{"name": "order", "resource": order}]}
-        answer = call(gateway, "POST", "/ServiceRequest/$recognizable-results", who, body=body)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def priors(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {part["name"]: next(v for k, v in part.items() if k.startswith("value"))
-         for part in p["part"]}
-        for p in answer["parameter"] if p["name"] == "prior"
-    ]  # fmt: skip
-
-
-def decide(gateway: Gateway, order: dict, prior: str, who: str = CLINIC, **given: Any):
-    parameter = [{"name": "prior", "valueReference": {"reference": prior}}]
-    for name, value in given.items():
-        key = "valueBoolean" if isinstance(value, bool) else (
-            "valueString" if name == "reasonText" else "valueCode")  # fmt: skip
-        parameter.append({"name": name, key: value})
-    body = {"resourceType": "Parameters", "parameter": parameter}
-    return call(gateway, "POST", f"/ServiceRequest/{order['id']}/$recognition-decision", who,
-                body=body)  # fmt: skip
 
 
 def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(gateway: Gateway):
@@ -266,110 +189,6 @@ def test_the_doctor_recognises_one_and_repeats_another_with_a_reason(gateway: Ga
         ]
 
 
-def hook_call(
-    gateway: Gateway,
-    service: str,
-    hook: str,
-    subject: dict,
-    drafts: list[dict],
-    who: str = CLINIC,
-    **context: Any,
-):
-    """A CDS Hooks request as the specification's examples shape it."""
-    body = {
-        "hookInstance": str(uuid.uuid4()), "hook": hook, "fhirServer": "https://his.example/fhir",
-        "context": {"userId": "Practitioner/jianghua", "patientId": subject["id"],
-                    "encounterId": "89284", **context,
-                    "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                                    "entry": [{"resource": d} for d in drafts]}},
-    }  # fmt: skip
-    return httpx.post(f"{gateway.url}/cds-services/{service}", json=body,
-                      headers={"Authorization": f"Bearer {gateway.token(who)}"})  # fmt: skip
-
-
-def feedback(gateway: Gateway, service: str, entry: dict, who: str = CLINIC):
-    entry = {"outcomeTimestamp": datetime.now(UTC).isoformat(), **entry}
-    return httpx.post(f"{gateway.url}/cds-services/{service}/feedback", json={"feedback": [entry]},
-                      headers={"Authorization": f"Bearer {gateway.token(who)}"})  # fmt: skip
-
-
-def test_cds_hooks_cards_for_draft_orders_and_the_feedback_recorded(gateway: Gateway):
-    services = httpx.get(f"{gateway.url}/cds-services").json()["services"]
-    assert {(s["id"], s["hook"]) for s in services} == {
-        ("yilian-recognition-select", "order-select"),
-        ("yilian-recognition-sign", "order-sign"),
-    }
-    id_number = number()
-    at_lead = patient(gateway, LEAD, id_number)
-    head = ct_report(gateway, "jhzx", at_lead, days=3)
-    chest = ct_report(gateway, "jhzx", at_lead, days=30, site=CHEST)
-    at_clinic = patient(gateway, CLINIC, id_number)
-    drafts = [
-        ct(at_clinic, HEAD, "头颅CT平扫", id="draft-head", status="draft"),
-        ct(at_clinic, CHEST, "胸部CT平扫", id="draft-chest", status="draft"),
-    ]
-
-    selected = hook_call(gateway, "yilian-recognition-select", "order-select", at_clinic, drafts,
-                         selections=["ServiceRequest/draft-head"])  # fmt: skip
-    assert selected.status_code == 200, selected.text
-    [card] = selected.json()["cards"]  # only the selected draft is looked at
-    assert card["summary"].startswith("可互认：金华市中心医院")
-    assert len(card["summary"]) < 140
-    assert card["indicator"] in ("info", "warning", "critical")
-    assert card["source"]["label"] == "医联 区域互认"
-    assert card["selectionBehavior"] == "at-most-one"
-    [suggestion] = card["suggestions"]
-    assert suggestion["actions"] == [{"type": "delete", "description": "撤销本次医嘱（结果互认）",
-                                      "resourceId": "ServiceRequest/draft-head"}]  # fmt: skip
-    assert {"system": REASONS, "code": "condition-changed", "display": "病情变化"} in (
-        card["overrideReasons"]
-    )
-    assert card["extension"]["cn.yilian.prior"]["result"] == f"DiagnosticReport/{head['id']}"
-    accepted = feedback(gateway, "yilian-recognition-select", {
-        "card": card["uuid"], "outcome": "accepted",
-        "acceptedSuggestions": [{"id": suggestion["uuid"]}]})  # fmt: skip
-    assert accepted.status_code == 200, accepted.text
-
-    signing = hook_call(gateway, "yilian-recognition-sign", "order-sign", at_clinic, drafts[1:])
-    [chest_card] = signing.json()["cards"]
-    assert chest_card["extension"]["cn.yilian.prior"]["result"] == f"DiagnosticReport/{chest['id']}"
-    assert (
-        feedback(
-            gateway, "yilian-recognition-sign", {"card": chest_card["uuid"]}, OTHER_CLINIC
-        ).status_code
-        == 400
-    )  # no outcome
-    assert (
-        feedback(
-            gateway,
-            "yilian-recognition-sign",
-            {"card": chest_card["uuid"], "outcome": "overridden"},
-            OTHER_CLINIC,
-        ).status_code
-        == 404
-    )
-    overridden = feedback(gateway, "yilian-recognition-sign", {
-        "card": chest_card["uuid"], "outcome": "overridden",
-        "overrideReason": {"reason": {"system": REASONS, "code": "patient-request"},
-                           "userComment": "患者要求在本院复查"}})  # fmt: skip
-    assert overridden.status_code == 200, overridden.text
-    with transaction(gateway.node.platform.sessions) as session:
-        rows = session.scalars(
-            select(RecognitionDecision).where(RecognitionDecision.order_ref.in_(
-                ["ServiceRequest/draft-head", "ServiceRequest/draft-chest"])
-            ).order_by(RecognitionDecision.decided_at)
-        ).all()  # fmt: skip
-        assert [(r.decision, r.reason, r.org_id) for r in rows] == [
-            ("recognised", None, "tx-wsy"),
-            ("repeated", "patient-request", "tx-wsy"),
-        ]
-        issue_ids = [r.id for r in rows]
-    issue = call(gateway, "GET", f"/DetectedIssue/{issue_ids[1]}").json()
-    assert issue["mitigation"][0]["action"]["text"] == "患者要求；患者要求在本院复查"
-    wrong_hook = hook_call(gateway, "yilian-recognition-sign", "order-select", at_clinic, drafts)
-    assert wrong_hook.status_code == 400
-
-
 def test_a_released_report_of_a_qualified_centre_carries_the_mark(gateway: Gateway):
     """What verification stamps on a report (the PDF prints the extension in its box)."""
     order = ct({"id": "x"}, HEAD, "头颅CT平扫")
@@ -386,3 +205,37 @@ def test_a_released_report_of_a_qualified_centre_carries_the_mark(gateway: Gatew
     assert chest["meta"]["tag"][0]["display"] == "胸部CT平扫（金HR）"
     assert lapsed == report  # its CT qualification lapsed: no mark
     assert unknown == report  # not an item of the catalogue
+
+
+def test_the_indicators_count_the_decisions(gateway: Gateway):
+    """汤溪卫生院's decisions this month (the test above), as the lead hospital reads its
+    members': one recognised head CT (180 元), one chest CT repeated because the condition
+    changed."""
+    today = datetime.now(BEIJING).date()
+    month = f"periodStart={today:%Y-%m}-01&periodEnd={today:%Y-%m-%d}"
+    answer = call(gateway, "GET", f"/Measure/$evaluate-measure?{month}&measure=recognition-rate,"
+                  "recognition-repeats,recognition-savings", LEAD)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    reports = {e["resource"]["measure"].rsplit("/", 1)[1]: e["resource"]["group"][0]
+               for e in answer.json()["entry"]}  # fmt: skip
+
+    def counted(group: dict) -> dict[str, int]:
+        return {p["code"]["coding"][0]["code"]: p["count"] for p in group["population"]}
+
+    rate = reports["recognition-rate"]
+    assert counted(rate) == {"numerator": 1, "denominator": 2}
+    assert rate["measureScore"]["value"] == 0.5
+    [member] = rate["stratifier"][0]["stratum"]
+    assert member["value"] == {"coding": [{"code": "Organization/tx-wsy"}],
+                               "text": "婺城区汤溪镇中心卫生院"}  # fmt: skip
+    repeats = reports["recognition-repeats"]
+    assert counted(repeats) == {"initial-population": 1}
+    [reason] = repeats["stratifier"][0]["stratum"]
+    assert reason["value"] == {"coding": [{"code": "RepeatReason/condition-changed"}],
+                               "text": "病情变化"}  # fmt: skip
+    saved = reports["recognition-savings"]
+    assert saved["measureScore"] == {"value": 180.0, "unit": "元",
+                                     "system": "urn:iso:std:iso:4217", "code": "CNY"}  # fmt: skip
+    csv = call(gateway, "GET", f"/Measure/$evaluate-measure?{month}&measure=recognition-savings"
+               "&_format=csv", LEAD)  # fmt: skip
+    assert "recognition-savings,互认节省费用,,合计 total,,,1,180,CNY" in csv.text
