@@ -26,6 +26,7 @@ from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, NotFound, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.http import body_bytes
+from gateway.fhir.recognition_catalogue import system_url
 from gateway.transactions import run_in_transaction
 from gateway.workflow.recognition import BEIJING, Prior, institution_names, recognizable
 from gateway.workflow.recognition_decisions import REASONS, REPEAT_REASONS, checked, record
@@ -163,7 +164,7 @@ def _card(draft: dict[str, Any], prior: Prior, where: str) -> dict[str, Any]:
         "detail": detail,
         "indicator": "warning",
         "source": {"label": SOURCE, "topic": {
-            "system": "urn:yilian:recognition-item", "code": item.code, "display": item.name}},
+            "system": system_url(item.alliance_id), "code": item.code, "display": item.name}},
         "suggestions": [{
             "label": "互认：不再开具此检查", "uuid": str(uuid.uuid4()), "isRecommended": True,
             "actions": [{"type": "delete", "description": "撤销本次医嘱（结果互认）",

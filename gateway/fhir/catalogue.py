@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.interactions import CATALOGUE_TYPES
 from gateway.fhir.publishing import publish
+from gateway.fhir.recognition_catalogue import owned, recognition_code_systems
 from storage.models import Alliance, Centre, FeeBasis, RemoteService, Role, ServiceKind
 from storage.platform import Platform
 
@@ -119,5 +120,12 @@ def catalogue_resources(session: Session) -> list[dict[str, Any]]:
 
 
 def publish_catalogue(platform: Platform) -> None:
-    """Write what changed, delete what the registry no longer has (idempotent)."""
-    publish(platform, "catalogue", catalogue_resources, CATALOGUE_TYPES)
+    """Write what changed, delete what the registry no longer has (idempotent): the service
+    catalogue and the recognition catalogue."""
+    publish(
+        platform,
+        "catalogue",
+        lambda session: catalogue_resources(session) + recognition_code_systems(session),
+        (*CATALOGUE_TYPES, "CodeSystem"),
+        owned,
+    )

@@ -43,9 +43,12 @@ DIRECTORY_TYPES = (
 )  # fmt: skip
 # The alliance's remote-service catalogue: generated from the registry (gateway.fhir.catalogue).
 CATALOGUE_TYPES = ("ChargeItemDefinition",)
+# The server's code systems and value sets, and the recognition catalogue's code systems
+# (gateway.fhir.terminology, gateway.fhir.recognition_catalogue).
+TERMINOLOGY_TYPES = ("CodeSystem", "ValueSet")
 # Directory, catalogue and terminology data the whole alliance shares; everything else belongs
 # to the organization that wrote it.
-SHARED_TYPES = {*DIRECTORY_TYPES, *CATALOGUE_TYPES, "CodeSystem", "ValueSet", "Measure"}
+SHARED_TYPES = {*DIRECTORY_TYPES, *CATALOGUE_TYPES, *TERMINOLOGY_TYPES, "Measure"}
 
 
 # Types the server writes itself (the access log), never clients.
@@ -67,6 +70,8 @@ READ_ONLY_BECAUSE = {
           "admin API)" for t in DIRECTORY_TYPES},
     **{t: "is the alliance's remote-service catalogue, written through the alliance file "
           "(services)" for t in CATALOGUE_TYPES},
+    **{t: "is the server's terminology and the alliance's recognition catalogue, published by "
+          "the server (recognition_items in the alliance file)" for t in TERMINOLOGY_TYPES},
 }  # fmt: skip
 
 

@@ -42,14 +42,17 @@ def publish(
     what: str,
     wanted: Callable[[Session], list[dict[str, Any]]],
     owned_types: Iterable[str] = (),
+    owned: Callable[[str, str], bool] = lambda _type, _id: True,
 ) -> None:
+    """Store ``wanted`` (what changed) and delete the server's resources of ``owned_types``
+    that are not wanted any more (of them, those ``owned`` says this publishing keeps)."""
     written, gone = 0, []
     with publishing(platform, what) as session:
         resources = wanted(session)
         written = sum(1 for r in resources if store_if_changed(session, r, None))
         keep = {(r["resourceType"], r["id"]) for r in resources}
         gone = [(t, i) for t in owned_types for i in server_owned(session, t)
-                if (t, i) not in keep]  # fmt: skip
+                if (t, i) not in keep and owned(t, i)]  # fmt: skip
         for resource_type, resource_id in gone:
             fhir_store.delete(session, resource_type, resource_id)
     if written or gone:

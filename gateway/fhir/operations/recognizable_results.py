@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from fhir_profiles.profiles import CANONICAL
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest
 from gateway.fhir import interactions, openapi
@@ -22,12 +21,12 @@ from gateway.fhir.context import Fhir
 from gateway.fhir.http import body_bytes, parameter_values
 from gateway.fhir.operation import Operation, Param
 from gateway.fhir.own_orders import own_order
+from gateway.fhir.recognition_catalogue import system_url
 from gateway.transactions import json_answer
 from gateway.workflow.recognition import Prior, institution_names, recognizable
 from storage.fhir import instant
 from storage.policy import share_recognizable
 
-ITEMS = f"{CANONICAL}/CodeSystem/recognition-item"
 PROMPT = "有互认检查项目，请审阅并选择『互认』或『不互认』"
 
 
@@ -75,7 +74,8 @@ def _parts(prior: Prior, names: dict[str, str]) -> list[dict[str, Any]]:
     item, content = prior.item, prior.result.content or {}
     title = (content.get("code") or {}).get("text") or item.name
     return [
-        {"name": "item", "valueCoding": {"system": ITEMS, "code": item.code, "display": item.name}},
+        {"name": "item", "valueCoding": {
+            "system": system_url(item.alliance_id), "code": item.code, "display": item.name}},
         {"name": "mark", "valueString": item.mark},
         {"name": "scope", "valueCode": item.scope},
         {"name": "result", "valueReference": {"reference": prior.reference, "display": title}},

@@ -91,7 +91,7 @@ def test_transaction_is_all_or_nothing(gateway: Gateway):
             ],
         },
     )
-    assert forbidden.status_code == 403  # the clinic may not write CodeSystems: nothing stored
+    assert forbidden.status_code == 405  # clients do not write CodeSystems: nothing stored
     assert "Bundle.entry[1]" in forbidden.json()["issue"][0]["diagnostics"]
     assert versions(gateway) == before
 
@@ -114,7 +114,7 @@ def test_batch_answers_each_entry(gateway: Gateway):
     assert response.status_code == 200
     answers = response.json()["entry"]
     statuses = [e["response"]["status"] for e in answers]
-    assert statuses == ["201 Created", "404", "403", "422", "201 Created"]
+    assert statuses == ["201 Created", "404", "405", "422", "201 Created"]
     [issue] = answers[3]["response"]["outcome"]["issue"]
     assert issue["expression"] == ["Bundle.entry[3].resource.Patient.gender"]
     assert versions(gateway) == 2

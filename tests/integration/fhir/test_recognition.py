@@ -54,6 +54,9 @@ def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(gatew
     answer = offered(gateway, ct(at_clinic, HEAD, "头颅CT平扫"))
     [prior] = priors(answer)
     assert prior["item"]["code"] == "hr-ct-head"
+    assert prior["item"]["system"] == (
+        "http://yilian.example/fhir/CodeSystem/jhzx-ylt.recognition-items"
+    )
     assert prior["item"]["display"] == "头颅CT平扫"
     assert prior["mark"] == "金HR"
     assert prior["result"]["reference"] == f"DiagnosticReport/{report['id']}"
@@ -239,3 +242,29 @@ def test_the_indicators_count_the_decisions(gateway: Gateway):
     csv = call(gateway, "GET", f"/Measure/$evaluate-measure?{month}&measure=recognition-savings"
                "&_format=csv", LEAD)  # fmt: skip
     assert "recognition-savings,互认节省费用,,合计 total,,,1,180,CNY" in csv.text
+
+
+def test_the_catalogue_is_a_code_system_every_member_reads(gateway: Gateway):
+    found = call(gateway, "GET", "/CodeSystem?url=http://yilian.example/fhir/CodeSystem/"
+                 "jhzx-ylt.recognition-items", OTHER_CLINIC).json()  # fmt: skip
+    [entry] = found["entry"]
+    catalogue = entry["resource"]
+    assert catalogue["title"] == "金华市中心医院医联体 检查检验结果互认项目目录"
+    concepts = {c["code"]: c for c in catalogue["concept"]}
+    assert len(concepts) == catalogue["count"] == 10
+    head = {(p["code"], str(next(v for k, v in p.items() if k.startswith("value"))))
+            for p in concepts["hr-ct-head"]["property"]}  # fmt: skip
+    assert {
+        ("window-days", "30"),
+        ("mark", "金HR"),
+        ("price", "180.0"),
+        ("group", "ct"),
+        ("body-site", "{'system': 'http://snomed.info/sct', 'code': '69536005'}"),
+    } <= head
+    potassium_item = concepts["hr-k"]
+    assert potassium_item["designation"] == [{"language": "en", "value": "Serum potassium"}]
+    checked = call(gateway, "POST", "/CodeSystem/$validate", OTHER_CLINIC, body=catalogue)
+    assert checked.status_code == 200, checked.text
+    forged = call(gateway, "PUT", f"/CodeSystem/{catalogue['id']}", LEAD,
+                  body={**catalogue, "count": 11})  # fmt: skip
+    assert forged.status_code == 405, forged.text  # published by the server: read only
