@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import cds_hooks, health, patient_link, webapp_site
 from gateway.admin import hl7 as hl7_admin
 from gateway.admin import operations as admin_operations
+from gateway.admin import recognition as admin_recognition
 from gateway.admin import registry as admin_registry
 from gateway.auth import authorize
 from gateway.auth import routes as auth_routes
@@ -99,6 +100,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(hl7_admin.router(platform))
     app.include_router(admin_registry.router(platform))
     app.include_router(admin_operations.router(platform))
+    app.include_router(admin_recognition.router(platform))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(fhir_websocket.router(platform))
     app.include_router(patient_link.router(platform))

@@ -27,6 +27,7 @@ from storage.registry.editing import (
     RegistryConflict,
     edit_registry,
     registry_document,
+    replace_entries,
 )
 from storage.registry.logins import (
     clear_login_failures,
@@ -86,6 +87,7 @@ __all__ = [
     "read_directory",
     "registered_ae_titles",
     "registry_document",
+    "replace_entries",
     "revoke_refresh_token",
     "rotate_refresh_token",
     "serving_centre",

@@ -307,3 +307,43 @@ def edit_registry(
         )  # fmt: skip
     registry_changed(session)
     return parsed
+
+
+# Sections replaced whole from a file (CSV): which of an administrator's entries they hold, the
+# table and the key of a row (to remove what the new list leaves out).
+_REPLACEABLE: dict[str, tuple[type[Base], Any]] = {
+    "recognition_items": (RecognitionItem, lambda e: (e["alliance"], e["code"])),
+    "qualifications": (Qualification, lambda e: (e["organization"], e["group"], e["valid_from"])),
+}
+
+
+def replace_entries(
+    session: Session,
+    admin: Administration,
+    section: str,
+    mine: Any,
+    entries: list[Entry],
+    actor: str,
+) -> AllianceFile:
+    """Replace the entries of ``section`` that ``mine`` selects (the administrator's: one
+    alliance's catalogue, the qualifications of the members it manages) by ``entries``,
+    checked as the alliance file is, applied, what is left out removed, audited once."""
+    model, key = _REPLACEABLE[section]
+    if not all(mine(e) for e in entries):
+        raise NotYours(f"{section}: an entry is outside what this administrator replaces")
+    doc = registry_document(session)
+    old = [e for e in doc[section] if mine(e)]
+    doc[section] = [*entries, *(e for e in doc[section] if not mine(e))]
+    parsed = check_alliance(doc)
+    apply_alliance(session, parsed)
+    kept = {key(e) for e in parsed.model_dump(mode="python")[section] if mine(e)}
+    gone = [key(e) for e in old if key(e) not in kept]
+    for row in gone:
+        session.delete(session.get(model, row))
+    session.flush()
+    audit(
+        session, channel="admin", actor=actor, actor_org_id=admin.org_id, action="replace",
+        outcome="success", section=section, count=len(entries), removed=len(gone),
+    )  # fmt: skip
+    registry_changed(session)
+    return parsed

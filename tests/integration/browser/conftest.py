@@ -66,8 +66,10 @@ def base(served: Running) -> str:
     return f"http://127.0.0.1:{served.http}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which later tests' own ``asyncio.run`` must not find."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
