@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
@@ -64,7 +65,9 @@ def router(platform: Platform) -> APIRouter:
         if body.get("hook") != hook:
             raise BadRequest(f"the service {service_id} answers the hook {hook}")
         drafts = _drafts(body)
-        cards = run_in_transaction(platform, lambda s: _cards(s, requester, service_id, drafts))
+        cards = await run_in_threadpool(
+            run_in_transaction, platform, lambda s: _cards(s, requester, service_id, drafts)
+        )
         return JSONResponse({"cards": cards})
 
     @api.post("/{service_id}/feedback")
@@ -74,7 +77,9 @@ def router(platform: Platform) -> APIRouter:
         entries = _json(await body_bytes(request)).get("feedback")
         if not isinstance(entries, list) or not entries:
             raise BadRequest("send {'feedback': [...]} with at least one entry")
-        run_in_transaction(platform, lambda s: [_feedback(s, requester, e) for e in entries])
+        await run_in_threadpool(
+            run_in_transaction, platform, lambda s: [_feedback(s, requester, e) for e in entries]
+        )
         return JSONResponse({})
 
     return api
