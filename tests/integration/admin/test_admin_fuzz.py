@@ -37,4 +37,4 @@ def test_no_server_errors_in_the_admin_api(gateway: Gateway):
         timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:]
-    assert "Selected: 10/" in result.stdout
+    assert "Selected: 12/" in result.stdout
