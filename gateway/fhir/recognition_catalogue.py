@@ -28,7 +28,7 @@ PROPERTIES = (
     ("mark", "string", "the mark a recognisable result carries, e.g. 浙HR"),
     ("price", "decimal", "what a repeat would cost, CNY"),
     ("modality", "Coding", "the DICOM modality an order asks for"),
-    ("body-site", "Coding", "a body site (SNOMED CT) the item covers"),
+    ("body-site", "Coding", "a body site the item covers: SNOMED CT, or a DICOM body part"),
     ("loinc", "Coding", "the LOINC code of a lab item"),
 )
 
@@ -48,7 +48,9 @@ def _properties(item: RecognitionItem) -> Iterable[dict[str, Any]]:
     if item.matches.get("modality"):
         yield {"code": "modality", "valueCoding": {"system": DCM, "code": item.matches["modality"]}}
     for site in item.matches.get("body_sites", []):
-        yield {"code": "body-site", "valueCoding": {"system": SNOMED, "code": site}}
+        # SNOMED CT concept ids are digits; otherwise a DICOM BodyPartExamined term (HEAD).
+        coding = {"system": SNOMED, "code": site} if site.isdigit() else {"code": site}
+        yield {"code": "body-site", "valueCoding": coding}
     if item.matches.get("loinc"):
         yield {"code": "loinc", "valueCoding": {"system": LOINC, "code": item.matches["loinc"]}}
 

@@ -196,7 +196,7 @@ def verify(
     if work.author == user.username and not single:
         raise Forbidden("two-level sign-off: a different senior reader verifies this report")
     final = reading_report.final(session, work, user, report)
-    final = recognition.marked(session, final, work.order, work.centre.org_id)
+    final = recognition.marked(session, final, work.centre.org_id)
     final["presentedForm"] = [report_sheet.presented_form(session, work, final)]
     work.report = store(session, final, work.centre.org_id)
     reading_report.provenance(session, work, user, "verified")
@@ -255,7 +255,7 @@ def amend(
     if kind not in ("amended", "corrected"):
         raise Unprocessable("kind is amended or corrected", [])
     changed = reading_report.amended(work, user, report, kind)
-    changed = recognition.marked(session, changed, work.order, work.centre.org_id)
+    changed = recognition.marked(session, changed, work.centre.org_id)
     changed["presentedForm"] = [report_sheet.presented_form(session, work, changed, reason)]
     work.report = store(session, changed, work.centre.org_id)
     reading_report.provenance(session, work, user, "amended", reason=reason.strip())

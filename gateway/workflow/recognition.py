@@ -109,17 +109,15 @@ def recognizable(session: Session, org_id: str, order: dict[str, Any], at: datet
     return sorted(found, key=lambda p: p.obtained, reverse=True)
 
 
-def marked(
-    session: Session, report: dict[str, Any], order: dict[str, Any], issuer: str
-) -> dict[str, Any]:
-    """The released ``report`` for ``order`` with its recognition mark (互认标识: the
-    extension the PDF prints, and a ``meta.tag``) when it is an item of the issuer's alliances'
-    catalogue and the issuer was qualified for it on the day of the exam."""
+def marked(session: Session, report: dict[str, Any], issuer: str) -> dict[str, Any]:
+    """The released ``report`` with its recognition mark (互认标识: the extension the PDF
+    prints, and a ``meta.tag``) when it is an item of the issuer's alliances' catalogue and the
+    issuer was qualified for it on the day of the exam."""
     obtained = _obtained(report)
     if obtained is None:
         return report
     day = obtained.astimezone(BEIJING).date()
-    what = asked(order)
+    what = report_asked(session, report)
     for item in items_of(session, issuer):
         if matches(item, what) and qualified(session, issuer, item.group, day):
             extensions = [e for e in report.get("extension", []) if e.get("url") != MARK_EXTENSION]
@@ -164,7 +162,7 @@ def _results(
     found = []
     if kinds - {RecognitionKind.LAB.value}:
         for report in referencing(session, "DiagnosticReport", "subject", people, viewer):
-            found.append((report, _report_asked(session, report.content or {})))
+            found.append((report, report_asked(session, report.content or {})))
     if RecognitionKind.LAB.value in kinds:
         for observation in referencing(session, "Observation", "subject", people, viewer):
             found.append((observation, asked(observation.content or {})))
@@ -175,14 +173,27 @@ def _answered(resource: dict[str, Any]) -> set[str | None]:
     return {str(b.get("reference")) for b in resource.get("basedOn", []) if isinstance(b, dict)}
 
 
-def _report_asked(session: Session, report: dict[str, Any]) -> Asked:
-    """A report is for what the order it answers asked (its body site), else its own code."""
+def report_asked(session: Session, report: dict[str, Any]) -> Asked:
+    """What a report is for: what the order it answers asked (its code and body site), else
+    its own code; the modality and body part of the images it reads fill in what the order's
+    local codes do not say (DICOM BodyPartExamined, e.g. HEAD)."""
+    ordered = asked(report)
     for reference in _answered(report):
         if reference and reference.startswith("ServiceRequest/"):
             order = fhir_store.read(session, "ServiceRequest", reference.split("/", 1)[1])
             if order is not None and order.content is not None:
-                return asked(order.content)
-    return asked(report)
+                ordered = asked(order.content)
+                break
+    modalities, sites = set(), set(ordered.body_sites)
+    for study_ref in report.get("imagingStudy", []):
+        reference = str(study_ref.get("reference", ""))
+        study = fhir_store.read(session, "ImagingStudy", reference.removeprefix("ImagingStudy/"))
+        for series in (study.content or {}).get("series", []) if study else []:
+            modalities.add((series.get("modality") or {}).get("code"))
+            site = series.get("bodySite") or {}
+            sites.update(v for v in (site.get("code"), site.get("display")) if v)
+    modality = ordered.modality or (modalities.pop() if len(modalities) == 1 else None)
+    return Asked(modality, frozenset(sites), ordered.loinc)
 
 
 def _prior(

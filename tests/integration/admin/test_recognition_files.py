@@ -53,7 +53,7 @@ def test_the_catalogue_round_trips_and_a_new_file_replaces_it(admin: Admin):
     assert head == {"code": "hr-ct-head", "name": "头颅CT平扫",
                     "name_en": "CT head without contrast", "kind": "imaging", "group": "ct",
                     "window_days": "30", "scope": "alliance", "mark": "金HR", "price": "180.00",
-                    "modality": "CT", "body_sites": "69536005", "loinc": ""}  # fmt: skip
+                    "modality": "CT", "body_sites": "69536005|HEAD", "loinc": ""}  # fmt: skip
     assert upload(admin, "items", items).json() == {"section": "recognition_items", "rows": 10}
     assert rows(download(admin, "items")) == items  # unchanged by its own file
 

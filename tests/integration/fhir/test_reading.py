@@ -130,9 +130,12 @@ def test_a_reader_writes_a_different_senior_verifies_and_the_clinic_reads_it(
     assert final["status"] == "final"
     assert final["resultsInterpreter"] == [{"reference": "Practitioner/zhaomin", "display": "赵敏"}]
     assert final["conclusion"] == REPORT["conclusion"]
+    # The order's local code says no modality; its images are a chest CT (BodyPartExamined
+    # CHEST) of a centre qualified for CT: the report is recognisable, and marked so.
+    assert final["meta"]["tag"][0]["code"] == "金HR"
     text, fonts = pdf_text(final["presentedForm"][0], tmp_path)
     for expected in ("金华市中心医院", "张三丰", "男", "检查所见", "脑室系统未见扩大", "诊断意见",
-                     "报告医师：王磊", "审核医师：赵敏", "汤溪"):  # fmt: skip
+                     "报告医师：王磊", "审核医师：赵敏", "汤溪", "金HR"):  # fmt: skip
         assert expected in text, expected
     assert "NotoSansSC" in fonts
     assert " yes " in fonts.splitlines()[-1]  # embedded

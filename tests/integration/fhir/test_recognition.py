@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -34,7 +35,7 @@ from tests.integration.fhir.recognition_setup import (
     potassium,
     priors,
 )
-from tests.integration.fhir.referral_setup import CLINIC, LEAD, created, patient
+from tests.integration.fhir.referral_setup import CLINIC, LEAD, created, kept, patient
 from tests.integration.fhir.test_rest import call
 
 
@@ -193,21 +194,28 @@ def test_the_doctor_recognises_one_and_repeats_another_with_a_reason(gateway: Ga
 
 
 def test_a_released_report_of_a_qualified_centre_carries_the_mark(gateway: Gateway):
-    """What verification stamps on a report (the PDF prints the extension in its box)."""
-    order = ct({"id": "x"}, HEAD, "头颅CT平扫")
-    report = {"resourceType": "DiagnosticReport", "status": "final", "effectiveDateTime": ago(0),
-              "meta": {"profile": ["p"]}}  # fmt: skip
+    """What verification stamps on a report (the PDF prints the extension in its box): the
+    item is what its order asked (the body site), else what its images are."""
+    subject = {"id": "x"}
+    orders = {name: kept(gateway, "jhzx", ct(subject, site, name)) for name, site in
+              (("head", HEAD), ("chest", CHEST), ("other", "12738006"))}  # fmt: skip
+
+    def report(order: str) -> dict[str, Any]:
+        return {"resourceType": "DiagnosticReport", "status": "final", "effectiveDateTime": ago(0),
+                "meta": {"profile": ["p"]},
+                "basedOn": [{"reference": f"ServiceRequest/{orders[order]['id']}"}]}  # fmt: skip
+
     with transaction(gateway.node.platform.sessions) as session:
-        lead = marked(session, report, order, "jhzx")
-        lapsed = marked(session, report, order, "wcdy")
-        chest = marked(session, report, ct({"id": "x"}, CHEST, "胸部CT平扫"), "jhzx")
-        unknown = marked(session, report, ct({"id": "x"}, "12738006", "CT 其他部位"), "jhzx")
+        lead = marked(session, report("head"), "jhzx")
+        lapsed = marked(session, report("head"), "wcdy")
+        chest = marked(session, report("chest"), "jhzx")
+        unknown = marked(session, report("other"), "jhzx")
     assert lead["extension"] == [{"url": MARK_EXTENSION, "valueString": "金HR"}]
     assert lead["meta"] == {"profile": ["p"], "tag": [
         {"system": MARK_TAG, "code": "金HR", "display": "头颅CT平扫（金HR）"}]}  # fmt: skip
     assert chest["meta"]["tag"][0]["display"] == "胸部CT平扫（金HR）"
-    assert lapsed == report  # its CT qualification lapsed: no mark
-    assert unknown == report  # not an item of the catalogue
+    assert lapsed == report("head")  # its CT qualification lapsed: no mark
+    assert unknown == report("other")  # not an item of the catalogue
 
 
 def test_the_indicators_count_the_decisions(gateway: Gateway):

@@ -149,7 +149,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
             "recognition_items[5] (code hr-k): entry: a lab item matches by its loinc",
         ),
         (
-            'price: "200.00", match: {modality: CT, body_sites: ["51185008"]}',
+            'price: "200.00", match: {modality: CT, body_sites: ["51185008", CHEST]}',
             'price: "200.00", match: {modality: CT, body_sites: ["69536005"]}',
             "recognition_items[1] (code hr-ct-chest): field 'match': the same examination as "
             "recognition_items[0] (code hr-ct-head) would match",
