@@ -15,7 +15,9 @@ describe('menu by role', () => {
   })
 
   it('gives clinicians and heads the clinic pages, clinicians their requests, heads the figures', () => {
-    expect(names(['clinician'])).toEqual(['home', 'studies', 'orders', 'booking', 'critical', 'referrals', 'lab'])
+    expect(names(['clinician'])).toEqual([
+      'home', 'studies', 'orders', 'recognition', 'booking', 'critical', 'referrals', 'lab',
+    ])
     expect(names(['head'])).toEqual([
       'home', 'studies', 'booking', 'critical', 'referrals', 'lab', 'indicators', 'settlement',
     ])

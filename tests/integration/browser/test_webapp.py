@@ -48,7 +48,16 @@ def test_a_clinician_logs_in_and_sees_their_name_organization_and_menu(page: Pag
     assert page.inner_text("[data-test=user-name]") == "孙丽"
     assert page.inner_text("[data-test=organization]") == "婺城区人民医院"
     assert page.locator("[data-test=role]").all_inner_texts() == ["临床医师"]
-    assert menu(page) == ["home", "studies", "orders", "booking", "critical", "referrals", "lab"]
+    assert menu(page) == [
+        "home",
+        "studies",
+        "orders",
+        "recognition",
+        "booking",
+        "critical",
+        "referrals",
+        "lab",
+    ]
     # Read from the FHIR directory with the person's token.
     assert page.inner_text("[data-test=practitioner-name]") == "孙丽"
     assert page.inner_text("[data-test=practitioner-organization]") == "婺城区人民医院"
