@@ -1,10 +1,11 @@
 """The result-recognition page (互认审阅), in a real browser against ``yilian serve --demo``:
 王小明 had a head CT and a chest CT at 金华市中心医院 days ago (its HIS wrote the orders and the
-final reports); 汤溪卫生院 registers him again and orders both, and a blood count.  蒋华 opens
-互认审阅: both CT orders show the prompt and the lead hospital's prior under 金HR, the blood
-count 无可互认结果; 调阅报告 opens the head CT report; 互认 revokes the head CT order; 不互认
-for the chest CT is refused by the server without words for 其他, then recorded with 病情变化.
-Both decisions are DetectedIssues the clinic's HIS finds."""
+final reports) and a potassium; 汤溪卫生院 registers him again and orders all three, and a
+blood count.  蒋华 opens 互认审阅: each order shows the prompt and the lead hospital's prior
+under its mark, the blood count 无可互认结果; 调阅报告 opens the head CT report and the
+potassium's value; 互认 revokes the head CT order; 不互认 for the chest CT is refused by the
+server without words for 其他, then recorded with 病情变化.  Both decisions are DetectedIssues
+the clinic's HIS finds."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ ID_NUMBER = "330702197501014327"
 ID_CARD = "urn:oid:2.16.156.10011.1.3"
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
 HEAD, CHEST = "69536005", "51185008"
 PROMPT = "有互认检查项目，请审阅并选择『互认』或『不互认』"
 HEAD_CONCLUSION = "颅脑CT平扫未见明显异常。"
@@ -58,8 +60,9 @@ def ct_order(patient: str, site: str, text: str, org: str, days: float = 0) -> d
 
 @pytest.fixture(scope="module")
 def orders(served: Running, base: str) -> dict[str, str]:
-    """The lead hospital's two CTs with their final reports, and the clinic's open orders for
-    the same person: their ids (``head``, ``chest``, ``blood``)."""
+    """The lead hospital's two CTs with their final reports and a potassium, and the clinic's
+    open orders for the same person: their ids (``head``, ``chest``, ``blood``,
+    ``potassium``)."""
     lead, clinic = token(base, "his-jhzx"), token(base, "his-tx-wsy")
     at_lead = registered(base, lead)
     for site, text, days, conclusion in (
@@ -74,13 +77,26 @@ def orders(served: Running, base: str) -> dict[str, str]:
             "effectiveDateTime": ago(days), "issued": ago(days - 0.1),
             "performer": [{"reference": "Organization/jhzx"}], "conclusion": conclusion,
         })  # fmt: skip
+    fhir(base, lead, "POST", "Observation", {
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "2823-3"}], "text": "钾"},
+        "subject": {"reference": f"Patient/{at_lead}"}, "effectiveDateTime": ago(2),
+        "valueQuantity": {"value": 4.1, "unit": "mmol/L"},
+        "performer": [{"reference": "Organization/jhzx"}],
+    })  # fmt: skip
     at_clinic = registered(base, clinic)
+    potassium = {
+        **ct_order(at_clinic, HEAD, "血钾", "tx-wsy"),
+        "code": {"coding": [{"system": LOINC, "code": "2823-3"}], "text": "血钾"},
+    }
     placed = {
         "head": ct_order(at_clinic, HEAD, "头颅CT平扫", "tx-wsy"),
         "chest": ct_order(at_clinic, CHEST, "胸部CT平扫", "tx-wsy"),
         "blood": {**ct_order(at_clinic, HEAD, "血常规", "tx-wsy"), "code": {"text": "血常规"}},
+        "potassium": potassium,
     }  # fmt: skip
-    del placed["blood"]["bodySite"]
+    for lab in ("blood", "potassium"):
+        del placed[lab]["bodySite"]
     return {n: fhir(base, clinic, "POST", "ServiceRequest", o)["id"] for n, o in placed.items()}
 
 
@@ -91,7 +107,7 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     logged_in(page, base, "jianghua")
     page.click("[data-test=menu-recognition]")
     expect(page.locator("main h1")).to_have_text("互认审阅")
-    head, chest, blood = (page.locator(f"[data-order='{orders[n]}']") for n in orders)
+    head, chest, blood, potassium = (page.locator(f"[data-order='{orders[n]}']") for n in orders)
     for order, exam in ((head, "头颅CT平扫"), (chest, "胸部CT平扫")):
         expect(order.locator("[data-test=order-exam]")).to_have_text(exam)
         expect(order.locator("[data-test=order-patient]")).to_contain_text("王小明")
@@ -121,6 +137,12 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     settled(page)  # the dialog's fade-in, for the screenshot
     screenshot(page, "recognition-report-zh")
     no_serious_violations(page)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    # A lab result (浙HR, 7 days) opens as its value and unit.
+    expect(potassium.locator("[data-test=prior-mark]")).to_have_text("浙HR")
+    potassium.locator("[data-test=open-report]").click()
+    expect(dialog.locator("[data-test=prior-value]")).to_have_text("4.1 mmol/L")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
@@ -189,6 +211,9 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     page.click("[data-test=language]")
     expect(page.locator("main h1")).to_have_text("Result recognition")
     expect(chest.locator("[data-test=prior-decision]")).to_have_text("Repeated: Condition changed")
+    expect(potassium.locator("[data-test=prompt]")).to_have_text(
+        "Recognisable results exist: review them and choose Recognise or Repeat"
+    )
     fits_the_width(page)
     settled(page)
     screenshot(page, "recognition-en")
