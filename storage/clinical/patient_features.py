@@ -9,9 +9,11 @@ candidates.
 - the 身份证号 (18 characters, 15-digit ones upgraded; an invalid one is not used) and the
   居民健康卡号 (:mod:`storage.identity_numbers`).
 
-Keys (``storage.models.MpiKey``): ``id:`` and ``hc:`` for the deterministic links, ``b:`` the
-birth date, ``t:`` the phone and ``n:`` each reading with the birth year, for the candidates of
-the probabilistic score.
+Keys (``storage.models.MpiKey``): ``id:`` and ``hc:`` for the deterministic links, ``t:`` the
+phone and ``n:`` each reading with the birth year, for the candidates of the probabilistic
+score.  No key of the birth date alone: a record that shares neither a phone nor a reading of
+the name cannot reach a possible match with the score's weights (birth date, sex and address
+together stay below it), so scoring it would only cost time.
 """
 
 from __future__ import annotations
@@ -56,8 +58,6 @@ class Features:
         keys = {f"id:{self.id_card}"} if self.id_card else set()
         if self.health_card:
             keys.add(f"hc:{self.health_card}")
-        if self.birth:
-            keys.add(f"b:{self.birth}")
         if self.phone:
             keys.add(f"t:{self.phone}")
         year = (self.birth or "")[:4]

@@ -43,9 +43,9 @@ class MpiRecord(Base):
 
 
 class MpiKey(Base):
-    """A blocking key of a record (``id:`` 身份证号, ``hc:`` 健康卡号, ``b:`` birth date,
-    ``t:`` phone, ``n:`` a pinyin reading of the name with the birth year): candidates are the
-    records sharing a key, never the whole index."""
+    """A blocking key of a record (``id:`` 身份证号, ``hc:`` 健康卡号, ``t:`` phone, ``n:`` a
+    pinyin reading of the name with the birth year): candidates are the records sharing a key,
+    never the whole index."""
 
     __tablename__ = "mpi_keys"
 
