@@ -210,7 +210,8 @@ def _index(session: Session, patient_id: str, org_id: str | None, wanted: Featur
     row = {"patient_id": patient_id, "org_id": org_id, "features": data, "updated_at": utcnow()}
     add_rows(session, MpiRecord, [row])
     keys = [{"key": key, "patient_id": patient_id} for key in wanted.blocking_keys()]
-    add_rows(session, MpiKey, keys)
+    if keys:
+        add_rows(session, MpiKey, keys)
 
 
 def _links(session: Session, patient_id: str) -> list[Any]:

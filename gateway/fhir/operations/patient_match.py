@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
+from fhir_profiles.validation import validate
 from gateway.auth.routes import Auth
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, Unprocessable
 from gateway.fhir import interactions, openapi
 from gateway.fhir.context import Fhir
 from gateway.fhir.http import body_bytes, fhir_base, fhir_json, parameter_values
@@ -66,6 +67,10 @@ def _asked(values: dict[str, Any]) -> tuple[dict[str, Any], bool, int]:
     patient = values.get("resource")
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
         raise BadRequest("resource: the Patient to match is required")
+    problems = validate(patient, "Patient", [])  # R4's structure: a partial Patient is fine
+    if problems:
+        raise Unprocessable("resource is not a valid Patient",
+                            [(p.expression, p.message) for p in problems])  # fmt: skip
     only_certain = values.get("onlyCertainMatches", False)
     if not isinstance(only_certain, bool):
         raise BadRequest("onlyCertainMatches is a boolean (valueBoolean)")

@@ -118,3 +118,12 @@ def test_an_edited_record_is_relinked_once_and_a_repeated_event_changes_nothing(
     drain_outbox(gateway.node.platform)
     assert linked(gateway, other) == {first["id"], other["id"]}
     assert [grade for _, grade, _ in links(gateway, other)] == ["MATCH"]
+
+
+def test_a_record_with_nothing_to_compare_is_a_person_of_its_own(gateway: Gateway):
+    answer = call(gateway, "POST", "/Patient", "his-tx-wsy",
+                  body={"resourceType": "Patient", "gender": "unknown"})  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    drain_outbox(gateway.node.platform)
+    assert linked(gateway, answer.json()) == {answer.json()["id"]}
+    assert [grade for _, grade, _ in links(gateway, answer.json())] == ["MATCH"]

@@ -100,6 +100,11 @@ def test_match_refuses_what_is_not_a_patient(gateway: Gateway):
     answer = call(gateway, "POST", "/Patient/$match", LEAD, body=body)
     assert answer.status_code == 400
     assert answer.json()["resourceType"] == "OperationOutcome"
+    malformed = {"resourceType": "Parameters", "parameter": [
+        {"name": "resource", "resource": {"resourceType": "Patient", "name": "张三"}}]}  # fmt: skip
+    answer = call(gateway, "POST", "/Patient/$match", LEAD, body=malformed)
+    assert answer.status_code == 422
+    assert answer.json()["issue"][0]["expression"]
 
 
 def test_pix_gives_the_other_members_identifiers_of_the_same_person(gateway: Gateway, zhang):
