@@ -34,7 +34,15 @@ from storage.audit import audit
 from storage.clinical.patient_features import Features, features
 from storage.clinical.patient_scoring import CERTAIN, POSSIBLE, scores
 from storage.db import add_rows
-from storage.models import LinkSource, MatchGrade, MpiKey, MpiLink, MpiRecord, utcnow
+from storage.models import (
+    FhirResource,
+    LinkSource,
+    MatchGrade,
+    MpiKey,
+    MpiLink,
+    MpiRecord,
+    utcnow,
+)
 
 MAX_CANDIDATES = 200  # records scored for one patient, at most
 WORKER = {"channel": "worker", "actor": "mpi", "actor_org_id": None}
@@ -54,11 +62,17 @@ class Candidate:
 
 def linked_patients(session: Session, patient_id: str) -> set[str]:
     """The ids of every Patient linked ``MATCH`` to the person of ``patient_id``, itself
-    included (only itself when the index does not know it)."""
+    included (only itself when the index does not know it); deleted Patients are left out.
+    Who may see which of them is the caller's question (:func:`storage.policy.fhir_visible`)."""
     person = person_of(session, patient_id)
     if person is None:
         return {patient_id}
-    return {patient_id, *members(session, person)}
+    current = select(FhirResource.id).where(
+        FhirResource.resource_type == "Patient",
+        FhirResource.id.in_(members(session, person)),
+        FhirResource.deleted.is_(False),
+    )
+    return {patient_id, *session.scalars(current)}
 
 
 def person_of(session: Session, patient_id: str) -> str | None:

@@ -127,3 +127,11 @@ def test_a_record_with_nothing_to_compare_is_a_person_of_its_own(gateway: Gatewa
     drain_outbox(gateway.node.platform)
     assert linked(gateway, answer.json()) == {answer.json()["id"]}
     assert [grade for _, grade, _ in links(gateway, answer.json())] == ["MATCH"]
+
+
+def test_a_deleted_record_is_no_longer_linked(gateway: Gateway):
+    kept = registered(gateway, "his-tx-wsy", "吴海燕", "1983-03-03", id_card="330702198303030025")
+    gone = registered(gateway, "his-wcrm", "吴海燕", "1983-03-03", id_card="330702198303030025")
+    assert linked(gateway, kept) == {kept["id"], gone["id"]}
+    assert call(gateway, "DELETE", f"/Patient/{gone['id']}", "his-wcrm").status_code in (200, 204)
+    assert linked(gateway, kept) == {kept["id"]}

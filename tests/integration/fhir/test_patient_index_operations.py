@@ -162,6 +162,13 @@ def test_an_administrator_reviews_a_possible_match_links_and_unlinks_it(gateway:
     proposal = next(lk for lk in links if lk["sourceResourceId"] == f"Patient/{second['id']}")
     assert proposal["matchResult"] == "POSSIBLE_MATCH"
     assert proposal["goldenResourceId"] == person(gateway, first)
+    # 汤溪's head decides 汤溪's links only: the proposal about 白龙桥's record is not theirs.
+    head = queue(gateway, "wangjianguo")
+    assert head.status_code == 200
+    assert f"Patient/{second['id']}" not in head.text
+    refused = decide(gateway, second, proposal["goldenResourceId"], "MATCH", who="wangjianguo")
+    assert refused.status_code == 404
+    assert linked(gateway, second) == {second["id"]}
 
     assert decide(gateway, second, proposal["goldenResourceId"], "MATCH").status_code == 200
     assert linked(gateway, first) == {first["id"], second["id"]}
