@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from gateway.fhir.storing import store
 from storage.db import transaction
+from storage.fhir import new_id
 from storage.identity_numbers import ID_CARD
 from storage.models import AuditRecord
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
@@ -209,3 +211,30 @@ def test_a_decision_on_an_unknown_person_is_refused_and_changes_nothing(gateway:
     assert decide(gateway, lone, "no-such-person", "MATCH").status_code == 404
     assert decide(gateway, lone, person(gateway, lone), "MAYBE").status_code == 400
     assert linked(gateway, lone) == {lone["id"]}
+
+
+def result(gateway: Gateway, org: str, patient: dict, text: str) -> dict:
+    """A lab result as the member's LIS keeps it."""
+    with transaction(gateway.node.platform.sessions) as session:
+        return store(session, {
+            "resourceType": "Observation", "id": new_id(), "status": "final",
+            "code": {"text": text}, "subject": {"reference": f"Patient/{patient['id']}"},
+            "valueQuantity": {"value": 5.1, "unit": "mmol/L"},
+        }, org).content or {}  # fmt: skip
+
+
+def test_a_search_spans_the_linked_records_the_searcher_may_see(gateway: Gateway, zhang):
+    at_clinic, at_other = zhang
+    own = result(gateway, "tx-wsy", at_clinic, "血糖")
+    elsewhere = result(gateway, "cz-sq", at_other, "血糖")
+
+    def found(who: str, query: str) -> set[str]:
+        answer = call(gateway, "GET", f"/Observation?{query}", who)
+        assert answer.status_code == 200, answer.text
+        return {e["resource"]["id"] for e in answer.json().get("entry", [])}
+
+    expanded = f"subject:mdm=Patient/{at_clinic['id']}"
+    assert found(LEAD, expanded) == {own["id"], elsewhere["id"]}
+    assert found(LEAD, f"subject=Patient/{at_clinic['id']}") == {own["id"]}
+    assert found(CLINIC, expanded) == {own["id"]}  # 城中社区's result is not the clinic's to see
+    assert call(gateway, "GET", "/Observation?subject:mdm=Group/1", LEAD).status_code == 400
