@@ -29,7 +29,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
     async def update_link(request: Request, requester: Auth) -> Response:
         interactions.authorize(requester, "Patient", "r")  # no resource is written
         values = parameter_values(await body_bytes(request))
-        source = patient_id(values.get("sourceResourceId"), "sourceResourceId")
+        given = values.get("resourceId", values.get("sourceResourceId"))  # HAPI names both
+        source = patient_id(given, "resourceId")
         person = values.get("goldenResourceId")
         if not isinstance(person, str) or not person.strip():
             raise BadRequest("goldenResourceId names the person (as $mdm-query-links gives it)")
@@ -64,7 +65,7 @@ OPERATION = Operation(
     type_level=True,
     affects_state=True,
     parameters=(
-        Param("sourceResourceId", "in", "string", "Patient/{id}", 1),
+        Param("resourceId", "in", "string", "Patient/{id} (or as sourceResourceId)", 1),
         Param("goldenResourceId", "in", "string", "the person", 1),
         Param("matchResult", "in", "string", "MATCH | NO_MATCH", 1),
         Param("goldenResourceId", "out", "string", "the Patient's person now", 1),

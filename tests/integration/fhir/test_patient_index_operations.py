@@ -145,7 +145,7 @@ def queue(gateway: Gateway, who: str = "admin"):
 
 def decide(gateway: Gateway, patient: dict, person_id: str, result: str, who: str = "admin"):
     body = {"resourceType": "Parameters", "parameter": [
-        {"name": "sourceResourceId", "valueString": f"Patient/{patient['id']}"},
+        {"name": "resourceId", "valueString": f"Patient/{patient['id']}"},
         {"name": "goldenResourceId", "valueString": person_id},
         {"name": "matchResult", "valueString": result}]}  # fmt: skip
     return call(gateway, "POST", "/Patient/$mdm-update-link", who, body=body)
