@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-
-import numpy
-import pandas
-import recordlinkage
+from typing import TYPE_CHECKING
 
 from storage.clinical.patient_features import Features
+
+if TYPE_CHECKING:
+    import recordlinkage
+
+# recordlinkage (with pandas and scikit-learn) takes over a second to import: it is imported
+# when the first score is asked, not by every process that imports the operations.
 
 FIELDS = ("name", "pinyin", "birth", "sex", "phone", "address")
 WEIGHTS = (4.0, 3.0, 4.0, 1.0, 4.0, 2.0)  # per field, in the order of FIELDS
@@ -33,6 +36,8 @@ POSSIBLE = 0.5  # at least: a POSSIBLE_MATCH, for review
 
 @cache
 def _comparison() -> recordlinkage.Compare:
+    import recordlinkage
+
     compare = recordlinkage.Compare()
     for field in FIELDS[:-1]:
         compare.exact(field, field, missing_value=0, label=field)
@@ -45,6 +50,9 @@ def _comparison() -> recordlinkage.Compare:
 
 @cache
 def _classifier() -> recordlinkage.LogisticRegressionClassifier:
+    import numpy
+    import recordlinkage
+
     classifier = recordlinkage.LogisticRegressionClassifier(
         coefficients=list(WEIGHTS), intercept=INTERCEPT
     )
@@ -58,6 +66,8 @@ def scores(query: Features, others: Sequence[Features]) -> list[float]:
     """The match probability of ``query`` with each of ``others``, in their order."""
     if not others:
         return []
+    import pandas
+
     left, right = [], []
     for other in others:
         shared = [r for r in other.readings if r in query.readings]
