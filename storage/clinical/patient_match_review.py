@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.audit import audit
@@ -43,11 +43,16 @@ def query_links(
     person_id: str | None = None,
     count: int = 100,
 ) -> list[Link]:
-    """The links of ``grade`` whose Patient belongs to one of ``orgs``, newest first."""
+    """The links of ``grade`` whose Patient belongs to one of ``orgs``, newest first; a
+    proposal about a person nobody is linked to any more (merged, relinked) is left out."""
+    member = aliased(MpiLink)
     statement = (
         select(MpiLink, MpiRecord.org_id)
         .join(MpiRecord, MpiRecord.patient_id == MpiLink.patient_id)
         .where(MpiLink.grade == grade, MpiRecord.org_id.in_(sorted(orgs)))
+        .where(
+            exists().where(member.person_id == MpiLink.person_id, member.grade == MatchGrade.MATCH)
+        )
         .order_by(MpiLink.made_at.desc(), MpiLink.patient_id)
         .limit(count)
     )

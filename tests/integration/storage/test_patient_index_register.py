@@ -57,3 +57,19 @@ def test_link_unlink_merge_and_the_mdm_expansion(sessions: sessionmaker[Session]
             select(AuditRecord.action).where(AuditRecord.actor == "admin")
         ).all()
         assert sorted(actions) == ["mpi-link", "mpi-merge", "mpi-unlink"]
+
+
+def test_a_proposal_about_a_person_nobody_is_any_more_leaves_the_queue(
+    sessions: sessionmaker[Session],
+):
+    orgs = frozenset({"tx-wsy", "blq-wsy", "wcrm"})
+    with transaction(sessions) as session:
+        link(session, "e", "tx-wsy", patient("单丽华", phone="13805791234"))
+        link(session, "f", "blq-wsy", patient("善丽华", phone="13805791234"))
+        link(session, "g", "wcrm", patient("欧阳修远"))
+        old = person_of(session, "e")
+        assert [(lk.patient_id, lk.person_id) for lk in review.query_links(session, orgs)] == [
+            ("f", old)
+        ]
+        review.confirm(session, "e", str(person_of(session, "g")), ADMIN)  # e was g all along
+        assert review.query_links(session, orgs) == []
