@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.audit import audit
@@ -140,6 +140,7 @@ def _deterministic(wanted: Features, other: Features) -> LinkSource | None:
 def link(session: Session, patient_id: str, org_id: str | None, patient: dict[str, Any]) -> str:
     """Index the current version of a Patient and link it (idempotent); its person's id."""
     wanted = features(patient)
+    _take_turns(session, wanted.blocking_keys())
     _index(session, patient_id, org_id, wanted)
     links = _links(session, patient_id)
     current = next((lk for lk in links if lk.grade == MatchGrade.MATCH), None)
@@ -177,6 +178,15 @@ def link(session: Session, patient_id: str, org_id: str | None, patient: dict[st
             _audit(session, WORKER, "mpi-possible-match", patient_id, other_person,
                    candidate.score)  # fmt: skip
     return person
+
+
+def _take_turns(session: Session, keys: set[str]) -> None:
+    """Workers linking records that share a key take turns (PostgreSQL: a transaction lock per
+    key, in order); otherwise two could each make a new person of the same one.  (SQLite, the
+    embedded default, runs one worker.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted(keys):
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
 
 def forget(session: Session, patient_id: str, *, keep_links: bool = False) -> None:
