@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.audit import audit
 from storage.clinical.patient_matches import members, person_of, set_match
 from storage.db import add_rows
 from storage.models import LinkSource, MatchGrade, MpiLink, MpiRecord, utcnow
+from storage.models.mpi import REVIEWED
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def query_links(
         .order_by(MpiLink.made_at.desc(), MpiLink.patient_id)
         .limit(count)
     )
+    if grade != MatchGrade.MATCH:  # the very term of the review's partial index
+        statement = statement.where(text(REVIEWED))
     if person_id is not None:
         statement = statement.where(MpiLink.person_id == person_id)
     return [

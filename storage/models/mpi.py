@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, String
+from sqlalchemy import JSON, Float, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class LinkSource(LabelledEnum):
     SCORE = ("score", "概率匹配")
     NEW = ("new", "新建")  # nobody matched: the patient is a person of its own
     MANUAL = ("manual", "人工审核")
+
+
+REVIEWED = "grade != 'MATCH'"  # the links a person reviews or decided
 
 
 class MpiRecord(Base):
@@ -60,8 +63,13 @@ class MpiLink(Base):
     __tablename__ = "mpi_links"
     __table_args__ = (
         Index("ix_mpi_links_person", "person_id", "grade"),
-        Index("ix_mpi_links_grade", "grade", "made_at"),
-    )
+        # The review's: proposals and decisions only.  Nearly every row is a MATCH; an index
+        # leading with every grade would have the planner read all of them for grade = MATCH.
+        Index(
+            "ix_mpi_links_review", "grade", "made_at",
+            sqlite_where=text(REVIEWED), postgresql_where=text(REVIEWED),
+        ),
+    )  # fmt: skip
 
     patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("made_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_mpi_links_person", "mpi_links", ["person_id", "grade"])
-    op.create_index("ix_mpi_links_grade", "mpi_links", ["grade", "made_at"])
+    reviewed = sa.text("grade != 'MATCH'")
+    op.create_index("ix_mpi_links_review", "mpi_links", ["grade", "made_at"],
+                    sqlite_where=reviewed, postgresql_where=reviewed)  # fmt: skip
 
 
 def downgrade() -> None:
