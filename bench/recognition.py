@@ -37,10 +37,10 @@ from gateway.fhir.storing import store
 from gateway.workflow.recognition import recognizable
 from storage import import_alliance_file, open_platform
 from storage.db import transaction
+from storage.identity_numbers import ID_CARD
 from storage.settings import Settings
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "jinhua-alliance.yaml"
-ID_CARD = "urn:oid:2.16.156.10011.1.3"
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 SNOMED = "http://snomed.info/sct"
 SITES = ("69536005", "51185008")  # head, chest

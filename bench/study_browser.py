@@ -45,6 +45,7 @@ import httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from storage import import_alliance_file, open_platform, transaction  # noqa: E402
+from storage.identity_numbers import ID_CARD  # noqa: E402
 from storage.models import DicomPatient, DicomSeries, DicomStudy  # noqa: E402
 from storage.settings import Settings  # noqa: E402
 from tests.conftest import DEMO_ALLIANCE  # noqa: E402
@@ -56,7 +57,6 @@ MEMBERS = ["tx-wsy", "fc-wsy", "blq-wsy", "cz-sq", "wcrm"]
 MODALITIES = ["CT", "DX", "US", "MR"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-ID_CARD = "urn:oid:2.16.156.10011.1.3"
 # What the page always asks besides the filters (query.ts: STUDY_FIELDS, PAGE_SIZE + 1).
 PAGE = {"includefield": "00081030,00100021", "limit": "51", "offset": "0"}
 

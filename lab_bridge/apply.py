@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from fhir_profiles.search_values import extract
 from fhir_profiles.validation import validate
 from lab_bridge.errors import ContentError
-from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped
 from storage.fhir import StoredResource, by_identifier, by_identifiers, index_rows, new_id
 from storage.fhir import store as fhir_store
+from storage.identity_numbers import APPLICATION_NUMBER
 from storage.policy import Viewer, fhir_viewer
 
 

@@ -21,13 +21,13 @@ from hl7apy.core import Message
 from sqlalchemy import select
 
 from lab_bridge.errors import ContentError
-from lab_bridge.identifiers import APPLICATION_NUMBER, ID_CARD
 from lab_bridge.mllp import exchange
 from lab_bridge.parse import ParseError, Segment, escape, parse
 from storage import transaction
 from storage.clinical.lab_turnaround import note_sent
 from storage.fhir import read_many
 from storage.fhir import store as fhir_store
+from storage.identity_numbers import APPLICATION_NUMBER, ID_CARD
 from storage.models import MllpPeer, OrderMessage
 from storage.platform import Platform
 from storage.policy import fhir_viewer

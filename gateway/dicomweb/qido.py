@@ -21,6 +21,7 @@ from gateway.errors import BadRequest
 from gateway.fhir.imaging_study import patient_id_system
 from storage.dicom import ATTRIBUTES, Kind, Level, QueryError, find_values
 from storage.fhir import all_by_identifier
+from storage.identity_numbers import ID_CARD
 from storage.policy import Viewer, fhir_viewer
 
 _ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
@@ -45,7 +46,6 @@ DEFAULTS = {
 }  # fmt: skip
 CONTROL = {"includefield", "limit", "offset", "fuzzymatching"}
 ID_NUMBER_KEYS = {"OtherPatientIDsSequence.PatientID", "00101002.00100020"}
-ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
 MEMBER_PATIENT_IDS = patient_id_system("")  # + the issuing organization's id
 INSTANCE_AVAILABILITY = "00080056"
 RETRIEVE_URL = "00081190"

@@ -28,6 +28,7 @@ PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 MODIFIERS = {
     "token": {None, "not", "text", "missing"},
     "string": {None, "exact", "contains", "missing"},
+    "reference": {None, "mdm"},  # mdm: the Patients the patient index links to this one
 }
 _COMMA = re.compile(r"(?<!\\),")
 
@@ -209,6 +210,8 @@ def _criterion(
         return Criterion(code, kind, None, [Match(f"{modifier}/{v}") for v in values])
     if modifier not in MODIFIERS.get(kind, {None}):
         raise BadRequest(f"modifier :{modifier} is not supported on {kind} parameter {code}")
+    if modifier == "mdm" and any("/" in v and not v.startswith("Patient/") for v in values):
+        raise BadRequest(f"{name} expands a Patient: {name}=Patient/{{id}}")
     if kind == "date":
         return Criterion(code, kind, modifier, [_date_match(name, v) for v in values])
     if kind in ("quantity", "number"):

@@ -11,7 +11,8 @@ recognisable for an order when:
 - the institution that issued it (its performing organization) held a QC / EQA pass for the
   item's group on the day of the result (Beijing date);
 - the order is placed inside the item's window, counted from when the result was obtained;
-- it is the same person: the order's patient, or a member's Patient with the same 身份证号.
+- it is the same person: the order's patient, a member's Patient the patient index links to
+  it, or a member's Patient with the same 身份证号.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from sqlalchemy.orm import Session
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.workflow.due import order_modality
-from gateway.workflow.referrals import ID_CARD
+from storage.clinical.patient_matches import linked_patients
 from storage.clinical.recognition import items_of, qualified
 from storage.fhir import StoredResource, referencing
 from storage.fhir import store as fhir_store
 from storage.fhir.lookups import all_by_identifier
+from storage.identity_numbers import ID_CARD
 from storage.models import Organization, RecognitionItem, RecognitionKind
 from storage.policy import Viewer, recognition_viewer
 
@@ -143,9 +145,12 @@ def institution_names(session: Session, priors: list[Prior]) -> dict[str, str]:
 
 
 def same_person(session: Session, subject: str, viewer: Viewer) -> list[str]:
-    """``Patient/…`` of ``subject`` and of every Patient ``viewer`` sees with its 身份证号."""
-    patient = fhir_store.read(session, "Patient", subject.removeprefix("Patient/"))
-    people = [subject]
+    """``Patient/…`` of ``subject``, of every Patient the patient index links to it (MATCH),
+    and of every Patient ``viewer`` sees with its 身份证号 (a record the index has not reached
+    yet); whose results ``viewer`` may see is still the policy's question."""
+    patient_id = subject.removeprefix("Patient/")
+    people = [subject, *(f"Patient/{p}" for p in sorted(linked_patients(session, patient_id)))]
+    patient = fhir_store.read(session, "Patient", patient_id)
     for identifier in (patient.content or {}).get("identifier", []) if patient else []:
         if identifier.get("system") == ID_CARD and identifier.get("value"):
             people += [

@@ -38,6 +38,7 @@ from gateway.fhir.storing import store, store_valid
 from storage.clinical import referral_steps
 from storage.fhir import StoredResource, by_identifier, instant, new_id
 from storage.fhir import store as fhir_store
+from storage.identity_numbers import ID_CARD
 from storage.models import ReferralSteps
 from storage.policy import share_for_referral
 
@@ -49,7 +50,6 @@ TASK_TYPE = f"{CANONICAL}/CodeSystem/task-type"
 PROFILE = f"{CANONICAL}/StructureDefinition/yilian-referral"
 TASK_PROFILE = f"{CANONICAL}/StructureDefinition/yilian-referral-task"
 LOINC = "http://loinc.org"
-ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
 OWN_RECORD = "接收方患者档案"
 # direction -> the summary the receiver sends back (LOINC document type)
 SUMMARIES = {"up": ("18842-5", "出院小结"), "down": ("34133-9", "诊疗小结")}

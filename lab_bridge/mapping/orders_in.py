@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from lab_bridge.errors import ContentError
-from lab_bridge.identifiers import APPLICATION_NUMBER
 from lab_bridge.mapping.drafts import Draft, Mapped, ref
 from lab_bridge.mapping.oru_r01 import Context
 from lab_bridge.mapping.patient import patient
 from lab_bridge.mapping.specimen import specimen
 from lab_bridge.mapping.values import concept, date_time
 from lab_bridge.parse import Message, Segment
+from storage.identity_numbers import APPLICATION_NUMBER
 
 LAB = {"coding": [{"system": "http://yilian.example/fhir/CodeSystem/exam-category",
                    "code": "lab", "display": "Laboratory"}], "text": "检验"}  # fmt: skip

@@ -7,10 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lab_bridge.errors import ContentError
-from lab_bridge.identifiers import HEALTH_CARD, ID_CARD
 from lab_bridge.mapping.drafts import Draft
 from lab_bridge.mapping.values import date_time
 from lab_bridge.parse import Segment
+from storage.identity_numbers import HEALTH_CARD, ID_CARD
 
 GENDER = {"M": "male", "F": "female", "O": "other", "A": "other", "U": "unknown"}
 

@@ -7,6 +7,9 @@ read-back, and the figures — the same chain for a lab result, an imaging or an
 ``patient_links`` the patients' expiring, revocable links to their reports (云胶片);
 ``slot_bookings`` which appointment holds each booked exam slot (预约检查), one per slot;
 ``charges`` the charge of each completed remote service, once, and the monthly settlement.
+``patient_matches`` is the patient index (MPI: each member's Patient linked to a person;
+``linked_patients``), with ``patient_features``, ``patient_scoring`` and
+``patient_match_review``; they are imported by their paths (the score loads recordlinkage).
 ``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
 rejected, reported) and the turnaround figures.  Each register is used as a module
 (``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``

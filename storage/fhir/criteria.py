@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, literal, or_, select
 
 from storage.models import (
     FhirDateIndex,
@@ -23,6 +23,8 @@ from storage.models import (
     FhirStringIndex,
     FhirTokenIndex,
     FhirUriIndex,
+    MatchGrade,
+    MpiLink,
 )
 
 _ESCAPE = "!"
@@ -168,12 +170,28 @@ def _quantity(table: Any, match: Match) -> ColumnElement[bool]:
     return condition
 
 
-def _reference(table: Any, match: Match) -> ColumnElement[bool]:
+def _reference(table: Any, match: Match, modifier: str | None) -> ColumnElement[bool]:
+    if modifier == "mdm":
+        return same_person(table.target, match.value.removeprefix("Patient/"))
     if "/" in match.value:
         return table.target == match.value
     return or_(
         table.target == match.value, table.target.like(f"%/{_like(match.value)}", escape=_ESCAPE)
     )
+
+
+def same_person(target: Any, patient_id: str) -> ColumnElement[bool]:
+    """``target`` is ``Patient/{patient_id}`` or a Patient the patient index links ``MATCH`` to
+    the same person (``subject:mdm=Patient/…``, as HAPI FHIR's MDM expansion)."""
+    person = (
+        select(MpiLink.person_id)
+        .where(MpiLink.patient_id == patient_id, MpiLink.grade == MatchGrade.MATCH)
+        .scalar_subquery()
+    )
+    linked = select(literal("Patient/") + MpiLink.patient_id).where(
+        MpiLink.person_id == person, MpiLink.grade == MatchGrade.MATCH
+    )
+    return or_(target == f"Patient/{patient_id}", target.in_(linked))
 
 
 def alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElement[bool]:
@@ -185,7 +203,7 @@ def alternative(criterion: Criterion, table: Any, match: Match) -> ColumnElement
     if kind in ("quantity", "number"):
         return _quantity(table, match)
     if kind == "reference":
-        return _reference(table, match)
+        return _reference(table, match, criterion.modifier)
     return table.value == match.value
 
 

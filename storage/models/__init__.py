@@ -36,6 +36,7 @@ from storage.models.fhir import (
     SubscriptionPing,
 )
 from storage.models.hl7 import Hl7Message, Hl7State
+from storage.models.mpi import LinkSource, MatchGrade, MpiKey, MpiLink, MpiRecord
 from storage.models.objects import StoredObject
 from storage.models.outbox import OutboxEvent, OutboxState
 from storage.models.reading import PatientLink, ReadingMilestones, StudyLink
@@ -115,8 +116,13 @@ __all__ = [
     "LabItem",
     "LabTurnaround",
     "LabelledEnum",
+    "LinkSource",
     "LoginFailure",
+    "MatchGrade",
     "MllpPeer",
+    "MpiKey",
+    "MpiLink",
+    "MpiRecord",
     "OrderMessage",
     "OrgKind",
     "Organization",

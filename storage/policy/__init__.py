@@ -51,13 +51,14 @@ from storage.models import (
     ReferralShare,
     Role,
 )
-from storage.policy.administration import Administration, administration
+from storage.policy.administration import Administration, administration, reviews_patient_links
 from storage.policy.booking import booking_refusal, runs_centre
 
 __all__ = [
     "Administration", "Viewer", "administration", "booking_refusal", "charge_parties",
     "fhir_sees", "fhir_sees_current", "fhir_viewer", "fhir_visible", "kept_shares",
-    "known_organizations", "recognition_viewer", "remember_order", "runs_centre",
+    "known_organizations", "recognition_viewer", "remember_order", "reviews_patient_links",
+    "runs_centre",
     "settlement_refusal", "settles", "share_for_referral", "share_recognizable", "sharing",
     "visible_orgs",
 ]  # fmt: skip

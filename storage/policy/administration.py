@@ -28,3 +28,11 @@ def administration(session: Session, org_id: str, roles: tuple[str, ...]) -> Adm
     led = session.scalars(select(Alliance).where(Alliance.lead_org_id == org_id)).all()
     members = {m.org_id for alliance in led for m in alliance.members}
     return Administration(org_id, frozenset(a.id for a in led), frozenset({org_id, *members}))
+
+
+def reviews_patient_links(session: Session, org_id: str, roles: tuple[str, ...]) -> frozenset[str]:
+    """Whose patients' links (the patient index's review) a person decides: an administrator's
+    or a head's (负责人) :func:`administration` — a lead hospital's, its alliances' members."""
+    managed = administration(session, org_id, (Role.ADMIN.value,))
+    allowed = managed is not None and bool({Role.ADMIN.value, Role.HEAD.value} & set(roles))
+    return managed.orgs if allowed and managed else frozenset()

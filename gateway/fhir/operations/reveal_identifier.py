@@ -26,8 +26,8 @@ from gateway.fhir.context import Fhir
 from gateway.fhir.http import body_bytes, fhir_json, parameter_values
 from gateway.fhir.operation import Operation, Param
 from storage.fhir import store as fhir_store
+from storage.identity_numbers import ID_CARD
 
-ID_CARD = "urn:oid:2.16.156.10011.1.3"  # 居民身份证号
 REASON_LIMIT = 500
 
 

@@ -8,6 +8,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from storage.identity_numbers import ID_CARD
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.referral_setup import CLINIC, kept
 from tests.integration.fhir.test_rest import call
@@ -65,7 +66,7 @@ def local(gateway: Gateway, org: str, id_number: str) -> dict[str, Any]:
     """The same person as ``org``'s own systems registered them."""
     return kept(gateway, org, {
         "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": id_number}],
+        "identifier": [{"system": ID_CARD, "value": id_number}],
         "name": [{"text": "王小明"}], "gender": "male", "birthDate": "1975-01-01",
     })  # fmt: skip
 

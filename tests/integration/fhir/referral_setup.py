@@ -10,12 +10,12 @@ from typing import Any
 from gateway.fhir.storing import store
 from storage.db import transaction
 from storage.fhir import new_id
+from storage.identity_numbers import ID_CARD
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.test_rest import call
 
 CLINIC = "his-tx-wsy"
 LEAD = "his-jhzx"
-ID_CARD = "urn:oid:2.16.156.10011.1.3"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DIRECTION = "http://yilian.example/fhir/CodeSystem/referral-direction"
 _numbers = itertools.count(1)
