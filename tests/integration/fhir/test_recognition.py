@@ -9,6 +9,7 @@ its 4xx and changes nothing.  A released report of a qualified centre carries th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from gateway.workflow.recognition import BEIJING, MARK_EXTENSION, MARK_TAG, marked
 from storage.db import transaction
+from storage.identity_numbers import HEALTH_CARD
 from storage.models import AuditRecord, RecognitionDecision
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 from tests.integration.fhir.recognition_setup import (
@@ -37,6 +39,9 @@ from tests.integration.fhir.recognition_setup import (
 )
 from tests.integration.fhir.referral_setup import CLINIC, LEAD, created, kept, patient
 from tests.integration.fhir.test_rest import call
+from tests.servers import drain_outbox
+
+_cards = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +281,23 @@ def test_the_catalogue_is_a_code_system_every_member_reads(gateway: Gateway):
     forged = call(gateway, "PUT", f"/CodeSystem/{catalogue['id']}", LEAD,
                   body={**catalogue, "count": 11})  # fmt: skip
     assert forged.status_code == 405, forged.text  # published by the server: read only
+
+
+def test_a_person_the_patient_index_links_by_health_card_is_the_same_person(gateway: Gateway):
+    """No 身份证号 on either record: the 居民健康卡号 links them (the worker's patient index)."""
+    card = f"H3307{next(_cards):07d}"
+
+    def carded(who: str) -> dict[str, Any]:
+        return created(gateway, who, {
+            "resourceType": "Patient",
+            "identifier": [{"system": HEALTH_CARD, "value": card}],
+            "name": [{"text": "李秀英"}], "gender": "female", "birthDate": "1958-03-09",
+        })  # fmt: skip
+
+    at_lead, at_clinic = carded(LEAD), carded(CLINIC)
+    report = ct_report(gateway, "jhzx", at_lead, days=5)
+    draft = ct(at_clinic, HEAD, "头颅CT平扫")
+    assert priors(offered(gateway, draft)) == []  # not linked yet: nothing says it is them
+    drain_outbox(gateway.node.platform)  # the worker's mpi.link
+    [prior] = priors(offered(gateway, draft))
+    assert prior["result"]["reference"] == f"DiagnosticReport/{report['id']}"
