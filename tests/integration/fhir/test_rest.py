@@ -147,10 +147,9 @@ def test_capability_statement_states_what_is_served(gateway: Gateway):
         "create", "search-type",
     }  # fmt: skip
     assert {o["name"] for o in resources["Patient"]["operation"]} == {
-        "validate",
-        "everything",
-        "reveal-identifier",
-    }
+        "validate", "everything", "reveal-identifier", "match", "ihe-pix", "mdm-query-links",
+        "mdm-update-link", "mdm-merge-golden-resources",
+    }  # fmt: skip
 
 
 def test_validate_operation_never_stores(gateway: Gateway):
