@@ -56,7 +56,7 @@ INDICATORS = (
         definition_en="Numerator: slots starting in the period that are booked (no-shows "
         "included); denominator: all published slots starting in the period. Stratified by "
         "device (Schedule).",
-        stratifier="device",
+        stratifiers=("device",),
         improvement="increase",
         evaluate=slot_utilisation,
     ),
@@ -70,7 +70,7 @@ INDICATORS = (
         definition_en="Numerator: slots of the members' share starting in the period that are "
         "booked; denominator: slots of the members' share starting in the period. Stratified "
         "by device.",
-        stratifier="device",
+        stratifiers=("device",),
         improvement="increase",
         evaluate=reserve_utilisation,
     ),
@@ -84,7 +84,7 @@ INDICATORS = (
         definition_en="Numerator: booked slots starting in the period that a member (not the "
         "publishing organization) booked; denominator: booked slots starting in the period. "
         "Stratified by the booking member.",
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=members_share,
     ),

@@ -7,7 +7,15 @@ from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.publishing import publish
-from gateway.indicators import booking, recognition, referrals
+from gateway.indicators import (
+    booking,
+    critical,
+    examinations,
+    lab,
+    reading,
+    recognition,
+    referrals,
+)
 from gateway.indicators.model import (
     DENOMINATOR,
     INITIAL,
@@ -18,6 +26,10 @@ from gateway.indicators.model import (
 from storage.platform import Platform
 
 INDICATORS: tuple[Indicator, ...] = (
+    *reading.INDICATORS,
+    *examinations.INDICATORS,
+    *lab.INDICATORS,
+    *critical.INDICATORS,
     *referrals.INDICATORS,
     *booking.INDICATORS,
     *recognition.INDICATORS,
@@ -66,7 +78,7 @@ def measure(indicator: Indicator) -> dict[str, Any]:
         "group": [
             {
                 "population": populations,
-                "stratifier": [{"code": {"text": indicator.stratifier}}],
+                "stratifier": [{"code": {"text": name}} for name in indicator.stratifiers],
             }
         ],
     }

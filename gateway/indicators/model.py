@@ -1,20 +1,35 @@
 """What an indicator is: its definition (name, scoring, unit, what is counted) and how it is
 evaluated for the organizations a requester sees over a period — one figure overall and one per
-stratum (a member, a device, a direction)."""
+stratum (a member, a device, a centre, a priority), each stratum keyed ``Kind/code`` where the
+kind says which of the indicator's stratifiers it belongs to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
+
+from storage.clinical.intervals import interval_figures
 
 # FHIR measure-population codes, as a MeasureReport names its counts.
 INITIAL = "initial-population"
 NUMERATOR = "numerator"
 DENOMINATOR = "denominator"
 MEASURE_POPULATION = "measure-population"
+Row = TypeVar("Row")
+# Each stratifier an indicator may declare, and the kind of its strata's keys.
+STRATUM_KINDS = {
+    "organization": "Organization",
+    "device": "Schedule",
+    "reason": "RepeatReason",
+    "centre": "HealthcareService",
+    "priority": "Priority",
+    "modality": "Modality",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +72,7 @@ class Indicator:
     unit: str
     definition: str
     definition_en: str
-    stratifier: str  # what the strata are: organization, device, direction
+    stratifiers: tuple[str, ...]  # what the strata are: keys of STRATUM_KINDS
     improvement: str  # increase or decrease
     evaluate: Evaluate
 
@@ -69,3 +84,32 @@ def proportion(numerator: int, denominator: int) -> Figure:
 
 def cohort(count: int) -> Figure:
     return Figure({INITIAL: count}, float(count))
+
+
+def count(rows: Sequence[object]) -> Figure:
+    return cohort(len(rows))
+
+
+def minutes(values: Iterable[float | None], pick: str) -> Figure:
+    """Minutes of a group as a continuous-variable figure: how many were measured, scored by
+    their ``median`` or ``p90``."""
+    found = interval_figures(values)
+    score = found.median_minutes if pick == "median" else found.p90_minutes
+    return Figure({MEASURE_POPULATION: found.count}, score)
+
+
+def per(
+    rows: Sequence[Row],
+    figure: Callable[[Sequence[Row]], Figure],
+    *keys: Callable[[Row], str | None],
+) -> Result:
+    """``figure`` of all ``rows`` and of each group of them by each of ``keys`` (one per
+    stratifier; a row whose key is None is in no stratum of that stratifier)."""
+    strata: dict[str, Figure] = {}
+    for key in keys:
+        groups: dict[str, list[Row]] = defaultdict(list)
+        for row in rows:
+            if (label := key(row)) is not None:
+                groups[label].append(row)
+        strata |= {label: figure(group) for label, group in sorted(groups.items())}
+    return Result(figure(rows), strata)

@@ -6,6 +6,7 @@ in the period by the members the requester sees; strata: the ordering member, or
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from gateway.indicators.model import (
     Result,
     Scope,
     cohort,
+    per,
     proportion,
 )
 from storage.clinical.recognition import decisions_in
@@ -25,20 +27,16 @@ from storage.models import RecognitionDecision
 REASON_STRATUM = "RepeatReason"
 
 
-def _by_member(rows: list[RecognitionDecision]) -> dict[str, list[RecognitionDecision]]:
-    members: dict[str, list[RecognitionDecision]] = {}
-    for row in rows:
-        members.setdefault(f"Organization/{row.org_id}", []).append(row)
-    return dict(sorted(members.items()))
+def _member(row: RecognitionDecision) -> str:
+    return f"Organization/{row.org_id}"
 
 
-def _rate(rows: list[RecognitionDecision]) -> Figure:
+def _rate(rows: Sequence[RecognitionDecision]) -> Figure:
     return proportion(sum(r.decision == "recognised" for r in rows), len(rows))
 
 
 def recognition_rate(session: Session, scope: Scope) -> Result:
-    rows = decisions_in(session, scope.orgs, scope.start, scope.end)
-    return Result(_rate(rows), {k: _rate(v) for k, v in _by_member(rows).items()})
+    return per(decisions_in(session, scope.orgs, scope.start, scope.end), _rate, _member)
 
 
 def repeats(session: Session, scope: Scope) -> Result:
@@ -51,15 +49,14 @@ def repeats(session: Session, scope: Scope) -> Result:
     )
 
 
-def _saved(rows: list[RecognitionDecision]) -> Figure:
+def _saved(rows: Sequence[RecognitionDecision]) -> Figure:
     recognised = [r for r in rows if r.decision == "recognised"]
     total = sum((r.price for r in recognised), Decimal("0.00"))
     return Figure({MEASURE_POPULATION: len(recognised)}, float(total))
 
 
 def savings(session: Session, scope: Scope) -> Result:
-    rows = decisions_in(session, scope.orgs, scope.start, scope.end)
-    return Result(_saved(rows), {k: _saved(v) for k, v in _by_member(rows).items()})
+    return per(decisions_in(session, scope.orgs, scope.start, scope.end), _saved, _member)
 
 
 INDICATORS = (
@@ -73,7 +70,7 @@ INDICATORS = (
         definition_en="Numerator: recognisable prior results the doctor recognised in the "
         "period; denominator: recognisable prior results the doctor decided on (recognised or "
         "repeated) in the period. Stratified by the ordering member.",
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=recognition_rate,
     ),
@@ -86,7 +83,7 @@ INDICATORS = (
         definition="统计期内医生对可互认结果选择『不互认』而重复检查的例数。按不互认理由分层。",
         definition_en="Recognisable prior results the doctor chose to repeat in the period. "
         "Stratified by the reason given.",
-        stratifier="reason",
+        stratifiers=("reason",),
         improvement="decrease",
         evaluate=repeats,
     ),
@@ -99,7 +96,7 @@ INDICATORS = (
         definition="统计期内医生选择『互认』的结果按互认项目目录价格计的合计金额（元）。按开单机构分层。",
         definition_en="The catalogue prices (CNY) of the prior results recognised in the period, "
         "summed. Stratified by the ordering member.",
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=savings,
     ),

@@ -6,21 +6,21 @@ a downward one), or for acceptance the receiving organization."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
 from gateway.indicators.model import (
-    MEASURE_POPULATION,
     Figure,
     Indicator,
     Result,
     Scope,
-    cohort,
+    count,
+    minutes,
+    per,
     proportion,
 )
-from storage.clinical.intervals import interval_figures, minutes_between
+from storage.clinical.intervals import minutes_between
 from storage.clinical.referral_steps import on_time, referrals_in
 from storage.models import ReferralSteps
 
@@ -36,74 +36,60 @@ def _member(row: ReferralSteps) -> str:
     return f"Organization/{row.referrer_org_id if row.direction == 'up' else row.receiver_org_id}"
 
 
-def _per(
-    rows: Rows, key: Callable[[ReferralSteps], str], figure: Callable[[Rows], Figure]
-) -> Result:
-    groups: dict[str, Rows] = defaultdict(list)
-    for row in rows:
-        groups[key(row)].append(row)
-    return Result(figure(rows), {k: figure(v) for k, v in sorted(groups.items())})
-
-
 def _up(rows: Iterable[ReferralSteps]) -> Rows:
     return [r for r in rows if r.direction == "up"]
 
 
 def two_way(session: Session, scope: Scope) -> Result:
-    return _per(_counted(session, scope), _member, lambda rows: cohort(len(rows)))
+    return per(_counted(session, scope), count, _member)
 
 
 def upward(session: Session, scope: Scope) -> Result:
-    return _per(_up(_counted(session, scope)), _member, lambda rows: cohort(len(rows)))
+    return per(_up(_counted(session, scope)), count, _member)
 
 
 def downward(session: Session, scope: Scope) -> Result:
     rows = [r for r in _counted(session, scope) if r.direction == "down"]
-    return _per(rows, _member, lambda rows: cohort(len(rows)))
+    return per(rows, count, _member)
 
 
 def downward_share(session: Session, scope: Scope) -> Result:
-    def figure(rows: Rows) -> Figure:
+    def figure(rows: Sequence[ReferralSteps]) -> Figure:
         return proportion(len(rows) - len(_up(rows)), len(rows))
 
-    return _per(_counted(session, scope), _member, figure)
+    return per(_counted(session, scope), figure, _member)
 
 
 def down_to_up(session: Session, scope: Scope) -> Result:
-    def figure(rows: Rows) -> Figure:
+    def figure(rows: Sequence[ReferralSteps]) -> Figure:
         up = len(_up(rows))
         return proportion(len(rows) - up, up)
 
-    return _per(_counted(session, scope), _member, figure)
+    return per(_counted(session, scope), figure, _member)
 
 
 def booked(session: Session, scope: Scope) -> Result:
-    def figure(rows: Rows) -> Figure:
+    def figure(rows: Sequence[ReferralSteps]) -> Figure:
         return proportion(sum(r.booked for r in rows), len(rows))
 
-    return _per(_up(_counted(session, scope)), _member, figure)
+    return per(_up(_counted(session, scope)), figure, _member)
 
 
 def green_channel(session: Session, scope: Scope) -> Result:
     urgent = [r for r in _up(_counted(session, scope)) if r.accept_due_at is not None]
-    return _per(urgent, _receiver, lambda rows: proportion(sum(map(on_time, rows)), len(rows)))
+    return per(urgent, lambda rows: proportion(sum(map(on_time, rows)), len(rows)), _receiver)
 
 
 def _receiver(row: ReferralSteps) -> str:
     return f"Organization/{row.receiver_org_id}"
 
 
-def _acceptance(
-    pick: Callable[[float | None, float | None], float | None],
-) -> Callable[..., Result]:
-    def figure(rows: Rows) -> Figure:
-        found = interval_figures(minutes_between(r.referred_at, r.accepted_at) for r in rows)
-        return Figure(
-            {MEASURE_POPULATION: found.count}, pick(found.median_minutes, found.p90_minutes)
-        )
+def _acceptance(pick: str) -> Callable[[Session, Scope], Result]:
+    def figure(rows: Sequence[ReferralSteps]) -> Figure:
+        return minutes((minutes_between(r.referred_at, r.accepted_at) for r in rows), pick)
 
     def evaluate(session: Session, scope: Scope) -> Result:
-        return _per(_counted(session, scope), _receiver, figure)
+        return per(_counted(session, scope), figure, _receiver)
 
     return evaluate
 
@@ -130,7 +116,7 @@ INDICATORS = (
         unit="1",
         definition="统计期内发起的上转与下转人次之和。" + _STRATA["member"][0],
         definition_en="Upward and downward referrals made in the period. " + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=two_way,
     ),
@@ -143,7 +129,7 @@ INDICATORS = (
         definition="统计期内基层向上级医院转诊的人次。" + _STRATA["member"][0],
         definition_en="Referrals up to a higher level of care made in the period. "
         + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=upward,
     ),
@@ -155,7 +141,7 @@ INDICATORS = (
         unit="1",
         definition="统计期内上级医院向基层转诊的人次。" + _STRATA["member"][0],
         definition_en="Referrals down to primary care made in the period. " + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=downward,
     ),
@@ -168,7 +154,7 @@ INDICATORS = (
         definition="分子：下转人次；分母：双向转诊人次（上转＋下转）。" + _STRATA["member"][0],
         definition_en="Numerator: downward referrals; denominator: all referrals (up and down). "
         + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=downward_share,
     ),
@@ -181,7 +167,7 @@ INDICATORS = (
         definition="分子：下转人次；分母：上转人次。" + _STRATA["member"][0],
         definition_en="Numerator: downward referrals; denominator: upward referrals. "
         + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=down_to_up,
     ),
@@ -198,7 +184,7 @@ INDICATORS = (
             "referrals. "
         )
         + _STRATA["member"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=booked,
     ),
@@ -215,7 +201,7 @@ INDICATORS = (
             "upward referrals. "
         )
         + _STRATA["receiver"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="increase",
         evaluate=green_channel,
     ),
@@ -228,9 +214,9 @@ INDICATORS = (
         definition="已接收的转诊自发起至接收的分钟数的中位数。" + _STRATA["receiver"][0],
         definition_en="Median minutes from referral to acceptance, of the referrals accepted. "
         + _STRATA["receiver"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_acceptance(lambda median, _p90: median),
+        evaluate=_acceptance("median"),
     ),
     Indicator(
         id="referrals-acceptance-p90",
@@ -244,8 +230,8 @@ INDICATORS = (
             "accepted. "
         )
         + _STRATA["receiver"][1],
-        stratifier="organization",
+        stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_acceptance(lambda _median, p90: p90),
+        evaluate=_acceptance("p90"),
     ),
 )

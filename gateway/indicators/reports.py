@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.indicators.measures import COUNTED, POPULATION, measure_url
-from gateway.indicators.model import Figure, Indicator, Result
+from gateway.indicators.model import STRATUM_KINDS, Figure, Indicator, Result
+from gateway.indicators.reading import PRIORITIES
 from gateway.indicators.recognition import REASON_STRATUM
 from gateway.workflow.recognition_decisions import REPEAT_REASONS
 from storage.fhir import instant
 from storage.fhir import store as fhir_store
-from storage.models import Organization
+from storage.models import Centre, Organization
 
 UCUM = "http://unitsofmeasure.org"
 ISO_4217 = "urn:iso:std:iso:4217"  # money: a currency, not a UCUM unit
@@ -27,7 +28,8 @@ CSV_COLUMNS = ("indicator", "指标", "stratum", "分层", "numerator", "denomin
 
 
 def label(session: Session, stratum: str) -> str:
-    """What a person calls a stratum: an organization's or a device's name."""
+    """What a person calls a stratum: an organization's, a device's or a centre's name, a
+    reason or a priority in words; a modality as its code."""
     kind, _, key = stratum.partition("/")
     if kind == "Organization":
         organization = session.get(Organization, key)
@@ -36,8 +38,13 @@ def label(session: Session, stratum: str) -> str:
         found = fhir_store.read(session, "Schedule", key)
         content = found.content if found is not None and found.content else {}
         return str(content.get("comment") or key)
+    if kind == "HealthcareService":
+        centre = session.get(Centre, key)
+        return centre.name if centre is not None else key
     if kind == REASON_STRATUM:
         return REPEAT_REASONS.get(key, key)
+    if kind == "Priority":
+        return PRIORITIES.get(key, key)
     return key
 
 
@@ -49,16 +56,20 @@ def measure_report(
     end: datetime,
     reporter: str,
 ) -> dict[str, Any]:
-    strata = [
-        {
-            "value": {"coding": [{"code": key}], "text": label(session, key)},
-            **_counts(indicator, figure),
-        }
-        for key, figure in result.strata.items()
-    ]
     group: dict[str, Any] = _counts(indicator, result.overall)
-    if strata:
-        group["stratifier"] = [{"code": [{"text": indicator.stratifier}], "stratum": strata}]
+    stratifiers = []
+    for name in indicator.stratifiers:
+        kind = f"{STRATUM_KINDS[name]}/"
+        strata = [
+            {"value": {"coding": [{"code": key}], "text": label(session, key)},
+             **_counts(indicator, figure)}
+            for key, figure in result.strata.items()
+            if key.startswith(kind)
+        ]  # fmt: skip
+        if strata:
+            stratifiers.append({"code": [{"text": name}], "stratum": strata})
+    if stratifiers:
+        group["stratifier"] = stratifiers
     return {
         "resourceType": "MeasureReport",
         "status": "complete",

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.clinical.intervals import minutes_between
 from storage.models import AlertState, CriticalAlert, CriticalAlertStep, User
 from storage.outbox import enqueue
 from storage.registry import heads_of
@@ -207,9 +208,11 @@ class AlertFigures:
         return self.on_time / self.raised if self.raised else None
 
 
-def figures(session: Session, orgs: set[str], since: datetime, until: datetime) -> AlertFigures:
-    """What happened to the alerts raised in ``[since, until)`` by or for ``orgs``."""
-    alerts = list(
+def alerts_in(
+    session: Session, orgs: set[str], since: datetime, until: datetime
+) -> list[CriticalAlert]:
+    """The alerts raised in ``[since, until)`` by or for ``orgs``."""
+    return list(
         session.scalars(
             select(CriticalAlert).where(
                 CriticalAlert.raised_at >= since,
@@ -219,12 +222,26 @@ def figures(session: Session, orgs: set[str], since: datetime, until: datetime) 
             )
         )
     )
-    done = [(a, a.acknowledged_at) for a in alerts if a.acknowledged_at is not None]
-    minutes = [(at - a.raised_at).total_seconds() / 60 for a, at in done]
+
+
+def on_time(alert: CriticalAlert) -> bool:
+    """Acknowledged by the organization told first, before the first deadline."""
+    at = alert.acknowledged_at
+    return at is not None and alert.level == 0 and at <= alert.deadline_at
+
+
+def minutes_to_acknowledge(alert: CriticalAlert) -> float | None:
+    return minutes_between(alert.raised_at, alert.acknowledged_at)
+
+
+def figures(session: Session, orgs: set[str], since: datetime, until: datetime) -> AlertFigures:
+    """What happened to the alerts raised in ``[since, until)`` by or for ``orgs``."""
+    alerts = alerts_in(session, orgs, since, until)
+    minutes = [m for m in map(minutes_to_acknowledge, alerts) if m is not None]
     return AlertFigures(
         raised=len(alerts),
-        acknowledged=len(done),
-        on_time=sum(1 for a, at in done if a.level == 0 and at <= a.deadline_at),
+        acknowledged=len(minutes),
+        on_time=sum(map(on_time, alerts)),
         escalated=sum(1 for a in alerts if a.level > 0),
         open=sum(1 for a in alerts if a.state == AlertState.OPEN),
         median_minutes=statistics.median(minutes) if minutes else None,

@@ -121,11 +121,11 @@ class TurnaroundFigures:
         return round(self.rejected / self.with_specimen, 4) if self.with_specimen else None
 
 
-def figures(
+def orders_in(
     session: Session, orgs: set[str], since: datetime, until: datetime
-) -> TurnaroundFigures:
+) -> list[LabTurnaround]:
     """The orders placed in ``[since, until)`` by or with ``orgs``."""
-    rows = list(
+    return list(
         session.scalars(
             select(LabTurnaround).where(
                 LabTurnaround.ordered_at >= since,
@@ -137,10 +137,21 @@ def figures(
             )
         )
     )
+
+
+def has_specimen(row: LabTurnaround) -> bool:
+    return bool(row.collected_at or row.received_at or row.rejected_at)
+
+
+def figures(
+    session: Session, orgs: set[str], since: datetime, until: datetime
+) -> TurnaroundFigures:
+    """The figures of the orders placed in ``[since, until)`` by or with ``orgs``."""
+    rows = orders_in(session, orgs, since, until)
     intervals = {name: interval_figures(minutes(row, name) for row in rows) for name in INTERVALS}
     return TurnaroundFigures(
         orders=len(rows),
-        with_specimen=sum(1 for r in rows if r.collected_at or r.received_at or r.rejected_at),
+        with_specimen=sum(map(has_specimen, rows)),
         rejected=sum(1 for r in rows if r.rejected_at is not None),
         intervals=intervals,
     )

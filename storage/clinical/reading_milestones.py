@@ -128,6 +128,22 @@ class Figures:
         return round(self.on_time / self.verified, 4) if self.verified else None
 
 
+def tasks_in(
+    session: Session, orgs: set[str], centres: set[str], since: datetime, until: datetime
+) -> list[ReadingMilestones]:
+    """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres``."""
+    return list(session.scalars(select(ReadingMilestones).where(
+        ReadingMilestones.ordered_at >= since, ReadingMilestones.ordered_at < until,
+        or_(ReadingMilestones.requester_org_id.in_(orgs),
+            ReadingMilestones.centre_id.in_(centres)),
+    )))  # fmt: skip
+
+
+def on_time(row: ReadingMilestones) -> bool:
+    """Verified by its due time (报告时限)."""
+    return row.verified_at is not None and row.verified_at <= row.due_at
+
+
 def figures(
     session: Session,
     orgs: set[str],
@@ -138,11 +154,7 @@ def figures(
 ) -> dict[str, dict[str, Figures]]:
     """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres``: all of them,
     and by modality, by priority and by centre."""
-    rows = list(session.scalars(select(ReadingMilestones).where(
-        ReadingMilestones.ordered_at >= since, ReadingMilestones.ordered_at < until,
-        or_(ReadingMilestones.requester_org_id.in_(orgs),
-            ReadingMilestones.centre_id.in_(centres)),
-    )))  # fmt: skip
+    rows = tasks_in(session, orgs, centres, since, until)
     groups: dict[str, dict[str, list[ReadingMilestones]]] = {
         "all": {"all": rows}, "modality": {}, "priority": {}, "centre": {}}  # fmt: skip
     for row in rows:
@@ -161,7 +173,7 @@ def _figures(rows: list[ReadingMilestones], now: datetime) -> Figures:
     return Figures(
         tasks=len(rows),
         verified=len(verified),
-        on_time=sum(1 for r in verified if r.verified_at <= r.due_at),
+        on_time=sum(map(on_time, verified)),
         overdue_open=sum(1 for r in rows if r.finished_at is None and r.due_at < now),
         intervals=intervals,
     )

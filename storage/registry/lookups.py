@@ -75,6 +75,11 @@ def serving_centre(session: Session, kind: str, org_id: str) -> Centre | None:
     ).first()
 
 
+def centres_of(session: Session, orgs: set[str]) -> set[str]:
+    """The ids of the centres ``orgs`` run."""
+    return set(session.scalars(select(Centre.id).where(Centre.org_id.in_(orgs))))
+
+
 def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
     """The organization whose centre of ``kind`` serves ``org_id``."""
     centre = serving_centre(session, kind, org_id)

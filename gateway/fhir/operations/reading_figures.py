@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.fhir.figures import figures_operation
 from storage.clinical import reading_milestones
-from storage.models import Centre
+from storage.registry import centres_of
 
 
 def count(session: Session, orgs: set[str], start: datetime, end: datetime) -> dict[str, Any]:
-    centres = set(session.scalars(select(Centre.id).where(Centre.org_id.in_(orgs))))
-    found = reading_milestones.figures(session, orgs, centres, start, end, datetime.now(UTC))
+    found = reading_milestones.figures(
+        session, orgs, centres_of(session, orgs), start, end, datetime.now(UTC)
+    )
     return {
         group: {key: _shown(figures) for key, figures in by.items()} for group, by in found.items()
     }

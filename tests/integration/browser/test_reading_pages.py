@@ -351,3 +351,28 @@ def test_the_clinics_head_sees_the_same_pair(watched: Page, base: str, month: st
     expect(pair_rows(watched)).to_have_count(1)
     expect(pair_rows(watched).first.locator("td")).to_have_text(LINE)
     expect(watched.locator("[data-test=month-total]")).to_have_text(f"{month} 合计：60.00 元")
+
+
+def test_the_heads_dashboard_counts_the_readings_by_centre_and_priority(
+    watched: Page, base: str, month: str
+):
+    """The month's remote readings on 李华's dashboard: one table and chart per stratifier —
+    the imaging centre, and 急诊 (the module's orders are stat)."""
+    page = watched
+    logged_in(page, base, "lihua")
+    page.click("[data-test=menu-indicators]")
+    picker = page.locator("#indicators-month")
+    picker.fill(month)
+    picker.press("Enter")
+    page.locator("[data-test=indicators] tbody tr", has_text="远程诊断量").click()
+    detail = page.locator("[data-test=detail]")
+    centre = detail.locator("[data-stratifier=centre]")
+    expect(centre.locator("h3")).to_have_text("按诊断中心")
+    expect(centre.locator("[data-test=strata]")).to_contain_text("金华市中心医院医学影像中心")
+    priority = detail.locator("[data-stratifier=priority]")
+    expect(priority.locator("[data-test=strata] tbody tr")).to_have_count(1)
+    expect(priority.locator("[data-test=strata]")).to_contain_text("急诊")
+    expect(detail.locator("[data-test=indicator-chart] svg")).to_have_count(2)
+    no_serious_violations(page)
+    fits_the_width(page)
+    screenshot(page, "indicators-reading")

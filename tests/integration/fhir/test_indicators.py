@@ -2,7 +2,9 @@
 the members' reserved share used and the members' share of bookings count exactly the slots
 published and booked that day, per device and per booking member; the referral indicators
 count each way, the downward share, booked referrals, the green channel and the acceptance
-time per member — as MeasureReports (valid R4) and as the CSV the alliance hands in."""
+time per member; remote reading, lab turnaround, critical values and the grassroots share of
+exams count exactly the clocks given, per centre, priority, member and modality — as
+MeasureReports (valid R4) and as the CSV the alliance hands in."""
 
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from fhir.resources.R4B.measure import Measure
 from fhir.resources.R4B.measurereport import MeasureReport
 
 from storage.db import transaction
-from storage.models import ReferralSteps
+from storage.models import (
+    CriticalAlert,
+    DicomPatient,
+    DicomStudy,
+    LabTurnaround,
+    ReadingMilestones,
+    ReferralSteps,
+)
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.booking import CLINIC, LEAD, book, order, publish
 from tests.integration.fhir.test_rest import call
@@ -27,13 +36,13 @@ def populations(group: dict) -> dict[str, int]:
 
 
 def stratum(report: dict, key: str) -> dict:
-    [found] = [s for s in report["group"][0]["stratifier"][0]["stratum"]
+    [found] = [s for stratifier in report["group"][0]["stratifier"] for s in stratifier["stratum"]
                if s["value"]["coding"][0]["code"] == key]  # fmt: skip
     return found
 
 
 def test_the_indicators_are_measures_every_member_reads(gateway: Gateway):
-    found = call(gateway, "GET", "/Measure", LEAD).json()
+    found = call(gateway, "GET", "/Measure?_count=100", LEAD).json()
     measures = {e["resource"]["id"]: e["resource"] for e in found["entry"]}
     assert {"slot-utilisation", "members-reserve-utilisation", "members-booking-share"} <= set(
         measures
@@ -169,3 +178,122 @@ def test_referral_indicators_count_each_way_per_member_and_the_acceptance_time(
     assert counts("referrals-acceptance-median", lead) == ({"measure-population": 3}, 20.0)
     assert counts("referrals-acceptance-p90") == ({"measure-population": 4}, 60.0)
     assert reports["referrals-acceptance-median"]["group"][0]["measureScore"]["unit"] == "min"
+
+
+def evaluated(gateway: Gateway, period: str) -> dict[str, dict]:
+    answer = call(gateway, "GET", f"/Measure/$evaluate-measure?{period}", LEAD)
+    assert answer.status_code == 200, answer.text
+    reports = {e["resource"]["measure"].rsplit("/", 1)[1]: e["resource"]
+               for e in answer.json()["entry"]}  # fmt: skip
+    for report in reports.values():
+        MeasureReport.model_validate(report)
+    return reports
+
+
+def figure(report: dict, key: str = "") -> tuple[dict[str, int], float | None]:
+    group = stratum(report, key) if key else report["group"][0]
+    return populations(group), group.get("measureScore", {}).get("value")
+
+
+def test_reading_lab_critical_and_grassroots_indicators_count_the_clocks_given(gateway: Gateway):
+    """On 3 October 2025 (Beijing): four reading tasks, four lab orders, three critical values
+    and four studies, each with a known clock."""
+    nine = datetime(2025, 10, 3, 1, tzinfo=UTC)  # 09:00 Beijing
+
+    def at(minutes: int | None) -> datetime | None:
+        return None if minutes is None else nine + timedelta(minutes=minutes)
+
+    readings = [  # (centre, priority, images → verified minutes, due after images)
+        ("jhzx-imaging", "routine", 30, 60),
+        ("jhzx-imaging", "stat", 20, 15),
+        ("jhzx-imaging", "routine", None, 60),
+        ("jhzx-ecg", "routine", 10, 60),
+    ]
+    labs = [  # (requester, collected → received, → rejected, → reported) in minutes from 09:00
+        ("sj-sq", (0, 40, None, 100)),
+        ("sj-sq", (0, 30, 35, None)),
+        ("tx-wsy", (60, 80, None, 170)),
+        ("tx-wsy", (None, None, None, None)),
+    ]
+    alerts = [  # (recipient, acknowledged after, level reached)
+        ("sj-sq", 5, 0),
+        ("sj-sq", 25, 1),
+        ("tx-wsy", None, 0),
+    ]
+    studies = [("sj-sq", "CT"), ("tx-wsy", "DX"), ("jhzx", "CT"), ("jhzx", "CT\\SR")]
+    with transaction(gateway.node.platform.sessions) as session:
+        for n, (centre, priority, verified, due) in enumerate(readings):
+            session.add(ReadingMilestones(
+                task_id=f"indicator-reading-{n}", order_id=f"indicator-reading-sr-{n}",
+                centre_id=centre, requester_org_id="sj-sq", modality="CT", priority=priority,
+                ordered_at=at(-30), images_at=nine, due_at=at(due), verified_at=at(verified),
+            ))  # fmt: skip
+        for n, (requester, (collected, received, rejected, reported)) in enumerate(labs):
+            session.add(LabTurnaround(
+                order_id=f"indicator-lab-{n}", requester_org_id=requester,
+                performer_org_id="jhzx", ordered_at=at(-10), collected_at=at(collected),
+                received_at=at(received), rejected_at=at(rejected), reported_at=at(reported),
+            ))  # fmt: skip
+        for n, (recipient, acknowledged, level) in enumerate(alerts):
+            session.add(CriticalAlert(
+                id=f"indicator-alert-{n}", kind="lab", source_org_id="jhzx",
+                recipient_org_id=recipient, about="Observation/x", summary="钾 6.8 mmol/L",
+                raised_at=at(60 * n), deadline_at=at(60 * n + 15), level=level,
+                state="open" if acknowledged is None else "acknowledged",
+                acknowledged_at=at(None if acknowledged is None else 60 * n + acknowledged),
+            ))  # fmt: skip
+        for n, (org, modalities) in enumerate(studies):
+            patient = DicomPatient(org_id=org, patient_id=f"indicator-{n}")
+            session.add(patient)
+            session.flush()
+            session.add(DicomStudy(
+                study_uid=f"2.25.{9_000_000 + n}", patient_pk=patient.id, org_id=org,
+                study_date="20251003", modalities=modalities,
+            ))  # fmt: skip
+
+    reports = evaluated(gateway, "periodStart=2025-10-03&periodEnd=2025-10-03")
+
+    imaging, ecg = "HealthcareService/jhzx-imaging", "HealthcareService/jhzx-ecg"
+    volume = reports["reading-volume"]
+    assert figure(volume) == ({"initial-population": 4}, 4)
+    assert figure(volume, imaging) == ({"initial-population": 3}, 3)
+    assert stratum(volume, imaging)["value"]["text"] == "金华市中心医院医学影像中心"
+    assert figure(volume, "Priority/stat") == ({"initial-population": 1}, 1)
+    assert stratum(volume, "Priority/stat")["value"]["text"] == "急诊"
+    assert [s["code"][0]["text"] for s in volume["group"][0]["stratifier"]] == [
+        "centre", "priority"]  # fmt: skip
+    assert figure(reports["reading-turnaround-median"]) == ({"measure-population": 3}, 20.0)
+    assert figure(reports["reading-turnaround-median"], ecg)[1] == 10.0
+    assert figure(reports["reading-turnaround-p90"])[1] == 30.0
+    on_time = reports["reading-on-time-rate"]
+    assert figure(on_time) == ({"numerator": 2, "denominator": 3}, 0.6667)
+    assert figure(on_time, imaging) == ({"numerator": 1, "denominator": 2}, 0.5)
+    assert figure(on_time, "Priority/stat") == ({"numerator": 0, "denominator": 1}, 0.0)
+
+    sanjiang, tangxi, lead = "Organization/sj-sq", "Organization/tx-wsy", "Organization/jhzx"
+    assert figure(reports["lab-pre-analytical-median"]) == ({"measure-population": 3}, 30.0)
+    assert figure(reports["lab-pre-analytical-median"], sanjiang)[1] == 35.0
+    assert figure(reports["lab-intra-laboratory-median"], lead) == (
+        {"measure-population": 2}, 75.0)  # fmt: skip
+    assert figure(reports["lab-intra-laboratory-p90"])[1] == 90.0
+    rejected = reports["lab-specimen-rejection-rate"]
+    assert figure(rejected) == ({"numerator": 1, "denominator": 3}, 0.3333)
+    assert figure(rejected, sanjiang) == ({"numerator": 1, "denominator": 2}, 0.5)
+    assert figure(rejected, tangxi) == ({"numerator": 0, "denominator": 1}, 0.0)
+
+    notified = reports["critical-notification-rate"]
+    assert figure(notified) == ({"numerator": 2, "denominator": 3}, 0.6667)
+    assert figure(notified, tangxi) == ({"numerator": 0, "denominator": 1}, 0.0)
+    assert figure(reports["critical-notification-timeliness"]) == (
+        {"numerator": 1, "denominator": 3}, 0.3333)  # fmt: skip
+    assert figure(reports["critical-acknowledgement-median"]) == ({"measure-population": 2}, 15.0)
+
+    share = reports["grassroots-exam-share"]
+    assert figure(share) == ({"numerator": 2, "denominator": 4}, 0.5)
+    assert figure(share, "Modality/CT") == ({"numerator": 1, "denominator": 3}, 0.3333)
+    assert figure(share, "Modality/DX") == ({"numerator": 1, "denominator": 1}, 1.0)
+
+    # The day after has none of it.
+    after = evaluated(gateway, "periodStart=2025-10-04&periodEnd=2025-10-04")
+    assert figure(after["reading-volume"]) == ({"initial-population": 0}, 0)
+    assert figure(after["grassroots-exam-share"]) == ({"numerator": 0, "denominator": 0}, None)

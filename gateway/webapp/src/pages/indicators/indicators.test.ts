@@ -14,7 +14,7 @@ describe('indicators', () => {
     expect(monthRange('2028-02')).toEqual(['2028-02-01', '2028-02-29'])
   })
 
-  it('reads the total and each stratum of a MeasureReport', () => {
+  it('reads the total and each stratum of a MeasureReport, grouped by stratifier', () => {
     const report: MeasureReport = {
       resourceType: 'MeasureReport',
       id: 'r',
@@ -25,11 +25,22 @@ describe('indicators', () => {
           measureScore: { value: 0.6667 },
           stratifier: [
             {
+              code: [{ text: 'organization' }],
               stratum: [
                 {
                   value: { coding: [{ code: 'Organization/tx-wsy' }], text: '汤溪卫生院' },
                   population: counts(1, 3),
                   measureScore: { value: 0.3333 },
+                },
+              ],
+            },
+            {
+              code: [{ text: 'priority' }],
+              stratum: [
+                {
+                  value: { coding: [{ code: 'Priority/stat' }], text: '急诊' },
+                  population: counts(1, 1),
+                  measureScore: { value: 1 },
                 },
               ],
             },
@@ -40,7 +51,16 @@ describe('indicators', () => {
     const { total, strata } = linesOf(report)
     expect([total.numerator, total.denominator, total.score]).toEqual([2, 3, 0.6667])
     expect(strata).toEqual([
-      { key: 'Organization/tx-wsy', label: '汤溪卫生院', numerator: 1, denominator: 3, count: undefined, score: 0.3333 },
+      {
+        by: 'organization',
+        lines: [
+          { key: 'Organization/tx-wsy', label: '汤溪卫生院', numerator: 1, denominator: 3, count: undefined, score: 0.3333 },
+        ],
+      },
+      {
+        by: 'priority',
+        lines: [{ key: 'Priority/stat', label: '急诊', numerator: 1, denominator: 1, count: undefined, score: 1 }],
+      },
     ])
   })
 

@@ -42,10 +42,16 @@ export interface Line {
   score?: number
 }
 
+/** The strata of one stratifier (by centre, by priority…): `by` is its code text. */
+export interface StrataGroup {
+  by: string
+  lines: Line[]
+}
+
 export interface Evaluated {
   measure: Measure
   total: Line
-  strata: Line[]
+  strata: StrataGroup[]
 }
 
 /** The first and the last day of a month `YYYY-MM`. */
@@ -69,12 +75,15 @@ function line(key: string, label: string, counted: Counted): Line {
   }
 }
 
-/** A report's total and strata as lines. */
-export function linesOf(report: MeasureReport): { total: Line; strata: Line[] } {
+/** A report's total, and its strata as lines, one group per stratifier. */
+export function linesOf(report: MeasureReport): { total: Line; strata: StrataGroup[] } {
   const group = report.group?.[0] ?? {}
-  const strata = (group.stratifier?.[0]?.stratum ?? []).map((stratum) =>
-    line(stratum.value?.coding?.[0]?.code ?? '', stratum.value?.text ?? '', stratum),
-  )
+  const strata = (group.stratifier ?? []).map((stratifier) => ({
+    by: stratifier.code?.[0]?.text ?? '',
+    lines: (stratifier.stratum ?? []).map((stratum) =>
+      line(stratum.value?.coding?.[0]?.code ?? '', stratum.value?.text ?? '', stratum),
+    ),
+  }))
   return { total: line('', '', group), strata }
 }
 

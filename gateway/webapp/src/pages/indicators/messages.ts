@@ -18,6 +18,14 @@ export default definePageMessages({
     noStrata: '本期无分层数据',
     definition: '口径',
     scope: '统计范围：本机构及其服务的成员单位；按自然日（北京时间）统计。',
+    by: {
+      organization: '按机构',
+      device: '按设备',
+      reason: '按理由',
+      centre: '按诊断中心',
+      priority: '按优先级',
+      modality: '按检查类型',
+    },
   },
   en: {
     title: 'Indicators',
@@ -36,5 +44,13 @@ export default definePageMessages({
     noStrata: 'No strata this period',
     definition: 'Definition',
     scope: 'Scope: your organization and the members it serves; by local (Beijing) days.',
+    by: {
+      organization: 'By organization',
+      device: 'By device',
+      reason: 'By reason',
+      centre: 'By centre',
+      priority: 'By priority',
+      modality: 'By modality',
+    },
   },
 })

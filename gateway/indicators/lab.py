@@ -1,0 +1,105 @@
+"""Indicators of the shared lab (检验中心), as the national clinical-laboratory quality indicators
+count them: 检验前周转时间 (collection → receipt in the lab) and 实验室内周转时间 (receipt →
+report) as medians and the 90th percentile, and 标本拒收率 (specimens rejected ÷ specimens
+sent).  Counted over the commissioned lab orders placed in the period by or with the members
+the requester sees; strata: the ordering member for what happens before the lab, the
+performing lab for what happens in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.orm import Session
+
+from gateway.indicators.model import Figure, Indicator, Result, Scope, minutes, per, proportion
+from storage.clinical import lab_turnaround
+from storage.models import LabTurnaround
+
+Rows = Sequence[LabTurnaround]
+
+
+def _requester(row: LabTurnaround) -> str | None:
+    return f"Organization/{row.requester_org_id}" if row.requester_org_id else None
+
+
+def _performer(row: LabTurnaround) -> str | None:
+    return f"Organization/{row.performer_org_id}" if row.performer_org_id else None
+
+
+def _evaluated(
+    figure: Callable[[Rows], Figure], by: Callable[[LabTurnaround], str | None]
+) -> Callable[[Session, Scope], Result]:
+    def evaluate(session: Session, scope: Scope) -> Result:
+        return per(lab_turnaround.orders_in(session, scope.orgs, scope.start, scope.end),
+                   figure, by)  # fmt: skip
+
+    return evaluate
+
+
+def _interval(name: str, pick: str) -> Callable[[Rows], Figure]:
+    return lambda rows: minutes((lab_turnaround.minutes(r, name) for r in rows), pick)
+
+
+def _rejected(rows: Rows) -> Figure:
+    sent = [r for r in rows if lab_turnaround.has_specimen(r)]
+    return proportion(sum(1 for r in sent if r.rejected_at is not None), len(sent))
+
+
+_BY_REQUESTER = ("按开单机构分层。", "Stratified by the ordering member.")
+_BY_LAB = ("按检验机构分层。", "Stratified by the performing lab.")
+
+INDICATORS = (
+    Indicator(
+        id="lab-pre-analytical-median",
+        title="检验前周转时间（中位数）",
+        title_en="Pre-analytical turnaround (median)",
+        scoring="continuous-variable",
+        unit="min",
+        definition="标本自采集至检验机构接收的分钟数的中位数。" + _BY_REQUESTER[0],
+        definition_en="Median minutes from the specimen's collection to its receipt in the "
+        "lab. " + _BY_REQUESTER[1],
+        stratifiers=("organization",),
+        improvement="decrease",
+        evaluate=_evaluated(_interval("preAnalytical", "median"), _requester),
+    ),
+    Indicator(
+        id="lab-intra-laboratory-median",
+        title="实验室内周转时间（中位数）",
+        title_en="Intra-laboratory turnaround (median)",
+        scoring="continuous-variable",
+        unit="min",
+        definition="标本自检验机构接收至报告发出的分钟数的中位数。" + _BY_LAB[0],
+        definition_en="Median minutes from the specimen's receipt in the lab to the report. "
+        + _BY_LAB[1],
+        stratifiers=("organization",),
+        improvement="decrease",
+        evaluate=_evaluated(_interval("intraLaboratory", "median"), _performer),
+    ),
+    Indicator(
+        id="lab-intra-laboratory-p90",
+        title="实验室内周转时间（P90）",
+        title_en="Intra-laboratory turnaround (P90)",
+        scoring="continuous-variable",
+        unit="min",
+        definition="标本自检验机构接收至报告发出的分钟数的第90百分位数。" + _BY_LAB[0],
+        definition_en="90th percentile of the minutes from the specimen's receipt in the lab "
+        "to the report. " + _BY_LAB[1],
+        stratifiers=("organization",),
+        improvement="decrease",
+        evaluate=_evaluated(_interval("intraLaboratory", "p90"), _performer),
+    ),
+    Indicator(
+        id="lab-specimen-rejection-rate",
+        title="标本拒收率",
+        title_en="Specimen rejection rate",
+        scoring="proportion",
+        unit="1",
+        definition="分子：被检验机构拒收的标本数；分母：送检标本数（有采集、接收或拒收记录的检验医嘱）。"
+        + _BY_REQUESTER[0],
+        definition_en="Numerator: specimens the lab rejected; denominator: specimens sent "
+        "(lab orders with a collection, receipt or rejection). " + _BY_REQUESTER[1],
+        stratifiers=("organization",),
+        improvement="decrease",
+        evaluate=_evaluated(_rejected, _requester),
+    ),
+)

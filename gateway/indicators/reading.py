@@ -1,0 +1,119 @@
+"""Indicators of remote reading (基层检查、上级诊断): how many exams the shared centres were asked
+to read, how long from complete images to the verified report (the 报告时限 clock), and how
+many were verified in time.  Counted over the reading Tasks of the orders placed in the period
+by the members the requester sees or read by their centres; strata: the centre
+(``HealthcareService``) and the order's priority."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.orm import Session
+
+from gateway.indicators.model import (
+    Figure,
+    Indicator,
+    Result,
+    Scope,
+    count,
+    minutes,
+    per,
+    proportion,
+)
+from storage.clinical import reading_milestones
+from storage.models import ReadingMilestones
+from storage.registry import centres_of
+
+# FHIR request-priority, as a clinician reads it.
+PRIORITIES = {"routine": "常规", "urgent": "加急", "asap": "尽快", "stat": "急诊"}
+Rows = Sequence[ReadingMilestones]
+_STRATA = (
+    "按诊断中心与医嘱优先级分层。",
+    "Stratified by the reading centre and by the order's priority.",
+)
+
+
+def _centre(row: ReadingMilestones) -> str:
+    return f"HealthcareService/{row.centre_id}"
+
+
+def _priority(row: ReadingMilestones) -> str:
+    return f"Priority/{row.priority}"
+
+
+def _evaluated(figure: Callable[[Rows], Figure]) -> Callable[[Session, Scope], Result]:
+    def evaluate(session: Session, scope: Scope) -> Result:
+        orgs = scope.orgs
+        rows = reading_milestones.tasks_in(
+            session, orgs, centres_of(session, orgs), scope.start, scope.end
+        )
+        return per(rows, figure, _centre, _priority)
+
+    return evaluate
+
+
+def _on_time(rows: Rows) -> Figure:
+    verified = [r for r in rows if r.verified_at is not None]
+    return proportion(sum(map(reading_milestones.on_time, verified)), len(verified))
+
+
+def _turnaround(pick: str) -> Callable[[Rows], Figure]:
+    return lambda rows: minutes(
+        (reading_milestones.minutes(r, "imagesToReport") for r in rows), pick
+    )
+
+
+INDICATORS = (
+    Indicator(
+        id="reading-volume",
+        title="远程诊断量",
+        title_en="Remote readings requested",
+        scoring="cohort",
+        unit="1",
+        definition="统计期内开具的、由诊断中心远程阅片的检查例数（阅片任务数）。" + _STRATA[0],
+        definition_en="Exams ordered in the period for a shared centre to read remotely "
+        "(reading tasks). " + _STRATA[1],
+        stratifiers=("centre", "priority"),
+        improvement="increase",
+        evaluate=_evaluated(count),
+    ),
+    Indicator(
+        id="reading-turnaround-median",
+        title="远程诊断报告周转时间（中位数）",
+        title_en="Remote-reading turnaround (median)",
+        scoring="continuous-variable",
+        unit="min",
+        definition="已审核报告自图像接收完整至报告审核的分钟数的中位数。" + _STRATA[0],
+        definition_en="Median minutes from complete images to the verified report, of the "
+        "reports verified. " + _STRATA[1],
+        stratifiers=("centre", "priority"),
+        improvement="decrease",
+        evaluate=_evaluated(_turnaround("median")),
+    ),
+    Indicator(
+        id="reading-turnaround-p90",
+        title="远程诊断报告周转时间（P90）",
+        title_en="Remote-reading turnaround (P90)",
+        scoring="continuous-variable",
+        unit="min",
+        definition="已审核报告自图像接收完整至报告审核的分钟数的第90百分位数。" + _STRATA[0],
+        definition_en="90th percentile of the minutes from complete images to the verified "
+        "report, of the reports verified. " + _STRATA[1],
+        stratifiers=("centre", "priority"),
+        improvement="decrease",
+        evaluate=_evaluated(_turnaround("p90")),
+    ),
+    Indicator(
+        id="reading-on-time-rate",
+        title="远程诊断报告及时率",
+        title_en="Remote-reading reports on time",
+        scoring="proportion",
+        unit="1",
+        definition="分子：在报告时限内审核的报告数；分母：已审核的报告数。" + _STRATA[0],
+        definition_en="Numerator: reports verified by their due time; denominator: reports "
+        "verified. " + _STRATA[1],
+        stratifiers=("centre", "priority"),
+        improvement="increase",
+        evaluate=_evaluated(_on_time),
+    ),
+)
