@@ -2,8 +2,10 @@
 ``order-select`` while the doctor picks examinations and ``order-sign`` before signing, with
 the draft orders; each prior of the same person that is recognisable for a draft
 (:mod:`gateway.workflow.recognition`) comes back as a card — what, where, when, until when,
-the report's impression — with the suggestion to drop the draft (互认) and the policy's repeat
-reasons as ``overrideReasons`` (不互认).  The HIS reports what the doctor did to
+the report's impression — with the suggestion to drop the draft (互认), the policy's repeat
+reasons as ``overrideReasons`` (不互认) and a link to the web app's page of the prior (调阅报告,
+``/app/results/{type}/{id}`` at the gateway's public address; the person logs in there and the
+server decides whether they may read it).  The HIS reports what the doctor did to
 ``/cds-services/{id}/feedback``: accepted is recorded as recognised, overridden as repeated with
 its reason, both as a ``DetectedIssue`` (:mod:`gateway.workflow.recognition_decisions`).
 
@@ -22,19 +24,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.auth.routes import Auth
+from gateway import webapp_site
+from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, NotFound, Unprocessable
 from gateway.fhir import interactions
 from gateway.fhir.http import body_bytes
 from gateway.fhir.recognition_catalogue import system_url
+from gateway.fhir.recognition_offer import offer
 from gateway.transactions import run_in_transaction
-from gateway.workflow.recognition import BEIJING, Prior, institution_names, recognizable
+from gateway.workflow.recognition import BEIJING, Prior, institution_names
 from gateway.workflow.recognition_decisions import REASONS, REPEAT_REASONS, checked, record
 from storage.json_codec import loads
 from storage.models import RecognitionCard
 from storage.platform import Platform
-from storage.policy import share_recognizable
 
 SERVICES = {
     "yilian-recognition-select": ("order-select", "互认提示（选择医嘱时）",
@@ -65,8 +68,9 @@ def router(platform: Platform) -> APIRouter:
         if body.get("hook") != hook:
             raise BadRequest(f"the service {service_id} answers the hook {hook}")
         drafts = _drafts(body)
+        app = f"{public_base(request, platform)}{webapp_site.PREFIX}"
         cards = await run_in_threadpool(
-            run_in_transaction, platform, lambda s: _cards(s, requester, service_id, drafts)
+            run_in_transaction, platform, lambda s: _cards(s, requester, service_id, drafts, app)
         )
         return JSONResponse({"cards": cards})
 
@@ -126,26 +130,25 @@ def _drafts(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cards(
-    session: Session, requester: Requester, service_id: str, drafts: list[dict[str, Any]]
+    session: Session,
+    requester: Requester,
+    service_id: str,
+    drafts: list[dict[str, Any]],
+    app: str,
 ) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     cards = []
     for draft in drafts:
-        priors = recognizable(session, requester.org_id, draft, now)
-        share_recognizable(session, requester.org_id,
-                           [(p.result.resource_type, p.result.id) for p in priors])  # fmt: skip
+        priors = offer(session, requester, draft, service_id, now)
         names = institution_names(session, priors)
         for prior in priors:
-            card = _card(draft, prior, names.get(prior.org_id, prior.org_id))
+            card = _card(draft, prior, names.get(prior.org_id, prior.org_id), app)
             session.add(RecognitionCard(
                 id=card["uuid"], suggestion_id=card["suggestions"][0]["uuid"],
                 service_id=service_id, org_id=requester.org_id, order=draft,
                 prior_ref=prior.reference, issued_at=now,
             ))  # fmt: skip
             cards.append(card)
-        interactions.audit_fhir(session, requester, "operation", "ServiceRequest",
-                                face=service_id, id=draft["id"],
-                                included=[p.reference for p in priors])  # fmt: skip
     return cards
 
 
@@ -153,7 +156,7 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d")
 
 
-def _card(draft: dict[str, Any], prior: Prior, where: str) -> dict[str, Any]:
+def _card(draft: dict[str, Any], prior: Prior, where: str, app: str) -> dict[str, Any]:
     item, content = prior.item, prior.result.content or {}
     summary = f"可互认：{where} {_day(prior.obtained)} {item.name}（{item.mark}）"
     conclusion = content.get("conclusion")
@@ -176,6 +179,8 @@ def _card(draft: dict[str, Any], prior: Prior, where: str) -> dict[str, Any]:
                          "resourceId": f"ServiceRequest/{draft['id']}"}],
         }],
         "selectionBehavior": "at-most-one",
+        "links": [{"label": "调阅报告", "url": f"{app}/results/{prior.reference}",
+                   "type": "absolute"}],
         "overrideReasons": [
             {"system": REASONS, "code": code, "display": display}
             for code, display in REPEAT_REASONS.items()

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from gateway.auth.routes import Auth
+from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest
 from gateway.fhir import interactions, openapi
 from gateway.fhir.context import Fhir
@@ -22,10 +23,10 @@ from gateway.fhir.http import body_bytes, parameter_values
 from gateway.fhir.operation import Operation, Param
 from gateway.fhir.own_orders import own_order
 from gateway.fhir.recognition_catalogue import system_url
+from gateway.fhir.recognition_offer import offer
 from gateway.transactions import json_answer
-from gateway.workflow.recognition import Prior, institution_names, recognizable
+from gateway.workflow.recognition import Prior, institution_names
 from storage.fhir import instant
-from storage.policy import share_recognizable
 
 PROMPT = "有互认检查项目，请审阅并选择『互认』或『不互认』"
 
@@ -50,14 +51,8 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         )
 
 
-def answer(session: Session, requester: Any, order: dict[str, Any]) -> dict[str, Any]:
-    priors = recognizable(session, requester.org_id, order, datetime.now(UTC))
-    share_recognizable(
-        session, requester.org_id, [(p.result.resource_type, p.result.id) for p in priors]
-    )
-    interactions.audit_fhir(session, requester, "operation", "ServiceRequest",
-                            face="recognizable-results", id=order.get("id"),
-                            included=[p.reference for p in priors])  # fmt: skip
+def answer(session: Session, requester: Requester, order: dict[str, Any]) -> dict[str, Any]:
+    priors = offer(session, requester, order, "recognizable-results", datetime.now(UTC))
     return as_parameters(session, priors)
 
 

@@ -5,17 +5,21 @@ blood count.  蒋华 opens 互认审阅: each order shows the prompt and the lea
 under its mark, the blood count 无可互认结果; 调阅报告 opens the head CT report and the
 potassium's value; 互认 revokes the head CT order; 不互认 for the chest CT is refused by the
 server without words for 其他, then recorded with 病情变化.  Both decisions are DetectedIssues
-the clinic's HIS finds."""
+the clinic's HIS finds.  The link of a CDS Hooks card opens the head CT report on a page of its
+own after the login; a report the clinic may not read is said so."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.browser.conftest import (
+    PASSWORD,
     fits_the_width,
     logged_in,
     no_serious_violations,
@@ -34,6 +38,7 @@ LOINC = "http://loinc.org"
 HEAD, CHEST = "69536005", "51185008"
 PROMPT = "有互认检查项目，请审阅并选择『互认』或『不互认』"
 HEAD_CONCLUSION = "颅脑CT平扫未见明显异常。"
+MARK = "http://yilian.example/fhir/StructureDefinition/recognition-mark"
 
 
 def ago(days: float) -> str:
@@ -65,9 +70,9 @@ def orders(served: Running, base: str) -> dict[str, str]:
     ``potassium``)."""
     lead, clinic = token(base, "his-jhzx"), token(base, "his-tx-wsy")
     at_lead = registered(base, lead)
-    for site, text, days, conclusion in (
-        (HEAD, "头颅CT平扫", 5, HEAD_CONCLUSION),
-        (CHEST, "胸部CT平扫", 12, "两肺未见明显实质性病变。"),
+    for site, text, days, conclusion, marks in (
+        (HEAD, "头颅CT平扫", 5, HEAD_CONCLUSION, [{"url": MARK, "valueString": "金HR"}]),
+        (CHEST, "胸部CT平扫", 12, "两肺未见明显实质性病变。", []),
     ):
         done = fhir(base, lead, "POST", "ServiceRequest",
                     ct_order(at_lead, site, text, "jhzx", days + 0.1))  # fmt: skip
@@ -76,6 +81,7 @@ def orders(served: Running, base: str) -> dict[str, str]:
             "subject": done["subject"], "basedOn": [{"reference": f"ServiceRequest/{done['id']}"}],
             "effectiveDateTime": ago(days), "issued": ago(days - 0.1),
             "performer": [{"reference": "Organization/jhzx"}], "conclusion": conclusion,
+            **({"extension": marks} if marks else {}),
         })  # fmt: skip
     fhir(base, lead, "POST", "Observation", {
         "resourceType": "Observation", "status": "final",
@@ -133,7 +139,7 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     assert opened.value.status == 200
     dialog = page.locator("[data-test=prior-dialog]")
     expect(dialog.locator("[data-test=report-impression]")).to_have_text(HEAD_CONCLUSION)
-    expect(dialog.locator("[data-test=prior-dialog-institution]")).to_have_text("金华市中心医院")
+    expect(dialog.locator("[data-test=result-institution]")).to_have_text("金华市中心医院")
     settled(page)  # the dialog's fade-in, for the screenshot
     screenshot(page, "recognition-report-zh")
     no_serious_violations(page)
@@ -142,7 +148,7 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     # A lab result (浙HR, 7 days) opens as its value and unit.
     expect(potassium.locator("[data-test=prior-mark]")).to_have_text("浙HR")
     potassium.locator("[data-test=open-report]").click()
-    expect(dialog.locator("[data-test=prior-value]")).to_have_text("4.1 mmol/L")
+    expect(dialog.locator("[data-test=result-value]")).to_have_text("4.1 mmol/L")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
@@ -218,3 +224,52 @@ def test_the_doctor_recognises_the_head_ct_and_repeats_the_chest_ct(
     settled(page)
     screenshot(page, "recognition-en")
     no_serious_violations(page)
+
+
+def test_the_cds_card_link_opens_the_prior_report_after_the_login(
+    watched: Page, base: str, orders: dict[str, str]
+):
+    """The clinic's HIS asks order-sign about a draft head CT; the doctor follows the card's
+    link (调阅报告), logs in and lands on the lead hospital's report."""
+    clinic = token(base, "his-tx-wsy")
+    subject = fhir(base, clinic, "GET", f"ServiceRequest/{orders['chest']}")["subject"]
+    patient = subject["reference"].removeprefix("Patient/")
+    draft = ct_order(patient, HEAD, "头颅CT平扫", "tx-wsy")
+    draft |= {"id": "draft-head", "status": "draft"}
+    answer = httpx.post(f"{base}/cds-services/yilian-recognition-sign", json={
+        "hookInstance": str(uuid.uuid4()), "hook": "order-sign",
+        "context": {"userId": "Practitioner/jianghua", "patientId": patient,
+                    "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                                    "entry": [{"resource": draft}]}},
+    }, headers={"Authorization": f"Bearer {clinic}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    [card] = answer.json()["cards"]
+    [link] = card["links"]
+    assert link["type"] == "absolute"
+    assert re.fullmatch(rf"{re.escape(base)}/app/results/DiagnosticReport/[^/]+", link["url"])
+
+    page = watched
+    signed_in_at(page, link["url"])
+    expect(page.locator("main h1")).to_have_text("调阅报告")
+    expect(page.locator("[data-test=report-impression]")).to_have_text(HEAD_CONCLUSION)
+    expect(page.locator("[data-test=result-mark]")).to_have_text("金HR")
+    expect(page.locator("[data-test=result-institution]")).to_have_text("金华市中心医院")
+    expect(page.locator("[data-test=result-status]")).to_have_text("已出报告")
+    fits_the_width(page)
+    settled(page)
+    screenshot(page, "result-page-zh")
+    no_serious_violations(page)
+
+    # A report the clinic may not read (or that is not there): the server's 404, said plainly.
+    signed_in_at(page, f"{base}/app/results/DiagnosticReport/not-offered")
+    expect(page.locator("[data-test=result-refused]")).to_have_text("找不到此结果，或您无权查看。")
+
+
+def signed_in_at(page: Page, url: str) -> None:
+    """Open ``url`` without a login, log in as 蒋华 and be brought back to it."""
+    page.goto(url)
+    page.wait_for_selector("#username")
+    page.fill("#username", "jianghua")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)

@@ -1,9 +1,9 @@
 """CDS Hooks 2.0 for mutual recognition (区域互认), requests shaped like the specification's
 examples: discovery lists the order-select and order-sign services; a call with the draft orders
 gets one card per recognisable prior (the suggestion drops the draft, the policy's repeat
-reasons are the override reasons); the feedback — accepted, overridden with a reason — is
-recorded as the doctor's decision; feedback on another client's card or without an outcome is
-refused."""
+reasons are the override reasons, a link opens the prior in the web app); the feedback —
+accepted, overridden with a reason — is recorded as the doctor's decision; feedback on another
+client's card or without an outcome is refused."""
 
 from __future__ import annotations
 
@@ -98,6 +98,9 @@ def test_cds_hooks_cards_for_draft_orders_and_the_feedback_recorded(gateway: Gat
         card["overrideReasons"]
     )
     assert card["extension"]["cn.yilian.prior"]["result"] == f"DiagnosticReport/{head['id']}"
+    # 调阅报告: the web app's page of that prior, at the gateway's address.
+    page = f"{gateway.url}/app/results/DiagnosticReport/{head['id']}"
+    assert card["links"] == [{"label": "调阅报告", "url": page, "type": "absolute"}]
     accepted = feedback(gateway, "yilian-recognition-select", {
         "card": card["uuid"], "outcome": "accepted",
         "acceptedSuggestions": [{"id": suggestion["uuid"]}]})  # fmt: skip

@@ -44,9 +44,6 @@ export default definePageMessages({
     report: {
       title: '调阅报告',
       loadFailed: '无法打开报告：{reason}',
-      result: '检验结果',
-      value: '结果',
-      status: '状态',
       close: '关闭',
     },
     dialog: {
@@ -110,9 +107,6 @@ export default definePageMessages({
     report: {
       title: 'Prior report',
       loadFailed: 'Could not open the report: {reason}',
-      result: 'Lab result',
-      value: 'Result',
-      status: 'Status',
       close: 'Close',
     },
     dialog: {
