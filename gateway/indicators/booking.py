@@ -13,9 +13,13 @@ from gateway.indicators.model import Figure, Indicator, Result, Scope, proportio
 from storage.clinical.slot_figures import SlotRow, slots_in
 
 
+def _slots(session: Session, scope: Scope) -> list[SlotRow]:
+    return scope.shared("booking", lambda: slots_in(session, scope.orgs, scope.start, scope.end))
+
+
 def _by_schedule(session: Session, scope: Scope, kept: Callable[[SlotRow], bool]) -> Result:
     """Booked ÷ published, of the slots ``kept`` — overall and per device."""
-    rows = [row for row in slots_in(session, scope.orgs, scope.start, scope.end) if kept(row)]
+    rows = [row for row in _slots(session, scope) if kept(row)]
     published, booked = Counter[str](), Counter[str]()
     for row in rows:
         published[row.schedule] += 1
@@ -35,7 +39,7 @@ def reserve_utilisation(session: Session, scope: Scope) -> Result:
 def members_share(session: Session, scope: Scope) -> Result:
     """Of the booked slots, those a member (not the publishing organization) booked — overall
     and per booking member."""
-    held = [r for r in slots_in(session, scope.orgs, scope.start, scope.end) if r.booked_by]
+    held = [r for r in _slots(session, scope) if r.booked_by]
     by_member = Counter(r.booked_by for r in held if r.booked_by != r.publisher)
     strata: dict[str, Figure] = {
         f"Organization/{member}": proportion(count, len(held))

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ NUMERATOR = "numerator"
 DENOMINATOR = "denominator"
 MEASURE_POPULATION = "measure-population"
 Row = TypeVar("Row")
+T = TypeVar("T")
 # Each stratifier an indicator may declare, and the kind of its strata's keys.
 STRATUM_KINDS = {
     "organization": "Organization",
@@ -34,11 +35,19 @@ STRATUM_KINDS = {
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Whose records (the organizations the requester sees) and when: ``[start, end)``."""
+    """Whose records (the organizations the requester sees) and when: ``[start, end)``; the
+    rows a family of indicators counts are read once per scope and shared (:meth:`shared`)."""
 
     orgs: set[str]
     start: datetime
     end: datetime
+    _read: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, register: str, read: Callable[[], T]) -> T:
+        """The rows of ``register`` in this scope, read the first time they are asked for."""
+        if register not in self._read:
+            self._read[register] = read()
+        return self._read[register]
 
 
 @dataclass(frozen=True, slots=True)

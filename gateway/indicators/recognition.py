@@ -27,6 +27,11 @@ from storage.models import RecognitionDecision
 REASON_STRATUM = "RepeatReason"
 
 
+def _decisions(session: Session, scope: Scope) -> list[RecognitionDecision]:
+    return scope.shared("recognition", lambda: decisions_in(
+        session, scope.orgs, scope.start, scope.end))  # fmt: skip
+
+
 def _member(row: RecognitionDecision) -> str:
     return f"Organization/{row.org_id}"
 
@@ -36,11 +41,11 @@ def _rate(rows: Sequence[RecognitionDecision]) -> Figure:
 
 
 def recognition_rate(session: Session, scope: Scope) -> Result:
-    return per(decisions_in(session, scope.orgs, scope.start, scope.end), _rate, _member)
+    return per(_decisions(session, scope), _rate, _member)
 
 
 def repeats(session: Session, scope: Scope) -> Result:
-    rows = [r for r in decisions_in(session, scope.orgs, scope.start, scope.end)
+    rows = [r for r in _decisions(session, scope)
             if r.decision == "repeated"]  # fmt: skip
     reasons = Counter(str(r.reason) for r in rows)
     return Result(
@@ -56,7 +61,7 @@ def _saved(rows: Sequence[RecognitionDecision]) -> Figure:
 
 
 def savings(session: Session, scope: Scope) -> Result:
-    return per(decisions_in(session, scope.orgs, scope.start, scope.end), _saved, _member)
+    return per(_decisions(session, scope), _saved, _member)
 
 
 INDICATORS = (

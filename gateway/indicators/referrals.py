@@ -28,8 +28,9 @@ Rows = list[ReferralSteps]
 
 
 def _counted(session: Session, scope: Scope) -> Rows:
-    return [r for r in referrals_in(session, scope.orgs, scope.start, scope.end)
-            if r.cancelled_at is None]  # fmt: skip
+    rows = scope.shared("referrals", lambda: referrals_in(
+        session, scope.orgs, scope.start, scope.end))  # fmt: skip
+    return [r for r in rows if r.cancelled_at is None]
 
 
 def _member(row: ReferralSteps) -> str:

@@ -11,15 +11,14 @@ or changes it; this module keeps the chain and the figures.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from storage.clinical.intervals import minutes_between
+from storage.clinical.intervals import interval_figures, sql_minutes
 from storage.models import AlertState, CriticalAlert, CriticalAlertStep, User
 from storage.outbox import enqueue
 from storage.registry import heads_of
@@ -208,41 +207,35 @@ class AlertFigures:
         return self.on_time / self.raised if self.raised else None
 
 
-def alerts_in(
-    session: Session, orgs: set[str], since: datetime, until: datetime
-) -> list[CriticalAlert]:
-    """The alerts raised in ``[since, until)`` by or for ``orgs``."""
-    return list(
-        session.scalars(
-            select(CriticalAlert).where(
-                CriticalAlert.raised_at >= since,
-                CriticalAlert.raised_at < until,
-                (CriticalAlert.source_org_id.in_(orgs))
-                | (CriticalAlert.recipient_org_id.in_(orgs)),
-            )
-        )
-    )
-
-
-def on_time(alert: CriticalAlert) -> bool:
-    """Acknowledged by the organization told first, before the first deadline."""
-    at = alert.acknowledged_at
-    return at is not None and alert.level == 0 and at <= alert.deadline_at
-
-
-def minutes_to_acknowledge(alert: CriticalAlert) -> float | None:
-    return minutes_between(alert.raised_at, alert.acknowledged_at)
+def clocks_in(session: Session, orgs: set[str], since: datetime, until: datetime) -> list[Any]:
+    """The alerts raised in ``[since, until)`` by or for ``orgs``, as rows of
+    ``recipient_org_id``, ``acknowledged``, ``on_time`` (acknowledged by the organization told
+    first, before the first deadline), ``escalated``, ``open`` and ``minutes`` (raised →
+    acknowledged, computed by the database)."""
+    alert = CriticalAlert
+    acknowledged = alert.acknowledged_at.is_not(None)
+    statement = select(
+        alert.recipient_org_id, acknowledged.label("acknowledged"),
+        and_(acknowledged, alert.level == 0, alert.acknowledged_at <= alert.deadline_at)
+        .label("on_time"),
+        (alert.level > 0).label("escalated"), (alert.state == AlertState.OPEN).label("open"),
+        sql_minutes(alert.raised_at, alert.acknowledged_at).label("minutes"),
+    ).where(
+        alert.raised_at >= since, alert.raised_at < until,
+        or_(alert.source_org_id.in_(orgs), alert.recipient_org_id.in_(orgs)),
+    )  # fmt: skip
+    return list(session.execute(statement).all())
 
 
 def figures(session: Session, orgs: set[str], since: datetime, until: datetime) -> AlertFigures:
     """What happened to the alerts raised in ``[since, until)`` by or for ``orgs``."""
-    alerts = alerts_in(session, orgs, since, until)
-    minutes = [m for m in map(minutes_to_acknowledge, alerts) if m is not None]
+    rows = clocks_in(session, orgs, since, until)
+    minutes = interval_figures(r.minutes for r in rows)
     return AlertFigures(
-        raised=len(alerts),
-        acknowledged=len(minutes),
-        on_time=sum(map(on_time, alerts)),
-        escalated=sum(1 for a in alerts if a.level > 0),
-        open=sum(1 for a in alerts if a.state == AlertState.OPEN),
-        median_minutes=statistics.median(minutes) if minutes else None,
+        raised=len(rows),
+        acknowledged=sum(1 for r in rows if r.acknowledged),
+        on_time=sum(1 for r in rows if r.on_time),
+        escalated=sum(1 for r in rows if r.escalated),
+        open=sum(1 for r in rows if r.open),
+        median_minutes=minutes.median_minutes,
     )
