@@ -33,8 +33,9 @@ from gateway.fhir.http import body_bytes
 from gateway.fhir.recognition_catalogue import system_url
 from gateway.fhir.recognition_offer import offer
 from gateway.transactions import run_in_transaction
-from gateway.workflow.recognition import BEIJING, Prior, institution_names
+from gateway.workflow.recognition import Prior, institution_names
 from gateway.workflow.recognition_decisions import REASONS, REPEAT_REASONS, checked, record
+from storage.clinical.recognition_marks import BEIJING
 from storage.json_codec import loads
 from storage.models import RecognitionCard
 from storage.platform import Platform

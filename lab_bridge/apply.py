@@ -6,7 +6,8 @@ Each draft updates the resource the lab already keeps under its identifier (a ne
 only if something changed) or creates it.  A patient the alliance already knows under one of
 the message's identifiers (any member's record the lab may see) is referred to, not copied.
 A result or report whose placer order number (电子申请单号) names an order the lab may see
-answers it (``basedOn``), which is what lets the ordering clinic see it.
+answers it (``basedOn``), which is what lets the ordering clinic see it.  A released result of
+an item the lab is qualified for carries the recognition mark (:mod:`lab_bridge.marks`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fhir_profiles.search_values import extract
 from fhir_profiles.validation import validate
 from lab_bridge.errors import ContentError
 from lab_bridge.mapping.drafts import Draft, Mapped
+from lab_bridge.marks import report_marked, result_marked
 from storage.fhir import StoredResource, by_identifier, by_identifiers, index_rows, new_id
 from storage.fhir import store as fhir_store
 from storage.identity_numbers import APPLICATION_NUMBER
@@ -62,6 +64,7 @@ def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = No
     owners: dict[str, str | None] = {}  # patient draft key -> the organization it belongs to
     written: list[str] = []
     critical: list[Critical] = []
+    results: dict[str, dict[str, Any]] = {}  # this message's results as stored, by reference
     # What is referred to first: patients, orders, specimens, results, then the reports.
     for draft in drafts:
         resource_type = draft.resource["resourceType"]
@@ -85,9 +88,15 @@ def apply(session: Session, mapped: Mapped, org: str, checks: Checks | None = No
         )
         if problem is not None:
             raise ContentError(draft.where, 207, f"maps to an invalid {problem}")
-        if resource_type == "DiagnosticReport" and current is not None and current.content:
-            resource["result"] = _results_kept(current.content, resource)
+        if resource_type == "Observation":
+            resource = result_marked(session, resource, org)
+        elif resource_type == "DiagnosticReport":
+            if current is not None and current.content:
+                resource["result"] = _results_kept(current.content, resource)
+            resource = report_marked(session, resource, results)
         stored, changed = _upsert(session, resource, org, current)
+        if resource_type == "Observation" and stored.content is not None:
+            results[f"Observation/{stored.id}"] = stored.content
         owned[key] = stored  # a second draft of the same resource updates this one
         if draft.replaces:
             stored, prior = _merge(session, stored, draft, org)

@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fhir_profiles.profiles import CANONICAL
+from storage.exam_codes import DCM, LOINC
 from storage.models import Alliance, RecognitionItem, RecognitionKind, RecognitionScope
 
 SUFFIX = ".recognition-items"
-LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
 PROPERTIES = (
     ("kind", "code", "imaging | ultrasound | ecg | lab"),
     ("group", "code", "the QC / EQA item group a member qualifies for (质控项目组)"),

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage.exam_codes import order_modality
 from storage.fhir import store as fhir_store
 from storage.models import Centre
 
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
 XRAY = ["CR", "DX", "RG", "MG", "DR"]
 EMERGENCY = ["stat", "asap"]
 DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
@@ -41,16 +41,6 @@ DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
 }
 # Encounter.class (v3 ActCode) -> setting
 SETTINGS = {"EMER": "emergency", "IMP": "inpatient", "ACUTE": "inpatient", "NONAC": "inpatient"}
-
-
-def order_modality(order: dict[str, Any]) -> str | None:
-    """The DICOM modality an order asks for: a DCM coding of its code, or of a category."""
-    concepts = [order.get("code") or {}, *order.get("category", [])]
-    for concept in concepts:
-        for coding in concept.get("coding", []):
-            if coding.get("system") == DCM and isinstance(coding.get("code"), str):
-                return str(coding["code"])
-    return None
 
 
 def order_setting(session: Session, order: dict[str, Any]) -> str:

@@ -28,9 +28,10 @@ from typing import Any
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.storing import store_valid
 from gateway.workflow import booking
-from gateway.workflow.due import due_minutes, order_modality
+from gateway.workflow.due import due_minutes
 from storage.clinical import reading_milestones
 from storage.db import transaction
+from storage.exam_codes import order_modality
 from storage.fhir import StoredResource, instant, new_id, referencing
 from storage.fhir import store as fhir_store
 from storage.models import Centre

@@ -20,58 +20,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fhir_profiles.profiles import CANONICAL
-from gateway.workflow.due import order_modality
+from storage.clinical import recognition_marks
 from storage.clinical.patient_matches import linked_patients
 from storage.clinical.recognition import items_of, qualified
+from storage.clinical.recognition_marks import (
+    BEIJING,
+    RELEASED,
+    Asked,
+    asked,
+    matches,
+    obtained,
+)
 from storage.fhir import StoredResource, referencing
 from storage.fhir import store as fhir_store
 from storage.fhir.lookups import all_by_identifier
 from storage.identity_numbers import ID_CARD
 from storage.models import Organization, RecognitionItem, RecognitionKind
 from storage.policy import Viewer, recognition_viewer
-
-LOINC = "http://loinc.org"
-MARK_EXTENSION = f"{CANONICAL}/StructureDefinition/recognition-mark"
-MARK_TAG = f"{CANONICAL}/CodeSystem/recognition-mark"
-RELEASED = frozenset({"final", "amended", "corrected"})
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-@dataclass(frozen=True)
-class Asked:
-    """What an order (or the order a report answers) is for."""
-
-    modality: str | None
-    body_sites: frozenset[str]
-    loinc: frozenset[str]
-
-
-def asked(order: dict[str, Any]) -> Asked:
-    sites = {
-        str(coding["code"])
-        for site in order.get("bodySite", [])
-        for coding in site.get("coding", [])
-        if coding.get("code")
-    }
-    codes = (order.get("code") or {}).get("coding", [])
-    loinc = {str(c["code"]) for c in codes if c.get("system") == LOINC and c.get("code")}
-    return Asked(order_modality(order), frozenset(sites), frozenset(loinc))
-
-
-def matches(item: RecognitionItem, what: Asked) -> bool:
-    wanted = item.matches
-    if "loinc" in wanted:
-        return wanted["loinc"] in what.loinc
-    if wanted.get("modality") != what.modality:
-        return False
-    sites = set(wanted.get("body_sites", []))
-    return not sites or bool(sites & what.body_sites)
 
 
 @dataclass(frozen=True)
@@ -113,24 +82,10 @@ def recognizable(session: Session, org_id: str, order: dict[str, Any], at: datet
 
 def marked(session: Session, report: dict[str, Any], issuer: str) -> dict[str, Any]:
     """The released ``report`` with its recognition mark (互认标识: the extension the PDF
-    prints, and a ``meta.tag``) when it is an item of the issuer's alliances' catalogue and the
-    issuer was qualified for it on the day of the exam."""
-    obtained = _obtained(report)
-    if obtained is None:
-        return report
-    day = obtained.astimezone(BEIJING).date()
-    what = report_asked(session, report)
-    for item in items_of(session, issuer):
-        if matches(item, what) and qualified(session, issuer, item.group, day):
-            extensions = [e for e in report.get("extension", []) if e.get("url") != MARK_EXTENSION]
-            meta = report.get("meta", {})
-            tags = [t for t in meta.get("tag", []) if t.get("system") != MARK_TAG]
-            return report | {
-                "extension": [*extensions, {"url": MARK_EXTENSION, "valueString": item.mark}],
-                "meta": meta | {"tag": [*tags, {"system": MARK_TAG, "code": item.mark,
-                                                "display": f"{item.name}（{item.mark}）"}]},
-            }  # fmt: skip
-    return report
+    prints, and a ``meta.tag``) when it is an item of the issuer's alliances' catalogue (by
+    what its order asked and its images show) and the issuer was qualified for it on the day
+    of the exam."""
+    return recognition_marks.marked(session, report, issuer, report_asked(session, report))
 
 
 def institution_names(session: Session, priors: list[Prior]) -> dict[str, str]:
@@ -205,31 +160,14 @@ def _prior(
     session: Session, item: RecognitionItem, result: StoredResource, what: Asked, at: datetime
 ) -> Prior | None:
     content = result.content or {}
-    obtained = _obtained(content)
+    when = obtained(content)
     issuer = _issuer(result)
-    if obtained is None or issuer is None or not matches(item, what):
+    if when is None or issuer is None or not matches(item, what):
         return None
-    until = obtained + timedelta(days=item.window_days)
-    if at > until or not qualified(
-        session, issuer, item.group, obtained.astimezone(BEIJING).date()
-    ):
+    until = when + timedelta(days=item.window_days)
+    if at > until or not qualified(session, issuer, item.group, when.astimezone(BEIJING).date()):
         return None
-    return Prior(item, result, issuer, obtained, until)
-
-
-def _obtained(resource: dict[str, Any]) -> datetime | None:
-    """When the result was obtained: the exam or specimen time, else when it was issued."""
-    value = (
-        resource.get("effectiveDateTime")
-        or (resource.get("effectivePeriod") or {}).get("start")
-        or resource.get("issued")
-    )
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    if len(value) == 10:
-        value += "T00:00:00+08:00"
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+    return Prior(item, result, issuer, when, until)
 
 
 def _issuer(result: StoredResource) -> str | None:

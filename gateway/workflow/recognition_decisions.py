@@ -20,8 +20,9 @@ from fhir_profiles.profiles import CANONICAL
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Unprocessable
 from gateway.fhir.storing import store_valid
-from gateway.workflow.recognition import BEIJING, Prior, recognizable
+from gateway.workflow.recognition import Prior, recognizable
 from storage.clinical.recognition import record_decision
+from storage.clinical.recognition_marks import BEIJING
 from storage.fhir import instant, new_id
 from storage.fhir import store as fhir_store
 from storage.models import RecognitionDecision

@@ -26,11 +26,11 @@ from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.imaging_study import patient_id_system
 from gateway.fhir.storing import store
 from gateway.workflow import reading
-from gateway.workflow.due import order_modality
 from gateway.workflow.orders import reading_category
 from storage.clinical import reading_milestones, study_links
 from storage.db import transaction
 from storage.dicom import StudyTree
+from storage.exam_codes import order_modality
 from storage.fhir import StoredResource, by_identifier, referencing
 from storage.fhir import store as fhir_store
 from storage.platform import Platform

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gateway.reports.pdf import Sheet, render
 from gateway.workflow.reading_report import FINDINGS
 from storage.clinical import reading_milestones
+from storage.clinical.recognition_marks import mark_of
 from storage.fhir import store as fhir_store
 from storage.models import Organization
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 BEIJING = ZoneInfo("Asia/Shanghai")
 SEX = {"male": "男", "female": "女", "other": "其他", "unknown": "未知"}
 TITLES = {"imaging": "影像诊断报告", "ecg": "心电图诊断报告", "pathology": "病理诊断报告"}
-MARK = "http://yilian.example/fhir/StructureDefinition/recognition-mark"
 
 
 def presented_form(
@@ -53,7 +53,7 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
         hospital=hospital.name if hospital else work.centre.name,
         centre=work.centre.name.removeprefix(hospital.name if hospital else ""),
         title=TITLES.get(work.centre.kind, "诊断报告"),
-        mark=_extension(report, MARK),
+        mark=mark_of(report) or "",
         patient=_name(patient),
         sex=SEX.get(str(patient.get("gender")), ""),
         age=_age(patient.get("birthDate"), examined),

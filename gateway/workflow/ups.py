@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.workflow import reading
-from gateway.workflow.due import order_modality
 from storage.clinical import reading_milestones
 from storage.dicom.person_names import from_human_name
+from storage.exam_codes import order_modality
 from storage.fhir import store as fhir_store
 
 UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"

@@ -19,7 +19,6 @@ from lab_bridge.mapping.patient import patient
 from lab_bridge.mapping.specimen import specimen
 from lab_bridge.mapping.values import (
     CRITICAL_FLAGS,
-    LOINC,
     REPORT_STATUS,
     RESULT_STATUS,
     concept,
@@ -31,6 +30,7 @@ from lab_bridge.mapping.values import (
     structured_numeric,
 )
 from lab_bridge.parse import Message, Segment
+from storage.exam_codes import LOINC
 from storage.models import LabItem
 
 LAB_PROFILE = "http://yilian.example/fhir/StructureDefinition/yilian-lab-observation"

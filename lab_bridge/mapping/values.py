@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lab_bridge.errors import ContentError
+from storage.exam_codes import LOINC
 
-LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 # Abnormal flags (HL7 table 0078) as Chinese reports show them.

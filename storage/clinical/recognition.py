@@ -1,6 +1,7 @@
 """The recognition catalogue as the server reads it (互认项目目录: the items of an
-organization's alliances, a member's qualification on a day) and the register of what doctors
-decided about offered priors (recognised or repeated, for the alliance's indicators)."""
+organization's alliances, a member's qualification on a day, the items it was qualified for on
+a day) and the register of what doctors decided about offered priors (recognised or repeated,
+for the alliance's indicators)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,24 @@ def qualified(session: Session, org_id: str, group: str, on: date) -> bool:
             .limit(1)
         )
         is not None
+    )
+
+
+def qualified_items(session: Session, org_id: str, on: date) -> list[RecognitionItem]:
+    """The catalogue items of ``org_id``'s alliances whose group it held a QC / EQA pass for
+    on the day ``on`` (in the order of :func:`items_of`)."""
+    alliances = select(AllianceMember.alliance_id).where(AllianceMember.org_id == org_id)
+    passed = select(Qualification.group).where(
+        Qualification.org_id == org_id,
+        Qualification.valid_from <= on,
+        Qualification.valid_until >= on,
+    )
+    return list(
+        session.scalars(
+            select(RecognitionItem)
+            .where(RecognitionItem.alliance_id.in_(alliances), RecognitionItem.group.in_(passed))
+            .order_by(RecognitionItem.alliance_id, RecognitionItem.code)
+        )
     )
 
 

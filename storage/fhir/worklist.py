@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.exam_codes import DCM
 from storage.fhir.store import StoredResource, as_stored
 from storage.models import (
     FhirDateIndex,
@@ -35,7 +36,6 @@ from storage.models import (
 from storage.policy import Viewer, fhir_visible
 
 ORDER = "ServiceRequest"
-DCM = "http://dicom.nema.org/resources/ontology/DCM"  # DICOM's codes: modalities
 ACCESSION_TYPE = "ACSN"  # identifier type (v2-0203) of an accession number
 TASK_OVER = ("completed", "cancelled", "failed", "rejected", "entered-in-error")
 _DAY = timedelta(days=1)

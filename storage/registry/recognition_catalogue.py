@@ -45,7 +45,7 @@ class RecognitionItemEntry(_Entry):
     group: Code = Field(description="the QC item group a member qualifies for (质控项目组)")
     window_days: int = Field(gt=0, le=3650, description="recognisable for (days)")
     scope: Annotated[RecognitionScope, _enum(RecognitionScope)] = RecognitionScope.ALLIANCE
-    mark: str = Field(min_length=1, max_length=16, description="the mark, e.g. 浙HR")
+    mark: str = Field(pattern=r"^.{0,8}HR$", description="the mark, e.g. 浙HR (yl-hr-mark)")
     price: Decimal = Field(ge=0, max_digits=10, decimal_places=2, description="CNY saved")
     match: RecognitionMatch
 

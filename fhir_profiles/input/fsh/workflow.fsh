@@ -46,9 +46,11 @@ Description: "The work of reading an order's examination in a shared centre: wha
 Extension: RecognitionMark
 Id: recognition-mark
 Title: "Mutual-recognition mark"
-Description: "The mark a recognisable result carries at the top right of its report (检查检验结果互认标识), e.g. 浙HR."
-* ^context.type = #element
-* ^context.expression = "DiagnosticReport"
+Description: "The mark a recognisable result carries (检查检验结果互认标识), e.g. 浙HR: at the top right of its report, beside a lab result's item."
+* ^context[0].type = #element
+* ^context[0].expression = "DiagnosticReport"
+* ^context[+].type = #element
+* ^context[=].expression = "Observation"
 * value[x] only string
 * value[x] 1..1
 * valueString obeys yl-hr-mark
@@ -91,6 +93,7 @@ Description: "One result of a laboratory test: laboratory category, the item's c
 * category ^slicing.rules = #open
 * category contains laboratory 1..1
 * category[laboratory] = $obsCategory#laboratory
+* extension contains RecognitionMark named recognitionMark 0..1
 * code.coding 1..*
 * subject 1..1
 * subject only Reference(Patient)

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gateway.workflow.recognition import BEIJING, MARK_EXTENSION, MARK_TAG, marked
+from gateway.workflow.recognition import marked
+from storage.clinical.recognition_marks import BEIJING, MARK_EXTENSION, MARK_TAG
 from storage.db import transaction
 from storage.identity_numbers import HEALTH_CARD
 from storage.models import AuditRecord, RecognitionDecision

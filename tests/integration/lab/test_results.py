@@ -11,6 +11,7 @@ import httpx
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
+from storage.clinical.recognition_marks import MARK_EXTENSION, MARK_TAG
 from storage.platform import plugins
 from storage.worker import process_batch
 from tests.integration.fhir.test_subscriptions import subscribe
@@ -80,6 +81,10 @@ def test_the_ordering_clinic_sees_its_results(lab: Lab):
     assert potassium["interpretation"][0]["text"] == "危急高值"
     assert potassium["effectiveDateTime"] == "2026-12-01T08:50:00+08:00"
     assert results["NOTE"]["valueString"] == "轻度溶血"
+    # The recognisable items carry their mark; the report does not, as the note is no item.
+    marks = {code: r.get("extension", [{}])[0].get("valueString") for code, r in results.items()}
+    assert marks == {"K": "浙HR", "NA": "浙HR", "NOTE": None}
+    assert "extension" not in report
 
     specimens = lab.fhir("/Specimen?identifier=urn:yilian:specimen-id:jhzx|B20261201001")
     specimen = specimens["entry"][0]["resource"]
@@ -125,6 +130,41 @@ def test_a_correction_of_one_result_keeps_the_reports_other_results(lab: Lab):
         ("钾", "corrected"),
         ("钠", "final"),
     }
+
+
+def test_final_results_of_a_qualified_lab_carry_the_recognition_mark(lab: Lab):
+    """The lab centre passed the province's EQA for electrolytes in 2026: its final potassium
+    (LOINC 2823-3, an item of the alliance's catalogue) carries 浙HR, and so does the report
+    when every result on it does; a preliminary potassium does not, nor one taken in 2025, nor
+    one from 汤溪卫生院, which holds no such pass."""
+    assert lab.send(oru("HR-1", [POTASSIUM], filler="L-HR-1"))["MSA"][1] == "AA"
+    preliminary = ("NM", "K", "钾", "4.1", "mmol/L", "3.5-5.3", "N", "P")
+    assert lab.send(oru("HR-2", [preliminary], filler="L-HR-2", status="P"))["MSA"][1] == "AA"
+    earlier = oru("HR-3", [POTASSIUM], filler="L-HR-3").to_er7().replace("|2026120", "|2025120")
+    assert lab.send(earlier)["MSA"][1] == "AA"
+    clinic = oru("HR-4", [("NM", "2823-3", "钾", "4.4", "mmol/L", "3.5-5.3", "N", "F")],
+                 sender=("HIS", "TX_WSY"), filler="TX-HR-4")  # fmt: skip
+    assert lab.send(clinic.to_er7().replace("2823-3^钾^L|", "2823-3^钾^LN|"))["MSA"][1] == "AA"
+
+    def marks(path: str, who: str = "his-jhzx") -> dict[str, tuple]:
+        found = [e["resource"] for e in lab.fhir(path, who).get("entry", [])]
+        return {r["identifier"][0]["value"]: (r.get("extension"), r["meta"].get("tag"))
+                for r in found}  # fmt: skip
+
+    def marked(name: str) -> tuple:
+        return ([{"url": MARK_EXTENSION, "valueString": "浙HR"}],
+                [{"system": MARK_TAG, "code": "浙HR", "display": f"{name}（浙HR）"}])  # fmt: skip
+
+    assert marks("/Observation?code=urn:yilian:lab-code:jhzx|K") == {
+        "L-HR-1/K/1": marked("血清钾"), "L-HR-2/K/1": (None, None), "L-HR-3/K/1": (None, None)
+    }  # fmt: skip
+    assert marks("/DiagnosticReport?identifier=urn:yilian:lab-report:jhzx|L-HR-1") == {
+        "L-HR-1": marked("基础代谢组合")
+    }
+    assert marks("/Observation?code=http://loinc.org|2823-3", "his-tx-wsy") == {
+        "TX-HR-4/2823-3/1": (None, None)
+    }
+    assert lab.fhir(f"/Observation?_tag={MARK_TAG}|浙HR&_summary=count")["total"] == 1
 
 
 def test_a_resent_message_is_acknowledged_but_not_applied_twice(lab: Lab):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.workflow.due import DEFAULT_RULES, first_match, order_modality
+from gateway.workflow.due import DEFAULT_RULES, first_match
+from storage.exam_codes import order_modality
 from storage.registry.centre_rules import DueRule
 
 IMAGING = DEFAULT_RULES["imaging"]
