@@ -15,7 +15,7 @@ from storage import transaction
 from storage.audit import audit
 from storage.dicom import IngestResult, Sender, ingest_file
 from storage.platform import Platform
-from storage.policy import visible_orgs
+from storage.policy import StudyAccess, visible_orgs
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +53,14 @@ class Node:
         calling = event.assoc.requestor.ae_title.strip()
         return Requestor(calling, self.ae.organization_of(calling))
 
-    def visible_orgs(self, requestor: Requestor) -> set[str]:
-        """Raises ``StorageError`` when the database cannot say."""
+    def study_access(self, requestor: Requestor) -> StudyAccess:
+        """The studies of the organizations the requestor's organization sees — by organization
+        only: studies shared with it are read through DICOMweb, not queried or moved here.
+        Raises ``StorageError`` when the database cannot say."""
         if requestor.org_id is None:
-            return set()
+            return StudyAccess(frozenset())
         with transaction(self.platform.sessions) as session:
-            return visible_orgs(session, requestor.org_id)
+            return StudyAccess(frozenset(visible_orgs(session, requestor.org_id)))
 
     def audit(self, requestor: Requestor, action: str, outcome: str, **entities: object) -> None:
         """Return once the access record is committed (with those of concurrent requests);

@@ -29,6 +29,7 @@ from storage.dicom import find_instances, find_series, read_full
 from storage.fhir import store as fhir_store
 from storage.models import PatientLink
 from storage.platform import Platform
+from storage.policy import StudyAccess
 
 T = TypeVar("T")
 PATH = "/p"
@@ -133,9 +134,9 @@ def _key_images(session: Session, report: dict[str, Any], org_id: str) -> list[A
     for reference in report.get("imagingStudy", []):
         study_uid = str(reference.get("reference", "")).removeprefix("ImagingStudy/")
         study = fhir_store.read(session, "ImagingStudy", study_uid)
-        orgs = {study.owner_org_id or org_id} if study else {org_id}
-        for series in find_series(session, orgs, study_uid):
-            refs = find_instances(session, orgs, study_uid, series.series_uid)
+        own = StudyAccess(frozenset({study.owner_org_id or org_id} if study else {org_id}))
+        for series in find_series(session, own, study_uid):
+            refs = find_instances(session, own, study_uid, series.series_uid)
             if refs:
                 chosen.append(refs[len(refs) // 2])
     return chosen[:KEY_IMAGES]

@@ -15,6 +15,7 @@ from gateway.workflow import reconcile
 from storage.db import transaction
 from storage.dicom import find_instances, find_series, series_metadata, study_tree
 from storage.platform import Platform
+from storage.policy import StudyAccess
 
 
 def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
@@ -32,10 +33,10 @@ def publish(session: Session, platform: Platform, study_uid: str, org_id: str) -
     study = reconcile.shown(imaging_study(tree, platform.settings), found)
     store_if_changed(session, study, tree.study.org_id)
     reconcile.images_complete(session, found)
-    orgs = {org_id}
-    for series in find_series(session, orgs, study_uid):
+    own = StudyAccess(frozenset({org_id}))
+    for series in find_series(session, own, study_uid):
         series_metadata(
             platform.blobs,
             series,
-            lambda uid=series.series_uid: find_instances(session, orgs, study_uid, uid),
+            lambda uid=series.series_uid: find_instances(session, own, study_uid, uid),
         )

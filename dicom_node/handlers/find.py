@@ -53,9 +53,9 @@ def handle_find(event: Event, node: Node) -> Iterator[Answer]:
     try:
         identifier: Dataset = event.identifier
         level = parse_level(identifier, LEVELS[event.request.AffectedSOPClassUID])
-        orgs = node.visible_orgs(requestor)
+        access = node.study_access(requestor)
         with transaction(node.platform.sessions) as session:
-            matches = list(find(session, level, identifier, orgs))
+            matches = list(find(session, level, identifier, access))
     except QueryError as exc:
         DIMSE.labels("C-FIND", "bad_identifier").inc()
         log.warning("C-FIND refused", extra={"reason": str(exc)})

@@ -62,9 +62,9 @@ def _designated(event: Event, node: Node, requestor: Requestor) -> list[StoredIn
     try:
         identifier: Dataset = event.identifier
         level = parse_level(identifier, LEVELS[event.request.AffectedSOPClassUID])
-        orgs = node.visible_orgs(requestor)
+        access = node.study_access(requestor)
         with transaction(node.platform.sessions) as session:
-            return instances_matching(session, level, identifier, orgs)
+            return instances_matching(session, level, identifier, access)
     except QueryError as exc:
         log.warning("retrieve refused", extra={"reason": str(exc)})
         raise Refused(IDENTIFIER_DOES_NOT_MATCH, "bad_identifier") from exc

@@ -1,6 +1,7 @@
 """What every DICOMweb handler needs before touching data: the requester's scopes checked, the
-organizations it may see (``storage.policy``), a read-only session, and its access record
-committed by the audit log before the answer leaves."""
+studies it may see (``storage.policy.study_access``: its organizations' and those shared with
+it), a read-only session, and its access record committed by the audit log before the answer
+leaves."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from gateway.errors import Forbidden, ServiceUnavailable
 from storage.audit import Pending, audit
 from storage.errors import StorageError
 from storage.platform import Platform
-from storage.policy import visible_orgs
+from storage.policy import StudyAccess, study_access
 
 # DICOMweb serves imaging studies: SMART scopes on ImagingStudy decide (r/s read, c store).
 RESOURCE = "ImagingStudy"
@@ -32,14 +33,14 @@ def audited(
     platform: Platform,
     requester: Requester,
     action: str,
-    work: Callable[[Session, set[str]], tuple[T, str, dict[str, Any]]],
+    work: Callable[[Session, StudyAccess], tuple[T, str, dict[str, Any]]],
 ) -> tuple[T, Pending]:
-    """Run ``work(session, visible orgs)`` -> ``(result, outcome, audited entities)`` in a
+    """Run ``work(session, studies seen)`` -> ``(result, outcome, audited entities)`` in a
     read-only session and submit the access record: nothing of the result may leave before
     :func:`confirm` of the returned pending record."""
 
     def read(session: Session) -> T:
-        result, outcome, entities = work(session, visible_orgs(session, requester.org_id))
+        result, outcome, entities = work(session, study_access(session, requester.org_id))
         audit(
             session,
             channel=CHANNEL,
@@ -61,7 +62,7 @@ def answered(
     platform: Platform,
     requester: Requester,
     action: str,
-    work: Callable[[Session, set[str]], tuple[T, str, dict[str, Any]]],
+    work: Callable[[Session, StudyAccess], tuple[T, str, dict[str, Any]]],
 ) -> T:
     """:func:`audited`, returned once the access record is committed."""
     result, pending = audited(platform, requester, action, work)

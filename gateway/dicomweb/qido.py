@@ -22,7 +22,7 @@ from gateway.fhir.imaging_study import patient_id_system
 from storage.dicom import ATTRIBUTES, Kind, Level, QueryError, find_values
 from storage.fhir import all_by_identifier
 from storage.identity_numbers import ID_CARD
-from storage.policy import Viewer, fhir_viewer
+from storage.policy import StudyAccess, Viewer, fhir_viewer
 
 _ORDER = [Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE]
 MAX_LIMIT = 1000
@@ -131,9 +131,9 @@ def _int(text: str | None, name: str, maximum: int | None) -> int | None:
 
 
 def search(
-    session: Session, query: Query, orgs: set[str], base: str, org_id: str
+    session: Session, query: Query, access: StudyAccess, base: str, org_id: str
 ) -> list[dict[str, Any]]:
-    """The matches of ``query`` among the studies of ``orgs`` (what ``org_id`` may see)."""
+    """The matches of ``query`` among the studies ``access`` sees (what ``org_id`` may see)."""
     patients = None
     if query.id_number is not None:
         patients = patients_with_id_number(session, fhir_viewer(session, org_id), query.id_number)
@@ -143,7 +143,7 @@ def search(
                 session,
                 query.level,
                 query.keys,
-                orgs,
+                access,
                 limit=query.limit,
                 offset=query.offset,
                 patients=patients,

@@ -33,6 +33,7 @@ from storage.dicom import (
     serve,
 )
 from storage.platform import Platform
+from storage.policy import StudyAccess
 
 log = logging.getLogger("yilian.dicomweb")
 PREFIX = "/dicomweb"
@@ -80,8 +81,10 @@ def router(platform: Platform) -> APIRouter:
         """``run(answer)``: the instances found, ``answer(instances)`` prepared while their
         access record is committed, returned once it is (404 when nothing visible is found)."""
 
-        def work(session: Session, orgs: set[str]) -> tuple[list[InstanceRef], str, dict[str, Any]]:
-            refs = find_instances(session, orgs, study, series, instance)
+        def work(
+            session: Session, access: StudyAccess
+        ) -> tuple[list[InstanceRef], str, dict[str, Any]]:
+            refs = find_instances(session, access, study, series, instance)
             outcome = "success" if refs else "not_found"
             return refs, outcome, {"study_uid": study, "instances": len(refs)}
 
@@ -107,9 +110,9 @@ def router(platform: Platform) -> APIRouter:
         root = base(request)
 
         def work(
-            session: Session, orgs: set[str]
+            session: Session, access: StudyAccess
         ) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
-            found = qido.search(session, query, orgs, root, requester.org_id)
+            found = qido.search(session, query, access, root, requester.org_id)
             return found, "success", {"level": level.value, "matches": len(found), **path_keys}
 
         found = await run_in_threadpool(answered, platform, requester, "QIDO-RS", work)
@@ -192,14 +195,14 @@ def router(platform: Platform) -> APIRouter:
         require(requester, "r")
         media_type = _json_type(request)
 
-        def work(session: Session, orgs: set[str]) -> tuple[list[bytes], str, dict[str, Any]]:
+        def work(session: Session, access: StudyAccess) -> tuple[list[bytes], str, dict[str, Any]]:
             documents = [
                 series_metadata(
                     blobs,
                     ref,
-                    lambda ref=ref: find_instances(session, orgs, study, ref.series_uid),
+                    lambda ref=ref: find_instances(session, access, study, ref.series_uid),
                 )
-                for ref in find_series(session, orgs, study, series)
+                for ref in find_series(session, access, study, series)
             ]
             outcome = "success" if documents else "not_found"
             return documents, outcome, {"study_uid": study, "series": len(documents)}

@@ -4,7 +4,7 @@ Matching: an empty key is universal (returned, not matched); a value with ``*``/
 wildcard match; ``a-b``, ``-b`` and ``a-`` on dates and times are ranges; a backslash-separated
 list of UIDs matches any of them; anything else is a single-value match (case-insensitive for
 person names).  Sequence matching is not supported: sequence keys come back empty.
-Every query is limited to the studies of the organizations the requester may see.
+Every query is limited to the studies the requester may see (``storage.policy.StudyAccess``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, s
 from sqlalchemy.orm import Session
 
 from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
+from storage.policy import StudyAccess
 
 _ESCAPE = "!"
 
@@ -163,12 +164,12 @@ def _base(level: Level) -> Select[Any]:
     return statement.join(DicomPatient, DicomPatient.id == DicomStudy.patient_pk)
 
 
-def _visible(statement: Select[Any], level: Level, orgs: set[str] | None) -> Select[Any]:
-    if orgs is None:
+def _visible(statement: Select[Any], level: Level, access: StudyAccess | None) -> Select[Any]:
+    if access is None:
         return statement
-    if level is Level.PATIENT:
-        return statement.where(DicomPatient.org_id.in_(orgs))
-    return statement.where(DicomStudy.org_id.in_(orgs))
+    if level is Level.PATIENT:  # by organization: only the DICOM node asks at this level
+        return statement.where(DicomPatient.org_id.in_(access.orgs))
+    return statement.where(access.sees(DicomStudy.org_id, DicomStudy.study_uid))
 
 
 def _values(element: DataElement) -> list[str]:
@@ -253,10 +254,10 @@ PatientKey = tuple[str | None, str]
 def _filtered(
     level: Level,
     keys: dict[str, str],
-    orgs: set[str] | None,
+    access: StudyAccess | None,
     patients: Collection[PatientKey] | None = None,
 ) -> Select[Any]:
-    statement = _visible(_base(level), level, orgs)
+    statement = _visible(_base(level), level, access)
     if patients is not None:
         statement = statement.where(
             or_(
@@ -284,14 +285,14 @@ def find(
     session: Session,
     level: Level,
     identifier: Dataset,
-    orgs: set[str] | None,
+    access: StudyAccess | None,
     *,
     limit: int | None = None,
     offset: int = 0,
 ) -> Iterator[Dataset]:
     """Yield one response identifier per match, with exactly the requested keys."""
     keys = matching_keys(identifier)
-    for values in find_values(session, level, keys, orgs, limit=limit, offset=offset):
+    for values in find_values(session, level, keys, access, limit=limit, offset=offset):
         yield _answer(level, identifier, values)
 
 
@@ -299,7 +300,7 @@ def find_values(
     session: Session,
     level: Level,
     keys: dict[str, str],
-    orgs: set[str] | None,
+    access: StudyAccess | None,
     *,
     limit: int | None = None,
     offset: int = 0,
@@ -307,7 +308,7 @@ def find_values(
 ) -> Iterator[dict[str, Any]]:
     """Per match, the indexed value (or None) of every key (``keyword -> match value``);
     ``patients``: only theirs (e.g. the patients a 身份证号 names, found by the caller)."""
-    statement = _filtered(level, keys, orgs, patients)
+    statement = _filtered(level, keys, access, patients)
     entity = _ENTITY[level]
     if level is not Level.PATIENT:
         statement = statement.add_columns(DicomStudy, DicomPatient)
@@ -377,7 +378,7 @@ class StoredInstance:
 
 
 def instances_matching(
-    session: Session, level: Level, identifier: Dataset, orgs: set[str] | None
+    session: Session, level: Level, identifier: Dataset, access: StudyAccess | None
 ) -> list[StoredInstance]:
     """The instances a C-MOVE / C-GET identifier designates (its keys at ``level`` and above)."""
     depth = _ORDER.index(level)
@@ -386,7 +387,7 @@ def instances_matching(
         for keyword, value in matching_keys(identifier).items()
         if _ORDER.index(ATTRIBUTES[keyword].level) <= depth
     }
-    statement = _filtered(Level.IMAGE, keys, orgs)
+    statement = _filtered(Level.IMAGE, keys, access)
     statement = statement.with_only_columns(
         DicomInstance.sop_instance_uid,
         DicomInstance.sop_class_uid,

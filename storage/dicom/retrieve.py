@@ -1,5 +1,5 @@
 """Find the stored instances a DICOMweb retrieve names (a study, a series or one instance),
-limited to what the requester's organizations may see."""
+limited to what the requester may see (``storage.policy.StudyAccess``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
+from storage.policy import StudyAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class InstanceRef:
 
 def find_instances(
     session: Session,
-    orgs: set[str],
+    access: StudyAccess,
     study_uid: str,
     series_uid: str | None = None,
     sop_instance_uid: str | None = None,
@@ -46,7 +47,10 @@ def find_instances(
         )
         .join(DicomSeries, DicomSeries.series_uid == DicomInstance.series_uid)
         .join(DicomStudy, DicomStudy.study_uid == DicomSeries.study_uid)
-        .where(DicomStudy.study_uid == study_uid, DicomStudy.org_id.in_(orgs))
+        .where(
+            DicomStudy.study_uid == study_uid,
+            access.sees(DicomStudy.org_id, DicomStudy.study_uid),
+        )
         .order_by(
             DicomSeries.series_number,
             DicomSeries.series_uid,
@@ -69,12 +73,15 @@ class SeriesRef:
 
 
 def find_series(
-    session: Session, orgs: set[str], study_uid: str, series_uid: str | None = None
+    session: Session, access: StudyAccess, study_uid: str, series_uid: str | None = None
 ) -> list[SeriesRef]:
     statement = (
         select(DicomSeries.study_uid, DicomSeries.series_uid, DicomSeries.instance_count)
         .join(DicomStudy, DicomStudy.study_uid == DicomSeries.study_uid)
-        .where(DicomStudy.study_uid == study_uid, DicomStudy.org_id.in_(orgs))
+        .where(
+            DicomStudy.study_uid == study_uid,
+            access.sees(DicomStudy.org_id, DicomStudy.study_uid),
+        )
         .order_by(DicomSeries.series_number, DicomSeries.series_uid)
     )
     if series_uid is not None:

@@ -22,8 +22,10 @@ the receiving organization, and the summary sent back with the referrer
 resources keeps the grant: :func:`kept_shares`).  Mutual recognition (区域互认) looks for a
 patient's recognisable results across the members of the orderer's alliances
 (:func:`recognition_viewer`, Consent denials kept) and shares each one offered with the
-orderer, so that 调阅报告 opens it (:func:`share_recognizable`).  :func:`fhir_visible` (SQL) and
-:func:`fhir_sees` apply this for a :class:`Viewer`.
+orderer, so that 调阅报告 opens it (:func:`share_recognizable`).  A report shared either way
+shares its images too (its ``imagingStudy``): stored studies are seen by organization and by the
+ImagingStudies granted (:func:`study_access`, :mod:`storage.policy.images`).
+:func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
 
 The answer is remembered per database for :data:`CACHE_SECONDS` (every DICOMweb frame asks);
 a change of the alliance's centres applies to new requests within that time.
@@ -53,14 +55,14 @@ from storage.models import (
 )
 from storage.policy.administration import Administration, administration, reviews_patient_links
 from storage.policy.booking import booking_refusal, runs_centre
+from storage.policy.images import StudyAccess, shared_studies, with_images
 
 __all__ = [
-    "Administration", "Viewer", "administration", "booking_refusal", "charge_parties",
-    "fhir_sees", "fhir_sees_current", "fhir_viewer", "fhir_visible", "kept_shares",
-    "known_organizations", "recognition_viewer", "remember_order", "reviews_patient_links",
-    "runs_centre",
-    "settlement_refusal", "settles", "share_for_referral", "share_recognizable", "sharing",
-    "visible_orgs",
+    "Administration", "StudyAccess", "Viewer", "administration", "booking_refusal",
+    "charge_parties", "fhir_sees", "fhir_sees_current", "fhir_viewer", "fhir_visible",
+    "kept_shares", "known_organizations", "recognition_viewer", "remember_order",
+    "reviews_patient_links", "runs_centre", "settlement_refusal", "settles",
+    "share_for_referral", "share_recognizable", "sharing", "study_access", "visible_orgs",
 ]  # fmt: skip
 
 CACHE_SECONDS = 10.0
@@ -84,6 +86,13 @@ def visible_orgs(session: Session, org_id: str) -> set[str]:
     with _lock:
         _cache[key] = (now, orgs)
     return set(orgs)
+
+
+def study_access(session: Session, org_id: str) -> StudyAccess:
+    """The stored studies ``org_id`` sees (DICOMweb): its visible organizations' and those whose
+    ImagingStudy is shared with one of them (not cached: a share applies at once)."""
+    orgs = visible_orgs(session, org_id)
+    return StudyAccess(frozenset(orgs), shared_studies(session, orgs))
 
 
 # Elements naming the organizations an order, task or message is placed with or comes from.
@@ -225,18 +234,24 @@ def share_for_referral(
     session: Session, referral_id: str, org_id: str, targets: list[tuple[str, str]]
 ) -> None:
     """Share ``targets`` (``(type, id)`` of current resources) with ``org_id`` for the
-    referral: the receiver sees the patient and the documents, the referrer the summary."""
+    referral: the receiver sees the patient and the documents (a report with its images), the
+    referrer the summary."""
+    targets = with_images(session, targets)
     for resource_type, resource_id in dict.fromkeys(targets):
         key = (resource_type, resource_id, org_id, referral_id)
         if session.get(ReferralShare, key) is None:
             session.add(ReferralShare(resource_type=resource_type, resource_id=resource_id,
                                       org_id=org_id, referral_id=referral_id))  # fmt: skip
-    share_recognizable(session, org_id, targets)
+    _grant(session, org_id, targets)
 
 
 def share_recognizable(session: Session, org_id: str, targets: list[tuple[str, str]]) -> None:
-    """Grant ``org_id`` the reading of ``targets`` (``(type, id)``): a prior result offered to
-    it for recognition, or what a referral shares."""
+    """Grant ``org_id`` the reading of ``targets`` (``(type, id)``), prior results offered to it
+    for recognition: a report with its images."""
+    _grant(session, org_id, with_images(session, targets))
+
+
+def _grant(session: Session, org_id: str, targets: list[tuple[str, str]]) -> None:
     for resource_type, resource_id in dict.fromkeys(targets):
         grant = (resource_type, resource_id, org_id)
         owner = session.scalar(

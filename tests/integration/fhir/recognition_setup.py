@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pydicom
+
+from gateway.study_publish import publish_stable_study
 from storage.identity_numbers import ID_CARD
-from tests.integration.dicomweb.conftest import Gateway
+from tests.dicom_data import Study, write_series
+from tests.integration.dicomweb.conftest import Gateway, seed
 from tests.integration.fhir.referral_setup import CLINIC, kept
 from tests.integration.fhir.test_rest import call
 
@@ -37,18 +42,39 @@ def ct(subject: dict[str, Any], site: str, text: str, **more: Any) -> dict[str, 
     }  # fmt: skip
 
 
+def ct_images(gateway: Gateway, directory: Path, org: str = "jhzx") -> str:
+    """A head CT image the institution's scanner stored, published (its ImagingStudy): the
+    Study Instance UID."""
+    study = Study(description="头颅CT平扫")
+    [path] = write_series(study, directory, 1, "CT")
+    image = pydicom.dcmread(path)
+    image.BodyPartExamined = "HEAD"
+    image.save_as(path)
+    seed(gateway, path, org=org, ae="CT1")
+    publish_stable_study(gateway.node.platform, {"study_uid": study.study_uid, "org_id": org})
+    return study.study_uid
+
+
 def ct_report(
-    gateway: Gateway, org: str, subject: dict, days: float, site: str = HEAD, status: str = "final"
+    gateway: Gateway,
+    org: str,
+    subject: dict,
+    days: float,
+    site: str = HEAD,
+    status: str = "final",
+    study: str | None = None,
 ) -> dict[str, Any]:
-    """A CT the institution did and reported ``days`` ago (its RIS keeps both)."""
+    """A CT the institution did and reported ``days`` ago (its RIS keeps both; the report
+    reads the images of ``study`` when given)."""
     order = kept(gateway, org, ct(subject, site, "头颅CT平扫" if site == HEAD else "胸部CT平扫"))
+    images = {"imagingStudy": [{"reference": f"ImagingStudy/{study}"}]} if study else {}
     return kept(gateway, org, {
         "resourceType": "DiagnosticReport", "status": status,
         "code": order["code"], "subject": order["subject"],
         "basedOn": [{"reference": f"ServiceRequest/{order['id']}"}],
         "effectiveDateTime": ago(days), "issued": ago(days - 0.1),
         "performer": [{"reference": f"Organization/{org}"}],
-        "conclusion": "颅脑CT平扫未见明显异常。",
+        "conclusion": "颅脑CT平扫未见明显异常。", **images,
     })  # fmt: skip
 
 

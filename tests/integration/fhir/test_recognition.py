@@ -5,7 +5,8 @@ institution's qualification had lapsed, not while the report is preliminary, not
 person, not for another item; a potassium result the same way inside its 7 days.  The doctor
 recognises one (the order is revoked) and repeats another with a reason; both are recorded as
 DetectedIssues, and the alliance's indicators count exactly those.  A forbidden decision gets
-its 4xx and changes nothing.  A released report of a qualified centre carries the mark."""
+its 4xx and changes nothing.  A released report of a qualified centre carries the mark.  The
+prior offered opens with its images (DICOMweb), for the clinic offered it and nobody else."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from tests.integration.fhir.recognition_setup import (
     OTHER_CLINIC,
     ago,
     ct,
+    ct_images,
     ct_report,
     decide,
     local,
@@ -51,12 +53,22 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, demo_sqlite: Path) -> Iter
         yield running
 
 
-def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(gateway: Gateway):
+def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(
+    gateway: Gateway, tmp_path: Path
+):
     id_number = number()
     at_lead = patient(gateway, LEAD, id_number)
-    report = ct_report(gateway, "jhzx", at_lead, days=10)
+    study = ct_images(gateway, tmp_path)
+    report = ct_report(gateway, "jhzx", at_lead, days=10, study=study)
     at_clinic = patient(gateway, CLINIC, id_number)  # another record number, the same person
+
+    def images(who: str) -> tuple[int, int]:
+        """What a DICOMweb viewer asks first: QIDO-RS for the study, then its metadata."""
+        found = gateway.get(f"/studies?StudyInstanceUID={study}", who)
+        return found.status_code, gateway.get(f"/studies/{study}/metadata", who).status_code
+
     assert call(gateway, "GET", f"/DiagnosticReport/{report['id']}").status_code == 404
+    assert images(CLINIC) == (204, 404)
 
     answer = offered(gateway, ct(at_clinic, HEAD, "头颅CT平扫"))
     [prior] = priors(answer)
@@ -81,6 +93,12 @@ def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(gatew
     opened = call(gateway, "GET", f"/DiagnosticReport/{report['id']}")
     assert opened.status_code == 200
     assert opened.json()["conclusion"] == prior["conclusion"]
+    # ... and its images (查看影像), which no other member sees.
+    assert call(gateway, "GET", f"/ImagingStudy/{study}").status_code == 200
+    assert images(CLINIC) == (200, 200)
+    [found] = gateway.get(f"/studies?StudyInstanceUID={study}", CLINIC).json()
+    assert found["0020000D"]["Value"] == [study]
+    assert images(OTHER_CLINIC) == (204, 404)
     # A chest CT for the same person is another item: nothing to recognise.
     assert priors(offered(gateway, ct(at_clinic, CHEST, "胸部CT平扫"))) == []
     with transaction(gateway.node.platform.sessions) as session:
