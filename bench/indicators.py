@@ -72,12 +72,15 @@ def minutes(at: datetime, rng: random.Random, mean: float) -> datetime:
 def readings(n: int, rng: random.Random) -> Iterator[dict[str, Any]]:
     for k, at in zip(range(n), moments(rng), strict=False):
         images = minutes(at, rng, 30)
-        yield {"task_id": f"t{k}", "order_id": f"o{k}", "centre_id": rng.choice(CENTRES),
+        row = {"task_id": f"t{k}", "order_id": f"o{k}", "centre_id": rng.choice(CENTRES),
                "requester_org_id": rng.choice(MEMBERS), "modality": "CT",
                "priority": rng.choice(("routine", "routine", "urgent", "stat")),
                "ordered_at": at, "due_at": images + timedelta(hours=2), "images_at": images,
-               "verified_at": minutes(images, rng, 90) if rng.random() < 0.95 else None,
                }  # fmt: skip
+        verified = minutes(images, rng, 90) if rng.random() < 0.95 else None
+        # Finished, or escalated already: the worker has nothing to escalate while measured.
+        yield row | {"verified_at": verified, "finished_at": verified,
+                     "escalated_at": None if verified else row["due_at"]}  # fmt: skip
 
 
 def lab_orders(n: int, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -149,10 +152,13 @@ def populate(data_dir: Path, args: argparse.Namespace) -> None:
         session.add_all(patients.values())
         session.flush()
         days = [date(YEAR, 1, 1) + timedelta(days=d) for d in range(365)]
+        loaded = datetime.now(UTC)
         bulk(session, DicomStudy, ({
             "study_uid": f"2.25.{k}", "patient_pk": patients[org].id, "org_id": org,
             "study_date": rng.choice(days).strftime("%Y%m%d"),
             "modalities": rng.choice(("CT", "DX", "US", "ECG", "CT\\SR")),
+            # Stable already: the worker has no study to publish while measured.
+            "first_received_at": loaded, "last_received_at": loaded, "stable_through": loaded,
         } for k in range(args.studies) for org in [rng.choice(MEMBERS)]))  # fmt: skip
     took = time.perf_counter() - began
     print(f"populated a year: {args.readings:,} readings, {args.lab:,} lab orders, "
