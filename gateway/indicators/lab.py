@@ -16,6 +16,7 @@ from gateway.indicators.model import Figure, Indicator, Result, Scope, minutes, 
 from storage.clinical import lab_turnaround
 
 Rows = Sequence[Any]  # lab_turnaround.clocks_in
+COUNTED = ("preAnalytical", "intraLaboratory")  # the intervals these indicators score
 
 
 def _requester(row: Any) -> str | None:
@@ -31,7 +32,7 @@ def _evaluated(
 ) -> Callable[[Session, Scope], Result]:
     def evaluate(session: Session, scope: Scope) -> Result:
         rows = scope.shared("lab", lambda: lab_turnaround.clocks_in(
-            session, scope.orgs, scope.start, scope.end))  # fmt: skip
+            session, scope.orgs, scope.start, scope.end, COUNTED))  # fmt: skip
         return per(rows, figure, by)
 
     return evaluate

@@ -46,7 +46,7 @@ def _evaluated(figure: Callable[[Rows], Figure]) -> Callable[[Session, Scope], R
     def evaluate(session: Session, scope: Scope) -> Result:
         rows = scope.shared("reading", lambda: reading_milestones.clocks_in(
             session, scope.orgs, centres_of(session, scope.orgs), scope.start, scope.end,
-            datetime.now(UTC)))  # fmt: skip
+            datetime.now(UTC), ("imagesToReport",)))  # fmt: skip
         return per(rows, figure, _centre, _priority)
 
     return evaluate
