@@ -6,44 +6,53 @@ sees; strata: the organization that had to act."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from gateway.indicators.model import Figure, Indicator, Result, Scope, minutes, per, proportion
+from gateway.indicators.model import (
+    By,
+    Figure,
+    Indicator,
+    Result,
+    Scope,
+    Table,
+    minutes,
+    per,
+    proportion,
+)
 from storage.clinical import critical_alerts
 
-Rows = Sequence[Any]  # critical_alerts.clocks_in
+_RECIPIENT = By("Organization", "recipient_org_id")
 _STRATA = (
     "按须处置的机构（开单机构）分层。",
     "Stratified by the organization that had to act (the orderer).",
 )
 
 
-def _recipient(alert: Any) -> str:
-    return f"Organization/{alert.recipient_org_id}"
+def _alerts(session: Session, scope: Scope) -> Table:
+    rows = critical_alerts.clocks_in(session, scope.orgs, scope.start, scope.end)
+    return Table.of(rows, text=(_RECIPIENT.column,), flags=("acknowledged", "on_time"),
+                    numbers=("minutes",))  # fmt: skip
 
 
-def _evaluated(figure: Callable[[Rows], Figure]) -> Callable[[Session, Scope], Result]:
+def _evaluated(figure: Callable[[Table], Figure]) -> Callable[[Session, Scope], Result]:
     def evaluate(session: Session, scope: Scope) -> Result:
-        rows = scope.shared("critical", lambda: critical_alerts.clocks_in(
-            session, scope.orgs, scope.start, scope.end))  # fmt: skip
-        return per(rows, figure, _recipient)
+        return per(scope.shared("critical", lambda: _alerts(session, scope)), figure, _RECIPIENT)
 
     return evaluate
 
 
-def _notified(rows: Rows) -> Figure:
-    return proportion(sum(1 for a in rows if a.acknowledged), len(rows))
+def _notified(alerts: Table) -> Figure:
+    return proportion(alerts.total("acknowledged"), len(alerts))
 
 
-def _on_time(rows: Rows) -> Figure:
-    return proportion(sum(1 for a in rows if a.on_time), len(rows))
+def _on_time(alerts: Table) -> Figure:
+    return proportion(alerts.total("on_time"), len(alerts))
 
 
-def _acknowledgement(rows: Rows) -> Figure:
-    return minutes((a.minutes for a in rows), "median")
+def _acknowledgement(alerts: Table) -> Figure:
+    return minutes(alerts["minutes"], "median")
 
 
 INDICATORS = (

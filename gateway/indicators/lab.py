@@ -7,44 +7,49 @@ performing lab for what happens in it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
+import numpy as np
 from sqlalchemy.orm import Session
 
-from gateway.indicators.model import Figure, Indicator, Result, Scope, minutes, per, proportion
+from gateway.indicators.model import (
+    By,
+    Figure,
+    Indicator,
+    Result,
+    Scope,
+    Table,
+    minutes,
+    per,
+    proportion,
+)
 from storage.clinical import lab_turnaround
 
-Rows = Sequence[Any]  # lab_turnaround.clocks_in
 COUNTED = ("preAnalytical", "intraLaboratory")  # the intervals these indicators score
+_REQUESTER = By("Organization", "requester_org_id")
+_PERFORMER = By("Organization", "performer_org_id")
 
 
-def _requester(row: Any) -> str | None:
-    return f"Organization/{row.requester_org_id}" if row.requester_org_id else None
+def _orders(session: Session, scope: Scope) -> Table:
+    rows = lab_turnaround.clocks_in(session, scope.orgs, scope.start, scope.end, COUNTED)
+    return Table.of(rows, text=(_REQUESTER.column, _PERFORMER.column),
+                    flags=("specimen", "rejected"), numbers=COUNTED)  # fmt: skip
 
 
-def _performer(row: Any) -> str | None:
-    return f"Organization/{row.performer_org_id}" if row.performer_org_id else None
-
-
-def _evaluated(
-    figure: Callable[[Rows], Figure], by: Callable[[Any], str | None]
-) -> Callable[[Session, Scope], Result]:
+def _evaluated(figure: Callable[[Table], Figure], by: By) -> Callable[[Session, Scope], Result]:
     def evaluate(session: Session, scope: Scope) -> Result:
-        rows = scope.shared("lab", lambda: lab_turnaround.clocks_in(
-            session, scope.orgs, scope.start, scope.end, COUNTED))  # fmt: skip
-        return per(rows, figure, by)
+        return per(scope.shared("lab", lambda: _orders(session, scope)), figure, by)
 
     return evaluate
 
 
-def _interval(name: str, pick: str) -> Callable[[Rows], Figure]:
-    return lambda rows: minutes((getattr(r, name) for r in rows), pick)
+def _interval(name: str, pick: str) -> Callable[[Table], Figure]:
+    return lambda orders: minutes(orders[name], pick)
 
 
-def _rejected(rows: Rows) -> Figure:
-    sent = [r for r in rows if r.specimen]
-    return proportion(sum(1 for r in sent if r.rejected), len(sent))
+def _rejected(orders: Table) -> Figure:
+    rejected = int(np.count_nonzero(orders["specimen"] & orders["rejected"]))
+    return proportion(rejected, orders.total("specimen"))
 
 
 _BY_REQUESTER = ("按开单机构分层。", "Stratified by the ordering member.")
@@ -62,7 +67,7 @@ INDICATORS = (
         "lab. " + _BY_REQUESTER[1],
         stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_evaluated(_interval("preAnalytical", "median"), _requester),
+        evaluate=_evaluated(_interval("preAnalytical", "median"), _REQUESTER),
     ),
     Indicator(
         id="lab-intra-laboratory-median",
@@ -75,7 +80,7 @@ INDICATORS = (
         + _BY_LAB[1],
         stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_evaluated(_interval("intraLaboratory", "median"), _performer),
+        evaluate=_evaluated(_interval("intraLaboratory", "median"), _PERFORMER),
     ),
     Indicator(
         id="lab-intra-laboratory-p90",
@@ -88,7 +93,7 @@ INDICATORS = (
         "to the report. " + _BY_LAB[1],
         stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_evaluated(_interval("intraLaboratory", "p90"), _performer),
+        evaluate=_evaluated(_interval("intraLaboratory", "p90"), _PERFORMER),
     ),
     Indicator(
         id="lab-specimen-rejection-rate",
@@ -102,6 +107,6 @@ INDICATORS = (
         "(lab orders with a collection, receipt or rejection). " + _BY_REQUESTER[1],
         stratifiers=("organization",),
         improvement="decrease",
-        evaluate=_evaluated(_rejected, _requester),
+        evaluate=_evaluated(_rejected, _REQUESTER),
     ),
 )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from storage.clinical.intervals import interval_figures
@@ -95,11 +96,11 @@ def cohort(count: int) -> Figure:
     return Figure({INITIAL: count}, float(count))
 
 
-def count(rows: Sequence[object]) -> Figure:
+def count(rows: Sequence[object] | Table) -> Figure:
     return cohort(len(rows))
 
 
-def minutes(values: Iterable[float | None], pick: str) -> Figure:
+def minutes(values: Iterable[float | None] | np.ndarray, pick: str) -> Figure:
     """Minutes of a group as a continuous-variable figure: how many were measured, scored by
     their ``median`` or ``p90``."""
     found = interval_figures(values)
@@ -107,18 +108,91 @@ def minutes(values: Iterable[float | None], pick: str) -> Figure:
     return Figure({MEASURE_POPULATION: found.count}, score)
 
 
+@dataclass(frozen=True, slots=True)
+class By:
+    """A stratifier's key: a row's ``column`` as the stratum ``kind/value`` (None when empty)."""
+
+    kind: str
+    column: str
+
+    def __call__(self, row: Any) -> str | None:
+        value = getattr(row, self.column)
+        return f"{self.kind}/{value}" if value else None
+
+
+class Table:
+    """A large register's rows (lab orders, readings, alerts) as columns: text as ``str``
+    arrays (None → ""), flags as ``bool``, numbers as ``float`` (None → NaN), so that figures
+    and strata are computed on arrays, not row by row."""
+
+    __slots__ = ("columns", "size")
+
+    def __init__(self, columns: dict[str, np.ndarray], size: int) -> None:
+        self.columns = columns
+        self.size = size
+
+    @classmethod
+    def of(
+        cls,
+        rows: Sequence[Any],
+        text: Sequence[str] = (),
+        flags: Sequence[str] = (),
+        numbers: Sequence[str] = (),
+    ) -> Table:
+        """``rows`` (named tuples, e.g. SQLAlchemy rows) by the columns named."""
+        names = [*text, *flags, *numbers]
+        found = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True)) if rows else {}
+        columns = {
+            name: np.array([v or "" for v in found.get(name, ())], dtype=str) for name in text
+        } | {
+            name: np.array(found.get(name, ()), dtype=bool) for name in flags
+        } | {
+            name: np.array(found.get(name, ()), dtype=float) for name in numbers
+        }  # fmt: skip
+        return cls({name: columns[name] for name in names}, len(rows))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.columns[column]
+
+    def total(self, flag: str) -> int:
+        return int(np.count_nonzero(self.columns[flag]))
+
+    def groups(self, by: By) -> dict[str, Table]:
+        """The rows by their stratum under ``by`` (rows with an empty key in none)."""
+        keys = self.columns[by.column]
+        values, inverse = np.unique(keys, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
+        return {
+            f"{by.kind}/{value}": self._take(order[bounds[i] : bounds[i + 1]])
+            for i, value in enumerate(values.tolist())
+            if value
+        }
+
+    def _take(self, index: np.ndarray) -> Table:
+        return Table({name: column[index] for name, column in self.columns.items()}, len(index))
+
+
 def per(
-    rows: Sequence[Row],
-    figure: Callable[[Sequence[Row]], Figure],
+    rows: Sequence[Row] | Table,
+    figure: Callable[[Any], Figure],
     *keys: Callable[[Row], str | None],
 ) -> Result:
     """``figure`` of all ``rows`` and of each group of them by each of ``keys`` (one per
-    stratifier; a row whose key is None is in no stratum of that stratifier)."""
+    stratifier; a row whose key is None is in no stratum of that stratifier).  A
+    :class:`Table` is grouped by columns, so its keys are :class:`By`."""
     strata: dict[str, Figure] = {}
     for key in keys:
-        groups: dict[str, list[Row]] = defaultdict(list)
-        for row in rows:
-            if (label := key(row)) is not None:
-                groups[label].append(row)
+        if isinstance(rows, Table):
+            assert isinstance(key, By), "a Table is stratified by its columns"
+            groups: dict[str, Any] = rows.groups(key)
+        else:
+            groups = defaultdict(list)
+            for row in rows:
+                if (label := key(row)) is not None:
+                    groups[label].append(row)
         strata |= {label: figure(group) for label, group in sorted(groups.items())}
     return Result(figure(rows), strata)

@@ -6,17 +6,18 @@ by the members the requester sees or read by their centres; strata: the centre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gateway.indicators.model import (
+    By,
     Figure,
     Indicator,
     Result,
     Scope,
+    Table,
     count,
     minutes,
     per,
@@ -27,37 +28,36 @@ from storage.registry import centres_of
 
 # FHIR request-priority, as a clinician reads it.
 PRIORITIES = {"routine": "常规", "urgent": "加急", "asap": "尽快", "stat": "急诊"}
-Rows = Sequence[Any]  # reading_milestones.clocks_in
+_CENTRE = By("HealthcareService", "centre_id")
+_PRIORITY = By("Priority", "priority")
 _STRATA = (
     "按诊断中心与医嘱优先级分层。",
     "Stratified by the reading centre and by the order's priority.",
 )
 
 
-def _centre(row: Any) -> str:
-    return f"HealthcareService/{row.centre_id}"
+def _tasks(session: Session, scope: Scope) -> Table:
+    rows = reading_milestones.clocks_in(
+        session, scope.orgs, centres_of(session, scope.orgs), scope.start, scope.end,
+        datetime.now(UTC), ("imagesToReport",))  # fmt: skip
+    return Table.of(rows, text=(_CENTRE.column, _PRIORITY.column),
+                    flags=("verified", "on_time"), numbers=("imagesToReport",))  # fmt: skip
 
 
-def _priority(row: Any) -> str:
-    return f"Priority/{row.priority}"
-
-
-def _evaluated(figure: Callable[[Rows], Figure]) -> Callable[[Session, Scope], Result]:
+def _evaluated(figure: Callable[[Table], Figure]) -> Callable[[Session, Scope], Result]:
     def evaluate(session: Session, scope: Scope) -> Result:
-        rows = scope.shared("reading", lambda: reading_milestones.clocks_in(
-            session, scope.orgs, centres_of(session, scope.orgs), scope.start, scope.end,
-            datetime.now(UTC), ("imagesToReport",)))  # fmt: skip
-        return per(rows, figure, _centre, _priority)
+        tasks = scope.shared("reading", lambda: _tasks(session, scope))
+        return per(tasks, figure, _CENTRE, _PRIORITY)
 
     return evaluate
 
 
-def _on_time(rows: Rows) -> Figure:
-    return proportion(sum(1 for r in rows if r.on_time), sum(1 for r in rows if r.verified))
+def _on_time(tasks: Table) -> Figure:
+    return proportion(tasks.total("on_time"), tasks.total("verified"))
 
 
-def _turnaround(pick: str) -> Callable[[Rows], Figure]:
-    return lambda rows: minutes((r.imagesToReport for r in rows), pick)
+def _turnaround(pick: str) -> Callable[[Table], Figure]:
+    return lambda tasks: minutes(tasks["imagesToReport"], pick)
 
 
 INDICATORS = (
