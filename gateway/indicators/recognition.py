@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,21 +23,21 @@ from gateway.indicators.model import (
     proportion,
 )
 from storage.clinical.recognition import decisions_in
-from storage.models import RecognitionDecision
 
 REASON_STRATUM = "RepeatReason"
+Decision = Any  # a row of RecognitionDecision's columns (decisions_in)
 
 
-def _decisions(session: Session, scope: Scope) -> list[RecognitionDecision]:
+def _decisions(session: Session, scope: Scope) -> list[Decision]:
     return scope.shared("recognition", lambda: decisions_in(
         session, scope.orgs, scope.start, scope.end))  # fmt: skip
 
 
-def _member(row: RecognitionDecision) -> str:
+def _member(row: Decision) -> str:
     return f"Organization/{row.org_id}"
 
 
-def _rate(rows: Sequence[RecognitionDecision]) -> Figure:
+def _rate(rows: Sequence[Decision]) -> Figure:
     return proportion(sum(r.decision == "recognised" for r in rows), len(rows))
 
 
@@ -54,7 +55,7 @@ def repeats(session: Session, scope: Scope) -> Result:
     )
 
 
-def _saved(rows: Sequence[RecognitionDecision]) -> Figure:
+def _saved(rows: Sequence[Decision]) -> Figure:
     recognised = [r for r in rows if r.decision == "recognised"]
     total = sum((r.price for r in recognised), Decimal("0.00"))
     return Figure({MEASURE_POPULATION: len(recognised)}, float(total))

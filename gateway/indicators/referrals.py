@@ -7,6 +7,7 @@ a downward one), or for acceptance the receiving organization."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,9 +23,9 @@ from gateway.indicators.model import (
 )
 from storage.clinical.intervals import minutes_between
 from storage.clinical.referral_steps import on_time, referrals_in
-from storage.models import ReferralSteps
 
-Rows = list[ReferralSteps]
+Step = Any  # a row of ReferralSteps' columns (referrals_in)
+Rows = list[Step]
 
 
 def _counted(session: Session, scope: Scope) -> Rows:
@@ -33,11 +34,11 @@ def _counted(session: Session, scope: Scope) -> Rows:
     return [r for r in rows if r.cancelled_at is None]
 
 
-def _member(row: ReferralSteps) -> str:
+def _member(row: Step) -> str:
     return f"Organization/{row.referrer_org_id if row.direction == 'up' else row.receiver_org_id}"
 
 
-def _up(rows: Iterable[ReferralSteps]) -> Rows:
+def _up(rows: Iterable[Step]) -> Rows:
     return [r for r in rows if r.direction == "up"]
 
 
@@ -55,14 +56,14 @@ def downward(session: Session, scope: Scope) -> Result:
 
 
 def downward_share(session: Session, scope: Scope) -> Result:
-    def figure(rows: Sequence[ReferralSteps]) -> Figure:
+    def figure(rows: Sequence[Step]) -> Figure:
         return proportion(len(rows) - len(_up(rows)), len(rows))
 
     return per(_counted(session, scope), figure, _member)
 
 
 def down_to_up(session: Session, scope: Scope) -> Result:
-    def figure(rows: Sequence[ReferralSteps]) -> Figure:
+    def figure(rows: Sequence[Step]) -> Figure:
         up = len(_up(rows))
         return proportion(len(rows) - up, up)
 
@@ -70,7 +71,7 @@ def down_to_up(session: Session, scope: Scope) -> Result:
 
 
 def booked(session: Session, scope: Scope) -> Result:
-    def figure(rows: Sequence[ReferralSteps]) -> Figure:
+    def figure(rows: Sequence[Step]) -> Figure:
         return proportion(sum(r.booked for r in rows), len(rows))
 
     return per(_up(_counted(session, scope)), figure, _member)
@@ -81,12 +82,12 @@ def green_channel(session: Session, scope: Scope) -> Result:
     return per(urgent, lambda rows: proportion(sum(map(on_time, rows)), len(rows)), _receiver)
 
 
-def _receiver(row: ReferralSteps) -> str:
+def _receiver(row: Step) -> str:
     return f"Organization/{row.receiver_org_id}"
 
 
 def _acceptance(pick: str) -> Callable[[Session, Scope], Result]:
-    def figure(rows: Sequence[ReferralSteps]) -> Figure:
+    def figure(rows: Sequence[Step]) -> Figure:
         return minutes((minutes_between(r.referred_at, r.accepted_at) for r in rows), pick)
 
     def evaluate(session: Session, scope: Scope) -> Result:
