@@ -47,6 +47,7 @@ from storage.models.recognition import (
     RecognitionItem,
     RecognitionKind,
     RecognitionScope,
+    RecognitionShare,
 )
 from storage.models.referral import ReferralShare, ReferralSteps
 from storage.models.registry import (
@@ -137,6 +138,7 @@ __all__ = [
     "RecognitionItem",
     "RecognitionKind",
     "RecognitionScope",
+    "RecognitionShare",
     "ReferralShare",
     "ReferralSteps",
     "RefreshToken",

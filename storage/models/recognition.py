@@ -95,3 +95,16 @@ class RecognitionCard(Base):
     order: Mapped[dict[str, Any]] = mapped_column(JSON)  # the draft ServiceRequest
     prior_ref: Mapped[str] = mapped_column(String(128))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecognitionShare(Base):
+    """A prior result offered to an orderer for recognition (a report with its images): kept
+    here so every later version of the resource — a corrected report, a study republished when
+    an image arrives — keeps the orderer's grant (``storage.policy.kept_shares``)."""
+
+    __tablename__ = "recognition_shares"
+
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the orderer
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # first offered

@@ -22,7 +22,8 @@ the receiving organization, and the summary sent back with the referrer
 resources keeps the grant: :func:`kept_shares`).  Mutual recognition (区域互认) looks for a
 patient's recognisable results across the members of the orderer's alliances
 (:func:`recognition_viewer`, Consent denials kept) and shares each one offered with the
-orderer, so that 调阅报告 opens it (:func:`share_recognizable`).  A report shared either way
+orderer, so that 调阅报告 opens it (:func:`share_recognizable`; kept in ``recognition_shares``
+for its later versions likewise).  A report shared either way
 shares its images too (its ``imagingStudy``): stored studies are seen by organization and by the
 ImagingStudies granted (:func:`study_access`, :mod:`storage.policy.images`).
 :func:`fhir_visible` (SQL) and :func:`fhir_sees` apply this for a :class:`Viewer`.
@@ -50,12 +51,12 @@ from storage.models import (
     FhirResource,
     FhirResourceGrant,
     Organization,
-    ReferralShare,
     Role,
 )
 from storage.policy.administration import Administration, administration, reviews_patient_links
 from storage.policy.booking import booking_refusal, runs_centre
-from storage.policy.images import StudyAccess, shared_studies, with_images
+from storage.policy.images import StudyAccess, shared_studies
+from storage.policy.shares import kept_shares, share_for_referral, share_recognizable
 
 __all__ = [
     "Administration", "StudyAccess", "Viewer", "administration", "booking_refusal",
@@ -215,55 +216,6 @@ def _bookable_by(session: Session, resource: dict[str, Any]) -> set[str]:
         centres = _centres_named(actors)
         return set(session.scalars(select(Centre.org_id).where(Centre.id.in_(centres))))
     return set()
-
-
-def kept_shares(session: Session, resource_type: str, resource_id: str) -> set[str]:
-    """The organizations a referral shared this resource with (granted again at each new
-    version, whatever the version names)."""
-    return set(
-        session.scalars(
-            select(ReferralShare.org_id).where(
-                ReferralShare.resource_type == resource_type,
-                ReferralShare.resource_id == resource_id,
-            )
-        )
-    )
-
-
-def share_for_referral(
-    session: Session, referral_id: str, org_id: str, targets: list[tuple[str, str]]
-) -> None:
-    """Share ``targets`` (``(type, id)`` of current resources) with ``org_id`` for the
-    referral: the receiver sees the patient and the documents (a report with its images), the
-    referrer the summary."""
-    targets = with_images(session, targets)
-    for resource_type, resource_id in dict.fromkeys(targets):
-        key = (resource_type, resource_id, org_id, referral_id)
-        if session.get(ReferralShare, key) is None:
-            session.add(ReferralShare(resource_type=resource_type, resource_id=resource_id,
-                                      org_id=org_id, referral_id=referral_id))  # fmt: skip
-    _grant(session, org_id, targets)
-
-
-def share_recognizable(session: Session, org_id: str, targets: list[tuple[str, str]]) -> None:
-    """Grant ``org_id`` the reading of ``targets`` (``(type, id)``), prior results offered to it
-    for recognition: a report with its images."""
-    _grant(session, org_id, with_images(session, targets))
-
-
-def _grant(session: Session, org_id: str, targets: list[tuple[str, str]]) -> None:
-    for resource_type, resource_id in dict.fromkeys(targets):
-        grant = (resource_type, resource_id, org_id)
-        owner = session.scalar(
-            select(FhirResource.owner_org_id).where(
-                FhirResource.resource_type == resource_type, FhirResource.id == resource_id
-            )
-        )
-        # Granted even before the resource exists (later in the same transaction Bundle).
-        if owner != org_id and session.get(FhirResourceGrant, grant) is None:
-            session.add(FhirResourceGrant(resource_type=resource_type, resource_id=resource_id,
-                                          org_id=org_id))  # fmt: skip
-    session.flush()
 
 
 def recognition_viewer(session: Session, org_id: str) -> Viewer:

@@ -6,7 +6,8 @@ person, not for another item; a potassium result the same way inside its 7 days.
 recognises one (the order is revoked) and repeats another with a reason; both are recorded as
 DetectedIssues, and the alliance's indicators count exactly those.  A forbidden decision gets
 its 4xx and changes nothing.  A released report of a qualified centre carries the mark.  The
-prior offered opens with its images (DICOMweb), for the clinic offered it and nobody else."""
+prior offered opens with its images (DICOMweb), for the clinic offered it and nobody else, and
+stays open in its later versions."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from gateway.fhir.storing import store
 from gateway.workflow.recognition import marked
 from storage.clinical.recognition_marks import BEIJING, MARK_EXTENSION, MARK_TAG
 from storage.db import transaction
 from storage.identity_numbers import HEALTH_CARD
-from storage.models import AuditRecord, RecognitionDecision
+from storage.models import AuditRecord, FhirResource, RecognitionDecision
 from tests.integration.dicomweb.conftest import Gateway, start_gateway
 from tests.integration.fhir.recognition_setup import (
     CHEST,
@@ -98,6 +100,16 @@ def test_a_head_ct_of_the_lead_hospital_is_offered_to_the_clinic_and_opens(
     assert images(CLINIC) == (200, 200)
     [found] = gateway.get(f"/studies?StudyInstanceUID={study}", CLINIC).json()
     assert found["0020000D"]["Value"] == [study]
+    assert images(OTHER_CLINIC) == (204, 404)
+    # Later versions — the RIS corrects the report, the study is published again — stay open.
+    with transaction(gateway.node.platform.sessions) as session:
+        store(session, {**report, "conclusion": "颅脑CT平扫未见明显异常（已更正）。"}, "jhzx")
+        imaging = session.get(FhirResource, ("ImagingStudy", study))
+        store(session, {**imaging.content, "description": "头颅CT平扫（补传）"}, "jhzx")
+    corrected = call(gateway, "GET", f"/DiagnosticReport/{report['id']}")
+    assert corrected.json()["conclusion"] == "颅脑CT平扫未见明显异常（已更正）。"
+    assert call(gateway, "GET", f"/ImagingStudy/{study}").json()["meta"]["versionId"] == "2"
+    assert images(CLINIC) == (200, 200)
     assert images(OTHER_CLINIC) == (204, 404)
     # A chest CT for the same person is another item: nothing to recognise.
     assert priors(offered(gateway, ct(at_clinic, CHEST, "胸部CT平扫"))) == []
