@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.dicom import StudyTree
-from storage.models import DicomInstance, DicomSeries
+from storage.models import DicomInstance, DicomPatient, DicomSeries
 from storage.settings import Settings
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -46,7 +46,7 @@ def patient_id_system(org_id: str) -> str:
     return f"urn:yilian:patient-id:{org_id}"
 
 
-def _started(date: str, time: str, zone: ZoneInfo) -> str | None:
+def local_datetime(date: str, time: str, zone: ZoneInfo) -> str | None:
     if len(date) != 8:
         return None
     digits = (time.split(".")[0] + "000000")[:6] if time else "000000"
@@ -65,24 +65,27 @@ def display_name(person_name: str) -> str:
     return " ".join(part for part in groups[0].split("^") if part)
 
 
+def subject_of(patient: DicomPatient) -> dict[str, Any]:
+    """The reference to a stored study's patient: by the PatientID its organization issued
+    (what every resource made from the study points at)."""
+    return {
+        "identifier": {"system": patient_id_system(patient.org_id), "value": patient.patient_id},
+        "display": display_name(patient.name) or patient.patient_id,
+    }
+
+
 def _coding(modality: str) -> dict[str, str]:
     return {"system": DCM, "code": modality}
 
 
 def imaging_study(tree: StudyTree, settings: Settings) -> dict[str, Any]:
-    study, patient = tree.study, tree.patient
+    study = tree.study
     resource: dict[str, Any] = {
         "resourceType": "ImagingStudy",
         "id": imaging_study_id(study.study_uid),
         "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:{study.study_uid}"}],
         "status": "available",
-        "subject": {
-            "identifier": {
-                "system": patient_id_system(patient.org_id),
-                "value": patient.patient_id,
-            },
-            "display": display_name(patient.name) or patient.patient_id,
-        },
+        "subject": subject_of(tree.patient),
         "endpoint": [{"reference": f"Endpoint/{ENDPOINT_ID}"}],
         "numberOfSeries": len(tree.series),
         "numberOfInstances": sum(len(instances) for _, instances in tree.series),
@@ -101,7 +104,8 @@ def imaging_study(tree: StudyTree, settings: Settings) -> dict[str, Any]:
     modalities = [m for m in study.modalities.split("\\") if m]
     if modalities:
         resource["modality"] = [_coding(m) for m in modalities]
-    started = _started(study.study_date, study.study_time, ZoneInfo(settings.local_timezone))
+    zone = ZoneInfo(settings.local_timezone)
+    started = local_datetime(study.study_date, study.study_time, zone)
     if started:
         resource["started"] = started
     if study.description:

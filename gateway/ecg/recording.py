@@ -1,0 +1,50 @@
+"""One ECG recording as the readers (:mod:`gateway.ecg.dicom_waveform`, :mod:`gateway.ecg.aecg`)
+hand it to :mod:`gateway.ecg.observation` and the chart: leads as integer samples with the
+origin and factor that make them microvolts, the device's global measurements and its
+statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gateway.ecg.codes import Measure
+
+
+class UnreadableEcg(ValueError):
+    """The object or document is not an ECG recording this server can read (the message says
+    why, without patient data)."""
+
+
+@dataclass(frozen=True)
+class Lead:
+    term: int  # the MDC lead term (CID 3001 ``2:N``)
+    origin: float  # µV at sample value 0
+    factor: float  # µV per sample unit
+    samples: np.ndarray  # integers, one per period
+
+    def microvolts(self) -> np.ndarray:
+        return self.origin + self.factor * self.samples.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    measure: Measure
+    value: float  # in ``measure.unit``
+
+
+@dataclass(frozen=True)
+class Recording:
+    period_ms: float  # between two samples of every lead
+    leads: tuple[Lead, ...]
+    measurements: tuple[Measurement, ...] = ()
+    statements: tuple[str, ...] = ()  # the device's interpretation, as it worded it
+    effective: str | None = None  # FHIR dateTime of the acquisition
+    device: str | None = None  # manufacturer and model, when the object says them
+
+    def lead(self, term: int) -> Lead | None:
+        return next((lead for lead in self.leads if lead.term == term), None)
+
+    def measured(self, key: str) -> float | None:
+        return next((m.value for m in self.measurements if m.measure.key == key), None)
