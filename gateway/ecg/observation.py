@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.ecg.codes import ECG_POTENTIAL, LOINC, MDC, UCUM, lead_code, lead_display
+import numpy as np
+
+from gateway.ecg.codes import ECG_POTENTIAL, LOINC, MDC, MEASURES, UCUM, lead_code, lead_display
 from gateway.ecg.recording import Lead, Measurement, Recording
 
 PROCEDURE = {
@@ -89,3 +91,47 @@ def _lead(lead: Lead, period_ms: float) -> dict[str, Any]:
 
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 9)
+
+
+def recording_of(observation: dict[str, Any]) -> Recording | None:
+    """The recording an ECG Observation (as :func:`ecg_observation` makes it) holds, to draw it:
+    its leads (those at the first lead's period) and measurements; None when it holds no lead
+    whose samples are all numbers."""
+    period: float | None = None
+    leads: list[Lead] = []
+    measurements: list[Measurement] = []
+    for component in observation.get("component") or []:
+        codes = {(c.get("system"), c.get("code")) for c in component["code"].get("coding", [])}
+        sampled = component.get("valueSampledData")
+        if sampled is not None and sampled.get("dimensions") == 1:
+            term = _lead_term(codes)
+            if term is None or period not in (None, float(sampled["period"])):
+                continue
+            try:
+                samples = np.array(sampled.get("data", "").split(), dtype=np.float64)
+            except ValueError:
+                continue  # E, L, U: not drawn
+            period = float(sampled["period"])
+            origin, factor = float(sampled["origin"]["value"]), float(sampled.get("factor", 1))
+            leads.append(Lead(term, origin, factor, samples))
+        elif (value := (component.get("valueQuantity") or {}).get("value")) is not None and (
+            measure := next((m for m in MEASURES if (MDC, str(m.mdc)) in codes), None)
+        ):
+            measurements.append(Measurement(measure, float(value)))
+    if period is None or not leads:
+        return None
+    return Recording(
+        period_ms=period,
+        leads=tuple(leads),
+        measurements=tuple(measurements),
+        statements=tuple(n["text"] for n in observation.get("note") or [] if n.get("text")),
+        effective=observation.get("effectiveDateTime"),
+        device=(observation.get("device") or {}).get("display"),
+    )
+
+
+def _lead_term(codes: set[tuple[Any, Any]]) -> int | None:
+    for system, code in codes:
+        if system == MDC and str(code).isdigit() and int(code) > ECG_POTENTIAL:
+            return int(code) - ECG_POTENTIAL
+    return None

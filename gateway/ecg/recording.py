@@ -22,7 +22,7 @@ class Lead:
     term: int  # the MDC lead term (CID 3001 ``2:N``)
     origin: float  # µV at sample value 0
     factor: float  # µV per sample unit
-    samples: np.ndarray  # integers, one per period
+    samples: np.ndarray  # one per period: integers as read (floats when drawn from FHIR)
 
     def microvolts(self) -> np.ndarray:
         return self.origin + self.factor * self.samples.astype(np.float64)

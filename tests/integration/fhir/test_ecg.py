@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pydicom
 import pytest
+from defusedxml.ElementTree import fromstring
 from sqlalchemy import func, select
 
 from fhir_profiles.validation import validate
@@ -29,6 +30,7 @@ from tests.servers import drain_outbox
 ECG = "urn:oid:2.16.840.1.113883.6.24|131328"
 LOINC = "http://loinc.org"
 XML = "application/hl7-v3+xml"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,24 @@ def test_ecgs_pushed_by_the_cart_are_found_by_the_clinic(gateway: Gateway, tmp_p
     # The study's organization's readers see it; another clinic does not.
     assert sample_uid in {o["id"] for o in ecgs(gateway, "his-jhzx")}
     assert ecgs(gateway, "his-cz-sq") == []
+    # Its chart, as the clinic prints it: true paper scale, 1 mV calibration, lead II's strip.
+    chart = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-tx-wsy",
+                 Accept="image/svg+xml")  # fmt: skip
+    assert chart.status_code == 200, chart.text
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    svg = fromstring(chart.content)
+    assert svg.get("viewBox") == f"0 0 {svg.get('width')[:-2]} {svg.get('height')[:-2]}"
+    assert svg.find(f"{SVG}path[@class='calibration']").get("d").split("h")[1:3] == [
+        "1v-10", "5v10"
+    ]  # fmt: skip
+    [strip] = svg.findall(f"{SVG}polyline[@class='rhythm']")
+    x = np.array(strip.get("points").split(), dtype=float)[0::2]
+    assert x[-1] - x[0] == pytest.approx(250, abs=0.1)  # 10 s at 25 mm/s
+    other = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-cz-sq")
+    assert other.status_code == 404
+    as_json = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-tx-wsy",
+                   Accept="application/json")  # fmt: skip
+    assert as_json.status_code == 406
     # Stable again (nothing new): the Observations are not written again.
     stable(gateway)
     current = call(gateway, "GET", f"/Observation/{sample_uid}", "his-tx-wsy").json()
