@@ -47,6 +47,7 @@ def patient_id_system(org_id: str) -> str:
 
 
 def local_datetime(date: str, time: str, zone: ZoneInfo) -> str | None:
+    """A DICOM date and time (DA, TM) of ``zone`` as a FHIR dateTime; None when unusable."""
     if len(date) != 8:
         return None
     digits = (time.split(".")[0] + "000000")[:6] if time else "000000"

@@ -96,6 +96,22 @@ def test_a_generated_twelve_lead_recording_comes_out_lead_by_lead(tmp_path: Path
     assert observation["device"] == {"display": "Yilian Test Sine-12"}
 
 
+def test_a_general_ecg_keeps_its_leads_and_leaves_other_channels(tmp_path: Path) -> None:
+    truth = synthetic(2)
+    ds = pydicom.dcmread(write_twelve_lead(Study(), truth, tmp_path))
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.2"
+    channels = ds.WaveformSequence[0].ChannelDefinitionSequence
+    channels[0].ChannelSourceSequence[0].CodeValue = "5.6.3-9-1"  # lead I, SCP-ECG's code
+    channels[0].ChannelSourceSequence[0].CodingSchemeDesignator = "SCPECG"
+    channels[1].ChannelSourceSequence[0].CodeValue = "2:16384"  # not a lead (a measurement)
+    channels[2].ChannelSensitivityUnitsSequence[0].CodeValue = "mV"
+    channels[2].ChannelSensitivity = "0.0025"
+    read = recording(ds, SHANGHAI)
+    assert [lead.term for lead in read.leads] == [1, *(term for term, _ in LEADS[2:])]
+    assert np.array_equal(read.leads[0].samples, truth.samples[1])
+    assert read.leads[1].factor == pytest.approx(SENSITIVITY_UV)  # mV given, µV kept
+
+
 def test_an_object_without_ecg_leads_is_refused(tmp_path: Path) -> None:
     ds = pydicom.dcmread(write_twelve_lead(Study(), synthetic(1), tmp_path))
     for channel in ds.WaveformSequence[0].ChannelDefinitionSequence:
