@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import NAMESPACE_OID, uuid5
 from xml.etree.ElementTree import Element, ParseError
@@ -24,14 +23,13 @@ from defusedxml.ElementTree import fromstring
 
 from gateway.ecg.codes import MICROVOLTS_PER, lead_of_aecg, measure_of_aecg
 from gateway.ecg.observation import ecg_observation
-from gateway.ecg.recording import Lead, Measurement, Recording, UnreadableEcg
+from gateway.ecg.recording import Lead, Measurement, Recording, UnreadableEcg, moment_of
 from gateway.fhir.imaging_study import patient_id_system
 
 V3 = "{urn:hl7-org:v3}"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _SECONDS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
-_TS = re.compile(r"^(\d{8,14})(?:\.\d+)?([+-]\d{4})?$")
 _UNITS = {"bpm": "/min", "/min": "/min", "{beats}/min": "/min", "ms": "ms", "deg": "deg"}
 
 
@@ -166,26 +164,9 @@ def _statements(annotations: list[Element]) -> tuple[str, ...]:
 def _effective(series: Element, root: Element, zone: ZoneInfo) -> str | None:
     for element in (series, root):
         low = element.find(f"{V3}effectiveTime/{V3}low")
-        if low is not None and (moment := _timestamp(low.get("value", ""), zone)):
+        if low is not None and (moment := moment_of(low.get("value", ""), zone)):
             return moment
     return None
-
-
-def _timestamp(value: str, zone: ZoneInfo) -> str | None:
-    """An HL7 TS (``YYYYMMDDHHMMSS[.fff][+ZZZZ]``) as a FHIR dateTime; local time unless zoned."""
-    parts = _TS.match(value)
-    if parts is None:
-        return None
-    digits, zoned = (parts[1] + "000000")[:14], parts[2]
-    try:
-        moment = datetime.strptime(digits, "%Y%m%d%H%M%S")
-    except ValueError:
-        return None
-    if zoned:
-        minutes = int(zoned[1:3]) * 60 + int(zoned[3:])
-        offset = timezone(timedelta(minutes=minutes if zoned[0] == "+" else -minutes))
-        return moment.replace(tzinfo=offset).isoformat()
-    return moment.replace(tzinfo=zone).isoformat()
 
 
 def observation_of(document: Document, org_id: str) -> dict[str, Any]:

@@ -17,8 +17,7 @@ from pydicom import Dataset
 from pydicom.waveforms.numpy_handler import multiplex_array
 
 from gateway.ecg.codes import ECG_SOP_CLASSES, MICROVOLTS_PER, lead_of_dicom, measure_of_dicom
-from gateway.ecg.recording import Lead, Measurement, Recording, UnreadableEcg
-from gateway.fhir.imaging_study import local_datetime
+from gateway.ecg.recording import Lead, Measurement, Recording, UnreadableEcg, moment_of
 
 
 def is_ecg(sop_class_uid: str) -> bool:
@@ -112,9 +111,13 @@ def _statements(annotations: list[Dataset]) -> tuple[str, ...]:
 
 
 def _acquired(ds: Dataset, zone: ZoneInfo) -> str | None:
-    stamp = str(ds.get("AcquisitionDateTime") or "").split("+")[0].split("-")[0]
-    if len(stamp) >= 8:
-        return local_datetime(stamp[:8], stamp[8:], zone)
-    date = str(ds.get("ContentDate") or ds.get("StudyDate") or "")
-    time = str(ds.get("ContentTime") or ds.get("StudyTime") or "")
-    return local_datetime(date, time, zone)
+    """Acquisition DateTime, else Content Date and Time; at the object's Timezone Offset From
+    UTC when it gives one."""
+    stamp = str(ds.get("AcquisitionDateTime") or "")
+    if len(stamp) < 8:
+        stamp = str(ds.get("ContentDate") or ds.get("StudyDate") or "")
+        stamp += str(ds.get("ContentTime") or ds.get("StudyTime") or "")
+    offset = str(ds.get("TimezoneOffsetFromUTC") or "")
+    if offset and not any(sign in stamp[8:] for sign in "+-"):
+        stamp += offset
+    return moment_of(stamp, zone)

@@ -5,11 +5,16 @@ statements."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from gateway.ecg.codes import Measure
+
+_STAMP = re.compile(r"^(\d{8,14})(?:\.\d+)?([+-]\d{4})?$")
 
 
 class UnreadableEcg(ValueError):
@@ -48,3 +53,21 @@ class Recording:
 
     def measured(self, key: str) -> float | None:
         return next((m.value for m in self.measurements if m.measure.key == key), None)
+
+
+def moment_of(stamp: str, zone: ZoneInfo) -> str | None:
+    """A DICOM DT or HL7 TS (``YYYYMMDD[HHMMSS][.ffffff][+ZZZZ]``) as a FHIR dateTime: at its own
+    offset when it carries one, else in ``zone``; None when it is not a date."""
+    parts = _STAMP.match(stamp.strip())
+    if parts is None:
+        return None
+    digits, zoned = (parts[1] + "000000")[:14], parts[2]
+    try:
+        moment = datetime.strptime(digits, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    if not zoned:
+        return moment.replace(tzinfo=zone).isoformat()
+    minutes = int(zoned[1:3]) * 60 + int(zoned[3:])
+    offset = timezone(timedelta(minutes=minutes if zoned[0] == "+" else -minutes))
+    return moment.replace(tzinfo=offset).isoformat()

@@ -46,8 +46,7 @@ def patient_id_system(org_id: str) -> str:
     return f"urn:yilian:patient-id:{org_id}"
 
 
-def local_datetime(date: str, time: str, zone: ZoneInfo) -> str | None:
-    """A DICOM date and time (DA, TM) of ``zone`` as a FHIR dateTime; None when unusable."""
+def _started(date: str, time: str, zone: ZoneInfo) -> str | None:
     if len(date) != 8:
         return None
     digits = (time.split(".")[0] + "000000")[:6] if time else "000000"
@@ -105,8 +104,7 @@ def imaging_study(tree: StudyTree, settings: Settings) -> dict[str, Any]:
     modalities = [m for m in study.modalities.split("\\") if m]
     if modalities:
         resource["modality"] = [_coding(m) for m in modalities]
-    zone = ZoneInfo(settings.local_timezone)
-    started = local_datetime(study.study_date, study.study_time, zone)
+    started = _started(study.study_date, study.study_time, ZoneInfo(settings.local_timezone))
     if started:
         resource["started"] = started
     if study.description:

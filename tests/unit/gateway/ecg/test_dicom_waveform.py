@@ -121,3 +121,12 @@ def test_an_object_without_ecg_leads_is_refused(tmp_path: Path) -> None:
     del ds.WaveformSequence
     with pytest.raises(UnreadableEcg, match="no waveform"):
         recording(ds, SHANGHAI)
+
+
+def test_the_recording_time_keeps_the_objects_own_offset(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(write_twelve_lead(Study(study_date="20261201"), synthetic(1), tmp_path))
+    assert recording(ds, SHANGHAI).effective == "2026-12-01T09:30:15+08:00"  # the server's zone
+    ds.TimezoneOffsetFromUTC = "+0100"
+    assert recording(ds, SHANGHAI).effective == "2026-12-01T09:30:15+01:00"
+    ds.AcquisitionDateTime = "20261201093015.250-0500"
+    assert recording(ds, SHANGHAI).effective == "2026-12-01T09:30:15-05:00"
