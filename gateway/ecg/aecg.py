@@ -54,7 +54,10 @@ def read(xml: bytes, zone: ZoneInfo) -> Document:
     if document_id is None or not document_id.get("root"):
         raise UnreadableEcg("the AnnotatedECG has no id")
     series = _first_series(root)
-    sequences = series.findall(f"{V3}component/{V3}sequenceSet/{V3}component/{V3}sequence")
+    sequence_set = series.find(f"{V3}component/{V3}sequenceSet")
+    if sequence_set is None:
+        raise UnreadableEcg("the series has no sequence set")
+    sequences = sequence_set.findall(f"{V3}component/{V3}sequence")
     period_ms = _period(sequences)
     leads = tuple(lead for s in sequences if (lead := _lead(s)) is not None)
     if not leads:

@@ -36,11 +36,14 @@ def recording(ds: Dataset, zone: ZoneInfo) -> Recording:
         samples = multiplex_array(ds, index, as_raw=True)
     except (AttributeError, KeyError, ValueError, TypeError) as exc:
         raise UnreadableEcg(f"the waveform cannot be read ({type(exc).__name__})") from exc
-    if frequency <= 0:
+    if not frequency > 0:
         raise UnreadableEcg("the sampling frequency is not positive")
+    channels = group.get("ChannelDefinitionSequence") or []
+    if len(channels) != samples.shape[1]:
+        raise UnreadableEcg("the channel definitions do not match the channels")
     leads = tuple(
         lead
-        for column, channel in enumerate(group.get("ChannelDefinitionSequence") or [])
+        for column, channel in enumerate(channels)
         if (lead := _lead(channel, samples[:, column])) is not None
     )
     if not leads:
@@ -52,9 +55,13 @@ def recording(ds: Dataset, zone: ZoneInfo) -> Recording:
         measurements=_measurements(annotations, index + 1),
         statements=_statements(annotations),
         effective=_acquired(ds, zone),
-        device=" ".join(str(ds.get(k) or "") for k in ("Manufacturer", "ManufacturerModelName"))
-        .strip() or None,
-    )  # fmt: skip
+        device=_device(ds),
+    )
+
+
+def _device(ds: Dataset) -> str | None:
+    named = (str(ds.get(k) or "").strip() for k in ("Manufacturer", "ManufacturerModelName"))
+    return " ".join(name for name in named if name) or None
 
 
 def _lead(channel: Dataset, column: np.ndarray) -> Lead | None:
