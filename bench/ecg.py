@@ -9,7 +9,7 @@ The recording is pydicom's real sample (``waveform_ecg.dcm``: 12 leads x 10 s at
   the annotations, the Observation with its 12 ``SampledData`` strings (target <= 50 ms);
 - read + build, and the ratio build / read;
 - chart: the 12-lead SVG drawn from the stored Observation (its samples parsed back from the
-  SampledData strings, then drawn; target <= 100 ms);
+  SampledData strings, then drawn; target <= 100 ms), and the PNG (8 px/mm);
 - for reference: the aECG document of the same samples parsed and built, and the R4
   validation the publisher runs on the Observation before keeping it.
 
@@ -17,14 +17,16 @@ Run from the repository:
 
     .venv/bin/python bench/ecg.py [--repeats 30]
 
-Last measured on the 2-core reference machine (shared; two runs, --repeats 30, medians):
-    read the DICOM object (pydicom.dcmread)       20.9 ms and 19.1 ms
-    build the Observation from the data set       34.9 ms and 31.8 ms   (target <= 50 ms)
-    read + build                                  59.4 ms and 58.1 ms
-    aECG parsed + Observation built               59.0 ms and 56.6 ms
-    chart SVG drawn from the stored Observation   54.7 ms and 54.3 ms   (target <= 100 ms; 253 KiB)
-    R4 validation of the Observation              12.5 ms and 14.4 ms
-    build / read                                  1.67 x  and 1.66 x
+Last measured on the 2-core reference machine (shared with other work, so the figures move
+between runs; three runs, --repeats 30, 30 and 50, medians in ms):
+    read the DICOM object (pydicom.dcmread)         10.6   11.6   15.4
+    build the Observation from the data set         19.9   21.0   34.0   (target <= 50)
+    read + build                                    36.1   51.1   59.4
+    aECG parsed + Observation built                 60.7   36.7   59.3
+    chart SVG drawn from the stored Observation     52.8   48.6   53.5   (target <= 100; 254 KiB)
+    chart PNG drawn from the stored Observation     64.1   53.3   64.4   (2160 x 1480, ~40 KiB)
+    R4 validation of the Observation                12.0   10.2   12.4
+    build / read                                    1.87   1.80   2.22
 Two thirds of the build is writing 120,000 integers as the SampledData strings.
 """
 
@@ -37,6 +39,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pydicom
@@ -46,10 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fhir_profiles.validation import validate
 from gateway.ecg import aecg
 from gateway.ecg.chart import chart_svg
+from gateway.ecg.chart_png import chart_png
 from gateway.ecg.dicom_waveform import recording
 from gateway.ecg.observation import ecg_observation, recording_of
+from gateway.ecg.recording import Recording
 from tests.ecg_data import aecg_from_dicom, pydicom_sample
 
+T = TypeVar("T")
 ZONE = ZoneInfo("Asia/Shanghai")
 SUBJECT = {"identifier": {"system": "urn:yilian:patient-id:tx-wsy", "value": "642341"}}
 
@@ -74,11 +80,11 @@ def build(ds: pydicom.Dataset) -> dict:
     )
 
 
-def chart(observation: dict) -> str:
+def chart(observation: dict, draw: Callable[[Recording], T] = chart_svg) -> T:
     """What ``Observation/{id}/$chart`` does with the stored resource."""
     drawable = recording_of(observation)
     assert drawable is not None
-    return chart_svg(drawable)
+    return draw(drawable)
 
 
 def main() -> int:
@@ -94,6 +100,7 @@ def main() -> int:
     both = median_ms(lambda: build(pydicom.dcmread(io.BytesIO(raw))), repeats)
     from_aecg = median_ms(lambda: aecg.observation_of(aecg.read(document, ZONE), "tx-wsy"), repeats)
     drawn = median_ms(lambda: chart(observation), repeats)
+    as_png = median_ms(lambda: chart(observation, chart_png), repeats)
     checked = median_ms(lambda: validate(observation, "Observation"), max(3, repeats // 5))
     leads = sum(1 for c in observation["component"] if "valueSampledData" in c)
     print(f"12-lead ECG, 10 s at 1000 Hz: {leads} leads, {len(raw) / 1024:.0f} KiB DICOM, "
@@ -104,6 +111,7 @@ def main() -> int:
         ("read + build", both),
         ("aECG parsed + Observation built", from_aecg),
         ("chart SVG drawn from the stored Observation", drawn),
+        ("chart PNG drawn from the stored Observation", as_png),
         ("R4 validation of the Observation", checked),
     )
     for name, ms in rows:

@@ -103,12 +103,16 @@ def test_ecgs_pushed_by_the_cart_are_found_by_the_clinic(gateway: Gateway, tmp_p
     assert chart.headers["content-type"].startswith("image/svg+xml")
     svg = fromstring(chart.content)
     assert svg.get("viewBox") == f"0 0 {svg.get('width')[:-2]} {svg.get('height')[:-2]}"
-    assert svg.find(f"{SVG}path[@class='calibration']").get("d").split("h")[1:3] == [
-        "1v-10", "5v10"
-    ]  # fmt: skip
+    pulse = svg.find(f"{SVG}path[@class='calibration']").get("d")[1:].replace("L", " ").split()
+    heights = [float(y) for y in pulse[1::2]]
+    assert max(heights) - min(heights) == 10  # 1 mV at 10 mm/mV
     [strip] = svg.findall(f"{SVG}polyline[@class='rhythm']")
     x = np.array(strip.get("points").split(), dtype=float)[0::2]
     assert x[-1] - x[0] == pytest.approx(250, abs=0.1)  # 10 s at 25 mm/s
+    png = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-tx-wsy",
+               Accept="image/png")  # fmt: skip
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
     other = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-cz-sq")
     assert other.status_code == 404
     as_json = call(gateway, "GET", f"/Observation/{sample_uid}/$chart", "his-tx-wsy",

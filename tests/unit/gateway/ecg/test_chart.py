@@ -1,9 +1,12 @@
 """The 12-lead chart as a reader checks paper: the grid measured in the SVG is 1 mm and 5 mm,
 the calibration pulse 10 mm high (1 mV) and 5 mm wide (200 ms), and a known sine drawn at
-25 mm/s and 10 mm/mV — its period and amplitude measured on the trace."""
+25 mm/s and 10 mm/mV — its period and amplitude measured on the trace; the PNG's grid in
+pixels."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo
 
@@ -11,14 +14,17 @@ import numpy as np
 import pydicom
 import pytest
 from defusedxml.ElementTree import fromstring
+from PIL import Image, ImageColor
 
-from gateway.ecg.chart import chart_svg
+from gateway.ecg.chart import HEIGHT, MAJOR, WIDTH, chart_svg
+from gateway.ecg.chart_png import PX_PER_MM, chart_png
 from gateway.ecg.dicom_waveform import recording
 from gateway.ecg.observation import ecg_observation, recording_of
 from tests.dicom_data import Study
 from tests.ecg_data import LEADS, SENSITIVITY_UV, synthetic, twelve_lead
 
 SVG = "{http://www.w3.org/2000/svg}"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +42,16 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> Element:
 
 
 def lines(d: str, axis: str) -> list[float]:
-    """The positions of the ``M x y V…`` (axis x) or ``M x y H…`` (axis y) lines of a path."""
-    moves = [move.split() for move in d.split("M")[1:]]
+    """Where the lines of a path (``Mx1 y1Lx2 y2`` each) across the ``axis`` are: the x of
+    vertical lines, the y of horizontal ones."""
+    segments = [[float(v) for v in part.replace("L", " ").split()] for part in d.split("M")[1:]]
     if axis == "x":
-        return sorted(float(m[0]) for m in moves if "V" in m[1])
-    return sorted(float(m[1].split("H")[0]) for m in moves if "H" in m[1])
+        return sorted(x1 for x1, y1, x2, y2 in segments if x1 == x2)
+    return sorted(y1 for x1, y1, x2, y2 in segments if y1 == y2)
+
+
+def corners(path: Element) -> np.ndarray:
+    return np.array(path.get("d")[1:].replace("L", " ").split(), dtype=float).reshape(-1, 2)
 
 
 def test_one_svg_unit_is_one_millimetre(drawn: Element) -> None:
@@ -62,9 +73,10 @@ def test_the_grid_is_one_and_five_millimetres(drawn: Element) -> None:
 def test_the_calibration_pulse_is_one_millivolt_for_200_ms(drawn: Element) -> None:
     pulses = drawn.findall(f"{SVG}path[@class='calibration']")
     assert len(pulses) == 4  # each row
-    steps = pulses[0].get("d").split("h")  # M2 y | 1v-10 | 5v10 | 1
-    assert steps[1] == "1v-10"  # 10 mm up: 1 mV at 10 mm/mV
-    assert steps[2] == "5v10"  # 5 mm wide: 200 ms at 25 mm/s
+    x, y = corners(pulses[0]).T
+    assert y.max() - y.min() == 10  # 1 mV at 10 mm/mV
+    top = x[y == y.min()]
+    assert top.max() - top.min() == 5  # 200 ms at 25 mm/s
 
 
 def points(trace: Element) -> tuple[np.ndarray, np.ndarray]:
@@ -94,3 +106,16 @@ def test_the_traces_are_drawn_at_25_mm_per_s_and_10_mm_per_mv(drawn: Element) ->
 
 def test_an_observation_without_leads_has_no_chart() -> None:
     assert recording_of({"resourceType": "Observation", "component": []}) is None
+
+
+def test_the_png_has_the_same_paper_at_8_pixels_per_millimetre(tmp_path: Path) -> None:
+    path = twelve_lead(Study(), synthetic(), tmp_path)
+    image = Image.open(io.BytesIO(chart_png(recording(pydicom.dcmread(path), SHANGHAI))))
+    assert image.size == (round(WIDTH * PX_PER_MM), round(HEIGHT * PX_PER_MM))
+    pixels = np.array(image.convert("RGB"))
+    major = np.array(ImageColor.getrgb(MAJOR))
+    # Along the bottom margin (no trace there): a major line every 5 mm = 40 pixels.
+    row = pixels[round((HEIGHT - 2.5) * PX_PER_MM)]
+    columns = np.flatnonzero((row == major).all(axis=1))
+    starts = columns[np.diff(columns, prepend=-10) > 1]
+    assert set(np.diff(starts)) == {5 * PX_PER_MM}
