@@ -1,7 +1,8 @@
 """Worker handler for ``study.publish`` (emitted with ``study.stable``): make a stable study
 available to the gateway's readers before anyone asks — its FHIR ImagingStudy (pointing at the
 DICOMweb Endpoint, linked to its order: :mod:`gateway.workflow.reconcile`) written or brought
-up to date, and its series metadata precomputed."""
+up to date, the Observation of each ECG waveform in it (:mod:`gateway.ecg.publish`), and its
+series metadata precomputed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.ecg.publish import publish_ecgs
 from gateway.fhir.imaging_study import dicomweb_endpoint, imaging_study
 from gateway.fhir.storing import store_if_changed
 from gateway.workflow import reconcile
@@ -24,7 +26,8 @@ def publish_stable_study(platform: Platform, payload: dict[str, Any]) -> None:
 
 
 def publish(session: Session, platform: Platform, study_uid: str, org_id: str) -> None:
-    """The study's ImagingStudy (linked to its order when one is found) and series metadata."""
+    """The study's ImagingStudy (linked to its order when one is found), its ECGs'
+    Observations and series metadata."""
     tree = study_tree(session, study_uid)
     if tree is None:
         return  # removed since it became stable
@@ -33,6 +36,7 @@ def publish(session: Session, platform: Platform, study_uid: str, org_id: str) -
     study = reconcile.shown(imaging_study(tree, platform.settings), found)
     store_if_changed(session, study, tree.study.org_id)
     reconcile.images_complete(session, found)
+    publish_ecgs(session, platform, tree)
     own = StudyAccess(frozenset({org_id}))
     for series in find_series(session, own, study_uid):
         series_metadata(

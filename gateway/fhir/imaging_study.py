@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.dicom import StudyTree
-from storage.models import DicomInstance, DicomSeries
+from storage.models import DicomInstance, DicomPatient, DicomSeries
 from storage.settings import Settings
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -65,24 +65,27 @@ def display_name(person_name: str) -> str:
     return " ".join(part for part in groups[0].split("^") if part)
 
 
+def subject_of(patient: DicomPatient) -> dict[str, Any]:
+    """The reference to a stored study's patient: by the PatientID its organization issued
+    (what every resource made from the study points at)."""
+    return {
+        "identifier": {"system": patient_id_system(patient.org_id), "value": patient.patient_id},
+        "display": display_name(patient.name) or patient.patient_id,
+    }
+
+
 def _coding(modality: str) -> dict[str, str]:
     return {"system": DCM, "code": modality}
 
 
 def imaging_study(tree: StudyTree, settings: Settings) -> dict[str, Any]:
-    study, patient = tree.study, tree.patient
+    study = tree.study
     resource: dict[str, Any] = {
         "resourceType": "ImagingStudy",
         "id": imaging_study_id(study.study_uid),
         "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:{study.study_uid}"}],
         "status": "available",
-        "subject": {
-            "identifier": {
-                "system": patient_id_system(patient.org_id),
-                "value": patient.patient_id,
-            },
-            "display": display_name(patient.name) or patient.patient_id,
-        },
+        "subject": subject_of(tree.patient),
         "endpoint": [{"reference": f"Endpoint/{ENDPOINT_ID}"}],
         "numberOfSeries": len(tree.series),
         "numberOfInstances": sum(len(instances) for _, instances in tree.series),

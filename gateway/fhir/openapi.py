@@ -53,6 +53,7 @@ PARAMETERS = _body(
         },
     }
 )
+HL7_V3_XML = _body({"type": "string"}, "application/hl7-v3+xml")  # an HL7 v3 document (aECG)
 RESOURCE_OR_PARAMETERS = _body(_resource([*SUPPORTED_TYPES, "Parameters"]))
 PATCH = _body(
     {
