@@ -51,7 +51,7 @@ def ecg_observation(
         resource["device"] = {"display": recording.device}
     if derived_from:
         resource["derivedFrom"] = [{"reference": derived_from}]
-    resource["component"] = [_measurement(m) for m in recording.measurements] + [
+    resource["component"] = [measurement_component(m) for m in recording.measurements] + [
         _lead(lead, recording.period_ms) for lead in recording.leads
     ]
     if recording.statements:
@@ -64,7 +64,7 @@ def _quantity(value: float, unit: str) -> dict[str, Any]:
     return {"value": number, "unit": _UNIT_NAMES.get(unit, unit), "system": UCUM, "code": unit}
 
 
-def _measurement(measurement: Measurement) -> dict[str, Any]:
+def measurement_component(measurement: Measurement) -> dict[str, Any]:
     measure = measurement.measure
     coding = [{"system": MDC, "code": str(measure.mdc), "display": measure.display}]
     if measure.loinc:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fhir_profiles.profiles import CANONICAL
+from gateway.ecg import conclusions
 from gateway.fhir.interactions import CATALOGUE_TYPES
 from gateway.fhir.publishing import publish
 from gateway.fhir.recognition_catalogue import owned, recognition_code_systems
@@ -121,11 +122,15 @@ def catalogue_resources(session: Session) -> list[dict[str, Any]]:
 
 def publish_catalogue(platform: Platform) -> None:
     """Write what changed, delete what the registry no longer has (idempotent): the service
-    catalogue and the recognition catalogue."""
+    catalogue, the recognition catalogue and the ECG centre's coded conclusions."""
     publish(
         platform,
         "catalogue",
-        lambda session: catalogue_resources(session) + recognition_code_systems(session),
+        lambda session: [
+            *catalogue_resources(session),
+            *recognition_code_systems(session),
+            conclusions.code_system(),
+        ],
         (*CATALOGUE_TYPES, "CodeSystem"),
         owned,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -67,6 +68,7 @@ def step_operation(
             def work(session: Session) -> dict[str, Any]:
                 task_id = reading.task_of_report(session, resource_id) if on_report else resource_id
                 current = reading.load(session, task_id)
+                current.critical_ack = timedelta(minutes=inputs.settings.critical_ack_minutes)
                 if not interactions.sees(session, requester, current.task):
                     raise NotFound(f"{resource}/{resource_id} is not known")
                 step(session, requester, current, inputs)

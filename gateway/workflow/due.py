@@ -6,6 +6,7 @@ ECG 10 min; a frozen section 30 min, routine pathology 3 days."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 from storage.exam_codes import order_modality
 from storage.fhir import store as fhir_store
 from storage.models import Centre
+from storage.outbox import enqueue
+
+DUE_TOPIC = "reading.due"  # gateway.workflow.escalation: overdue work escalates
 
 XRAY = ["CR", "DX", "RG", "MG", "DR"]
 EMERGENCY = ["stat", "asap"]
@@ -69,3 +73,8 @@ def first_match(
         if all(rule.get(key) is None or facts[key] in rule[key] for key in facts):
             return int(rule["minutes"])
     return 240
+
+
+def remind(session: Session, task_id: str, due: datetime, now: datetime) -> None:
+    """The reading Task's ``reading.due`` event at its due time (escalated if not done)."""
+    enqueue(session, DUE_TOPIC, {"task": task_id}, delay=max(due - now, timedelta(0)))

@@ -3,7 +3,8 @@
 - overdue reading: when a reading Task is due (``reading.due``, enqueued with the Task for its
   due time) and its report is not signed, the centre's head (负责人) is told by a
   ``Communication`` about the Task, the Task carries a note the worklist shows, and the
-  milestones keep the time;
+  milestones keep the time (a stat ECG's clock starts when its recording arrives:
+  :mod:`gateway.workflow.ecg_reading`);
 - an unanswered green channel (绿色通道): when an urgent upward referral is due for acceptance
   (``referral.due``) and its receiver has neither accepted nor declined it, the receiving
   organization and its heads are told the same way, the referral Task carries the note, and
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.fhir.storing import store, store_valid
-from gateway.workflow import reading, referrals
+from gateway.workflow import ecg_reading, reading, referrals
 from storage.clinical import reading_milestones, referral_steps
 from storage.db import transaction
 from storage.fhir import instant, new_id
@@ -35,6 +36,8 @@ def on_due(platform: Platform, payload: dict[str, Any]) -> None:
         if row.due_at > now:
             return  # the due time moved later; its own event will come
         work = reading.load(session, row.task_id)
+        if ecg_reading.awaits_recording(work):
+            return  # its clock starts when the recording arrives, with its own event
         late = int((now - row.due_at).total_seconds() // 60)
         text = (
             f"远程诊断超时未完成（{_state(work)}，应于{instant(row.due_at)}前完成，已超{late}分钟）"

@@ -28,14 +28,14 @@ from typing import Any
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.storing import store_valid
 from gateway.workflow import booking
-from gateway.workflow.due import due_minutes
+from gateway.workflow.due import due_minutes, remind
+from gateway.workflow.ecg_reading import chest_pain
 from storage.clinical import reading_milestones
 from storage.db import transaction
 from storage.exam_codes import order_modality
 from storage.fhir import StoredResource, instant, new_id, referencing
 from storage.fhir import store as fhir_store
 from storage.models import Centre
-from storage.outbox import enqueue
 from storage.platform import Platform
 from storage.policy import fhir_viewer
 from storage.registry import serving_centre
@@ -47,7 +47,6 @@ TASK_TYPE = f"{CANONICAL}/CodeSystem/task-type"
 STATUS = f"{CANONICAL}/CodeSystem/reading-status"
 ACSN = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]}
 CLOSED = {"revoked", "entered-in-error"}
-DUE_TOPIC = "reading.due"  # gateway.workflow.escalation: overdue work escalates
 
 
 def reading_category(resource: dict[str, Any]) -> str | None:
@@ -97,6 +96,8 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         if existing or not {"subject", "requester"} <= order.content.keys():
             return  # read already, or not an order a Task can answer
         content = _with_accession(session, order, centre)
+        if centre.kind == "ecg" and chest_pain(content):
+            content = content | {"priority": "stat"}  # 胸痛中心: read first, due from arrival
         task = reading_task(content, centre, due_minutes(session, centre, content))
         store_valid(session, task, centre.org_id, TASK_PROFILE)
         _open_milestones(session, task, content, order.owner_org_id, centre)
@@ -177,7 +178,7 @@ def _open_milestones(
         due_at=_moment(task["restriction"]["period"]["end"]) or now,
     )  # fmt: skip
     due = _moment(task["restriction"]["period"]["end"]) or now
-    enqueue(session, DUE_TOPIC, {"task": task["id"]}, delay=max(due - now, timedelta(0)))
+    remind(session, task["id"], due, now)
 
 
 def _moment(text: str | None) -> datetime | None:

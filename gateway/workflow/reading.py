@@ -16,7 +16,8 @@ the change is one of the steps below, checked here and nowhere else.
 
 Who: readers and senior readers of the centre's organization, as people (a token of a user).
 A report is verified by a senior reader other than its author, unless the centre allows
-single sign-off (``single_sign_off``) and the author is a senior reader.
+single sign-off (``single_sign_off``, e.g. the ECG centre): then the reader's submission is the
+signed report (final at once), and a senior reader may sign their own report from 阅片中.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.fhir.storing import store, store_valid
-from gateway.workflow import reading_report, recognition, report_sheet
+from gateway.workflow import ecg_reading, reading_report, recognition, report_sheet
 from gateway.workflow.orders import STATUS, status_of
 from storage.clinical import reading_milestones
 from storage.clinical.critical_alerts import alert_message, raise_alert
@@ -64,6 +65,8 @@ class Work:
     report: StoredResource | None
     order_org: str | None = None  # the organization that placed the order
     changes: list[str] = field(default_factory=list)  # steps done, for the audit
+    # Time to acknowledge a critical finding raised by a step (the settings' critical_ack_minutes)
+    critical_ack: timedelta = timedelta(minutes=15)
 
     @property
     def state(self) -> str:
@@ -181,6 +184,8 @@ def submit(
     reading_report.provenance(session, work, user, "preliminary")
     move(work, "awaiting-verification", output=work.report)
     _step(session, work, "preliminary", user)
+    if work.centre.single_sign_off:
+        _sign(session, work, user, None)  # single sign-off: the submission is the signed report
 
 
 def verify(
@@ -191,10 +196,16 @@ def verify(
     single = work.centre.single_sign_off
     if work.state == "reading" and single:
         submit(session, requester, work, report)  # the senior's own report, signed at once
-        report = None
+        return
     _in(work, "awaiting-verification")
     if work.author == user.username and not single:
         raise Forbidden("two-level sign-off: a different senior reader verifies this report")
+    _sign(session, work, user, report)
+
+
+def _sign(session: Session, work: Work, user: User, report: dict[str, Any] | None) -> None:
+    """The report signed by ``user``: ``final``, its PDF, the Task done (已发布); an ECG's
+    critical conclusions raised at once (心电危急值)."""
     final = reading_report.final(session, work, user, report)
     final = recognition.marked(session, final, work.centre.org_id)
     final["presentedForm"] = [report_sheet.presented_form(session, work, final)]
@@ -202,6 +213,8 @@ def verify(
     reading_report.provenance(session, work, user, "verified")
     move(work, "released", output=work.report)
     _step(session, work, "verified", user)
+    for finding in ecg_reading.critical_findings(final):
+        _alert(session, work, user, finding)
 
 
 def send_back(session: Session, requester: Requester, work: Work, comment: str) -> None:
@@ -264,9 +277,7 @@ def amend(
     _step(session, work, "amended", user)
 
 
-def mark_critical(
-    session: Session, requester: Requester, work: Work, finding: str, deadline: timedelta
-) -> None:
+def mark_critical(session: Session, requester: Requester, work: Work, finding: str) -> None:
     """A critical finding (影像危急值): the ordering organization is alerted at once, with
     read-back acknowledgement and escalation — the critical-value chain of lab results."""
     user = _of_centre(session, requester, work, READERS)
@@ -277,6 +288,10 @@ def mark_critical(
         raise Conflict("the task's reader or a senior reader reports its critical finding")
     if not finding.strip():
         raise Unprocessable("say the critical finding (finding)", [])
+    _alert(session, work, user, finding)
+
+
+def _alert(session: Session, work: Work, user: User, finding: str) -> None:
     order = f"ServiceRequest/{work.order['id']}"
     about = [order, *([f"DiagnosticReport/{work.report.id}"] if work.report else [])]
     recipient = work.order_org or work.centre.org_id
@@ -290,7 +305,7 @@ def mark_critical(
         session, alert_id=message["id"], kind=work.centre.kind,
         source_org_id=work.centre.org_id, recipient_org_id=recipient,
         subject=work.order["subject"].get("reference"), about=order, summary=finding.strip(),
-        deadline=deadline, raised_by=user.username,
+        deadline=work.critical_ack, raised_by=user.username,
     )  # fmt: skip
     _note(work, user, f"危急值已通知申请机构：{finding.strip()}")
     work.changes.append("critical")

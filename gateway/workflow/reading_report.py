@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from fhir_profiles.profiles import CANONICAL
 from gateway.errors import Unprocessable
 from gateway.fhir.storing import store_valid
+from gateway.workflow import ecg_reading
 from storage.clinical import reading_milestones
 from storage.fhir import StoredResource, instant, new_id, referencing
 from storage.fhir import store as fhir_store
@@ -35,7 +36,7 @@ RETURN_REASONS = {
 }
 STEPS = {"preliminary": "初步报告提交审核", "verified": "审核签发", "amended": "报告更正"}
 # What a reader writes; everything else of the report (its PDF too) is the server's to set.
-WRITTEN = ("extension", "code", "conclusion", "conclusionCode", "media")
+WRITTEN = ("extension", "code", "conclusion", "conclusionCode", "media", "contained")
 # HL7 v2 table 0074 (diagnostic service section) by centre kind.
 SECTION = {"imaging": ("RAD", "Radiology"), "ecg": ("EC", "Electrocardiac"),
            "pathology": ("SP", "Surgical Pathology")}  # fmt: skip
@@ -93,6 +94,9 @@ def draft(
     base = _written(work.report.content if work.report else {})
     if given is not None:
         base = _written(_checked(given))
+    studies = _studies(session, work)
+    if ecg_reading.is_ecg(work):
+        base = ecg_reading.completed(session, work, base, studies)
     if not base.get("conclusion") and not _findings(base):
         raise Unprocessable("a report needs its findings or its impression (conclusion)", [])
     order = work.order
@@ -119,7 +123,6 @@ def draft(
             {"reference": f"Organization/{work.centre.org_id}", "display": work.centre.name},
         ],
     }  # fmt: skip
-    studies = _studies(session, work)
     if studies:
         report["imagingStudy"] = studies
     return report
@@ -134,6 +137,8 @@ def final(
     current = {k: v for k, v in work.report.content.items() if k != "meta"}
     if given is not None:
         current |= _written(_checked(given))
+        if ecg_reading.is_ecg(work):
+            current = ecg_reading.completed(session, work, current, _studies(session, work))
     return _signed(current, verifier, "final")
 
 
@@ -147,6 +152,7 @@ def amended(work: Work, verifier: User, given: dict[str, Any], kind: str) -> dic
 def _signed(report: dict[str, Any], verifier: User, status: str) -> dict[str, Any]:
     interpreter = {"reference": f"Practitioner/{verifier.username}",
                    "display": verifier.display_name}  # fmt: skip
+    report = ecg_reading.signed(report | {"status": status})
     return report | {
         "meta": {"profile": [REPORT_PROFILE]},
         "status": status,

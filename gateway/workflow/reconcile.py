@@ -9,7 +9,8 @@
   with the unlinked ones (``ImagingStudy?basedon:missing=true``) to link or to order for.
 
 A linked study's ``ImagingStudy`` is ``basedOn`` the order and names its patient, and the
-order's reading Task moves to 待阅片 (images complete).  Called by the worker publishing a
+order's reading Task moves to 待阅片 (images complete); a stat ECG is due from then
+(:func:`gateway.workflow.ecg_reading.due_from_arrival`).  Called by the worker publishing a
 stable study (``gateway.study_publish``) and by ``$link``, in their transaction.  The exam's
 start and end come from the order's ``Procedure`` (MPPS), by ``reading.exam``.
 """
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.imaging_study import patient_id_system
 from gateway.fhir.storing import store
-from gateway.workflow import reading
+from gateway.workflow import ecg_reading, reading
 from gateway.workflow.orders import reading_category
 from storage.clinical import reading_milestones, study_links
 from storage.db import transaction
@@ -87,6 +88,7 @@ def images_complete(session: Session, found: Match | None) -> None:
         work = reading.load(session, row.task_id)
         if work.state == "awaiting-exam":
             reading.move(work, "awaiting-reading")
+            ecg_reading.due_from_arrival(session, work, now)
             store(session, work.content, work.task.owner_org_id)
 
 

@@ -146,7 +146,7 @@ class Centre(Base):
     kind: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     alliance_id: Mapped[str] = mapped_column(ForeignKey("alliances.id"))
-    # Senior readers may verify their own reports (单人签发); otherwise two people sign.
+    # Single sign-off (单人签发): a reader's submission is the signed report; else two sign.
     single_sign_off: Mapped[bool] = mapped_column(Boolean, default=False)
     # Due-time rules ({priority, modalities, minutes}, first match wins); None: the defaults.
     due_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

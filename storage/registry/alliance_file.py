@@ -69,7 +69,9 @@ class CentreEntry(_Entry):
     organization: Code
     serves: list[Code] | None = Field(None, description="members served; all members if absent")
     single_sign_off: bool = Field(
-        False, description="senior readers may verify their own reports (单人签发)"
+        False,
+        description="single sign-off (单人签发): a reader's submitted report is final at once, "
+        "a senior reader may sign their own; two-level sign-off if false",
     )
     due: list[DueRule] | None = Field(
         None, description="due times, first matching rule wins; the centre's defaults if absent"

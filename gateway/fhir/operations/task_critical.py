@@ -1,7 +1,5 @@
 """``POST /fhir/Task/{id}/$critical``: the reader reports a critical finding (影像危急值)."""
 
-from datetime import timedelta
-
 from gateway.fhir.operation import Param
 from gateway.fhir.reading_steps import step_operation
 from gateway.workflow import reading
@@ -13,11 +11,7 @@ OPERATION = step_operation(
     "read-back acknowledgement ($acknowledge) and escalation when unanswered ($chain) — the "
     "chain of lab critical values.",
     lambda session, requester, work, inputs: reading.mark_critical(
-        session,
-        requester,
-        work,
-        inputs.text("finding"),
-        timedelta(minutes=inputs.settings.critical_ack_minutes),
+        session, requester, work, inputs.text("finding")
     ),
     (Param("finding", "in", "string", "the critical finding, as it is read out", 1),),
 )

@@ -1,0 +1,114 @@
+"""What reading in the ECG centre adds to the shared reading flow (远程心电诊断), called by
+:mod:`gateway.workflow.reading_report`, :mod:`gateway.workflow.reading` and
+:mod:`gateway.workflow.reconcile` for a centre of kind ``ecg``:
+
+- the report: its coded conclusions checked against :mod:`gateway.ecg.conclusions` (an unknown
+  code is refused), the conclusion text from them when the reader wrote none, its measurements
+  (:mod:`gateway.ecg.interpretation`, prefilled from the device's) contained, and ``result``
+  naming them and the recordings read — the ECG Observations of the order's studies;
+- the chest-pain fast track (胸痛中心): an order whose ``reasonCode`` is chest pain or a
+  suspected STEMI is read as ``stat``; a ``stat`` ECG is due from the recording's arrival, not
+  from the order (the centre's due rule for stat: 10 minutes by default), escalated when missed
+  like other overdue work;
+- the critical findings of a signed report (心电危急值: ST elevation, VT, VF, third-degree AV
+  block …), which the caller raises through the critical-value chain."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from gateway.ecg.conclusions import SNOMED, Conclusion, coding, conclusions_of
+from gateway.ecg.interpretation import ID, given_measurements, measurements
+from gateway.errors import Unprocessable
+from gateway.workflow.due import due_minutes, remind
+from storage.clinical import reading_milestones
+from storage.fhir import instant, referencing
+from storage.policy import fhir_viewer
+
+if TYPE_CHECKING:
+    from gateway.workflow.reading import Work
+
+# SNOMED CT: chest pain, acute coronary syndrome, acute STEMI — an order for one is fast-tracked.
+CHEST_PAIN = {"29857009", "394659003", "401303003"}
+
+
+def is_ecg(work: Work) -> bool:
+    return work.centre.kind == "ecg"
+
+
+def chest_pain(order: dict[str, Any]) -> bool:
+    """The order says chest pain or a suspected STEMI (its ``reasonCode``)."""
+    return any(
+        c.get("system") == SNOMED and c.get("code") in CHEST_PAIN
+        for reason in order.get("reasonCode", [])
+        for c in reason.get("coding", [])
+    )
+
+
+def completed(
+    session: Session, work: Work, report: dict[str, Any], studies: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The reader's ECG report with its conclusions coded, its measurements and results."""
+    named = conclusions_of(report.get("conclusionCode", []))
+    unknown = [c for c in named if isinstance(c, str)]
+    if unknown:
+        raise Unprocessable(f"not an ECG conclusion of this centre: {', '.join(unknown)}", [])
+    known = [c for c in named if isinstance(c, Conclusion)]
+    others = [concept for concept in report.get("conclusionCode", [])
+              if not conclusions_of([concept])]  # fmt: skip
+    recordings = _recordings(session, work, studies)
+    shown = [{"coding": coding(c), "text": c.display} for c in known]
+    contained = measurements(given_measurements(report), recordings, known, "preliminary")
+    return report | {
+        "conclusionCode": shown + others,
+        "conclusion": report.get("conclusion") or "；".join(c.display for c in known),
+        "contained": [contained],
+        "result": [{"reference": f"#{ID}"}]
+        + [{"reference": f"Observation/{r['id']}"} for r in recordings],
+    }
+
+
+def signed(report: dict[str, Any]) -> dict[str, Any]:
+    """The contained measurements take the signed report's status."""
+    status = report["status"]
+    return report | {"contained": [c | {"status": status} for c in report.get("contained", [])]}
+
+
+def critical_findings(report: dict[str, Any]) -> list[str]:
+    """The critical conclusions of a report, as the alert reads them out."""
+    named = conclusions_of(report.get("conclusionCode", []))
+    return [c.display for c in named if isinstance(c, Conclusion) and c.critical]
+
+
+def awaits_recording(work: Work) -> bool:
+    """A stat ECG whose recording has not arrived: its due time is not running yet."""
+    return _fast(work) and work.state == "awaiting-exam"
+
+
+def _fast(work: Work) -> bool:
+    return is_ecg(work) and work.content.get("priority") == "stat"
+
+
+def due_from_arrival(session: Session, work: Work, arrived: datetime) -> None:
+    """A stat ECG is due its minutes after the recording arrived (the Task is changed; the
+    caller keeps it); its milestones and the escalation event follow."""
+    if not _fast(work):
+        return
+    due = arrived + timedelta(minutes=due_minutes(session, work.centre, work.order | {
+        "priority": "stat"}))  # fmt: skip
+    work.content["restriction"] = {"period": {"end": instant(due)}}
+    reading_milestones.reschedule(session, work.task.id, due)
+    remind(session, work.task.id, due, arrived)
+
+
+def _recordings(
+    session: Session, work: Work, studies: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    viewer = fhir_viewer(session, work.centre.org_id)
+    found = referencing(
+        session, "Observation", "derived-from", [s["reference"] for s in studies], viewer
+    )
+    return [r.content for r in sorted(found, key=lambda r: r.id) if r.content is not None]
