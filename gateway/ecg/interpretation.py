@@ -60,6 +60,27 @@ def measurements(
     return observation
 
 
+# How the report prints each figure: label, unit.
+PRINTED = {"HR": ("心率", "次/分"), "QRS axis": ("电轴", "°"), "PR": ("PR间期", " ms"),
+           "QRS": ("QRS时限", " ms"), "QT": ("QT间期", " ms"), "QTc": ("QTc", " ms")}  # fmt: skip
+
+
+def described(observation: dict[str, Any] | None) -> str:
+    """The measurements as the report prints them: 心律：窦性心律　心率：75次/分 …"""
+    parts = []
+    rhythm = _component(observation, RHYTHM["code"], LOINC)
+    if rhythm is not None:
+        concept = rhythm.get("valueCodeableConcept") or {}
+        parts.append(f"心律：{concept.get('text') or rhythm.get('valueString', '')}")
+    for key in FIELDS:
+        measure = BY_KEY[key]
+        value = _value(observation, measure.loinc, measure.mdc)
+        if value is not None:
+            label, unit = PRINTED[key]
+            parts.append(f"{label}：{value:g}{unit}")
+    return "　".join(parts)
+
+
 def given_measurements(report: dict[str, Any]) -> dict[str, Any] | None:
     """The Observation a reader wrote into the report (``contained``), if any."""
     return next(

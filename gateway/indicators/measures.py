@@ -9,6 +9,7 @@ from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.publishing import publish
 from gateway.indicators import (
     booking,
+    chest_pain,
     critical,
     examinations,
     lab,
@@ -27,6 +28,7 @@ from storage.platform import Platform
 
 INDICATORS: tuple[Indicator, ...] = (
     *reading.INDICATORS,
+    *chest_pain.INDICATORS,
     *examinations.INDICATORS,
     *lab.INDICATORS,
     *critical.INDICATORS,

@@ -1,11 +1,13 @@
 """The signed report as a PDF (A4, zh-CN), laid out as Chinese hospitals print it: the
 hospital and centre, the recognition mark (互认标识) at the top right, the patient and exam,
-检查所见 and 诊断意见, then the reporting and verifying doctors with their times.  The CJK font
+检查所见 and 诊断意见, then the reporting and verifying doctors with their times; an ECG
+report's 12-lead chart follows on a landscape page at true paper scale.  The CJK font
 is embedded (subset to the glyphs used), so any reader renders it and ``pdftotext`` reads it.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +20,15 @@ from fpdf.enums import TextMode
 from gateway.reports import fonts
 
 FAMILY = "NotoSansSC"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A picture printed on a landscape page of its own at its true size (an ECG chart)."""
+
+    png: bytes
+    width_mm: float
+    height_mm: float
 
 
 @dataclass(frozen=True)
@@ -43,9 +54,10 @@ class Sheet:
     verifier: str
     verified: str
     amendment: str = ""  # 更正说明, on an amended report
+    figure: Figure | None = None  # the 12-lead chart of an ECG report
 
     def texts(self) -> str:
-        return "".join(str(v) for v in self.__dict__.values())
+        return "".join(v for v in self.__dict__.values() if isinstance(v, str))
 
 
 @cache
@@ -86,7 +98,16 @@ def render(sheet: Sheet) -> bytes:
     if sheet.amendment:
         _section(pdf, "更正说明", sheet.amendment)
     _signatures(pdf, sheet)
+    if sheet.figure is not None:
+        _figure(pdf, sheet.figure)
     return bytes(pdf.output())
+
+
+def _figure(pdf: FPDF, figure: Figure) -> None:
+    """The figure centred on a landscape page, at its size in millimetres (true paper scale)."""
+    pdf.add_page(orientation="L")
+    x, y = (pdf.w - figure.width_mm) / 2, (pdf.h - figure.height_mm) / 2
+    pdf.image(io.BytesIO(figure.png), x=x, y=y, w=figure.width_mm, h=figure.height_mm)
 
 
 def _header(pdf: FPDF, sheet: Sheet) -> None:

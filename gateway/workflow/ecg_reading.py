@@ -11,7 +11,8 @@
   from the order (the centre's due rule for stat: 10 minutes by default), escalated when missed
   like other overdue work;
 - the critical findings of a signed report (心电危急值: ST elevation, VT, VF, third-degree AV
-  block …), which the caller raises through the critical-value chain."""
+  block …), which the caller raises through the critical-value chain;
+- the PDF: the measurements printed as a line and the 12-lead chart on a page of its own."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from gateway.ecg.chart import HEIGHT, WIDTH
+from gateway.ecg.chart_png import chart_png
 from gateway.ecg.conclusions import SNOMED, Conclusion, coding, conclusions_of
-from gateway.ecg.interpretation import ID, given_measurements, measurements
+from gateway.ecg.interpretation import ID, described, given_measurements, measurements
+from gateway.ecg.observation import recording_of
 from gateway.errors import Unprocessable
+from gateway.reports.pdf import Figure
 from gateway.workflow.due import due_minutes, remind
 from storage.clinical import reading_milestones
 from storage.fhir import instant, referencing
+from storage.fhir import store as fhir_store
 from storage.policy import fhir_viewer
 
 if TYPE_CHECKING:
@@ -102,6 +108,21 @@ def due_from_arrival(session: Session, work: Work, arrived: datetime) -> None:
     work.content["restriction"] = {"period": {"end": instant(due)}}
     reading_milestones.reschedule(session, work.task.id, due)
     remind(session, work.task.id, due, arrived)
+
+
+def printed(session: Session, report: dict[str, Any]) -> tuple[str, Figure | None]:
+    """What an ECG report's PDF adds: its measurements as a line, and the 12-lead chart of
+    the first recording it names (None when it names none that can be drawn)."""
+    text = described(given_measurements(report))
+    for result in report.get("result", []):
+        reference = str(result.get("reference", ""))
+        if not reference.startswith("Observation/"):
+            continue
+        found = fhir_store.read(session, "Observation", reference.split("/", 1)[1])
+        recording = recording_of(found.content) if found and found.content else None
+        if recording is not None:
+            return text, Figure(chart_png(recording), WIDTH, HEIGHT)
+    return text, None
 
 
 def _recordings(

@@ -1,7 +1,8 @@
 """A signed report as people read it: the PDF of :mod:`gateway.reports.pdf` filled from the
 report, its order, patient, centre and milestones, attached to the report as its
-``presentedForm`` when it is verified or amended.  Times are Beijing time (China has one time
-zone), written ``2026-12-02 14:05``; an identity number is masked."""
+``presentedForm`` when it is verified or amended (an ECG report with its measurements and
+12-lead chart: :func:`gateway.workflow.ecg_reading.printed`).  Times are Beijing time (China
+has one time zone), written ``2026-12-02 14:05``; an identity number is masked."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from gateway.reports.pdf import Sheet, render
+from gateway.workflow import ecg_reading
 from gateway.workflow.reading_report import FINDINGS
 from storage.clinical import reading_milestones
 from storage.clinical.recognition_marks import mark_of
@@ -49,6 +51,10 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
     author = next((p.get("display", "") for p in report.get("performer", [])
                    if str(p.get("reference", "")).startswith("Practitioner/")), "")  # fmt: skip
     verifier = (report.get("resultsInterpreter") or [{}])[0].get("display", "")
+    findings, figure = _extension(report, FINDINGS), None
+    if ecg_reading.is_ecg(work):
+        measured, figure = ecg_reading.printed(session, report)
+        findings = "\n".join(part for part in (measured, findings) if part)
     return Sheet(
         hospital=hospital.name if hospital else work.centre.name,
         centre=work.centre.name.removeprefix(hospital.name if hospital else ""),
@@ -62,13 +68,14 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
         exam=str((report.get("code") or {}).get("text") or _display(report.get("code"))),
         accession=_accession(work.order),
         examined=_local(examined),
-        findings=_extension(report, FINDINGS),
+        findings=findings,
         impression=str(report.get("conclusion", "")),
         author=author,
         authored=_local(row.preliminary_at if row else None),
         verifier=verifier,
         verified=_local(_moment(report.get("issued"))),
         amendment=amendment,
+        figure=figure,
     )
 
 

@@ -153,9 +153,9 @@ def clocks_in(
     wanted: Iterable[str] = tuple(INTERVALS),
 ) -> list[Any]:
     """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres``, as rows of
-    ``centre_id``, ``priority``, ``modality``, ``verified``, ``on_time`` (verified by its due
-    time, 报告时限), ``overdue`` (open past due at ``now``) and the ``wanted`` intervals'
-    minutes by name, the minutes computed by the database."""
+    ``centre_id``, ``requester_org_id``, ``priority``, ``modality``, ``verified``, ``on_time``
+    (verified by its due time, 报告时限), ``overdue`` (open past due at ``now``) and the
+    ``wanted`` intervals' minutes by name, the minutes computed by the database."""
     row = ReadingMilestones
     intervals = [
         sql_minutes(getattr(row, start), getattr(row, end)).label(name)
@@ -163,7 +163,8 @@ def clocks_in(
         for start, end in [INTERVALS[name]]
     ]
     statement = select(
-        row.centre_id, row.priority, row.modality, row.verified_at.is_not(None).label("verified"),
+        row.centre_id, row.requester_org_id, row.priority, row.modality,
+        row.verified_at.is_not(None).label("verified"),
         and_(row.verified_at.is_not(None), row.verified_at <= row.due_at).label("on_time"),
         and_(row.finished_at.is_(None), row.due_at < now).label("overdue"), *intervals,
     ).where(

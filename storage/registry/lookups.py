@@ -80,6 +80,11 @@ def centres_of(session: Session, orgs: set[str]) -> set[str]:
     return set(session.scalars(select(Centre.id).where(Centre.org_id.in_(orgs))))
 
 
+def centres_of_kind(session: Session, kind: str) -> set[str]:
+    """The ids of every centre of ``kind`` (ecg, imaging …)."""
+    return set(session.scalars(select(Centre.id).where(Centre.kind == kind)))
+
+
 def centre_serving(session: Session, kind: str, org_id: str) -> str | None:
     """The organization whose centre of ``kind`` serves ``org_id``."""
     centre = serving_centre(session, kind, org_id)

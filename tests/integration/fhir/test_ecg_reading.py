@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import run
 
 from sqlalchemy import update
 
@@ -22,6 +23,7 @@ from tests.dicom_data import Patient, Study
 from tests.ecg_data import MEASURED, synthetic, twelve_lead
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.test_ecg import stable
+from tests.integration.fhir.test_indicators import evaluated, figure
 from tests.integration.fhir.test_orders_in import CATEGORY, tasks_of
 from tests.integration.fhir.test_reading import pdf_text, read, state, step, told_about
 from tests.integration.fhir.test_rest import call
@@ -88,7 +90,7 @@ def written(*codes: str, rate: int | None = None) -> dict:
     return report
 
 
-def figures(observation: dict) -> dict[str, object]:
+def measured_figures(observation: dict) -> dict[str, object]:
     found: dict[str, object] = {}
     for component in observation["component"]:
         code = next(c["code"] for c in component["code"]["coding"] if c["system"] == LOINC)
@@ -130,7 +132,7 @@ def test_a_cardiologist_signs_alone_and_the_clinic_reads_the_ecg_report(
         "system": SNOMED, "code": "426783006", "display": "Sinus rhythm"}  # fmt: skip
     [measured] = report["contained"]
     assert measured["status"] == "final"
-    assert figures(measured) == {
+    assert measured_figures(measured) == {
         "8884-9": "窦性心律", "8867-4": 75,  # the reader's rate, the device's other figures
         "8625-6": MEASURED["PR"], "8633-0": MEASURED["QRS"], "8634-8": MEASURED["QT"],
         "8636-3": MEASURED["QTc"], "8632-2": MEASURED["QRS axis"],
@@ -141,12 +143,24 @@ def test_a_cardiologist_signs_alone_and_the_clinic_reads_the_ecg_report(
     assert report["result"] == [{"reference": "#measurements"}, {"reference": ecg}]
     assert measured["derivedFrom"] == [{"reference": ecg}]
     text, _ = pdf_text(report["presentedForm"][0], tmp_path)
-    for expected in ("心电图诊断报告", "窦性心律；正常心电图", "报告医师：何欣", "三江"):
+    printed = ("心电图诊断报告", "窦性心律；正常心电图", "报告医师：何欣", "三江", "心律：窦性心律",
+               "心率：75次/分", "电轴：30°", "PR间期：152ms", "QTc：402ms")  # fmt: skip
+    for expected in printed:
         assert expected in text, expected
+    # The 12-lead chart on a landscape page of its own, at true paper scale (8 px/mm).
+    pdf = str(tmp_path / "report.pdf")
+    pages = run(["/usr/bin/pdfinfo", "-l", "2", pdf], capture_output=True, text=True).stdout
+    info = {k.strip(): v.split() for k, v in (line.split(":", 1) for line in pages.splitlines())}
+    assert info["Pages"] == ["2"]
+    assert info["Page    2 size"][:3] == ["841.89", "x", "595.28"]  # A4 landscape
+    images = run(["/usr/bin/pdfimages", "-list", pdf], capture_output=True, text=True).stdout
+    [chart] = [line.split() for line in images.splitlines()[2:]]
+    assert (chart[0], chart[3], chart[4]) == ("2", "2160", "1480")  # page 2, 270 × 185 mm
+    assert round(float(chart[12])) == 203  # dpi: 8 px/mm
     with transaction(gateway.node.platform.sessions) as session:
         row = reading_milestones.milestones(session, task["id"])
-        assert row is not None and row.author == row.verifier == "hexin"
-        assert row.delivered_at is not None or row.verified_at is not None
+        assert row is not None
+        assert row.author == row.verifier == "hexin"
 
     codes = call(gateway, "GET", "/CodeSystem?url=" + SYSTEM, CLINIC).json()["entry"]
     concepts = {c["code"]: c["display"] for c in codes[0]["resource"]["concept"]}
@@ -174,7 +188,8 @@ def test_a_chest_pain_ecg_is_due_ten_minutes_after_arrival_and_st_elevation_is_c
     assert task["priority"] == "stat"
     with transaction(gateway.node.platform.sessions) as session:
         row = reading_milestones.milestones(session, task["id"])
-        assert row is not None and row.images_at is not None
+        assert row is not None
+        assert row.images_at is not None
         arrived, due_at = row.images_at, row.due_at
     due = datetime.fromisoformat(task["restriction"]["period"]["end"])
     assert due_at - arrived == timedelta(minutes=10)  # from the arrival, not from the order
@@ -189,6 +204,16 @@ def test_a_chest_pain_ecg_is_due_ten_minutes_after_arrival_and_st_elevation_is_c
     assert alert["payload"][0]["contentString"] == "危急值：ST段抬高"
     [listed] = call(gateway, "GET", "/Communication/$critical-inbox", CLINIC).json()["alerts"]
     assert (listed["kind"], listed["raisedBy"]["username"]) == ("ecg", "hexin")
+
+    # 首份心电图至诊断时间 for the month the order was placed in, per clinic.
+    month = "periodStart=2026-12-01&periodEnd=2026-12-31"
+    reports = evaluated(gateway, month)
+    measured, minutes = figure(reports["chest-pain-ecg-to-diagnosis"], "Organization/sj-sq")
+    assert measured == {"measure-population": 1}
+    assert minutes is not None
+    assert 0 <= minutes < 10
+    in_time = reports["chest-pain-ecg-in-time-rate"]
+    assert figure(in_time, "Organization/sj-sq") == ({"numerator": 1, "denominator": 1}, 1.0)
 
 
 def test_a_chest_pain_ecg_not_read_in_ten_minutes_escalates(gateway: Gateway, tmp_path: Path):
