@@ -5,11 +5,12 @@
 - the report: its coded conclusions checked against :mod:`gateway.ecg.conclusions` (an unknown
   code is refused), the conclusion text from them when the reader wrote none, its measurements
   (:mod:`gateway.ecg.interpretation`, prefilled from the device's) contained, and ``result``
-  naming them and the recordings read — the ECG Observations of the order's studies;
+  naming them and the recordings read — the ECG Observations of the order's studies or
+  uploaded for it;
 - the chest-pain fast track (胸痛中心): an order whose ``reasonCode`` is chest pain or a
-  suspected STEMI is read as ``stat``; a ``stat`` ECG is due from the recording's arrival, not
-  from the order (the centre's due rule for stat: 10 minutes by default), escalated when missed
-  like other overdue work;
+  suspected STEMI, or a recording the clinic marks so at upload, is read as ``stat``; a
+  ``stat`` ECG is due from the recording's arrival, not from the order (the centre's due rule
+  for stat: 10 minutes by default), escalated when missed like other overdue work;
 - the critical findings of a signed report (心电危急值: ST elevation, VT, VF, third-degree AV
   block …), which the caller raises through the critical-value chain;
 - the PDF: the measurements printed as a line and the 12-lead chart on a page of its own."""
@@ -89,6 +90,14 @@ def critical_findings(report: dict[str, Any]) -> list[str]:
     return [c.display for c in named if isinstance(c, Conclusion) and c.critical]
 
 
+def read_first(session: Session, work: Work) -> None:
+    """The clinic marked the recording chest pain / suspected STEMI: an ECG Task is read stat
+    (the Task is changed; the caller keeps it)."""
+    if is_ecg(work):
+        work.content["priority"] = "stat"
+        reading_milestones.reschedule(session, work.task.id, priority="stat")
+
+
 def awaits_recording(work: Work) -> bool:
     """A stat ECG whose recording has not arrived: its due time is not running yet."""
     return _fast(work) and work.state == "awaiting-exam"
@@ -106,7 +115,7 @@ def due_from_arrival(session: Session, work: Work, arrived: datetime) -> None:
     due = arrived + timedelta(minutes=due_minutes(session, work.centre, work.order | {
         "priority": "stat"}))  # fmt: skip
     work.content["restriction"] = {"period": {"end": instant(due)}}
-    reading_milestones.reschedule(session, work.task.id, due)
+    reading_milestones.reschedule(session, work.task.id, due_at=due)
     remind(session, work.task.id, due, arrived)
 
 
@@ -128,8 +137,12 @@ def printed(session: Session, report: dict[str, Any]) -> tuple[str, Figure | Non
 def _recordings(
     session: Session, work: Work, studies: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
+    """The ECG Observations of the order's studies, and those uploaded for the order."""
     viewer = fhir_viewer(session, work.centre.org_id)
-    found = referencing(
-        session, "Observation", "derived-from", [s["reference"] for s in studies], viewer
-    )
-    return [r.content for r in sorted(found, key=lambda r: r.id) if r.content is not None]
+    found = {
+        r.id: r
+        for param, targets in (("derived-from", [s["reference"] for s in studies]),
+                               ("based-on", [f"ServiceRequest/{work.order['id']}"]))
+        for r in referencing(session, "Observation", param, targets, viewer)
+    }  # fmt: skip
+    return [found[id].content for id in sorted(found) if found[id].content is not None]

@@ -3,6 +3,7 @@
 - By its AccessionNumber: the one the order carries (given by the HIS, or by Yilian when it had
   none, and sent to the modality by the worklist).
 - Else by a link a person confirmed (``$link``).
+- An ECG recording uploaded as HL7 aECG names its order itself (``$ingest-aecg?order=``).
 - Else, when the patient, modality and date match exactly one open order of the study's
   organization, that order is proposed — the ImagingStudy names it as a ``candidate-order``
   for the centre to confirm; it is never linked silently.  A study matching nothing is listed
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fhir_profiles.profiles import CANONICAL
+from gateway.errors import NotFound
 from gateway.fhir.imaging_study import patient_id_system
 from gateway.fhir.storing import store
 from gateway.workflow import ecg_reading, reading
@@ -78,8 +80,9 @@ def shown(study: dict[str, Any], found: Match | None) -> dict[str, Any]:
     return study | {"basedOn": [order], "subject": subject}
 
 
-def images_complete(session: Session, found: Match | None) -> None:
-    """A linked order's reading Task waiting for its exam moves to 待阅片."""
+def images_complete(session: Session, found: Match | None, *, chest_pain: bool = False) -> None:
+    """A linked order's reading Task waiting for its exam moves to 待阅片 (``chest_pain``: the
+    clinic marked the ECG recording so; its Task is read stat)."""
     if found is None or not found.confirmed:
         return
     now = datetime.now(UTC)
@@ -87,9 +90,21 @@ def images_complete(session: Session, found: Match | None) -> None:
         reading_milestones.stamp(session, row.task_id, "images-complete", now)
         work = reading.load(session, row.task_id)
         if work.state == "awaiting-exam":
+            if chest_pain:
+                ecg_reading.read_first(session, work)
             reading.move(work, "awaiting-reading")
             ecg_reading.due_from_arrival(session, work, now)
             store(session, work.content, work.task.owner_org_id)
+
+
+def ecg_order(session: Session, org_id: str, reference: str) -> Match:
+    """The open ECG order of ``org_id`` an uploaded recording answers (404 when it is not one)."""
+    order = fhir_store.read(session, "ServiceRequest", reference.removeprefix("ServiceRequest/"))
+    if order is None or order.owner_org_id != org_id or not _open(order):
+        raise NotFound(f"{reference} is not an open order of the uploader")
+    if reading_category(order.content or {}) != "ecg":
+        raise NotFound(f"{reference} is not an ECG order")
+    return Match(order, True)
 
 
 def _open(order: StoredResource) -> bool:

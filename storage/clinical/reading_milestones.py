@@ -92,12 +92,19 @@ def stamp(
     return row
 
 
-def reschedule(session: Session, task_id: str, due_at: datetime) -> None:
-    """The work is due at ``due_at`` from now on (a chest-pain ECG: from its arrival)."""
+def reschedule(
+    session: Session, task_id: str, *, due_at: datetime | None = None, priority: str | None = None
+) -> None:
+    """The work is due at ``due_at`` from now on (a chest-pain ECG: from its arrival), or
+    has become ``priority``."""
     row = session.get(ReadingMilestones, task_id)
-    if row is not None:
+    if row is None:
+        return
+    if due_at is not None:
         row.due_at = due_at
-        session.flush()
+    if priority is not None:
+        row.priority = priority
+    session.flush()
 
 
 def milestones(session: Session, task_id: str) -> ReadingMilestones | None:

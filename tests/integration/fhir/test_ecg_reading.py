@@ -20,9 +20,9 @@ from storage.clinical import reading_milestones
 from storage.db import transaction
 from storage.models import Centre, ReadingMilestones
 from tests.dicom_data import Patient, Study
-from tests.ecg_data import MEASURED, synthetic, twelve_lead
+from tests.ecg_data import MEASURED, aecg_from_dicom, pydicom_sample, synthetic, twelve_lead
 from tests.integration.dicomweb.conftest import Gateway
-from tests.integration.fhir.test_ecg import stable
+from tests.integration.fhir.test_ecg import XML, stable
 from tests.integration.fhir.test_indicators import evaluated, figure
 from tests.integration.fhir.test_orders_in import CATEGORY, tasks_of
 from tests.integration.fhir.test_reading import pdf_text, read, state, step, told_about
@@ -30,6 +30,7 @@ from tests.integration.fhir.test_rest import call
 from tests.servers import drain_outbox
 
 CLINIC, CART = "his-sj-sq", "SJSQ_ECG1"  # 三江社区 and its ECG cart
+CART_CLIENT = "his-sj-sq-ecg"  # the cart uploading HL7 aECG
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 CHEST_PAIN = {"coding": [{"system": SNOMED, "code": "29857009", "display": "Chest pain"}]}
@@ -228,3 +229,34 @@ def test_a_chest_pain_ecg_not_read_in_ten_minutes_escalates(gateway: Gateway, tm
     [alert] = told_about(gateway, f"Task/{task['id']}", "Practitioner/lihua", "lihua")
     assert "超时" in alert["payload"][0]["contentString"]
     assert "超时上报" in read(gateway, f"Task/{task['id']}", "hexin")["note"][-1]["text"]
+
+
+def test_an_aecg_the_clinic_marks_chest_pain_is_read_first(gateway: Gateway):
+    """The cart uploads an HL7 aECG for its routine order, marked chest pain at upload."""
+    order = order_ecg(gateway)
+    measured = {"HR": 98, "PR": 160, "QRS": 90, "QT": 360, "QTc": 420}
+    document = aecg_from_dicom(pydicom_sample(), "SJ000777", measured, ("窦性心律",))
+    url = f"/Observation/$ingest-aecg?order=ServiceRequest/{order['id']}&chestPain=true"
+    other = call(gateway, "POST", url.replace(order["id"], "no-such-order"), CART_CLIENT,
+                 document, **{"Content-Type": XML})  # fmt: skip
+    assert other.status_code == 404
+    assert tasks_of(gateway, order, CLINIC)[0]["businessStatus"]["text"] == "待检查"
+    sent = call(gateway, "POST", url, CART_CLIENT, document, **{"Content-Type": XML})
+    assert sent.status_code == 201, sent.text
+    recording = sent.json()
+    assert recording["basedOn"] == [{"reference": f"ServiceRequest/{order['id']}"}]
+    assert recording["subject"] == order["subject"]
+
+    [task] = tasks_of(gateway, order, CLINIC)
+    assert state(task) == ("ready", "待阅片")
+    assert task["priority"] == "stat"
+    with transaction(gateway.node.platform.sessions) as session:
+        row = reading_milestones.milestones(session, task["id"])
+        assert row is not None
+        assert row.images_at is not None
+        assert (row.priority, row.due_at - row.images_at) == ("stat", timedelta(minutes=10))
+    assert step(gateway, task, "claim", "hexin").status_code == 200
+    signed = step(gateway, task, "submit", "hexin", report=written("sinus-tachycardia"))
+    report = read(gateway, signed.json()["output"][0]["valueReference"]["reference"], CLINIC)
+    assert {"reference": f"Observation/{recording['id']}"} in report["result"]
+    assert measured_figures(report["contained"][0])["8867-4"] == 98  # the device's rate
