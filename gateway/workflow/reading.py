@@ -267,7 +267,8 @@ def amend(
         raise Unprocessable("an amendment needs its reason", [])
     if kind not in ("amended", "corrected"):
         raise Unprocessable("kind is amended or corrected", [])
-    changed = reading_report.amended(work, user, report, kind)
+    known = set(ecg_reading.critical_findings(work.report.content or {}) if work.report else ())
+    changed = reading_report.amended(session, work, user, report, kind)
     changed = recognition.marked(session, changed, work.centre.org_id)
     changed["presentedForm"] = [report_sheet.presented_form(session, work, changed, reason)]
     work.report = store(session, changed, work.centre.org_id)
@@ -275,6 +276,9 @@ def amend(
     reading_report.tell_requester(session, work, f"报告已更正：{reason.strip()}")
     _note(work, user, f"报告更正：{reason.strip()}")
     _step(session, work, "amended", user)
+    for finding in ecg_reading.critical_findings(changed):
+        if finding not in known:  # a critical finding the amendment adds is raised at once
+            _alert(session, work, user, finding)
 
 
 def mark_critical(session: Session, requester: Requester, work: Work, finding: str) -> None:

@@ -136,17 +136,31 @@ def final(
         raise Unprocessable("this task has no submitted report to verify", [])
     current = {k: v for k, v in work.report.content.items() if k != "meta"}
     if given is not None:
-        current |= _written(_checked(given))
+        current = _revised(work, current, given)
         if ecg_reading.is_ecg(work):
             current = ecg_reading.completed(session, work, current, _studies(session, work))
     return _signed(current, verifier, "final")
 
 
-def amended(work: Work, verifier: User, given: dict[str, Any], kind: str) -> dict[str, Any]:
+def amended(
+    session: Session, work: Work, verifier: User, given: dict[str, Any], kind: str
+) -> dict[str, Any]:
     if work.report is None or work.report.content is None:
         raise Unprocessable("this task has no released report to amend", [])
     current = {k: v for k, v in work.report.content.items() if k != "meta"}
-    return _signed(current | _written(_checked(given)), verifier, kind)
+    current = _revised(work, current, given)
+    if ecg_reading.is_ecg(work):
+        current = ecg_reading.completed(session, work, current, _studies(session, work))
+    return _signed(current, verifier, kind)
+
+
+def _revised(work: Work, current: dict[str, Any], given: Any) -> dict[str, Any]:
+    """The report with a revision written over it; an ECG's new coded conclusions without a
+    text of their own replace the old text too (it is said by the codes again)."""
+    written = _written(_checked(given))
+    if ecg_reading.is_ecg(work) and "conclusionCode" in written and "conclusion" not in written:
+        current = {k: v for k, v in current.items() if k != "conclusion"}
+    return current | written
 
 
 def _signed(report: dict[str, Any], verifier: User, status: str) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.test_ecg import XML, stable
 from tests.integration.fhir.test_indicators import evaluated, figure
 from tests.integration.fhir.test_orders_in import CATEGORY, tasks_of
-from tests.integration.fhir.test_reading import pdf_text, read, state, step, told_about
+from tests.integration.fhir.test_reading import (
+    parameters,
+    pdf_text,
+    read,
+    state,
+    step,
+    told_about,
+)
 from tests.integration.fhir.test_rest import call
 from tests.servers import drain_outbox
 
@@ -260,3 +267,23 @@ def test_an_aecg_the_clinic_marks_chest_pain_is_read_first(gateway: Gateway):
     report = read(gateway, signed.json()["output"][0]["valueReference"]["reference"], CLINIC)
     assert {"reference": f"Observation/{recording['id']}"} in report["result"]
     assert measured_figures(report["contained"][0])["8867-4"] == 98  # the device's rate
+
+
+def test_an_amendment_adding_a_critical_finding_raises_it(gateway: Gateway, tmp_path: Path):
+    task = recorded(gateway, order_ecg(gateway), tmp_path / "cart")
+    assert step(gateway, task, "claim", "hexin").status_code == 200
+    signed = step(gateway, task, "submit", "hexin", report=written("sinus-rhythm"))
+    reference = signed.json()["output"][0]["valueReference"]["reference"]
+    order = task["basedOn"][0]["reference"]
+    assert told_about(gateway, order, "Organization/sj-sq", CLINIC) == []
+    amend = f"/{reference}/$amend"
+    unknown = call(gateway, "POST", amend, "zhaomin",
+                   body=parameters(report=written("no-such-finding"), reason="复核"))  # fmt: skip
+    assert unknown.status_code == 422
+    given = parameters(report=written("av-block-3"), reason="复核为三度房室传导阻滞")
+    amended = call(gateway, "POST", amend, "zhaomin", body=given)
+    assert amended.status_code == 200, amended.text
+    assert read(gateway, reference, CLINIC)["conclusion"] == "三度房室传导阻滞"
+    alerts = told_about(gateway, order, "Organization/sj-sq", CLINIC)
+    assert {a["payload"][0]["contentString"] for a in alerts} == {
+        "报告已更正：复核为三度房室传导阻滞", "危急值：三度房室传导阻滞"}  # fmt: skip
