@@ -8,6 +8,7 @@ raises a critical alert to the clinic."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from subprocess import run
@@ -34,6 +35,7 @@ from tests.integration.fhir.test_reading import (
     told_about,
 )
 from tests.integration.fhir.test_rest import call
+from tests.integration.fhir.test_subscriptions import Receiver, subscribe
 from tests.servers import drain_outbox
 
 CLINIC, CART = "his-sj-sq", "SJSQ_ECG1"  # 三江社区 and its ECG cart
@@ -108,8 +110,9 @@ def measured_figures(observation: dict) -> dict[str, object]:
 
 
 def test_a_cardiologist_signs_alone_and_the_clinic_reads_the_ecg_report(
-    gateway: Gateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path, receiver: Receiver
 ):
+    subscribe(gateway, CLINIC, f"http://127.0.0.1:{receiver.server_port}/his/reports")
     order = order_ecg(gateway)
     [waiting] = tasks_of(gateway, order, CLINIC)
     assert waiting["owner"]["reference"] == "HealthcareService/jhzx-ecg"
@@ -132,7 +135,10 @@ def test_a_cardiologist_signs_alone_and_the_clinic_reads_the_ecg_report(
     assert state(signed.json()) == ("completed", "已发布")  # single sign-off: final at once
 
     reference = signed.json()["output"][0]["valueReference"]["reference"]
-    report = read(gateway, reference, CLINIC)  # the clinic reads it
+    drain_outbox(gateway.node.platform)  # the clinic's Subscription is told …
+    [(_, _, body)] = [r for r in receiver.received if json.loads(r[2])["status"] == "final"]
+    assert f"DiagnosticReport/{json.loads(body)['id']}" == reference
+    report = read(gateway, reference, CLINIC)  # … and it reads the report
     assert report["status"] == "final"
     assert report["resultsInterpreter"][0]["reference"] == "Practitioner/hexin"
     assert report["conclusion"] == "窦性心律；正常心电图"
@@ -169,6 +175,7 @@ def test_a_cardiologist_signs_alone_and_the_clinic_reads_the_ecg_report(
         row = reading_milestones.milestones(session, task["id"])
         assert row is not None
         assert row.author == row.verifier == "hexin"
+        assert row.delivered_at is not None
 
     codes = call(gateway, "GET", "/CodeSystem?url=" + SYSTEM, CLINIC).json()["entry"]
     concepts = {c["code"]: c["display"] for c in codes[0]["resource"]["concept"]}
