@@ -21,9 +21,9 @@ Measured on the 2-core reference machine, 2026-12-03 03:50-04:10, with tests run
     reading (4), in process        283                         3,219
     lab (4), in process            1,633                       21,529
     all 27, in process             2,701                       27,397
-    $evaluate-measure, reports     —                           33,064
-    $evaluate-measure, CSV         —                           31,317
-    GET /health beside it          —                           327
+    $evaluate-measure, reports     2,292                       33,064
+    $evaluate-measure, CSV         2,157                       31,317
+    GET /health beside it          477                         327
 The day before, row by row: 1/10 scale 3,089 in process, 7,630 over HTTP; the defaults 81,793
 over HTTP.  The large registers (lab orders, readings, critical values) now come back as columns
 (``Table``) and are grouped and sorted by numpy.  Target: a year for the whole alliance in 5 s —
