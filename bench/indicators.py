@@ -14,21 +14,24 @@ MeasureReports and the CSV — beside the bare request cost of the same server (
 
     .venv/bin/python bench/indicators.py [--readings 200000] [--lab 1000000] ...
 
-Measured on the 2-core reference machine, 2026-12-02 23:00-23:22, otherwise idle (a slow hour:
-the bare pynetdicom figures of bench/mwl_find.py were 2.6x the morning's); ms:
+Measured on the 2-core reference machine, 2026-12-03 03:50-04:10, with tests running beside it
+(in-process figures of the full run are best of 3); ms:
                                    a year at 1/10 scale        the defaults (a year)
                                    20k reads, 100k lab orders  200k reads, 1M lab orders
-    reading (4), in process        425                         —
-    lab (4), in process            2,424                       —
-    all 27, in process             3,089                       —
-    $evaluate-measure, reports     7,630                       81,793
-    $evaluate-measure, CSV         5,119                       51,985
-    GET /health beside it          117                         250
-(The in-process column of the full run was measured with the register cached, so it is left
-out.)  Target: a year for the whole alliance in 5 s.  The registers come back as minutes and
-flags (``sql_minutes``), read once per request; what remains is Python grouping each row by
-each stratifier and sorting minutes for medians — about 6 µs per row per indicator.  Next:
-counts by GROUP BY and medians / P90 by window functions in the database.
+    reading (4), in process        283                         3,219
+    lab (4), in process            1,633                       21,529
+    all 27, in process             2,701                       27,397
+    $evaluate-measure, reports     2,292                       33,064
+    $evaluate-measure, CSV         2,157                       31,317
+    GET /health beside it          477                         327
+The day before, row by row: 1/10 scale 3,089 in process, 7,630 over HTTP; the defaults 81,793
+over HTTP.  The large registers (lab orders, readings, critical values) now come back as columns
+(``Table``) and are grouped and sorted by numpy.  Target: a year for the whole alliance in 5 s —
+not met.  What remains is SQLite reading 1M lab orders: with the organization filter
+(requester OR performer IN …) its planner takes MULTI-INDEX OR, 9.3 s for the year against
+3.8 s for a plain scan and 3.7 s for a covering index on ``ordered_at`` (measured with the
+sqlite3 module on the same file).  Next: the lab and reading clocks kept per day and member as
+they happen (a register of daily figures), so that a year reads 365 × members rows.
 """
 
 from __future__ import annotations

@@ -26,16 +26,19 @@ from gateway.indicators.model import (
 )
 from storage.platform import Platform
 
-INDICATORS: tuple[Indicator, ...] = (
-    *reading.INDICATORS,
-    *chest_pain.INDICATORS,
-    *examinations.INDICATORS,
-    *lab.INDICATORS,
-    *critical.INDICATORS,
-    *referrals.INDICATORS,
-    *booking.INDICATORS,
-    *recognition.INDICATORS,
+# The families a quality office reads the indicators by (``Measure.topic``): code, zh-CN, en.
+FAMILIES: tuple[tuple[str, str, str, tuple[Indicator, ...]], ...] = (
+    ("reading", "远程诊断", "Remote reading", reading.INDICATORS),
+    ("chest-pain", "胸痛中心", "Chest-pain centre", chest_pain.INDICATORS),
+    ("examinations", "基层检查", "Grassroots examinations", examinations.INDICATORS),
+    ("lab", "检验", "Lab", lab.INDICATORS),
+    ("critical", "危急值", "Critical values", critical.INDICATORS),
+    ("referrals", "双向转诊", "Two-way referral", referrals.INDICATORS),
+    ("booking", "预约检查", "Exam booking", booking.INDICATORS),
+    ("recognition", "检查检验结果互认", "Mutual recognition", recognition.INDICATORS),
 )
+INDICATORS: tuple[Indicator, ...] = tuple(i for *_, family in FAMILIES for i in family)
+FAMILY_SYSTEM = f"{CANONICAL}/CodeSystem/indicator-family"
 POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 IMPROVEMENT = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
@@ -56,8 +59,15 @@ def measure_url(indicator: Indicator) -> str:
     return f"{CANONICAL}/Measure/{indicator.id}"
 
 
+def _topic(indicator: Indicator) -> dict[str, Any]:
+    code, title, title_en = next(
+        (code, title, title_en) for code, title, title_en, family in FAMILIES if indicator in family
+    )
+    return {"coding": [{"system": FAMILY_SYSTEM, "code": code, "display": title_en}], "text": title}
+
+
 def measure(indicator: Indicator) -> dict[str, Any]:
-    """The indicator as an R4 ``Measure``."""
+    """The indicator as an R4 ``Measure``, its family as its ``topic``."""
     populations = [
         {
             "code": {"coding": [{"system": POPULATION, "code": code}]},
@@ -75,6 +85,7 @@ def measure(indicator: Indicator) -> dict[str, Any]:
         "status": "active",
         "publisher": "Yilian 医联",
         "description": f"{indicator.definition}\n\n{indicator.definition_en}",
+        "topic": [_topic(indicator)],
         "scoring": {"coding": [{"system": SCORING, "code": indicator.scoring}]},
         "improvementNotation": {"coding": [{"system": IMPROVEMENT, "code": indicator.improvement}]},
         "group": [

@@ -128,7 +128,8 @@ def test_a_clinic_books_moves_and_cancels_and_the_centre_records_a_no_show(
 
 def test_the_head_reads_the_months_booking_indicators(watched: Page, base: str):
     """汤溪's HIS books a members' CT slot; 李华, head at the lead hospital, finds it in the
-    month's indicators — per device and per member, as a chart — and downloads the CSV."""
+    month's indicators — the booking family's, per device and per member, as a chart — and
+    downloads the CSV."""
     token = his_token(base)
     soon = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     members = f"service-category={POOL}|members&start=ge{soon}"
@@ -148,6 +149,10 @@ def test_the_head_reads_the_months_booking_indicators(watched: Page, base: str):
     month = page.locator("#indicators-month")
     month.fill(slot["start"][:7])
     month.press("Enter")
+    # 预约检查 alone: the booking family's indicators, none of another family's.
+    page.locator("[data-test=families] [data-family=booking]").click()
+    expect(page.locator("[data-test=indicators] tbody tr")).to_have_count(3)
+    expect(page.locator("[data-test=indicators]")).not_to_contain_text("远程诊断量")
     share = page.locator("[data-test=indicators] tbody tr", has_text="成员单位预约占比")
     expect(share.locator("[data-test=score]")).to_contain_text("%")
     share.click()

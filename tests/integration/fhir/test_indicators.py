@@ -50,6 +50,10 @@ def test_the_indicators_are_measures_every_member_reads(gateway: Gateway):
     for resource in measures.values():
         Measure.model_validate(resource)
     assert measures["slot-utilisation"]["title"] == "检查号源利用率"
+    # Each in its family, as the quality office reads them (Measure.topic).
+    [topic] = measures["lab-specimen-rejection-rate"]["topic"]
+    assert (topic["coding"][0]["code"], topic["text"]) == ("lab", "检验")
+    assert all(len(resource.get("topic", [])) == 1 for resource in measures.values())
     written = call(
         gateway, "PUT", "/Measure/slot-utilisation", LEAD, body=measures["slot-utilisation"]
     )

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 
-import { linesOf, monthRange, scoreText, type Measure, type MeasureReport } from './indicators'
+import {
+  familiesOf,
+  inFamily,
+  linesOf,
+  monthRange,
+  scoreText,
+  type Evaluated,
+  type Measure,
+  type MeasureReport,
+} from './indicators'
 
 const POP = 'http://terminology.hl7.org/CodeSystem/measure-population'
 const counts = (numerator: number, denominator: number) => [
@@ -73,5 +82,31 @@ describe('indicators', () => {
     expect(scoreText(proportion, 0.6667)).toBe('66.7%')
     expect(scoreText(proportion, undefined)).toBe('—')
     expect(scoreText({ ...proportion, scoring: { coding: [{ code: 'cohort' }] } }, 12)).toBe('12')
+  })
+
+  it('lists the families of the indicators in the order the server gives, each once', () => {
+    const family = (code: string, text: string) => [
+      { coding: [{ system: 'http://yilian.example/fhir/CodeSystem/indicator-family', code }], text },
+    ]
+    const row = (id: string, topic?: Measure['topic']): Evaluated => ({
+      measure: { resourceType: 'Measure', id, topic },
+      total: { key: '', label: '' },
+      strata: [],
+    })
+    const rows = [
+      row('reading-volume', family('reading', '远程诊断')),
+      row('lab-specimen-rejection-rate', family('lab', '检验')),
+      row('reading-on-time-rate', family('reading', '远程诊断')),
+      row('untold'),
+    ]
+    expect(familiesOf(rows)).toEqual([
+      { code: 'reading', text: '远程诊断' },
+      { code: 'lab', text: '检验' },
+    ])
+    expect(rows.filter((r) => inFamily(r.measure, 'reading')).map((r) => r.measure.id)).toEqual([
+      'reading-volume',
+      'reading-on-time-rate',
+    ])
+    expect(rows.filter((r) => inFamily(r.measure, ''))).toHaveLength(4)
   })
 })

@@ -10,6 +10,13 @@ export interface Measure extends Resource {
   subtitle?: string
   description?: string
   scoring?: CodeableConcept
+  topic?: CodeableConcept[]
+}
+
+/** A family of indicators (远程诊断, 检验, 危急值…): the Measure's topic. */
+export interface Family {
+  code: string
+  text: string
 }
 
 interface Population {
@@ -87,6 +94,22 @@ export function linesOf(report: MeasureReport): { total: Line; strata: StrataGro
   return { total: line('', '', group), strata }
 }
 
+/** The families of `rows`, in the order the server lists their indicators. */
+export function familiesOf(rows: Evaluated[]): Family[] {
+  const found = new Map<string, Family>()
+  for (const { measure } of rows) {
+    const topic = measure.topic?.[0]
+    const code = topic?.coding?.[0]?.code
+    if (code && !found.has(code)) found.set(code, { code, text: topic?.text ?? code })
+  }
+  return [...found.values()]
+}
+
+/** Whether `measure` is of the family `code` ('' for every family). */
+export function inFamily(measure: Measure, code: string): boolean {
+  return !code || measure.topic?.[0]?.coding?.[0]?.code === code
+}
+
 /** A score as people read it: a proportion as a percentage, other scores as they are. */
 export function scoreText(measure: Measure, score: number | undefined): string {
   if (score === undefined) return '—'
@@ -99,21 +122,17 @@ function query(month: string): string {
   return `periodStart=${start}&periodEnd=${end}`
 }
 
-/** Every indicator for the month, in the order the server lists them. */
+/** Every indicator for the month, in the order the server evaluates them (family by family). */
 export async function evaluate(month: string): Promise<Evaluated[]> {
   const [measures, reports] = await Promise.all([
     fhirGet<Bundle>('Measure?_count=100'),
     fhirGet<Bundle>(`Measure/$evaluate-measure?${query(month)}`),
   ])
-  const byUrl = new Map(
-    resourcesOf<'MeasureReport', MeasureReport>(reports, 'MeasureReport').map((r) => [
-      r.measure.split('/').pop() ?? '',
-      r,
-    ]),
-  )
-  return resourcesOf<'Measure', Measure>(measures, 'Measure')
-    .filter((measure) => byUrl.has(measure.id))
-    .map((measure) => ({ measure, ...linesOf(byUrl.get(measure.id) as MeasureReport) }))
+  const byId = new Map(resourcesOf<'Measure', Measure>(measures, 'Measure').map((m) => [m.id, m]))
+  return resourcesOf<'MeasureReport', MeasureReport>(reports, 'MeasureReport').flatMap((report) => {
+    const measure = byId.get(report.measure.split('/').pop() ?? '')
+    return measure ? [{ measure, ...linesOf(report) }] : []
+  })
 }
 
 /** The month's CSV, as the browser saves it. */
