@@ -6,7 +6,9 @@ container with ``request`` naming it — container and fixative (``container.typ
 ``container.additive``), fixation (``processing``: procedure FIXATION, additive, start time =
 离体/固定开始时间), ``collection.bodySite``, the pieces (块数, ``collection.quantity``). The server
 gives each one a specimen number (标本号, ``accessionIdentifier``, OID
-``2.16.156.10011.1.14``) at its first write, printed on its label (:mod:`.specimen_label`).
+``2.16.156.10011.1.14``) at its first write, printed on its label (:mod:`.specimen_label`);
+every version is checked against the ``yilian-pathology-specimen`` profile (422 otherwise:
+number, patient, order, 离体时间, body site and the tracking are required).
 
 Tracking is the ``specimen-tracking`` extension (coded; the step, its time and who) beside
 ``Specimen.status``:
@@ -55,6 +57,7 @@ from storage.fhir import store as fhir_store
 from storage.models import Centre
 from storage.policy import fhir_viewer
 
+PROFILE = f"{CANONICAL}/StructureDefinition/yilian-pathology-specimen"
 TRACKING = f"{CANONICAL}/StructureDefinition/specimen-tracking"
 TRACKING_STEP = f"{CANONICAL}/CodeSystem/specimen-tracking"
 REJECTION = f"{CANONICAL}/StructureDefinition/specimen-rejection-reason"
@@ -134,7 +137,8 @@ def governed_write(
         numbered = _tracked(resource, requester, "labelled")
         if not numbered.get("accessionIdentifier"):
             numbered["accessionIdentifier"] = {"system": SPECIMEN_NUMBER, "value": _number()}
-        return store(session, numbered, requester.org_id, new=current is None)
+        numbered["meta"] = {"profile": [PROFILE]}
+        return store_valid(session, numbered, requester.org_id, PROFILE)
     kept = {k: current.content.get(k) for k in KEPT} | {"tracking": _tracking(current.content)}
     asked = {k: resource.get(k) for k in KEPT} | {"tracking": _tracking(resource)}
     if asked != kept:
@@ -203,7 +207,8 @@ def reject(
 def save(session: Session, shipment: Shipment) -> StoredResource:
     """Keep the specimen as the step left it, and move the order's reading Task when every
     specimen of the order is decided."""
-    shipment.specimen = store_valid(session, shipment.content, shipment.specimen.owner_org_id)
+    owner = shipment.specimen.owner_org_id
+    shipment.specimen = store_valid(session, shipment.content, owner, PROFILE)
     if shipment.step in ("accepted", "rejected"):
         _decide_case(session, shipment)
     return shipment.specimen

@@ -18,6 +18,7 @@ from tests.servers import drain_outbox
 
 CLINIC = "his-wcrm"
 CENTRE = "his-jhzx"
+PROFILE = "http://yilian.example/fhir/StructureDefinition/yilian-pathology-specimen"
 NUMBER = "urn:oid:2.16.156.10011.1.14"
 TRACKING = "http://yilian.example/fhir/StructureDefinition/specimen-tracking"
 REJECTION = "http://yilian.example/fhir/StructureDefinition/specimen-rejection-reason"
@@ -115,6 +116,7 @@ def test_two_specimens_labelled_sent_received_one_rejected_one_accepted(gateway:
 
     # Numbered by the server, and labelled.
     numbers = [s["accessionIdentifier"] for s in (stomach, margin)]
+    assert stomach["meta"]["profile"] == [PROFILE]
     assert [tracking(s) for s in (stomach, margin)] == ["labelled", "labelled"]
     assert {n["system"] for n in numbers} == {NUMBER}
     assert numbers[0]["value"] != numbers[1]["value"]
@@ -213,6 +215,11 @@ def test_malformed_specimens_and_steps_are_refused(gateway: Gateway):
     answer = call(gateway, "POST", "/Specimen", CLINIC, body=bad)
     assert answer.status_code in (400, 422)
     assert answer.json()["resourceType"] == "OperationOutcome"
+    nowhere = specimen(order, "甲状腺", 1)
+    del nowhere["collection"]["bodySite"]  # the profile needs the body site
+    refused = call(gateway, "POST", "/Specimen", CLINIC, body=nowhere)
+    assert refused.status_code == 422
+    assert "bodySite" in refused.text
     not_parameters = call(gateway, "POST", f"/Specimen/{one['id']}/$send", CLINIC,
                           body={"resourceType": "Patient"})  # fmt: skip
     assert not_parameters.status_code == 400
