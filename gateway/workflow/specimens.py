@@ -52,7 +52,7 @@ from gateway.fhir.storing import store, store_valid
 from gateway.workflow import reading, reading_report
 from gateway.workflow.orders import centre_of, reading_category
 from storage.clinical import reading_milestones
-from storage.fhir import StoredResource, instant, new_id, referencing
+from storage.fhir import StoredResource, by_identifier, instant, new_id, referencing
 from storage.fhir import store as fhir_store
 from storage.models import Centre
 from storage.policy import fhir_viewer
@@ -136,7 +136,8 @@ def governed_write(
             raise Conflict("a specimen's tracking is set by $send, $receive, $accept, $reject")
         numbered = _tracked(resource, requester, "labelled")
         if not numbered.get("accessionIdentifier"):
-            numbered["accessionIdentifier"] = {"system": SPECIMEN_NUMBER, "value": _number()}
+            numbered["accessionIdentifier"] = {"system": SPECIMEN_NUMBER,
+                                               "value": _free_number(session)}  # fmt: skip
         numbered["meta"] = {"profile": [PROFILE]}
         return store_valid(session, numbered, requester.org_id, PROFILE)
     kept = {k: current.content.get(k) for k in KEPT} | {"tracking": _tracking(current.content)}
@@ -151,11 +152,14 @@ def _tracking(content: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in content.get("extension", []) if e.get("url") in (TRACKING, REJECTION)]
 
 
-def _number() -> str:
-    """BL + the day (yymmdd, Beijing time) + 6 random digits: 14 characters, a Code 128
-    symbol short enough for a 50 mm label (the digits in code set C)."""
+def _free_number(session: Session) -> str:
+    """BL + the day (yymmdd, Beijing time) + 6 random digits that no specimen has: 14
+    characters, a Code 128 symbol short enough for a 50 mm label (the digits in code set C)."""
     day = datetime.now(ZONE).strftime("%y%m%d")
-    return f"BL{day}{secrets.randbelow(10**6):06d}"
+    while True:
+        number = f"BL{day}{secrets.randbelow(10**6):06d}"
+        if by_identifier(session, "Specimen", SPECIMEN_NUMBER, number, param="accession") is None:
+            return number
 
 
 # --- the steps ----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ is refused with nothing changed, and malformed input is a 4xx OperationOutcome."
 
 from __future__ import annotations
 
+import re
+
 import zxingcpp
 from defusedxml import ElementTree as ET
 from PIL import Image, ImageDraw
@@ -119,6 +121,7 @@ def test_two_specimens_labelled_sent_received_one_rejected_one_accepted(gateway:
     assert stomach["meta"]["profile"] == [PROFILE]
     assert [tracking(s) for s in (stomach, margin)] == ["labelled", "labelled"]
     assert {n["system"] for n in numbers} == {NUMBER}
+    assert all(re.fullmatch(r"BL\d{12}", n["value"]) for n in numbers)  # BL, day, 6 digits
     assert numbers[0]["value"] != numbers[1]["value"]
     label = call(gateway, "GET", f"/Specimen/{stomach['id']}/$label", CLINIC)
     assert label.status_code == 200, label.text
@@ -215,6 +218,12 @@ def test_malformed_specimens_and_steps_are_refused(gateway: Gateway):
     answer = call(gateway, "POST", "/Specimen", CLINIC, body=bad)
     assert answer.status_code in (400, 422)
     assert answer.json()["resourceType"] == "OperationOutcome"
+    own = specimen(order, "甲状腺", 1) | {
+        "accessionIdentifier": {"system": "urn:his:wcrm:bl", "value": "WC2612020007"}
+    }
+    kept = call(gateway, "POST", "/Specimen", CLINIC, body=own)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["accessionIdentifier"]["value"] == "WC2612020007"  # the HIS's own number
     nowhere = specimen(order, "甲状腺", 1)
     del nowhere["collection"]["bodySite"]  # the profile needs the body site
     refused = call(gateway, "POST", "/Specimen", CLINIC, body=nowhere)
