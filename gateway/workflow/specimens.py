@@ -125,27 +125,39 @@ def load(session: Session, specimen_id: str) -> Shipment:
 def governed_write(
     session: Session, requester: Requester, resource: dict[str, Any], current: StoredResource | None
 ) -> StoredResource | None:
-    """A Specimen written for a pathology order: numbered at its first write; what the steps
-    keep (number, status, receipt, tracking, rejection) unchanged by later writes (409).
-    None for other specimens."""
+    """A Specimen written for a pathology order, checked against the profile: numbered at its
+    first write, by the organization that placed the order, for the order's patient; what the
+    steps keep (number, status, receipt, tracking, rejection) and its order unchanged by later
+    writes (409). None for other specimens."""
+    before = current.content if current is not None and not current.deleted else None
     order = order_of(session, resource)
-    if order is None:
+    if before is not None and order_of(session, before) is not None:
+        if resource.get("request") != before.get("request"):
+            raise Conflict("a pathology specimen stays with its order (request)")
+        kept = {k: before.get(k) for k in KEPT} | {"tracking": _tracking(before)}
+        asked = {k: resource.get(k) for k in KEPT} | {"tracking": _tracking(resource)}
+        if asked != kept:
+            raise Conflict("the specimen's number, status and tracking change only by its "
+                           "steps ($send, $receive, $accept, $reject)")  # fmt: skip
+        written = resource
+    elif order is None:
         return None
-    if current is None or current.deleted or current.content is None:
+    else:
+        if requester.org_id != order.owner_org_id:
+            raise Forbidden("the specimens of an order come from the organization that placed it")
         if _tracking(resource) or resource.get("status") == "unsatisfactory":
             raise Conflict("a specimen's tracking is set by $send, $receive, $accept, $reject")
-        numbered = _tracked(resource, requester, "labelled")
-        if not numbered.get("accessionIdentifier"):
-            numbered["accessionIdentifier"] = {"system": SPECIMEN_NUMBER,
-                                               "value": _free_number(session)}  # fmt: skip
-        numbered["meta"] = {"profile": [PROFILE]}
-        return store_valid(session, numbered, requester.org_id, PROFILE)
-    kept = {k: current.content.get(k) for k in KEPT} | {"tracking": _tracking(current.content)}
-    asked = {k: resource.get(k) for k in KEPT} | {"tracking": _tracking(resource)}
-    if asked != kept:
-        raise Conflict("the specimen's number, status and tracking change only by its steps "
-                       "($send, $receive, $accept, $reject)")  # fmt: skip
-    return None
+        written = _tracked(resource, requester, "labelled")
+        if not written.get("accessionIdentifier"):
+            written["accessionIdentifier"] = {"system": SPECIMEN_NUMBER,
+                                              "value": _free_number(session)}  # fmt: skip
+    assert order is not None
+    patient = (order.content or {}).get("subject", {}).get("reference")
+    if (resource.get("subject") or {}).get("reference") != patient:
+        raise Unprocessable("the specimen is not of the order's patient",
+                            [("Specimen.subject", "must be the order's subject")])  # fmt: skip
+    owner = current.owner_org_id if before is not None and current else requester.org_id
+    return store_valid(session, written | {"meta": {"profile": [PROFILE]}}, owner, PROFILE)
 
 
 def _tracking(content: dict[str, Any]) -> list[dict[str, Any]]:

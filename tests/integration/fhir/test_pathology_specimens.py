@@ -207,6 +207,17 @@ def test_all_specimens_rejected_returns_the_case_and_plain_writes_cannot_track(g
     assert call(gateway, "PUT", f"/Specimen/{only['id']}", CLINIC, body=undone).status_code == 409
     forged = specimen(order, "宫颈", 1) | {"extension": current["extension"]}
     assert call(gateway, "POST", "/Specimen", CLINIC, body=forged).status_code == 409
+    moved = {k: v for k, v in current.items() if k not in ("meta", "request")}
+    assert call(gateway, "PUT", f"/Specimen/{only['id']}", CLINIC, body=moved).status_code == 409
+    # Specimens come from the ordering hospital, for the order's patient.
+    assert (
+        call(gateway, "POST", "/Specimen", CENTRE, body=specimen(order, "宫颈", 1)).status_code
+        == 403
+    )
+    other = call(gateway, "POST", "/Patient", CLINIC, body=PATIENT | {"identifier": [
+        {"system": "urn:yilian:patient-id:wcrm", "value": "WC0043"}]}).json()  # fmt: skip
+    stranger = specimen(order, "宫颈", 1) | {"subject": {"reference": f"Patient/{other['id']}"}}
+    assert call(gateway, "POST", "/Specimen", CLINIC, body=stranger).status_code == 422
     noted = {k: v for k, v in current.items() if k != "meta"} | {"note": [{"text": "已重新取材"}]}
     assert call(gateway, "PUT", f"/Specimen/{only['id']}", CLINIC, body=noted).status_code == 200
 
