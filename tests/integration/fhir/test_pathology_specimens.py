@@ -250,3 +250,47 @@ def test_malformed_specimens_and_steps_are_refused(gateway: Gateway):
     current = call(gateway, "GET", f"/Specimen/{one['id']}", CLINIC).json()
     assert tracking(current) == "labelled"
     assert current["meta"]["versionId"] == one["meta"]["versionId"]  # nothing written
+
+
+def test_a_his_sends_the_order_and_its_specimens_in_one_transaction(gateway: Gateway):
+    """The HIS's usual shape: one transaction Bundle, ``urn:uuid:`` references; all or nothing."""
+    patient = call(gateway, "POST", "/Patient", CLINIC, body=PATIENT).json()
+    placeholder = "urn:uuid:7d2e0f4a-0000-4000-8000-000000000001"
+    order = {
+        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
+        "category": [{"coding": [{"system": CATEGORY, "code": "pathology"}]}],
+        "code": {"text": "乳腺肿物切除标本病理诊断"},
+        "subject": {"reference": f"Patient/{patient['id']}"},
+        "requester": {"reference": "Organization/wcrm"},
+        "authoredOn": "2026-12-02T10:00:00+08:00",
+    }  # fmt: skip
+    as_placed = {"id": placeholder, "subject": order["subject"]}
+    first, second = specimen(as_placed, "左乳肿物", 1), specimen(as_placed, "左腋窝淋巴结", 2)
+    for one in (first, second):
+        one["request"] = [{"reference": placeholder}]
+
+    def bundle(*specimens: dict) -> dict:
+        entries = [
+            {
+                "fullUrl": placeholder,
+                "resource": order,
+                "request": {"method": "POST", "url": "ServiceRequest"},
+            }
+        ]
+        entries += [{"resource": s, "request": {"method": "POST", "url": "Specimen"}}
+                    for s in specimens]  # fmt: skip
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    nowhere = {k: v for k, v in second.items() if k != "collection"}
+    refused = call(gateway, "POST", "", CLINIC, body=bundle(first, nowhere))
+    assert refused.status_code == 422  # no 离体时间 or body site: nothing is written
+    found = call(gateway, "GET", f"/Specimen?subject=Patient/{patient['id']}", CLINIC).json()
+    assert found.get("entry", []) == []
+    answer = call(gateway, "POST", "", CLINIC, body=bundle(first, second))
+    assert answer.status_code == 200, answer.text
+    found = call(gateway, "GET", f"/Specimen?subject=Patient/{patient['id']}", CLINIC).json()
+    made = [e["resource"] for e in found["entry"]]
+    assert len({s["accessionIdentifier"]["value"] for s in made}) == 2
+    assert {tracking(s) for s in made} == {"labelled"}
+    label = call(gateway, "GET", f"/Specimen/{made[0]['id']}/$label", CLINIC)
+    assert decoded(label.text)[1] == made[0]["accessionIdentifier"]["value"]
