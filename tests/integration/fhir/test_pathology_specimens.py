@@ -13,6 +13,8 @@ import zxingcpp
 from defusedxml import ElementTree as ET
 from PIL import Image, ImageDraw
 
+from storage.clinical import lab_turnaround
+from storage.db import reading
 from tests.integration.dicomweb.conftest import Gateway
 from tests.integration.fhir.test_orders_in import CATEGORY, tasks_of
 from tests.integration.fhir.test_rest import call
@@ -189,6 +191,8 @@ def test_two_specimens_labelled_sent_received_one_rejected_one_accepted(gateway:
     assert (good["status"], tracking(good)) == ("available", "accepted")
     [task] = tasks_of(gateway, order, CLINIC)
     assert (task["status"], task["businessStatus"]["text"]) == ("ready", "待阅片")
+    with reading(gateway.node.platform.sessions) as session:  # not a lab order's milestones
+        assert lab_turnaround.of_order(session, order["id"]) is None
 
 
 def test_all_specimens_rejected_returns_the_case_and_plain_writes_cannot_track(gateway: Gateway):
