@@ -224,7 +224,8 @@ def save(session: Session, shipment: Shipment) -> StoredResource:
     """Keep the specimen as the step left it, and move the order's reading Task when every
     specimen of the order is decided."""
     owner = shipment.specimen.owner_org_id
-    shipment.specimen = store_valid(session, shipment.content, owner, PROFILE)
+    claimed = shipment.content | {"meta": {"profile": [PROFILE]}}
+    shipment.specimen = store_valid(session, claimed, owner, PROFILE)
     if shipment.step in ("accepted", "rejected"):
         _decide_case(session, shipment)
     return shipment.specimen
@@ -239,6 +240,8 @@ def _of_centre(session: Session, requester: Requester, shipment: Shipment) -> No
 
 
 def _move(shipment: Shipment, requester: Requester, step: str) -> None:
+    if (shipment.order.content or {}).get("status") != "active":
+        raise Conflict("the specimen's order is no longer active")
     if shipment.step not in AFTER[step]:
         now = STEPS.get(shipment.step, shipment.step)
         raise Conflict(f"the specimen is {now} ({shipment.step}); {step} needs "

@@ -189,6 +189,7 @@ def test_two_specimens_labelled_sent_received_one_rejected_one_accepted(gateway:
     assert any(numbers[1]["value"] in t and "固定液不足" in t for t in texts)
     good = call(gateway, "GET", f"/Specimen/{stomach['id']}", CLINIC).json()
     assert (good["status"], tracking(good)) == ("available", "accepted")
+    assert good["meta"]["profile"] == [PROFILE]
     [task] = tasks_of(gateway, order, CLINIC)
     assert (task["status"], task["businessStatus"]["text"]) == ("ready", "待阅片")
     with reading(gateway.node.platform.sessions) as session:  # not a lab order's milestones
@@ -254,6 +255,10 @@ def test_malformed_specimens_and_steps_are_refused(gateway: Gateway):
     current = call(gateway, "GET", f"/Specimen/{one['id']}", CLINIC).json()
     assert tracking(current) == "labelled"
     assert current["meta"]["versionId"] == one["meta"]["versionId"]  # nothing written
+    placed = call(gateway, "GET", f"/ServiceRequest/{order['id']}", CLINIC).json()
+    revoked = {k: v for k, v in placed.items() if k != "meta"} | {"status": "revoked"}
+    assert call(gateway, "PUT", f"/ServiceRequest/{order['id']}", CLINIC, body=revoked).is_success
+    assert step(gateway, one["id"], "send", CLINIC).status_code == 409  # the order is revoked
 
 
 def test_a_his_sends_the_order_and_its_specimens_in_one_transaction(gateway: Gateway):
