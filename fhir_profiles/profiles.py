@@ -4,8 +4,9 @@ base R4 checks of :mod:`fhir_profiles.validation`:
 
 - cardinality (``min``/``max``) of every constrained element, in every occurrence of its parent;
 - slices of a repeating element, by ``value``/``pattern`` discriminators (``identifier`` by
-  ``system``, ``category`` by ``$this``) or, for extensions, by ``url``; an extension slice's
-  items are checked against the extension's own definition;
+  ``system``, ``category`` by ``$this``) or, for extensions, by ``url`` (a complex
+  extension's parts by their fixed ``url``); an extension slice's items are checked against
+  the extension's own definition;
 - types: choice elements narrowed (``effective[x] only dateTime``), reference targets;
 - ``fixed[x]`` (exactly) and ``pattern[x]`` (at least these parts) values;
 - required bindings to the alliance's value sets (``yilian/ValueSet-*.json``);
@@ -159,6 +160,9 @@ class _Profile:
         slice_id = f"{sliced_id}:{name.partition(':')[2]}"
         element = self.by_id[slice_id]
         extension = _extension_profile(element)
+        if extension is None and sliced_id.endswith("extension"):  # a complex extension's part
+            fixed = _assigned(self.by_id.get(f"{slice_id}.url", {}))
+            extension = str(fixed[1]) if fixed is not None else None
         if extension is not None:
             return isinstance(item, dict) and item.get("url") == extension
         discriminators = (self.by_id.get(sliced_id, {}).get("slicing") or {}).get(

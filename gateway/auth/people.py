@@ -17,13 +17,17 @@ from storage.models import User, utcnow
 
 # What people may do, by role (systems get the scopes the alliance file gives their client).
 ROLE_SCOPES = {
-    "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
-    "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c",
+    # Specimen.u: a pathology specimen's steps (签收、接收、拒收) — the specimen rules decide.
+    "reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c "
+    "user/Specimen.u",
+    "senior_reader": "user/*.rs user/DiagnosticReport.cru user/Task.ru user/ImagingStudy.c "
+    "user/Specimen.u",
     # Task.u: a referral's steps (转诊接收、到院、完成) — the referral rules decide the rest;
-    # DetectedIssue.c: a decision about a recognisable prior (互认 / 不互认).
+    # DetectedIssue.c: a decision about a recognisable prior (互认 / 不互认);
+    # Specimen.cru: the specimens of a pathology order and their sending (送检).
     "clinician": (
         "user/*.rs user/ServiceRequest.cruds user/Communication.ru user/Appointment.cru "
-        "user/Task.ru user/DetectedIssue.c"
+        "user/Task.ru user/DetectedIssue.c user/Specimen.cru"
     ),
     "head": "user/*.rs user/Communication.ru user/Task.ru",
     "admin": "user/*.cruds",

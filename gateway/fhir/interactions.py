@@ -22,7 +22,7 @@ from gateway.errors import (
     Unprocessable,
 )
 from gateway.fhir.storing import store
-from gateway.workflow import booking, referral_intake, referral_writes, referrals
+from gateway.workflow import booking, referral_intake, referral_writes, referrals, specimens
 from gateway.workflow.reading_writes import governed_write
 from storage.audit import audit
 from storage.fhir import IndexRows, StoredResource, VersionConflict, read_many
@@ -288,6 +288,8 @@ def _governed(
     Task or its report (:mod:`gateway.workflow.reading_writes`)."""
     if resource["resourceType"] == "ServiceRequest":
         return referral_intake.governed_write(session, requester, resource, current)
+    if resource["resourceType"] == "Specimen":  # a pathology specimen's number and tracking
+        return specimens.governed_write(session, requester, resource, current)
     if resource["resourceType"] not in ("Task", "DiagnosticReport"):
         return None
     if resource["resourceType"] == "Task":

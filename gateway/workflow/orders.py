@@ -81,7 +81,7 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         if order is None or order.content is None or order.version_id != payload["version"]:
             return  # deleted, or a newer version has its own event
         category = reading_category(order.content)
-        centre = _centre(session, order, category) if category else None
+        centre = centre_of(session, order, category) if category else None
         if centre is None:
             return  # no centre of this kind serves the orderer: nothing to read
         existing = referencing(
@@ -103,7 +103,9 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         _open_milestones(session, task, content, order.owner_org_id, centre)
 
 
-def _centre(session: Any, order: StoredResource, category: str) -> Centre | None:
+def centre_of(session: Any, order: StoredResource, category: str) -> Centre | None:
+    """The centre that reads ``order``: the centre of ``category`` it names as performer, else
+    the one serving its organization."""
     for performer in order.content.get("performer", []) if order.content else []:
         reference = performer.get("reference", "")
         if reference.startswith("HealthcareService/"):

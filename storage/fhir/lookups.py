@@ -39,10 +39,13 @@ def by_identifier(
     *,
     owner_org_id: str | None = None,
     viewer: Viewer | None = None,
+    param: str = "identifier",
 ) -> StoredResource | None:
     """The current resource of the type with this identifier (``system`` None: in any system)
-    that ``owner_org_id`` owns, or that ``viewer`` may see (the oldest, if several)."""
-    statement = _identified(resource_type, system, value, owner_org_id, viewer)
+    that ``owner_org_id`` owns, or that ``viewer`` may see (the oldest, if several);
+    ``param``: the token search parameter it is found by (``accession`` for a Specimen's
+    number)."""
+    statement = _identified(resource_type, system, value, owner_org_id, viewer, param)
     row = session.scalars(statement.order_by(FhirResource.id).limit(1)).first()
     return as_stored(row) if row is not None else None
 
@@ -62,10 +65,11 @@ def _identified(
     value: str,
     owner_org_id: str | None,
     viewer: Viewer | None,
+    param: str = "identifier",
 ) -> Select[tuple[FhirResource]]:
     ids = select(FhirTokenIndex.resource_id).where(
         FhirTokenIndex.resource_type == resource_type,
-        FhirTokenIndex.param == "identifier",
+        FhirTokenIndex.param == param,
         FhirTokenIndex.code == value,
     )
     if system is not None:

@@ -101,6 +101,26 @@ RESULT = {
     "valueQuantity": {"value": 6.8, "unit": "mmol/L"},
 }
 
+CS = "http://yilian.example/fhir/CodeSystem/"
+SPECIMEN = {
+    "resourceType": "Specimen",
+    "meta": {"profile": [f"{SD}yilian-pathology-specimen"]},
+    "extension": [{"url": f"{SD}specimen-tracking", "extension": [
+        {"url": "step", "valueCoding": {"system": f"{CS}specimen-tracking", "code": "sent"}},
+        {"url": "time", "valueDateTime": "2026-12-02T10:00:00+08:00"},
+        {"url": "by", "valueReference": {"reference": "Organization/wcrm"}},
+    ]}],
+    "accessionIdentifier": {"system": "urn:oid:2.16.156.10011.1.14", "value": "BL261202000001"},
+    "status": "available",
+    "subject": {"reference": "Patient/p1"},
+    "request": [{"reference": "ServiceRequest/o1"}],
+    "collection": {"collectedDateTime": "2026-12-02T09:10:00+08:00",
+                   "bodySite": {"text": "胃窦"}, "quantity": {"value": 3, "unit": "块"}},
+    "container": [{"additiveCodeableConcept": {"text": "10%中性缓冲福尔马林"}}],
+}  # fmt: skip
+REJECTED = {"url": f"{SD}specimen-rejection-reason", "valueCodeableConcept": {
+    "coding": [{"system": f"{CS}specimen-rejection-reason", "code": "mismatch"}]}}  # fmt: skip
+
 
 def changed(resource: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A copy with top-level elements replaced (None: removed)."""
@@ -113,7 +133,11 @@ def changed(resource: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("resource", [PATIENT, ORDER, REPORT, TASK, RESULT])
+@pytest.mark.parametrize(
+    "resource",
+    [PATIENT, ORDER, REPORT, TASK, RESULT, SPECIMEN,
+     changed(SPECIMEN, extension=[*SPECIMEN["extension"], REJECTED])],
+)  # fmt: skip
 def test_conformant_resources_pass(resource):
     assert validate(resource) == []
 
@@ -161,6 +185,15 @@ CASES = [
     (changed(RESULT, valueQuantity=None, valueBoolean=True), "Observation.valueBoolean",
      "not allowed here"),
     (changed(RESULT, valueQuantity=None), "Observation", "yl-obs-value"),
+    # pathology specimens: number, 离体时间, body site, the tracking's parts and codes
+    (changed(SPECIMEN, accessionIdentifier=None), "Specimen.accessionIdentifier",
+     "at least 1 required"),
+    (changed(SPECIMEN, collection={"bodySite": {"text": "胃窦"}}),
+     "Specimen.collection.collected[x]", "at least 1 required"),
+    (changed(SPECIMEN, extension=[{"url": f"{SD}specimen-tracking", "extension": [
+        {"url": "step", "valueCoding": {"system": f"{CS}specimen-tracking", "code": "lost"}},
+        {"url": "time", "valueDateTime": "2026-12-02T10:00:00+08:00"}]}]),
+     "Specimen.extension[0].extension[0].valueCoding", "ValueSet/specimen-tracking"),
     # profiles claimed
     (changed(PATIENT, meta={"profile": [f"{SD}yilian-nothing"]}), "Patient.meta.profile[0]",
      "unknown profile"),
@@ -174,6 +207,16 @@ def test_each_departure_is_named_at_its_element(resource, where, what):
     problems = validate(resource)
     assert [p.expression for p in problems] == [where], problems
     assert what in problems[0].message
+
+
+def test_a_pathology_specimen_says_where_it_is_on_its_way():
+    untracked = validate(changed(SPECIMEN, extension=None))
+    assert any("tracking: at least 1 required" in p.message for p in untracked)
+    no_step = [{"url": f"{SD}specimen-tracking", "extension": [
+        {"url": "time", "valueDateTime": "2026-12-02T10:00:00+08:00"}]}]  # fmt: skip
+    problems = validate(changed(SPECIMEN, extension=no_step))
+    assert {p.expression for p in problems} == {"Specimen.extension[0].extension"}
+    assert any("step: at least 1 required" in p.message for p in problems)
 
 
 def test_a_required_profile_applies_without_being_claimed():
@@ -203,6 +246,7 @@ def test_generated_definitions_are_marked_and_complete():
         "Patient": [f"{SD}yilian-patient"],
         "Task": [f"{SD}yilian-reading-task", f"{SD}yilian-referral-task"],
         "ServiceRequest": [f"{SD}yilian-referral", f"{SD}yilian-service-request"],
+        "Specimen": [f"{SD}yilian-pathology-specimen"],
     }
     for path in DEFINITIONS.glob("*.json"):
         resource = json.loads(path.read_text())
