@@ -72,7 +72,7 @@ def test_demo_alliance_imports_and_reimport_changes_nothing(sessions):
     before = _dump(sessions)
     second = import_alliance_file(sessions, DEMO_ALLIANCE)
     assert not second.changed
-    assert second.unchanged["users"] == 17
+    assert second.unchanged["users"] == 18
     assert _dump(sessions) == before
 
     with sessions() as session:
@@ -110,7 +110,7 @@ def test_reimport_with_one_change_updates_only_that_entry(sessions, tmp_path: Pa
     )
     report = import_alliance_file(sessions, edited)
     assert report.updated["users"] == 1
-    assert report.unchanged["users"] == 16
+    assert report.unchanged["users"] == 17
     assert report.updated["ae_titles"] == 1
     assert sum(report.created.values()) == 0
     with sessions() as session:
