@@ -7,14 +7,19 @@ has one time zone), written ``2026-12-02 14:05``; an identity number is masked."
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from gateway.reports.pdf import Sheet, render
 from gateway.workflow import ecg_reading
+from gateway.workflow.form_text import (
+    age_text,
+    local_minute,
+    moment,
+    patient_name,
+    sex_text,
+)
 from gateway.workflow.reading_report import FINDINGS
 from storage.clinical import reading_milestones
 from storage.clinical.recognition_marks import mark_of
@@ -24,8 +29,6 @@ from storage.models import Organization
 if TYPE_CHECKING:
     from gateway.workflow.reading import Work
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-SEX = {"male": "男", "female": "女", "other": "其他", "unknown": "未知"}
 TITLES = {"imaging": "影像诊断报告", "ecg": "心电图诊断报告", "pathology": "病理诊断报告"}
 
 
@@ -45,7 +48,7 @@ def presented_form(
 def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: str = "") -> Sheet:
     patient = _patient(session, work.order)
     row = reading_milestones.milestones(session, work.task.id)
-    examined = _moment(report.get("effectiveDateTime"))
+    examined = moment(report.get("effectiveDateTime"))
     hospital = session.get(Organization, work.centre.org_id)
     ordering = session.get(Organization, work.order_org) if work.order_org else None
     author = next((p.get("display", "") for p in report.get("performer", [])
@@ -60,20 +63,20 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
         centre=work.centre.name.removeprefix(hospital.name if hospital else ""),
         title=TITLES.get(work.centre.kind, "诊断报告"),
         mark=mark_of(report) or "",
-        patient=_name(patient),
-        sex=SEX.get(str(patient.get("gender")), ""),
-        age=_age(patient.get("birthDate"), examined),
+        patient=patient_name(patient),
+        sex=sex_text(patient),
+        age=age_text(patient.get("birthDate"), examined),
         patient_id=_patient_id(patient),
         ordering=ordering.name if ordering else "",
         exam=str((report.get("code") or {}).get("text") or _display(report.get("code"))),
         accession=_accession(work.order),
-        examined=_local(examined),
+        examined=local_minute(examined),
         findings=findings,
         impression=str(report.get("conclusion", "")),
         author=author,
-        authored=_local(row.preliminary_at if row else None),
+        authored=local_minute(row.preliminary_at if row else None),
         verifier=verifier,
-        verified=_local(_moment(report.get("issued"))),
+        verified=local_minute(moment(report.get("issued"))),
         amendment=amendment,
         figure=figure,
     )
@@ -83,15 +86,6 @@ def _patient(session: Session, order: dict[str, Any]) -> dict[str, Any]:
     reference = str((order.get("subject") or {}).get("reference", ""))
     found = fhir_store.read(session, "Patient", reference.removeprefix("Patient/"))
     return (found.content or {}) if found is not None else {}
-
-
-def _name(patient: dict[str, Any]) -> str:
-    for name in patient.get("name", []):
-        if name.get("text"):
-            return str(name["text"])
-        if name.get("family") or name.get("given"):
-            return str(name.get("family", "")) + "".join(name.get("given", []))
-    return ""
 
 
 def _patient_id(patient: dict[str, Any]) -> str:
@@ -111,19 +105,6 @@ def _accession(order: dict[str, Any]) -> str:
     return ""
 
 
-def _age(birth: Any, at: datetime | None) -> str:
-    try:
-        born = date.fromisoformat(str(birth))
-    except ValueError:
-        return ""
-    on = (at or datetime.now(BEIJING)).astimezone(BEIJING).date()
-    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    if years >= 1:
-        return f"{years}岁"
-    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
-    return f"{months}月" if months >= 1 else f"{(on - born).days}天"
-
-
 def _extension(report: dict[str, Any], url: str) -> str:
     for extension in report.get("extension", []):
         if extension.get("url") == url:
@@ -134,15 +115,3 @@ def _extension(report: dict[str, Any], url: str) -> str:
 def _display(concept: Any) -> str:
     codings = (concept or {}).get("coding", [])
     return str(codings[0].get("display", "")) if codings else ""
-
-
-def _moment(text: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
-
-
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -8,18 +8,16 @@ they are."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from barcode import get_barcode_class
+
+from gateway.workflow.form_text import age_text, local_minute, moment, patient_name, sex_text
 
 WIDTH, HEIGHT = 50.0, 30.0  # mm
 QUIET = 10  # modules of quiet zone each side (ISO/IEC 15417)
 BAR_TOP, BAR_HEIGHT = 1.5, 9.0
-ZONE = ZoneInfo("Asia/Shanghai")
-SEXES = {"male": "男", "female": "女", "other": "其他", "unknown": "未知"}
 FONT = "Noto Sans SC, Source Han Sans SC, Microsoft YaHei, SimHei, sans-serif"
 
 
@@ -45,15 +43,16 @@ def label_of(specimen: dict[str, Any], patient: dict[str, Any], sender: str) -> 
         (c.get("display") for c in site.get("coding", []) if c.get("display")), ""
     )
     pieces = (collection.get("quantity") or {}).get("value")
-    collected = _moment(collection.get("collectedDateTime"))
-    sex = SEXES.get(patient.get("gender", ""), "")
+    collected = moment(collection.get("collectedDateTime"))
     return Label(
         number=str((specimen.get("accessionIdentifier") or {}).get("value", "")),
-        patient=_name(patient),
-        sex_age=" ".join(p for p in (sex, _age(patient.get("birthDate"), collected)) if p),
+        patient=patient_name(patient),
+        sex_age=" ".join(
+            p for p in (sex_text(patient), age_text(patient.get("birthDate"), collected)) if p
+        ),
         body_site=f"{site_text} {int(pieces)}块" if pieces else site_text,
         sender=sender,
-        collected=collected.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if collected else "",
+        collected=local_minute(collected),
     )
 
 
@@ -88,34 +87,3 @@ def label_svg(label: Label) -> str:
         f'<g fill="#000">{"".join(rects)}</g>'
         f'<g font-family="{FONT}" fill="#000">{"".join(texts)}</g></svg>'
     )
-
-
-def _name(patient: dict[str, Any]) -> str:
-    for name in patient.get("name", []):
-        if name.get("text"):
-            return str(name["text"])
-        if name.get("family") or name.get("given"):
-            return str(name.get("family", "")) + "".join(name.get("given", []))
-    return ""
-
-
-def _age(birth: Any, on: datetime | None) -> str:
-    try:
-        born = date.fromisoformat(str(birth)) if birth else None
-    except ValueError:
-        return ""
-    if born is None:
-        return ""
-    today = (on.astimezone(ZONE) if on else datetime.now(ZONE)).date()
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return f"{years}岁"
-
-
-def _moment(text: Any) -> datetime | None:
-    if not isinstance(text, str) or "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZONE)
