@@ -9,10 +9,11 @@ ordering organization."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from gateway.indicators import reading
 from gateway.indicators.model import (
     By,
     Figure,
@@ -24,21 +25,17 @@ from gateway.indicators.model import (
     per,
     proportion,
 )
-from storage.clinical import reading_milestones
-from storage.registry import centres_of, centres_of_kind
+from storage.registry import centres_of_kind
 
 _CLINIC = By("Organization", "requester_org_id")
 _STRATA = ("按开单机构（基层医疗机构）分层。", "Stratified by the ordering clinic.")
 
 
 def _ecgs(session: Session, scope: Scope) -> Table:
-    ecg_centres = centres_of_kind(session, "ecg")
-    rows = reading_milestones.clocks_in(
-        session, scope.orgs, centres_of(session, scope.orgs), scope.start, scope.end,
-        datetime.now(UTC), ("imagesToReport",))  # fmt: skip
-    fast = [r for r in rows if r.centre_id in ecg_centres and r.priority == "stat"]
-    return Table.of(fast, text=(_CLINIC.column,), flags=("verified", "on_time"),
-                    numbers=("imagesToReport",))  # fmt: skip
+    """The stat readings of the ECG centres, of the reading family's Tasks."""
+    readings = reading.tasks(session, scope)
+    ecg = np.isin(readings["centre_id"], sorted(centres_of_kind(session, "ecg")))
+    return readings.where(ecg & (readings["priority"] == "stat"))
 
 
 def _evaluated(figure: Callable[[Table], Figure]) -> Callable[[Session, Scope], Result]:

@@ -172,6 +172,10 @@ class Table:
             if value
         }
 
+    def where(self, mask: np.ndarray) -> Table:
+        """The rows where ``mask`` (a bool array over the rows) holds."""
+        return self._take(np.flatnonzero(mask))
+
     def _take(self, index: np.ndarray) -> Table:
         return Table({name: column[index] for name, column in self.columns.items()}, len(index))
 

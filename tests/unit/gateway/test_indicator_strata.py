@@ -42,6 +42,9 @@ def test_a_table_gives_the_strata_its_rows_give() -> None:
 
     for figure in (count, rejected, waited):
         assert per(table, figure, REQUESTER) == per(ORDERS, figure, REQUESTER)
+    kept = table.where(~table["rejected"])
+    accepted = [order for order in ORDERS if not order.rejected]
+    assert per(kept, count, REQUESTER) == per(accepted, count, REQUESTER)
     by_member = per(table, waited, REQUESTER)
     assert sorted(by_member.strata) == ["Organization/cd-sq", "Organization/wcrm"]
     assert by_member.strata["Organization/cd-sq"].score == 40.0
