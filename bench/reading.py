@@ -241,8 +241,9 @@ def pdf(repeats: int) -> None:
     sheet = Sheet(hospital="金华市中心医院", centre="医学影像中心", title="影像诊断报告",
                   mark="浙HR", patient="张三丰", sex="男", age="46岁", patient_id="TX000123",
                   ordering="汤溪镇中心卫生院", exam="头颅CT平扫", accession="YL12AB34CD56EF",
-                  examined="2026-12-02 09:30", findings="脑实质内未见异常密度影。" * 6,
-                  impression="头颅CT平扫未见明显异常。", author="王磊",
+                  examined="2026-12-02 09:30",
+                  sections=(("检查所见", "脑实质内未见异常密度影。" * 6),
+                            ("诊断意见", "头颅CT平扫未见明显异常。")), author="王磊",
                   authored="2026-12-02 10:01", verifier="赵敏",
                   verified="2026-12-02 10:15")  # fmt: skip
     took = []

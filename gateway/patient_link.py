@@ -25,6 +25,7 @@ from gateway.workflow import reading, report_sheet
 from gateway.workflow.reading_report import task_answered
 from storage.audit import audit
 from storage.clinical import patient_links
+from storage.clinical.recognition_marks import RELEASED
 from storage.dicom import find_instances, find_series, read_full
 from storage.fhir import store as fhir_store
 from storage.models import PatientLink
@@ -33,7 +34,6 @@ from storage.policy import StudyAccess
 
 T = TypeVar("T")
 PATH = "/p"
-SIGNED = {"final", "amended", "corrected"}
 KEY_IMAGES = 6
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Robots-Tag": "noindex, nofollow", "X-Content-Type-Options": "nosniff"}  # fmt: skip
@@ -47,7 +47,7 @@ def shareable(session: Session, requester: Requester, report_id: str) -> dict[st
     if stored is None or stored.deleted or not interactions.sees(session, requester, stored):
         raise NotFound(f"DiagnosticReport/{report_id} is not known")
     content = stored.content or {}
-    if content.get("status") not in SIGNED:
+    if content.get("status") not in RELEASED:
         raise Conflict("only a signed report (final, amended, corrected) is given to a patient")
     orders = [str(b.get("reference", "")) for b in content.get("basedOn", [])]
     placed = any(
@@ -156,11 +156,10 @@ def _page(session: Session, token: str, link: PatientLink, report: dict[str, Any
     base = f"{PATH}/{token}"
     count = len(_key_images(session, report, link.org_id))
     images = "".join(f'<img src="{base}/images/{n}" alt="关键图像 {n + 1}">' for n in range(count))
-    amendment = f"<h3>更正说明</h3><p>{e(sheet.amendment)}</p>" if sheet.amendment else ""
+    said = "".join(f"<h3>{e(heading)}</h3><p>{e(text)}</p>" for heading, text in sheet.sections)
     body = (
         f"<h1>{e(sheet.hospital)}</h1><h2>{e(sheet.centre)} {e(sheet.title)}</h2><dl>{rows}</dl>"
-        f"<h3>检查所见</h3><p>{e(sheet.findings)}</p>"
-        f"<h3>诊断意见</h3><p>{e(sheet.impression)}</p>{amendment}"
+        f"{said}"
         f'<section>{images}</section><p><a href="{base}/report.pdf">下载PDF报告</a></p>'
     )
     return _shell(f"{sheet.hospital}{sheet.title}", body)

@@ -23,6 +23,7 @@ from gateway.ecg import conclusions
 from gateway.fhir.interactions import CATALOGUE_TYPES
 from gateway.fhir.publishing import publish
 from gateway.fhir.recognition_catalogue import owned, recognition_code_systems
+from gateway.pathology import ihc
 from storage.models import Alliance, Centre, FeeBasis, RemoteService, Role, ServiceKind
 from storage.platform import Platform
 
@@ -122,7 +123,8 @@ def catalogue_resources(session: Session) -> list[dict[str, Any]]:
 
 def publish_catalogue(platform: Platform) -> None:
     """Write what changed, delete what the registry no longer has (idempotent): the service
-    catalogue, the recognition catalogue and the ECG centre's coded conclusions."""
+    catalogue, the recognition catalogue, the ECG centre's coded conclusions and the
+    pathology centre's immunohistochemistry codes."""
     publish(
         platform,
         "catalogue",
@@ -130,6 +132,7 @@ def publish_catalogue(platform: Platform) -> None:
             *catalogue_resources(session),
             *recognition_code_systems(session),
             conclusions.code_system(),
+            *ihc.code_systems(),
         ],
         (*CATALOGUE_TYPES, "CodeSystem"),
         owned,

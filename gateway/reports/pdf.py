@@ -47,17 +47,16 @@ class Sheet:
     exam: str
     accession: str
     examined: str
-    findings: str
-    impression: str
+    sections: tuple[tuple[str, str], ...]  # (heading, text): 检查所见, 诊断意见 …
     author: str
     authored: str
     verifier: str
     verified: str
-    amendment: str = ""  # 更正说明, on an amended report
     figure: Figure | None = None  # the 12-lead chart of an ECG report
 
     def texts(self) -> str:
-        return "".join(v for v in self.__dict__.values() if isinstance(v, str))
+        said = "".join(heading + text for heading, text in self.sections)
+        return said + "".join(v for v in self.__dict__.values() if isinstance(v, str))
 
 
 @cache
@@ -93,10 +92,8 @@ def render(sheet: Sheet) -> bytes:
     pdf.add_page()
     _header(pdf, sheet)
     _facts(pdf, sheet)
-    _section(pdf, "检查所见", sheet.findings)
-    _section(pdf, "诊断意见", sheet.impression)
-    if sheet.amendment:
-        _section(pdf, "更正说明", sheet.amendment)
+    for heading, text in sheet.sections:
+        _section(pdf, heading, text)
     _signatures(pdf, sheet)
     if sheet.figure is not None:
         _figure(pdf, sheet.figure)

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from gateway.ecg.interpretation import ID, described, given_measurements, measur
 from gateway.ecg.observation import recording_of
 from gateway.errors import Unprocessable
 from gateway.reports.pdf import Figure
-from gateway.workflow.due import due_minutes, remind
+from gateway.workflow.due import due_at, remind
 from storage.clinical import reading_milestones
 from storage.fhir import instant, referencing
 from storage.fhir import store as fhir_store
@@ -78,12 +78,6 @@ def completed(
     }
 
 
-def signed(report: dict[str, Any]) -> dict[str, Any]:
-    """The contained measurements take the signed report's status."""
-    status = report["status"]
-    return report | {"contained": [c | {"status": status} for c in report.get("contained", [])]}
-
-
 def critical_findings(report: dict[str, Any]) -> list[str]:
     """The critical conclusions of a report, as the alert reads them out."""
     named = conclusions_of(report.get("conclusionCode", []))
@@ -112,8 +106,7 @@ def due_from_arrival(session: Session, work: Work, arrived: datetime) -> None:
     caller keeps it); its milestones and the escalation event follow."""
     if not _fast(work):
         return
-    due = arrived + timedelta(minutes=due_minutes(session, work.centre, work.order | {
-        "priority": "stat"}))  # fmt: skip
+    due = due_at(session, work.centre, work.order | {"priority": "stat"}, arrived)
     work.content["restriction"] = {"period": {"end": instant(due)}}
     reading_milestones.reschedule(session, work.task.id, due_at=due)
     remind(session, work.task.id, due, arrived)

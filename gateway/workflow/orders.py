@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fhir_profiles.profiles import CANONICAL
 from gateway.fhir.storing import store_valid
 from gateway.workflow import booking
-from gateway.workflow.due import due_minutes, remind
+from gateway.workflow.due import due_at, remind
 from gateway.workflow.ecg_reading import chest_pain
 from storage.clinical import reading_milestones
 from storage.db import transaction
@@ -98,7 +98,8 @@ def on_reading_order(platform: Platform, payload: dict[str, Any]) -> None:
         content = _with_accession(session, order, centre)
         if centre.kind == "ecg" and chest_pain(content):
             content = content | {"priority": "stat"}  # 胸痛中心: read first, due from arrival
-        task = reading_task(content, centre, due_minutes(session, centre, content))
+        start = _moment(content.get("authoredOn")) or datetime.now(UTC)
+        task = reading_task(content, centre, due_at(session, centre, content, start))
         store_valid(session, task, centre.org_id, TASK_PROFILE)
         _open_milestones(session, task, content, order.owner_org_id, centre)
 
@@ -135,10 +136,9 @@ def _is_accession(identifier: dict[str, Any]) -> bool:
     return any(c.get("code") == "ACSN" for c in codings)
 
 
-def reading_task(order: dict[str, Any], centre: Centre, minutes: int) -> dict[str, Any]:
+def reading_task(order: dict[str, Any], centre: Centre, due: datetime) -> dict[str, Any]:
     now = datetime.now(UTC)
     priority = order.get("priority", "routine")
-    due = (_moment(order.get("authoredOn")) or now) + timedelta(minutes=minutes)
     return {
         "resourceType": "Task", "id": new_id(),
         "meta": {"profile": [TASK_PROFILE]},

@@ -40,6 +40,8 @@ from storage.fhir import store as fhir_store
 from storage.models import Centre, User
 
 READERS = {"reader", "senior_reader"}
+# What a released report may become, and what the requester is told.
+AMENDMENTS = {"amended": "报告已更正", "corrected": "报告已更正", "appended": "报告已补充"}
 RETURN_REASON = reading_report.RETURN_REASON
 
 # businessStatus code -> (Task.status, display)
@@ -260,21 +262,25 @@ def amend(
     reason: str,
     kind: str = "amended",
 ) -> None:
-    """After release only a new version with its reason (更正); the requester is told again."""
+    """After release only a new version with its reason: changed (更正, ``amended`` or
+    ``corrected``) or supplemented (补充报告, ``appended``); the requester is told again."""
     user = _of_centre(session, requester, work, {"senior_reader"})
     _in(work, "released")
     if not reason.strip():
         raise Unprocessable("an amendment needs its reason", [])
-    if kind not in ("amended", "corrected"):
-        raise Unprocessable("kind is amended or corrected", [])
+    if kind not in AMENDMENTS:
+        raise Unprocessable(f"kind is {', '.join(AMENDMENTS)}", [])
+    appended = kind == "appended"
     known = set(ecg_reading.critical_findings(work.report.content or {}) if work.report else ())
     changed = reading_report.amended(session, work, user, report, kind)
     changed = recognition.marked(session, changed, work.centre.org_id)
-    changed["presentedForm"] = [report_sheet.presented_form(session, work, changed, reason)]
+    said = "" if appended else reason  # a supplement is printed as a section of its own
+    changed["presentedForm"] = [report_sheet.presented_form(session, work, changed, said)]
     work.report = store(session, changed, work.centre.org_id)
-    reading_report.provenance(session, work, user, "amended", reason=reason.strip())
-    reading_report.tell_requester(session, work, f"报告已更正：{reason.strip()}")
-    _note(work, user, f"报告更正：{reason.strip()}")
+    step = "appended" if appended else "amended"
+    reading_report.provenance(session, work, user, step, reason=reason.strip())
+    reading_report.tell_requester(session, work, f"{AMENDMENTS[kind]}：{reason.strip()}")
+    _note(work, user, f"{reading_report.STEPS[step]}：{reason.strip()}")
     _step(session, work, "amended", user)
     for finding in ecg_reading.critical_findings(changed):
         if finding not in known:  # a critical finding the amendment adds is raised at once

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from fhir_profiles.profiles import CANONICAL
 from gateway.errors import Unprocessable
 from gateway.fhir.storing import store_valid
-from gateway.workflow import ecg_reading
+from gateway.workflow import ecg_reading, pathology_reading
+from gateway.workflow.report_supplement import supplemented
 from storage.clinical import reading_milestones
+from storage.clinical.recognition_marks import RELEASED
 from storage.fhir import StoredResource, instant, new_id, referencing
 from storage.fhir import store as fhir_store
 from storage.models import User
@@ -34,7 +36,8 @@ RETURN_REASONS = {
     "incomplete-series": "图像不完整",
     "other": "其他",
 }
-STEPS = {"preliminary": "初步报告提交审核", "verified": "审核签发", "amended": "报告更正"}
+STEPS = {"preliminary": "初步报告提交审核", "verified": "审核签发", "amended": "报告更正",
+         "appended": "补充报告"}  # fmt: skip
 # What a reader writes; everything else of the report (its PDF too) is the server's to set.
 WRITTEN = ("extension", "code", "conclusion", "conclusionCode", "media", "contained")
 # HL7 v2 table 0074 (diagnostic service section) by centre kind.
@@ -44,7 +47,10 @@ PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type
 SIGNATURE = "urn:iso-astm:E1762-95:2013"
 SIGNATURES = {"preliminary": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
               "verified": ("1.2.840.10065.1.12.1.5", "Verification Signature"),
-              "amended": ("1.2.840.10065.1.12.1.5", "Verification Signature")}  # fmt: skip
+              "amended": ("1.2.840.10065.1.12.1.5", "Verification Signature"),
+              "appended": ("1.2.840.10065.1.12.1.5", "Verification Signature")}  # fmt: skip
+# A contained result's status as its report's: Observation has no "appended".
+RESULT_STATUS = {"appended": "final"}
 
 
 def current_report(session: Session, task: dict[str, Any]) -> StoredResource | None:
@@ -73,7 +79,7 @@ def delivered(session: Session, report: dict[str, Any] | None, to_org: str | Non
     """A signed report of a reading reached the ordering organization (its Subscription)."""
     task_id = task_answered(session, report) if report else None
     row = reading_milestones.milestones(session, task_id) if task_id else None
-    signed = (report or {}).get("status") in ("final", "amended", "corrected")
+    signed = (report or {}).get("status") in RELEASED
     if row is not None and signed and row.requester_org_id == to_org:
         reading_milestones.stamp(session, row.task_id, "delivered", datetime.now(UTC))
 
@@ -95,8 +101,7 @@ def draft(
     if given is not None:
         base = _written(_checked(given))
     studies = _studies(session, work)
-    if ecg_reading.is_ecg(work):
-        base = ecg_reading.completed(session, work, base, studies)
+    base = _completed(session, work, base, studies)
     if not base.get("conclusion") and not _findings(base):
         raise Unprocessable("a report needs its findings or its impression (conclusion)", [])
     order = work.order
@@ -137,8 +142,7 @@ def final(
     current = {k: v for k, v in work.report.content.items() if k != "meta"}
     if given is not None:
         current = _revised(work, current, given)
-        if ecg_reading.is_ecg(work):
-            current = ecg_reading.completed(session, work, current, _studies(session, work))
+        current = _completed(session, work, current, _studies(session, work))
     return _signed(current, verifier, "final")
 
 
@@ -148,10 +152,23 @@ def amended(
     if work.report is None or work.report.content is None:
         raise Unprocessable("this task has no released report to amend", [])
     current = {k: v for k, v in work.report.content.items() if k != "meta"}
-    current = _revised(work, current, given)
-    if ecg_reading.is_ecg(work):
-        current = ecg_reading.completed(session, work, current, _studies(session, work))
+    if kind == "appended":
+        current = supplemented(current, _checked(given), verifier)
+    else:
+        current = _revised(work, current, given)
+    current = _completed(session, work, current, _studies(session, work))
     return _signed(current, verifier, kind)
+
+
+def _completed(
+    session: Session, work: Work, report: dict[str, Any], studies: list[dict[str, str]]
+) -> dict[str, Any]:
+    """What the centre's kind adds to a report: an ECG's, a pathology case's."""
+    if ecg_reading.is_ecg(work):
+        return ecg_reading.completed(session, work, report, studies)
+    if pathology_reading.is_pathology(work):
+        return pathology_reading.completed(session, work, report)
+    return report
 
 
 def _revised(work: Work, current: dict[str, Any], given: Any) -> dict[str, Any]:
@@ -166,8 +183,11 @@ def _revised(work: Work, current: dict[str, Any], given: Any) -> dict[str, Any]:
 def _signed(report: dict[str, Any], verifier: User, status: str) -> dict[str, Any]:
     interpreter = {"reference": f"Practitioner/{verifier.username}",
                    "display": verifier.display_name}  # fmt: skip
-    report = ecg_reading.signed(report | {"status": status})
+    held = RESULT_STATUS.get(status, status)
+    contained = [c | {"status": held} if c.get("resourceType") == "Observation" else c
+                 for c in report.get("contained", [])]  # fmt: skip
     return report | {
+        **({"contained": contained} if contained else {}),
         "meta": {"profile": [REPORT_PROFILE]},
         "status": status,
         "issued": instant(datetime.now(UTC)),

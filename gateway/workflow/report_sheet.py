@@ -1,7 +1,9 @@
 """A signed report as people read it: the PDF of :mod:`gateway.reports.pdf` filled from the
 report, its order, patient, centre and milestones, attached to the report as its
 ``presentedForm`` when it is verified or amended (an ECG report with its measurements and
-12-lead chart: :func:`gateway.workflow.ecg_reading.printed`).  Times are Beijing time (China
+12-lead chart: :func:`gateway.workflow.ecg_reading.printed`; a pathology report with its
+sections: :func:`gateway.workflow.pathology_reading.sections`), supplements (补充报告) after
+the report.  Times are Beijing time (China
 has one time zone), written ``2026-12-02 14:05``; an identity number is masked."""
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from gateway.reports.pdf import Sheet, render
-from gateway.workflow import ecg_reading
+from gateway.workflow import ecg_reading, pathology_reading
 from gateway.workflow.form_text import (
     age_text,
     local_minute,
@@ -21,6 +23,7 @@ from gateway.workflow.form_text import (
     sex_text,
 )
 from gateway.workflow.reading_report import FINDINGS
+from gateway.workflow.report_supplement import supplements
 from storage.clinical import reading_milestones
 from storage.clinical.recognition_marks import mark_of
 from storage.fhir import store as fhir_store
@@ -58,6 +61,14 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
     if ecg_reading.is_ecg(work):
         measured, figure = ecg_reading.printed(session, report)
         findings = "\n".join(part for part in (measured, findings) if part)
+    sections = [("检查所见", findings), ("诊断意见", str(report.get("conclusion", "")))]
+    if pathology_reading.is_pathology(work):
+        sections = pathology_reading.sections(report)
+    for time, text, by in supplements(report):
+        when = " ".join(part for part in (local_minute(moment(time)), by) if part)
+        sections.append((f"补充报告（{when}）", text))
+    if amendment:
+        sections.append(("更正说明", amendment))
     return Sheet(
         hospital=hospital.name if hospital else work.centre.name,
         centre=work.centre.name.removeprefix(hospital.name if hospital else ""),
@@ -71,13 +82,11 @@ def sheet_of(session: Session, work: Work, report: dict[str, Any], amendment: st
         exam=str((report.get("code") or {}).get("text") or _display(report.get("code"))),
         accession=_accession(work.order),
         examined=local_minute(examined),
-        findings=findings,
-        impression=str(report.get("conclusion", "")),
+        sections=tuple(sections),
         author=author,
         authored=local_minute(row.preliminary_at if row else None),
         verifier=verifier,
         verified=local_minute(moment(report.get("issued"))),
-        amendment=amendment,
         figure=figure,
     )
 

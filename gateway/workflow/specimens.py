@@ -49,17 +49,16 @@ from fhir_profiles.profiles import CANONICAL
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from gateway.fhir.storing import store, store_valid
-from gateway.workflow import reading, reading_report
+from gateway.pathology import tracking
+from gateway.pathology.tracking import TRACKING, TRACKING_STEP, step_of
+from gateway.workflow import pathology_reading, reading, reading_report
 from gateway.workflow.orders import centre_of, reading_category
 from storage.clinical import reading_milestones
-from storage.fhir import StoredResource, by_identifier, instant, new_id, referencing
+from storage.fhir import StoredResource, by_identifier, instant, new_id
 from storage.fhir import store as fhir_store
 from storage.models import Centre
-from storage.policy import fhir_viewer
 
 PROFILE = f"{CANONICAL}/StructureDefinition/yilian-pathology-specimen"
-TRACKING = f"{CANONICAL}/StructureDefinition/specimen-tracking"
-TRACKING_STEP = f"{CANONICAL}/CodeSystem/specimen-tracking"
 REJECTION = f"{CANONICAL}/StructureDefinition/specimen-rejection-reason"
 REJECTION_REASON = f"{CANONICAL}/CodeSystem/specimen-rejection-reason"
 SPECIMEN_NUMBER = "urn:oid:2.16.156.10011.1.14"  # 标本号
@@ -87,15 +86,6 @@ class Shipment:
     @property
     def step(self) -> str:
         return step_of(self.content)
-
-
-def step_of(content: dict[str, Any]) -> str:
-    for extension in content.get("extension", []):
-        if extension.get("url") == TRACKING:
-            for part in extension.get("extension", []):
-                if part.get("url") == "step":
-                    return str(part.get("valueCoding", {}).get("code"))
-    return "labelled"
 
 
 def order_of(session: Session, content: dict[str, Any]) -> StoredResource | None:
@@ -291,13 +281,9 @@ def _tell_clinic(session: Session, shipment: Shipment, text: str) -> None:
 
 
 def _decide_case(session: Session, shipment: Shipment) -> None:
-    subject = (shipment.order.content or {}).get("subject", {}).get("reference")
-    viewer = fhir_viewer(session, shipment.centre.org_id)
-    order = {"reference": f"ServiceRequest/{shipment.order.id}"}
     steps = [
         shipment.step if found.id == shipment.specimen.id else step_of(found.content or {})
-        for found in referencing(session, "Specimen", "subject", [str(subject)], viewer)
-        if order in (found.content or {}).get("request", [])
+        for found in tracking.of_order(session, shipment.order, shipment.centre.org_id)
     ]
     if any(step not in ("accepted", "rejected") for step in steps):
         return  # the case waits for its other specimens
@@ -309,6 +295,7 @@ def _decide_case(session: Session, shipment: Shipment) -> None:
         if "accepted" in steps:
             reading_milestones.stamp(session, row.task_id, "images-complete", now)
             reading.move(work, "awaiting-reading")
+            pathology_reading.due_from_acceptance(session, work, now)
         else:
             reading.move(work, "returned")
             work.content["statusReason"] = {"coding": [{

@@ -27,7 +27,7 @@ from storage.models import RecognitionItem
 _CANONICAL = "http://yilian.example/fhir"  # fhir_profiles' CANONICAL (storage imports none)
 MARK_EXTENSION = f"{_CANONICAL}/StructureDefinition/recognition-mark"
 MARK_TAG = f"{_CANONICAL}/CodeSystem/recognition-mark"
-RELEASED = frozenset({"final", "amended", "corrected"})
+RELEASED = frozenset({"final", "amended", "corrected", "appended"})
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 

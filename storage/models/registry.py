@@ -118,6 +118,9 @@ class Alliance(Base):
     lead_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     # Minutes to accept an urgent upward referral (绿色通道); the platform's default if None.
     green_channel_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Working-day calendar ({holidays: [dates], workdays: [dates]}, ISO dates): the days off
+    # and the weekend days worked (调休) besides Monday to Friday; None: weekdays only.
+    calendar: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     members: Mapped[list[AllianceMember]] = relationship(
         cascade="all, delete-orphan", order_by="AllianceMember.org_id"
     )

@@ -29,7 +29,7 @@ from storage.models.registry import (
     Role,
 )
 from storage.registry.assertions import public_key_set
-from storage.registry.centre_rules import BookingRule, DueRule, ReportTemplate
+from storage.registry.centre_rules import BookingRule, DueRule, ReportTemplate, WorkingCalendar
 from storage.registry.entries import Code, _Entry, _enum
 from storage.registry.recognition_catalogue import (
     QualificationEntry,
@@ -58,6 +58,11 @@ class AllianceEntry(_Entry):
         gt=0,
         le=24 * 60,
         description="minutes to accept an urgent upward referral (绿色通道); 30 if absent",
+    )
+    calendar: WorkingCalendar | None = Field(
+        None,
+        description="days off and weekend days worked (法定节假日, 调休); Monday to Friday if "
+        "absent — turnaround counted in working days (pathology) follows it",
     )
 
 

@@ -150,6 +150,7 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "kind": a.kind.value,
                 "lead_org_id": a.lead,
                 "green_channel_minutes": a.green_channel_minutes,
+                "calendar": None if a.calendar is None else a.calendar.stored(),
             },
             children=(("members", members, "org_id"),),
         )
@@ -168,7 +169,9 @@ def apply_alliance(session: Session, f: AllianceFile) -> ImportReport:
                 "org_id": c.organization,
                 "alliance_id": c.alliance,
                 "single_sign_off": c.single_sign_off,
-                "due_rules": None if c.due is None else [r.model_dump() for r in c.due],
+                "due_rules": None
+                if c.due is None
+                else [r.model_dump(exclude_none=True) for r in c.due],
                 "report_templates": [t.model_dump() for t in c.report_templates],
                 "booking_rules": [r.model_dump() for r in c.booking],
             },

@@ -100,6 +100,7 @@ def registry_document(session: Session) -> dict[str, list[dict[str, Any]]]:
                 "id": a.id, "name": a.name, "kind": a.kind, "lead": a.lead_org_id,
                 "members": [m.org_id for m in a.members],
                 "green_channel_minutes": a.green_channel_minutes,
+                "calendar": a.calendar,
             })
             for a in alliances
         ],

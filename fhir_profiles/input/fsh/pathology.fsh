@@ -80,3 +80,32 @@ Description: "A specimen a member sends to the pathology centre for its order: i
 * collection.bodySite 1..1
 * collection.quantity ^short = "块数"
 * processing ^short = "固定: procedure, fixative (additive), fixation start (time)"
+
+Extension: PathologyGross
+Id: pathology-gross
+Title: "Gross description (大体所见)"
+Description: "What the pathologist saw of the specimens with the naked eye: size, cut surface, the blocks taken."
+* ^context.type = #element
+* ^context.expression = "DiagnosticReport"
+* value[x] only string
+* value[x] 1..1
+
+Extension: PathologyMicroscopic
+Id: pathology-microscopic
+Title: "Microscopic description (镜下所见)"
+Description: "What the pathologist saw under the microscope; the diagnosis (病理诊断) is DiagnosticReport.conclusion."
+* ^context.type = #element
+* ^context.expression = "DiagnosticReport"
+* value[x] only string
+* value[x] 1..1
+
+CodeSystem: YilianPathologyExam
+Id: pathology-exam
+Title: "Kinds of pathology examination (病理检查类别)"
+Description: "What a pathology order asks for, by which its turnaround is set: a frozen section during surgery, a biopsy, a resection specimen, cytology."
+* ^caseSensitive = true
+* ^content = #complete
+* #frozen "Intraoperative frozen section" "术中冰冻"
+* #biopsy "Biopsy" "活检"
+* #resection "Resection specimen" "手术标本"
+* #cytology "Cytology" "细胞学"

@@ -87,6 +87,7 @@ Description: "What happened to an order's reading, each step timestamped and aud
 * #verified "Verified and released" "审核签发"
 * #returned "Returned to the clinic" "退回申请科室"
 * #amended "Amended after release" "报告更正"
+* #appended "Supplemented after release" "补充报告"
 * #delivered "Delivered to the ordering organization" "报告送达"
 * #escalated "Overdue, escalated" "超时上报"
 

@@ -65,7 +65,7 @@ Parent: DiagnosticReport
 Id: yilian-diagnostic-report
 Title: "Report of a shared centre"
 Description: "A report written for an order: which order, whose patient, when examined and released, by whom; a final report names its signing (verifying) doctor — two-level sign-off."
-* extension contains RecognitionMark named recognitionMark 0..1 and ReportFindings named findings 0..1
+* extension contains RecognitionMark named recognitionMark 0..1 and ReportFindings named findings 0..1 and PathologyGross named gross 0..1 and PathologyMicroscopic named microscopic 0..1 and ReportSupplement named supplement 0..*
 * basedOn 1..*
 * basedOn only Reference(ServiceRequest)
 * category 1..*
@@ -78,9 +78,9 @@ Description: "A report written for an order: which order, whose patient, when ex
 * obeys yl-dr-signed
 
 Invariant: yl-dr-signed
-Description: "A final or amended report names the doctor who verified it (resultsInterpreter)"
+Description: "A final, amended or appended report names the doctor who verified it (resultsInterpreter)"
 Severity: #error
-Expression: "(status = 'final' or status = 'amended' or status = 'corrected') implies resultsInterpreter.exists()"
+Expression: "(status = 'final' or status = 'amended' or status = 'corrected' or status = 'appended') implies resultsInterpreter.exists()"
 
 Profile: YilianLabObservation
 Parent: Observation
@@ -115,6 +115,17 @@ Description: "What the reader saw, as Chinese reports give it before the impress
 * ^context.expression = "DiagnosticReport"
 * value[x] only string
 * value[x] 1..1
+
+Extension: ReportSupplement
+Id: report-supplement
+Title: "Supplementary report (补充报告)"
+Description: "What a released report was supplemented with (an appended report: what it said before stays unchanged) — e.g. the immunohistochemistry results of a pathology case — when and by whom."
+* ^context.type = #element
+* ^context.expression = "DiagnosticReport"
+* extension contains text 1..1 and time 1..1 and by 0..1
+* extension[text].value[x] only string
+* extension[time].value[x] only dateTime
+* extension[by].value[x] only Reference(Practitioner)
 
 Extension: CandidateOrder
 Id: candidate-order

@@ -1,0 +1,1 @@
+"""Pathology as FHIR: the immunohistochemistry results of a report (:mod:`.ihc`)."""
