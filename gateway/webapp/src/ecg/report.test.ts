@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import type { DiagnosticReport } from '../reading/model'
-import { CONCLUSION_SYSTEM, conclusionsOf, ecgReport, fieldsOf, type CodeSystem, type EcgFields } from './report'
+import { CONCLUSION_SYSTEM, conclusionsOf, ecgReport, fieldsOf, isEcgOrder, type CodeSystem, type EcgFields } from './report'
 import { MDC, type EcgObservation } from './recording'
 
 const SNOMED = 'http://snomed.info/sct'
@@ -49,6 +49,17 @@ function device(figures: Record<string, number>): EcgObservation {
 }
 
 describe('an ECG report’s fields', () => {
+  it('are for the orders of the ECG category', () => {
+    const order = (code: string) => ({
+      resourceType: 'ServiceRequest' as const,
+      id: 'o',
+      category: [{ coding: [{ system: 'http://yilian.example/fhir/CodeSystem/exam-category', code }] }],
+    })
+    expect(isEcgOrder(order('ecg'))).toBe(true)
+    expect(isEcgOrder(order('imaging'))).toBe(false)
+    expect(isEcgOrder(undefined)).toBe(false)
+  })
+
   it('read the published conclusions with their SNOMED CT coding and kind', () => {
     expect(CONCLUSIONS[0]).toEqual({
       code: 'sinus-rhythm', display: '窦性心律', displayEn: 'Sinus rhythm',

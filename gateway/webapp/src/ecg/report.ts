@@ -5,9 +5,10 @@
 // (components coded LOINC and MDC, UCUM units; the rhythm LOINC 8884-9).  A figure the reader
 // leaves empty is the device's (the server prefills it too).  Pure functions.
 import { CANONICAL, type CodeableConcept, type Coding } from '../api/fhir'
-import type { DiagnosticReport } from '../reading/model'
+import type { DiagnosticReport, ServiceRequest } from '../reading/model'
 import { LOINC, MDC, type EcgObservation, type ObservationComponent } from './recording'
 
+const EXAM_CATEGORY = `${CANONICAL}/CodeSystem/exam-category`
 export const CONCLUSION_SYSTEM = `${CANONICAL}/CodeSystem/ecg-conclusion`
 const UCUM = 'http://unitsofmeasure.org'
 const RHYTHM = { system: LOINC, code: '8884-9', display: 'Heart rate rhythm' }
@@ -51,6 +52,13 @@ export interface Conclusion {
   snomed?: Coding
   critical: boolean
   rhythm: boolean
+}
+
+/** An order the ECG centre reads (its exam category, as the server routes it). */
+export function isEcgOrder(order: ServiceRequest | undefined): boolean {
+  return (order?.category ?? []).some((category) =>
+    (category.coding ?? []).some((c) => c.system === EXAM_CATEGORY && c.code === 'ecg'),
+  )
 }
 
 /** The conclusions of the CodeSystem ecg-conclusion, in its order. */
