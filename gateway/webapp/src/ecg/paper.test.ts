@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { cellOf, gridPaths, LEFT, pointOf, pulsePath, sampleAt, sheet, TOP, traceAt, tracePoints } from './paper'
+import { cellOf, gridPaths, pointOf, pulsePath, sampleAt, sheet, TOP, traceAt, tracePoints } from './paper'
 import { recordingOf } from './recording'
 import { testObservation } from './testRecording'
 
@@ -13,10 +13,10 @@ describe('the ECG paper', () => {
       ['I', 'aVR', 'V1', 'V4', 'II', 'aVL', 'V2', 'V5', 'III', 'aVF', 'V3', 'V6', 'II'],
     )
     const v4 = drawn.traces[3]
-    expect([v4.first, v4.end, v4.x0]).toEqual([3750, 5000, LEFT + 3 * 62.5])
+    expect([v4.first, v4.end, v4.x0]).toEqual([3750, 5000, 10 + 3 * 62.5])
     const strip = drawn.traces[12]
     expect([strip.rhythm, strip.first, strip.end]).toEqual([true, 0, 5000])
-    expect(drawn.width).toBe(LEFT + 250 + 5)
+    expect(drawn.width).toBe(10 + 250 + 5)
     expect(drawn.height).toBe(TOP + 160)
   })
 
@@ -36,6 +36,7 @@ describe('the ECG paper', () => {
     const lead = fast.traces[12]
     expect(pointOf(fast, lead, 250).x - pointOf(fast, lead, 0).x).toBeCloseTo(25)
     expect(pulsePath(fast, 100)).toBe('M2 100H3V80H13V100H14')
+    expect(fast.traces[0].x0).toBe(15) // after the wider pulse
     expect(pulsePath(sheet(recording, 25, 5), 50)).toBe('M2 50H3V45H8V50H9')
   })
 

@@ -17,7 +17,6 @@ const LAYOUT = [
   [61, 64, 5, 8],
 ] // MDC lead terms, row by row
 const RHYTHM_LEAD = 2 // II
-export const LEFT = 10 // mm: the calibration pulse's margin
 export const TOP = 12 // mm: speed and gain printed above the grid
 const RIGHT = 5
 const MIN_POINT_MS = 2 // at most 500 points a second are drawn
@@ -35,6 +34,7 @@ export interface Trace {
 
 export interface Sheet {
   speed: number
+  left: number // mm: the calibration pulse's margin, before the leads
   gain: number
   periodMs: number
   row: number // mm: the height of a row
@@ -45,6 +45,12 @@ export interface Sheet {
   baselines: number[]
 }
 
+/** The margin that holds the calibration pulse (200 ms wide) and a millimetre either side;
+ * 10 mm at 25 mm/s, as on the server's chart. */
+export function marginOf(speed: number): number {
+  return 5 + 0.2 * speed
+}
+
 export function rowHeight(gain: number): number {
   return Math.max(20, 4 * gain)
 }
@@ -52,6 +58,7 @@ export function rowHeight(gain: number): number {
 /** The sheet of a recording at a speed and gain. */
 export function sheet(recording: Recording, speed: number, gain: number): Sheet {
   const row = rowHeight(gain)
+  const left = marginOf(speed)
   const cell = CELL_SECONDS * speed
   const perCell = Math.round((CELL_SECONDS * 1000) / recording.periodMs)
   const baselines = [0, 1, 2, 3].map((r) => TOP + row * r + row / 2)
@@ -59,7 +66,7 @@ export function sheet(recording: Recording, speed: number, gain: number): Sheet 
   const trace = (lead: Lead, column: number, columns: number, baseline: number, rhythm: boolean) => {
     const first = column * perCell
     const end = Math.min(lead.microvolts.length, first + columns * perCell)
-    if (first < end) traces.push({ lead, rhythm, first, end, x0: LEFT + column * cell, baseline })
+    if (first < end) traces.push({ lead, rhythm, first, end, x0: left + column * cell, baseline })
   }
   const byTerm = new Map(recording.leads.map((lead) => [lead.term, lead]))
   LAYOUT.forEach((terms, r) =>
@@ -72,11 +79,12 @@ export function sheet(recording: Recording, speed: number, gain: number): Sheet 
   if (rhythm) trace(rhythm, 0, 4, baselines[3], true)
   return {
     speed,
+    left,
     gain,
     periodMs: recording.periodMs,
     row,
     cell,
-    width: LEFT + 4 * cell + RIGHT,
+    width: left + 4 * cell + RIGHT,
     height: TOP + 4 * row,
     traces,
     baselines,
