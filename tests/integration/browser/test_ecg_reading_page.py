@@ -140,6 +140,13 @@ def test_a_cardiologist_measures_lead_ii_picks_the_conclusion_and_signs(
     page.locator("[data-test=ecg-view]").press("Escape")  # the keyboard clears them
     expect(chart.locator("[data-test=caliper-mark]")).to_have_count(0)
     expect(page.locator("[data-test=caliper-readout]")).to_have_text("在导联上点击第一点开始测量")
+    page.click("[data-test=language]")  # the same view in English
+    expect(page.locator("[data-test=caliper-readout]")).to_have_text(
+        "Click a lead to place the first caliper"
+    )
+    expect(page.locator("[data-test=ecg-fields] legend")).to_have_text("ECG measurements")
+    expect(chart).to_have_attribute("aria-label", "12-lead ECG, 50 mm/s, 10 mm/mV")
+    page.click("[data-test=language]")
 
     page.click("[data-test=ecg-conclusions]")
     options = page.locator(".el-select-dropdown__item:visible")
