@@ -20,8 +20,8 @@ CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
 FHIR_JSON = "application/fhir+json"
 
 
-def his_token(base: str) -> str:
-    auth = (HIS, f"demo-secret-{HIS.removeprefix('his-')}")
+def his_token(base: str, client: str = HIS) -> str:
+    auth = (client, f"demo-secret-{client.removeprefix('his-')}")
     answer = httpx.post(f"{base}/auth/token", data={"grant_type": "client_credentials"}, auth=auth)
     answer.raise_for_status()
     return str(answer.json()["access_token"])
@@ -49,25 +49,40 @@ def ready_task(served: Running, base: str, directory: Path, patient: str = "") -
         "performer": [{"reference": "Organization/jhzx"}],
         "authoredOn": "2026-12-02T08:30:00+08:00",
     })  # fmt: skip
-    accession = ""
+    study = Study(accession=accession_of(base, token, order), description="头颅CT平扫")
+    push(served, "TX_CT1", write_series(study, directory, 2, "CT"))
+    return task_when_ready(base, token, order)
+
+
+def accession_of(base: str, token: str, order: dict) -> str:
+    """The order's accession number, given when the order is taken in (awaited)."""
     deadline = time.monotonic() + 60
-    while not accession:  # the accession number is given when the order is taken in
+    while True:
         placed = fhir(base, token, "GET", f"ServiceRequest/{order['id']}")
         accession = next((i["value"] for i in placed.get("identifier", []) if "type" in i), "")
+        if accession:
+            return str(accession)
         assert time.monotonic() < deadline, "the order got no accession number"
         time.sleep(0.3)
-    study = Study(accession=accession, description="头颅CT平扫")
-    files = write_series(study, directory, 2, "CT")
+
+
+def push(served: Running, calling: str, files: list[Path]) -> None:
+    """A modality of the clinic (AE title ``calling``) sends ``files`` with DCMTK."""
     pushed = subprocess.run(
-        [dcmtk_path("storescu"), "-aet", "TX_CT1", "-aec", "YILIAN", "127.0.0.1",
+        [dcmtk_path("storescu"), "-aet", calling, "-aec", "YILIAN", "127.0.0.1",
          str(served.dicom), *map(str, files)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
+
+
+def task_when_ready(base: str, token: str, order: dict) -> dict:
+    """The order's Task once it is 待阅片 (its study stable and linked)."""
+    deadline = time.monotonic() + 120
     while True:
         found = fhir(base, token, "GET", f"Task?based-on=ServiceRequest/{order['id']}")
         tasks = [e["resource"] for e in found.get("entry", [])]
         if tasks and tasks[0]["status"] == "ready":
             return dict(tasks[0])
-        assert time.monotonic() < deadline + 60, f"never 待阅片: {tasks}"
+        assert time.monotonic() < deadline, f"never 待阅片: {tasks}"
         time.sleep(0.5)

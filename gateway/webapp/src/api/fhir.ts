@@ -1,4 +1,8 @@
 // The few FHIR R4 shapes the app reads, as the gateway serves them.
+
+/** The canonical base of Yilian's own code systems, extensions and profiles. */
+export const CANONICAL = 'http://yilian.example/fhir'
+
 export interface Coding {
   system?: string
   code?: string

@@ -47,6 +47,7 @@ export interface Patient extends Resource {
 
 export interface ServiceRequest extends Resource {
   resourceType: 'ServiceRequest'
+  category?: CodeableConcept[]
   code?: CodeableConcept
   priority?: string
   requester?: Reference
@@ -60,6 +61,9 @@ export interface DiagnosticReport extends Resource {
   status: string
   code?: CodeableConcept
   conclusion?: string
+  conclusionCode?: CodeableConcept[]
+  contained?: Resource[]
+  result?: Reference[]
   extension?: { url: string; valueString?: string }[]
   performer?: Reference[]
   resultsInterpreter?: Reference[]

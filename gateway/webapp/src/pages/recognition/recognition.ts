@@ -5,11 +5,10 @@
 // $recognition-decision.  The server decides what is recognisable and what may be decided.
 import { fhirGet, fhirPost } from '../../api/client'
 import type { Bundle, CodeableConcept, Coding, Reference, Resource } from '../../api/fhir'
-import { resourcesOf } from '../../api/fhir'
+import { CANONICAL, resourcesOf } from '../../api/fhir'
 import { reasonOf } from '../../reason'
 import { idOf, type Patient, type ServiceRequest } from '../../reading/model'
 
-const CANONICAL = 'http://yilian.example/fhir'
 export const ACTIONS = `${CANONICAL}/CodeSystem/recognition-action`
 export const REASON_EXTENSION = `${CANONICAL}/StructureDefinition/recognition-repeat-reason`
 const REFERRAL = { system: 'http://snomed.info/sct', code: '3457005' }

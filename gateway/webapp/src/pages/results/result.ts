@@ -3,12 +3,11 @@
 // when the report carries one, its studies for the viewer, and why it could not be opened.
 // Pure functions over the FHIR the gateway serves, and the reads; the server decides access.
 import { ApiError, fhirGet } from '../../api/client'
-import type { Organization, Reference } from '../../api/fhir'
+import { CANONICAL, type Organization, type Reference } from '../../api/fhir'
 import type { Observation } from '../../lab/results'
 import { idOf, type DiagnosticReport } from '../../reading/model'
 import { reasonOf } from '../../reason'
 
-const CANONICAL = 'http://yilian.example/fhir'
 export const MARK_EXTENSION = `${CANONICAL}/StructureDefinition/recognition-mark`
 export const MARK_TAG = `${CANONICAL}/CodeSystem/recognition-mark`
 
