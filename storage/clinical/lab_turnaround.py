@@ -24,6 +24,7 @@ from storage.clinical.intervals import (
     minutes_between,
     sql_minutes,
 )
+from storage.clinical.recognition_marks import RELEASED
 from storage.models import LabTurnaround
 
 MILESTONES = ("ordered", "collected", "sent", "received", "rejected", "reported")
@@ -34,7 +35,6 @@ INTERVALS = {
     "collectionToReport": ("collected", "reported"),
     "orderToReport": ("ordered", "reported"),
 }
-REPORTED = {"final", "amended", "corrected", "appended"}
 
 
 def _moment(text: Any) -> datetime | None:
@@ -96,7 +96,7 @@ def note(session: Session, resource: dict[str, Any], owner_org_id: str | None) -
                 _earliest(row, "rejected", _moment(resource.get("meta", {}).get("lastUpdated")))
                 notes = [n.get("text", "") for n in resource.get("note", [])]
                 row.rejection_reason = (next((n for n in notes if n), None) or "")[:200] or None
-    elif kind == "DiagnosticReport" and resource.get("status") in REPORTED:
+    elif kind == "DiagnosticReport" and resource.get("status") in RELEASED:
         for order_id in _orders(resource.get("basedOn")):
             row = session.get(LabTurnaround, order_id)
             if row is not None:  # reports of other orders (imaging) are not counted here
