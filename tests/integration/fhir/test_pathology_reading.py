@@ -165,7 +165,8 @@ def test_a_biopsy_read_verified_delivered_and_supplemented(gateway: Gateway, tmp
     assert parts["text"]["valueString"] == "HER2(2+)，建议行FISH检测。"
     assert parts["by"]["valueReference"]["reference"] == "Practitioner/chenjing"
     text, _ = pdf_text(seen["presentedForm"][0], tmp_path)
-    assert "补充报告" in text and "HER2(2+)，建议行FISH检测。" in text
+    assert "补充报告" in text
+    assert "HER2(2+)，建议行FISH检测。" in text
     assert "HER2(2+)" in text.split("免疫组化")[1]
     assert "更正说明" not in text
     told = told_about(gateway, report_ref, "Organization/wcrm", CLINIC)
