@@ -4,7 +4,8 @@ on 标本追踪 and sends them (送检); reader 王磊 of the lead hospital's pa
 both (签收), rejects the margin for insufficient fixative with a text and accepts the antrum; 孙丽
 sees the rejection's reason.  王磊 claims the case, writes 大体所见, 镜下所见, a CK result on the
 accepted specimen and 病理诊断, and submits; senior reader 陈静 verifies: the report is final with
-its sections and the contained IHC Observation (asserted through FHIR)."""
+its sections and the contained IHC Observation (asserted through FHIR).  陈静 then adds a
+supplementary report (补充报告) with a HER2 result: appended, what was said unchanged."""
 
 from __future__ import annotations
 
@@ -186,3 +187,26 @@ def test_specimens_tracked_one_rejected_the_other_read_and_verified(
     assert ck["valueCodeableConcept"]["coding"][0] == {
         "system": f"{CANONICAL}/CodeSystem/ihc-result", "code": "positive"}  # fmt: skip
     assert (ck["status"], ck["specimen"]["reference"]) == ("final", f"Specimen/{stomach['id']}")
+
+    # 陈静 adds the HER2 result as a supplementary report.
+    page.evaluate(  # within the app (its tokens are in memory): the released Task's page
+        "url => { history.pushState({}, '', url); dispatchEvent(new PopStateEvent('popstate')) }",
+        f"/app/reading/{task['id']}",
+    )
+    page.click("[data-test=supplement]")
+    dialog = page.locator("[data-test=supplement-dialog]")
+    dialog.locator("[data-test=supplement-text]").fill("HER2(2+)，建议行FISH检测。")
+    dialog.locator("[data-test=supplement-reason]").fill("免疫组化结果回报")
+    dialog.locator("[data-test=ihc-add]").click()
+    pick(page, "[data-test=supplement-dialog] [data-test=ihc-marker]", "HER2")
+    pick(page, "[data-test=supplement-dialog] [data-test=ihc-result]", "2+")
+    expect(page.locator(".el-message")).to_have_count(0)  # the sign-off's message gone
+    screenshot(page, "pathology-supplement-zh")
+    no_serious_violations(page)
+    page.click("[data-test=supplement-confirm]")
+    expect(page.locator(".el-message--success").last).to_have_text("补充报告已发布")
+    expect(page.locator("[data-test=supplements]")).to_contain_text("HER2(2+)，建议行FISH检测。")
+    appended = fhir(base, ordered["token"], "GET", f"DiagnosticReport/{report['id']}")
+    assert appended["status"] == "appended"
+    assert appended["conclusion"] == DIAGNOSIS
+    assert [c["code"]["coding"][0]["code"] for c in appended["contained"]] == ["CK", "HER2"]
