@@ -6,20 +6,20 @@ import { PAGES } from './pages'
 const names = (roles: string[]) => menuFor(roles, PAGES).map((page) => page.name)
 
 describe('menu by role', () => {
-  it('gives readers their worklist and the studies, not the sign-off', () => {
-    expect(names(['reader'])).toEqual(['home', 'worklist', 'studies'])
+  it('gives readers their worklist, the studies and the specimens, not the sign-off', () => {
+    expect(names(['reader'])).toEqual(['home', 'worklist', 'studies', 'specimens'])
   })
 
   it('gives senior readers the sign-off too', () => {
-    expect(names(['senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
+    expect(names(['senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies', 'specimens'])
   })
 
   it('gives clinicians and heads the clinic pages, clinicians their requests, heads the figures', () => {
     expect(names(['clinician'])).toEqual([
-      'home', 'studies', 'orders', 'recognition', 'booking', 'critical', 'referrals', 'lab',
+      'home', 'studies', 'orders', 'recognition', 'booking', 'specimens', 'critical', 'referrals', 'lab',
     ])
     expect(names(['head'])).toEqual([
-      'home', 'studies', 'booking', 'critical', 'referrals', 'lab', 'indicators', 'settlement',
+      'home', 'studies', 'booking', 'specimens', 'critical', 'referrals', 'lab', 'indicators', 'settlement',
     ])
   })
 
@@ -33,7 +33,7 @@ describe('menu by role', () => {
   })
 
   it('joins the pages of several roles once each', () => {
-    expect(names(['reader', 'senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies'])
+    expect(names(['reader', 'senior_reader'])).toEqual(['home', 'worklist', 'verify', 'studies', 'specimens'])
   })
 
   it('shows someone without a known role only the home page', () => {

@@ -19,6 +19,17 @@ export interface Reference {
   display?: string
 }
 
+/** An extension (simple or complex) with the value types the app reads. */
+export interface Extension {
+  url: string
+  valueString?: string
+  valueDateTime?: string
+  valueCoding?: Coding
+  valueCodeableConcept?: CodeableConcept
+  valueReference?: Reference
+  extension?: Extension[]
+}
+
 export interface Identifier {
   system?: string
   value?: string

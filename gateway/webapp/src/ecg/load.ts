@@ -4,9 +4,10 @@
 // centre's coded conclusions (the CodeSystem ecg-conclusion).
 import { fhirGet } from '../api/client'
 import { resourcesOf, type Bundle } from '../api/fhir'
+import { codeSystem, type CodeSystem } from '../api/terminology'
 import { studiesOfOrder } from '../reading/load'
 import { ECG_POTENTIAL, MDC, type EcgObservation } from './recording'
-import { CONCLUSION_SYSTEM, type CodeSystem } from './report'
+import { CONCLUSION_SYSTEM } from './report'
 
 const ECG = `code=${encodeURIComponent(`${MDC}|${ECG_POTENTIAL}`)}`
 
@@ -29,6 +30,5 @@ export async function recordingsOfOrder(orderId: string): Promise<EcgObservation
 
 /** The ECG centre's conclusions as the server publishes them. */
 export async function conclusionCodeSystem(): Promise<CodeSystem | undefined> {
-  const bundle = await fhirGet<Bundle>(`CodeSystem?url=${encodeURIComponent(CONCLUSION_SYSTEM)}`)
-  return resourcesOf<'CodeSystem', CodeSystem>(bundle, 'CodeSystem')[0]
+  return codeSystem(CONCLUSION_SYSTEM)
 }

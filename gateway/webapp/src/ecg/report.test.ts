@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 
 import type { DiagnosticReport } from '../reading/model'
-import { CONCLUSION_SYSTEM, conclusionsOf, ecgReport, fieldsOf, isEcgOrder, type CodeSystem, type EcgFields } from './report'
+import type { CodeSystem } from '../api/terminology'
+import { CONCLUSION_SYSTEM, conclusionsOf, ecgReport, fieldsOf, isEcgOrder, type EcgFields } from './report'
 import { MDC, type EcgObservation } from './recording'
 
 const SNOMED = 'http://snomed.info/sct'

@@ -5,10 +5,10 @@
 // (components coded LOINC and MDC, UCUM units; the rhythm LOINC 8884-9).  A figure the reader
 // leaves empty is the device's (the server prefills it too).  Pure functions.
 import { CANONICAL, type CodeableConcept, type Coding } from '../api/fhir'
-import type { DiagnosticReport, ServiceRequest } from '../reading/model'
+import { conceptLabel, type CodeSystem } from '../api/terminology'
+import { hasExamCategory, type DiagnosticReport, type ServiceRequest } from '../reading/model'
 import { LOINC, MDC, type EcgObservation, type ObservationComponent } from './recording'
 
-const EXAM_CATEGORY = `${CANONICAL}/CodeSystem/exam-category`
 export const CONCLUSION_SYSTEM = `${CANONICAL}/CodeSystem/ecg-conclusion`
 const UCUM = 'http://unitsofmeasure.org'
 const RHYTHM = { system: LOINC, code: '8884-9', display: 'Heart rate rhythm' }
@@ -23,20 +23,6 @@ export const FIGURES = [
   { key: 'qtc', loinc: '8636-3', mdc: '146948', unit: 'ms' },
 ] as const
 export type FigureKey = (typeof FIGURES)[number]['key']
-
-export interface CodeSystemConcept {
-  code: string
-  display?: string
-  designation?: { language?: string; value: string }[]
-  property?: { code: string; valueBoolean?: boolean; valueCoding?: { system?: string; code?: string; display?: string } }[]
-}
-
-export interface CodeSystem {
-  resourceType: 'CodeSystem'
-  id: string
-  url: string
-  concept?: CodeSystemConcept[]
-}
 
 export interface EcgFields {
   /** The code of a rhythm conclusion; '' leaves it to the server (the first rhythm picked). */
@@ -56,9 +42,7 @@ export interface Conclusion {
 
 /** An order the ECG centre reads (its exam category, as the server routes it). */
 export function isEcgOrder(order: ServiceRequest | undefined): boolean {
-  return (order?.category ?? []).some((category) =>
-    (category.coding ?? []).some((c) => c.system === EXAM_CATEGORY && c.code === 'ecg'),
-  )
+  return hasExamCategory(order, 'ecg')
 }
 
 /** The conclusions of the CodeSystem ecg-conclusion, in its order. */
@@ -68,7 +52,7 @@ export function conclusionsOf(codeSystem: CodeSystem | undefined): Conclusion[] 
     return {
       code: concept.code,
       display: concept.display ?? concept.code,
-      displayEn: concept.designation?.find((d) => d.language === 'en')?.value ?? concept.display ?? concept.code,
+      displayEn: conceptLabel(concept, 'en'),
       snomed: property('snomed')?.valueCoding,
       critical: property('critical')?.valueBoolean === true,
       rhythm: property('rhythm')?.valueBoolean === true,

@@ -1,10 +1,11 @@
 // Remote reading as the pages show it: the Task's state (businessStatus) as a tag, the
 // patient as Chinese staff read them (张三丰 男 46岁), how long a Task waited and how long is
 // left to its due time.  Pure functions; the server decides every rule.
-import type { CodeableConcept, Reference, Resource } from '../api/fhir'
+import type { CodeableConcept, Extension, Reference, Resource } from '../api/fhir'
 
 export const READING_STATUS = 'http://yilian.example/fhir/CodeSystem/reading-status'
 export const FINDINGS_URL = 'http://yilian.example/fhir/StructureDefinition/report-findings'
+export const EXAM_CATEGORY = 'http://yilian.example/fhir/CodeSystem/exam-category'
 
 export const STATES = [
   'awaiting-exam',
@@ -64,12 +65,20 @@ export interface DiagnosticReport extends Resource {
   conclusionCode?: CodeableConcept[]
   contained?: Resource[]
   result?: Reference[]
-  extension?: { url: string; valueString?: string }[]
+  extension?: Extension[]
   performer?: Reference[]
   resultsInterpreter?: Reference[]
   issued?: string
   presentedForm?: { contentType?: string; data?: string; title?: string }[]
   imagingStudy?: Reference[]
+}
+
+/** Whether the order is of this exam category (imaging, ecg, pathology …), as the server
+ * routes it to a centre. */
+export function hasExamCategory(order: ServiceRequest | undefined, code: string): boolean {
+  return (order?.category ?? []).some((category) =>
+    (category.coding ?? []).some((c) => c.system === EXAM_CATEGORY && c.code === code),
+  )
 }
 
 export function stateOf(task: Task): ReadingState {
