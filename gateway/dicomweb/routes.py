@@ -77,14 +77,16 @@ def router(platform: Platform) -> APIRouter:
         study: str,
         series: str | None = None,
         instance: str | None = None,
+        frames: list[int] | None = None,
     ) -> Lookup:
         """``run(answer)``: the instances found, ``answer(instances)`` prepared while their
-        access record is committed, returned once it is (404 when nothing visible is found)."""
+        access record is committed, returned once it is (404 when nothing visible is found).
+        ``frames``: only the ranges of these frames are read (``find_instances``)."""
 
         def work(
             session: Session, access: StudyAccess
         ) -> tuple[list[InstanceRef], str, dict[str, Any]]:
-            refs = find_instances(session, access, study, series, instance)
+            refs = find_instances(session, access, study, series, instance, frames)
             outcome = "success" if refs else "not_found"
             return refs, outcome, {"study_uid": study, "instances": len(refs)}
 
@@ -249,7 +251,7 @@ def router(platform: Platform) -> APIRouter:
         require(requester, "r")
         numbers = wado.parse_frame_numbers(frames)
         want = wado.frame_request(parse_accept(request.headers.get("accept")))
-        run = lookup(requester, "WADO-RS frames", study, series, instance)
+        run = lookup(requester, "WADO-RS frames", study, series, instance, numbers)
         content_type, body = await run_in_threadpool(
             run, lambda refs: wado.frame_body(blobs, refs[0], numbers, want)
         )

@@ -208,19 +208,18 @@ def frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str]:
 def frame_body(
     blobs: BlobStore, ref: InstanceRef, numbers: list[int], want: FrameRequest
 ) -> tuple[str, bytes]:
-    """Content type and body: one part per requested frame, in the order asked."""
-    mode, part_type = frame_mode(ref, want)
-    count = ref.number_of_frames or (len(ref.frames) if ref.frames else 1)
+    """Content type and body: one part per requested frame, in the order asked.  ``ref`` was
+    found with these frame numbers: its ``frames`` are their ranges, in this order."""
+    count = ref.number_of_frames or 1
     missing = [n for n in numbers if n > count]
     if missing:
         raise NotFound(f"frame {missing[0]} does not exist (the instance has {count})")
+    mode, part_type = frame_mode(ref, want)
     if mode == "stored":
         assert ref.frames is not None
         frames = [
-            b"".join(
-                blobs.read_range(ref.object_key, off, length) for off, length in ref.frames[n - 1]
-            )
-            for n in numbers
+            b"".join(blobs.read_range(ref.object_key, off, length) for off, length in ranges)
+            for ranges in ref.frames
         ]
         syntax = ref.transfer_syntax_uid
     else:
