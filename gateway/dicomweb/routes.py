@@ -28,7 +28,6 @@ from storage.dicom import (
     find_instances,
     find_series,
     instance_document,
-    read_full,
     series_metadata,
     serve,
 )
@@ -286,7 +285,7 @@ def router(platform: Platform) -> APIRouter:
             refs = [r for r in found if r.frames is not None or r.number_of_frames] or found
             ref = refs[len(refs) // 2]  # the middle image represents a series
             index = (frame or 1) - 1 if frame is not None else (ref.number_of_frames or 1) // 2
-            return render.render(read_full(blobs, ref), index, params)
+            return render.render_stored(blobs, ref, index, params)
 
         body = await run_in_threadpool(run, image)
         return Response(body, media_type=params.media_type)

@@ -24,6 +24,7 @@ from storage.dicom import (
     decodable,
     find_bulk,
     native_frame,
+    read_frame,
     read_full,
     to_explicit_little_endian,
 )
@@ -223,11 +224,8 @@ def frame_body(
         ]
         syntax = ref.transfer_syntax_uid
     else:
-        ds = read_full(blobs, ref)
-        if "PixelData" not in ds:
-            raise NotFound("the instance has no pixel data")
         try:
-            frames = [native_frame(ds, n - 1) for n in numbers]
+            frames = _decoded(blobs, ref, numbers)
         except CannotTranscode as exc:
             raise NotAcceptable(str(exc)) from None
         syntax = ExplicitVRLittleEndian
@@ -239,6 +237,17 @@ def frame_body(
         out.write(b"\r\n")
     out.write(body.tail())
     return body.content_type, out.getvalue()
+
+
+def _decoded(blobs: BlobStore, ref: InstanceRef, numbers: list[int]) -> list[bytes]:
+    """The frames as native pixels: each decoded from its own bytes when the index has their
+    ranges (``ref.frames``), else from the whole instance."""
+    if ref.frames is not None:
+        return [native_frame(read_frame(blobs, ref, ranges), 0) for ranges in ref.frames]
+    ds = read_full(blobs, ref)
+    if "PixelData" not in ds:
+        raise NotFound("the instance has no pixel data")
+    return [native_frame(ds, n - 1) for n in numbers]
 
 
 def bulk_body(blobs: BlobStore, ref: InstanceRef, path: str) -> tuple[str, bytes]:
