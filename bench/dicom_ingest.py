@@ -160,7 +160,11 @@ def start_yilian(work: Path) -> Server:
     return yilian_dicom(work)
 
 
-def start_orthanc(work: Path) -> Server:
+def start_orthanc(
+    work: Path, plugins: tuple[str, ...] = (), prefix: tuple[str, ...] = tuple(IN_NS)
+) -> Server:
+    """Orthanc on its defaults (HTTP on 18042), once it answers C-ECHO (inside the namespace
+    by default); ``plugins``: paths of plugins to load, e.g. DICOMweb."""
     config = {
         "Name": "bench",
         "StorageDirectory": str(work / "storage"),
@@ -169,17 +173,19 @@ def start_orthanc(work: Path) -> Server:
         "DicomPort": PORT,
         "HttpPort": 18042,
         "RemoteAccessAllowed": False,
-        "Plugins": [],
+        "AuthenticationEnabled": False,
+        "Plugins": list(plugins),
+        "DicomWeb": {"Enable": True},
     }
     work.mkdir(parents=True)
     (work / "orthanc.json").write_text(json.dumps(config))
     proc = subprocess.Popen(
-        [*IN_NS, "Orthanc", str(work / "orthanc.json")],
+        [*prefix, "Orthanc", str(work / "orthanc.json")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     server = Server("Orthanc", "ORTHANC", proc)
-    wait_for_echo(server.called)
+    wait_for_echo(server.called, PORT, prefix)
     return server
 
 

@@ -22,7 +22,17 @@ from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from gateway.errors import BadRequest, NotAcceptable, NotFound
-from storage.dicom import DECODE_ERRORS, CannotTranscode, frame_pixels, int_of, value_of
+from storage.blobs import BlobStore
+from storage.dicom import (
+    DECODE_ERRORS,
+    CannotTranscode,
+    InstanceRef,
+    frame_pixels,
+    int_of,
+    read_frame,
+    read_full,
+    value_of,
+)
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -66,6 +76,19 @@ def parse_params(params: dict[str, str], media_type: str, thumbnail: bool) -> Re
     if not 1 <= quality <= 100:
         raise BadRequest("quality must be 1-100")
     return RenderParams(media_type, window, viewport, quality)
+
+
+def render_stored(
+    blobs: BlobStore, ref: InstanceRef, frame_index: int, params: RenderParams
+) -> bytes:
+    """A stored instance's frame ``frame_index`` (0-based); when the index has the frames'
+    ranges (``ref.frames``: every frame's), only the header and that frame are read."""
+    frames = ref.frames
+    if frames is None:
+        return render(read_full(blobs, ref), frame_index, params)
+    if not 0 <= frame_index < len(frames):
+        raise NotFound(f"frame {frame_index + 1} does not exist (1-{len(frames)})")
+    return render(read_frame(blobs, ref, frames[frame_index]), 0, params)
 
 
 def render(ds: Dataset, frame_index: int, params: RenderParams) -> bytes:

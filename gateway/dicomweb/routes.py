@@ -28,7 +28,6 @@ from storage.dicom import (
     find_instances,
     find_series,
     instance_document,
-    read_full,
     series_metadata,
     serve,
 )
@@ -77,14 +76,16 @@ def router(platform: Platform) -> APIRouter:
         study: str,
         series: str | None = None,
         instance: str | None = None,
+        frames: list[int] | None = None,
     ) -> Lookup:
         """``run(answer)``: the instances found, ``answer(instances)`` prepared while their
-        access record is committed, returned once it is (404 when nothing visible is found)."""
+        access record is committed, returned once it is (404 when nothing visible is found).
+        ``frames``: only the ranges of these frames are read (``find_instances``)."""
 
         def work(
             session: Session, access: StudyAccess
         ) -> tuple[list[InstanceRef], str, dict[str, Any]]:
-            refs = find_instances(session, access, study, series, instance)
+            refs = find_instances(session, access, study, series, instance, frames)
             outcome = "success" if refs else "not_found"
             return refs, outcome, {"study_uid": study, "instances": len(refs)}
 
@@ -249,7 +250,7 @@ def router(platform: Platform) -> APIRouter:
         require(requester, "r")
         numbers = wado.parse_frame_numbers(frames)
         want = wado.frame_request(parse_accept(request.headers.get("accept")))
-        run = lookup(requester, "WADO-RS frames", study, series, instance)
+        run = lookup(requester, "WADO-RS frames", study, series, instance, numbers)
         content_type, body = await run_in_threadpool(
             run, lambda refs: wado.frame_body(blobs, refs[0], numbers, want)
         )
@@ -284,7 +285,7 @@ def router(platform: Platform) -> APIRouter:
             refs = [r for r in found if r.frames is not None or r.number_of_frames] or found
             ref = refs[len(refs) // 2]  # the middle image represents a series
             index = (frame or 1) - 1 if frame is not None else (ref.number_of_frames or 1) // 2
-            return render.render(read_full(blobs, ref), index, params)
+            return render.render_stored(blobs, ref, index, params)
 
         body = await run_in_threadpool(run, image)
         return Response(body, media_type=params.media_type)

@@ -24,6 +24,7 @@ from storage.dicom import (
     decodable,
     find_bulk,
     native_frame,
+    read_frame,
     read_full,
     to_explicit_little_endian,
 )
@@ -208,27 +209,23 @@ def frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str]:
 def frame_body(
     blobs: BlobStore, ref: InstanceRef, numbers: list[int], want: FrameRequest
 ) -> tuple[str, bytes]:
-    """Content type and body: one part per requested frame, in the order asked."""
-    mode, part_type = frame_mode(ref, want)
-    count = ref.number_of_frames or (len(ref.frames) if ref.frames else 1)
+    """Content type and body: one part per requested frame, in the order asked.  ``ref`` was
+    found with these frame numbers: its ``frames`` are their ranges, in this order."""
+    count = ref.number_of_frames or 1
     missing = [n for n in numbers if n > count]
     if missing:
         raise NotFound(f"frame {missing[0]} does not exist (the instance has {count})")
+    mode, part_type = frame_mode(ref, want)
     if mode == "stored":
         assert ref.frames is not None
         frames = [
-            b"".join(
-                blobs.read_range(ref.object_key, off, length) for off, length in ref.frames[n - 1]
-            )
-            for n in numbers
+            b"".join(blobs.read_range(ref.object_key, off, length) for off, length in ranges)
+            for ranges in ref.frames
         ]
         syntax = ref.transfer_syntax_uid
     else:
-        ds = read_full(blobs, ref)
-        if "PixelData" not in ds:
-            raise NotFound("the instance has no pixel data")
         try:
-            frames = [native_frame(ds, n - 1) for n in numbers]
+            frames = _decoded(blobs, ref, numbers)
         except CannotTranscode as exc:
             raise NotAcceptable(str(exc)) from None
         syntax = ExplicitVRLittleEndian
@@ -240,6 +237,17 @@ def frame_body(
         out.write(b"\r\n")
     out.write(body.tail())
     return body.content_type, out.getvalue()
+
+
+def _decoded(blobs: BlobStore, ref: InstanceRef, numbers: list[int]) -> list[bytes]:
+    """The frames as native pixels: each decoded from its own bytes when the index has their
+    ranges (``ref.frames``), else from the whole instance."""
+    if ref.frames is not None:
+        return [native_frame(read_frame(blobs, ref, ranges), 0) for ranges in ref.frames]
+    ds = read_full(blobs, ref)
+    if "PixelData" not in ds:
+        raise NotFound("the instance has no pixel data")
+    return [native_frame(ds, n - 1) for n in numbers]
 
 
 def bulk_body(blobs: BlobStore, ref: InstanceRef, path: str) -> tuple[str, bytes]:

@@ -34,6 +34,7 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
@@ -69,6 +70,20 @@ def read_header(blobs: BlobStore, ref: InstanceRef) -> Dataset:
 
 def read_full(blobs: BlobStore, ref: InstanceRef) -> Dataset:
     return dcmread(io.BytesIO(b"".join(blobs.get(ref.object_key))), force=True)
+
+
+def read_frame(blobs: BlobStore, ref: InstanceRef, ranges: list[list[int]]) -> Dataset:
+    """The header and one frame, whose byte ranges are ``ranges``, as a one-frame data set to
+    decode: a level of a whole-slide image (gigabytes) is never read whole to show a tile."""
+    ds = read_header(blobs, ref)
+    data = b"".join(blobs.read_range(ref.object_key, at, length) for at, length in ranges)
+    syntax = UID(ref.transfer_syntax_uid)
+    if syntax.is_transfer_syntax and syntax.is_encapsulated:
+        ds.add_new(PIXEL_DATA, "OB", encapsulate([data]))
+    else:
+        ds.add_new(PIXEL_DATA, "OW" if (int_of(ds, "BitsAllocated", 8) or 8) > 8 else "OB", data)
+    ds.NumberOfFrames = 1
+    return ds
 
 
 def find_bulk(ds: Dataset, path: str) -> DataElement | None:

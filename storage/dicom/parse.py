@@ -3,6 +3,7 @@ identifying attributes, and the byte range of each frame's pixel data in the fil
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import struct
@@ -328,12 +329,15 @@ def _encapsulated_frames(
         starts = list(
             struct.unpack(f"{'<' if little else '>'}{table_length // 4}I", fp.read(table_length))
         )
-        if len(starts) == count:
-            bounds = [*starts, position]
-            return [
-                ranges([f for f in fragments if bounds[i] <= f[0] - first < bounds[i + 1]])
-                for i in range(count)
-            ]
+        if len(starts) == count and starts == sorted(starts):
+            # Each fragment belongs to the last frame starting at or before it (a slide's
+            # level has tens of thousands: found by bisection, not by a scan per frame).
+            grouped: list[list[tuple[int, int]]] = [[] for _ in range(count)]
+            for fragment in fragments:
+                frame = bisect.bisect_right(starts, fragment[0] - first) - 1
+                if frame >= 0:
+                    grouped[frame].append(fragment)
+            return [ranges(f) for f in grouped]
     if len(fragments) == count:
         return [ranges([f]) for f in fragments]
     frames: list[list[tuple[int, int]]] = []

@@ -3,17 +3,28 @@ limited to what the requester may see (``storage.policy.StudyAccess``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.dicom.parse import FrameRanges
 from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
 from storage.policy import StudyAccess
+
+# Frames asked for at once whose ranges the database picks out; more: the whole list is read.
+MAX_PICKED_FRAMES = 32
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceRef:
+    """An instance as the index has it.  ``frames``: per frame, the byte ranges of its pixel
+    data in the stored object (``DicomInstance.frames``) — of every frame, or, when
+    ``find_instances`` was given frame numbers, of those frames in the order asked; None when
+    the index has no ranges (or not for every frame asked)."""
+
     study_uid: str
     series_uid: str
     sop_instance_uid: str
@@ -22,7 +33,7 @@ class InstanceRef:
     object_key: str
     size: int
     number_of_frames: int | None
-    frames: list[list[list[int]]] | None
+    frames: FrameRanges | None
 
 
 def find_instances(
@@ -31,8 +42,18 @@ def find_instances(
     study_uid: str,
     series_uid: str | None = None,
     sop_instance_uid: str | None = None,
+    frame_numbers: Sequence[int] | None = None,
 ) -> list[InstanceRef]:
-    """In series and instance-number order; empty when nothing visible matches."""
+    """In series and instance-number order; empty when nothing visible matches.
+
+    ``frame_numbers`` (1-based): read the ranges of only these frames.  A level of a
+    whole-slide image has tens of thousands of frames, and a viewer asks for them one by one:
+    the database picks the entries out of the stored list (JSON path access) instead of the
+    whole list being sent and decoded for each."""
+    picked = list(dict.fromkeys(frame_numbers or ()))
+    if len(picked) > MAX_PICKED_FRAMES:
+        picked = []  # as many as that: the whole list at once
+    ranges = [DicomInstance.frames[n - 1] for n in picked] if picked else [DicomInstance.frames]
     statement = (
         select(
             DicomStudy.study_uid,
@@ -43,7 +64,7 @@ def find_instances(
             DicomInstance.object_key,
             DicomInstance.size,
             DicomInstance.number_of_frames,
-            DicomInstance.frames,
+            *ranges,
         )
         .join(DicomSeries, DicomSeries.series_uid == DicomInstance.series_uid)
         .join(DicomStudy, DicomStudy.study_uid == DicomSeries.study_uid)
@@ -62,7 +83,28 @@ def find_instances(
         statement = statement.where(DicomSeries.series_uid == series_uid)
     if sop_instance_uid is not None:
         statement = statement.where(DicomInstance.sop_instance_uid == sop_instance_uid)
-    return [InstanceRef(*row) for row in session.execute(statement)]
+    found = []
+    for row in session.execute(statement):
+        frames = _frames_asked(row[8:], picked, frame_numbers)
+        found.append(InstanceRef(*row[:8], frames))  # type: ignore[arg-type]
+    return found
+
+
+def _frames_asked(
+    values: Sequence[Any], picked: list[int], frame_numbers: Sequence[int] | None
+) -> FrameRanges | None:
+    """The ranges of the frames asked for, in their order (all frames when none were)."""
+    if picked:
+        by_number = dict(zip(picked, values, strict=True))
+        chosen = [by_number[n] for n in frame_numbers or ()]
+    else:
+        every = values[0]
+        if frame_numbers is None or every is None:
+            return every
+        if any(not 1 <= n <= len(every) for n in frame_numbers):
+            return None
+        chosen = [every[n - 1] for n in frame_numbers]
+    return None if any(c is None for c in chosen) else chosen
 
 
 @dataclass(frozen=True, slots=True)

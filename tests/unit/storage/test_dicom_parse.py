@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.encaps import generate_frames
+from pydicom.encaps import encapsulate, generate_frames
 
 from storage.dicom import InvalidInstance, parse_instance, uid_problem
 from tests.dicom_data import (
@@ -64,6 +65,26 @@ def test_native_frame_ranges_for_a_multiframe_dose(tmp_path: Path) -> None:
     for i, [[offset, length]] in enumerate(parsed.frames):
         assert length == frame_bytes
         assert data[offset : offset + length] == ds.PixelData[i * length : (i + 1) * length]
+
+
+def test_a_slide_level_of_many_frames_in_fragments_is_indexed_at_once(tmp_path: Path) -> None:
+    """A whole-slide level: 30,000 tiles, each in two fragments, with a Basic Offset Table."""
+    ds = pydicom.dcmread(sample("examples_ybr_color.dcm"))
+    tiles = [b"\xff\xd8" + n.to_bytes(4, "big") + b"\x00\x01" + b"\xff\xd9" for n in range(30_000)]
+    ds.PixelData = encapsulate(tiles, fragments_per_frame=2, has_bot=True)
+    ds.NumberOfFrames = len(tiles)
+    path = tmp_path / "level.dcm"
+    ds.save_as(path)
+    started = time.perf_counter()
+    parsed = parse_instance(path)
+    assert time.perf_counter() - started < 3  # bisection: a scan per frame took minutes
+    data = path.read_bytes()
+    assert parsed.frames is not None
+    assert len(parsed.frames) == len(tiles)
+    for number in (0, 1, 14_999, 29_999):
+        ranges = parsed.frames[number]
+        assert len(ranges) == 2
+        assert b"".join(data[at : at + length] for at, length in ranges) == tiles[number]
 
 
 def test_synthetic_ct_attributes(tmp_path: Path) -> None:
