@@ -106,7 +106,10 @@ def fits_the_width(page: Page) -> None:
 
 def serious_violations(page: Page) -> list[dict[str, object]]:
     """What axe-core (injected into the page) finds serious or critical, once the page is
-    still: colours measured halfway through a dialog's fade-in are not the page's colours."""
+    still: colours measured halfway through a dialog's fade-in are not the page's colours.  A
+    message toast (el-message) of the last action is let go first: it fades out after 3 s,
+    perhaps while axe runs, and a half-faded toast's colours are not its colours either."""
+    page.wait_for_function("document.querySelectorAll('.el-message').length === 0", timeout=15_000)
     settled(page)
     page.add_script_tag(path=str(AXE))
     # The embedded OHIF viewer is OHIF's own page (its accessibility is OHIF's): left out.

@@ -54,6 +54,7 @@ def test_a_clinician_logs_in_and_sees_their_name_organization_and_menu(page: Pag
         "orders",
         "recognition",
         "booking",
+        "specimens",
         "critical",
         "referrals",
         "lab",
@@ -74,7 +75,7 @@ def test_a_clinician_logs_in_and_sees_their_name_organization_and_menu(page: Pag
 
 def test_a_senior_reader_gets_the_reading_menu_and_not_the_clinic_pages(page: Page, base: str):
     logged_in(page, base, "chenjing")
-    assert menu(page) == ["home", "worklist", "verify", "studies"]
+    assert menu(page) == ["home", "worklist", "verify", "studies", "specimens"]
     assert page.locator("[data-test=role]").all_inner_texts() == ["报告医师", "审核医师"]
     # Following a link to a page not in this person's menu leads home instead.
     page.evaluate(
