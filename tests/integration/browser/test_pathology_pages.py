@@ -16,11 +16,10 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.browser.conftest import logged_in, no_serious_violations, screenshot
 from tests.integration.browser.reading_setup import fhir, his_token, task_when_ready
-from tests.integration.fhir.test_pathology_specimens import specimen
+from tests.integration.fhir.test_pathology_specimens import pathology_order, specimen
 from tests.integration.test_serve import Running
 
 CLINIC = "his-wcrm"
-CATEGORY = "http://yilian.example/fhir/CodeSystem/exam-category"
 CANONICAL = "http://yilian.example/fhir"
 ID_NUMBER = "330702196805204321"
 GROSS = "灰白色组织3块，大者0.3×0.2×0.2cm，全部取材。"
@@ -39,16 +38,7 @@ def ordered(served: Running, base: str) -> dict:
         "identifier": [{"system": "urn:yilian:patient-id:wcrm", "value": "WC0042"},
                        {"system": "urn:oid:2.16.156.10011.1.3", "value": ID_NUMBER}],
     })  # fmt: skip
-    order = fhir(base, token, "POST", "ServiceRequest", {
-        "resourceType": "ServiceRequest", "status": "active", "intent": "order",
-        "priority": "routine",
-        "category": [{"coding": [{"system": CATEGORY, "code": "pathology"}]}],
-        "code": {"coding": [{"system": "urn:his:wcrm", "code": "BL-HJ"}], "text": "活检病理诊断"},
-        "subject": {"reference": f"Patient/{patient['id']}"},
-        "requester": {"reference": "Organization/wcrm"},
-        "performer": [{"reference": "Organization/jhzx"}],
-        "authoredOn": "2026-12-02T09:30:00+08:00",
-    })  # fmt: skip
+    order = fhir(base, token, "POST", "ServiceRequest", pathology_order(patient["id"]))
     stomach, margin = (fhir(base, token, "POST", "Specimen", specimen(order, site, pieces))
                        for site, pieces in (("胃窦", 3), ("切缘", 1)))  # fmt: skip
     return {"token": token, "order": order, "stomach": stomach, "margin": margin}

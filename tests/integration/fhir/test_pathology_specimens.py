@@ -60,18 +60,23 @@ def specimen(order: dict, site: str, pieces: int) -> dict:
     }  # fmt: skip
 
 
-def place_pathology_order(gateway: Gateway, sites: list[tuple[str, int]]) -> tuple[dict, list]:
-    patient = call(gateway, "POST", "/Patient", CLINIC, body=PATIENT).json()
-    order = {
+def pathology_order(patient_id: str) -> dict:
+    """婺城区人民医院's biopsy order (a local code) for the lead hospital's pathology centre."""
+    return {
         "resourceType": "ServiceRequest", "status": "active", "intent": "order",
         "priority": "routine",
         "category": [{"coding": [{"system": CATEGORY, "code": "pathology"}]}],
         "code": {"coding": [{"system": "urn:his:wcrm", "code": "BL-HJ"}], "text": "活检病理诊断"},
-        "subject": {"reference": f"Patient/{patient['id']}"},
+        "subject": {"reference": f"Patient/{patient_id}"},
         "requester": {"reference": "Organization/wcrm"},
         "performer": [{"reference": "Organization/jhzx"}],
         "authoredOn": "2026-12-02T09:30:00+08:00",
     }  # fmt: skip
+
+
+def place_pathology_order(gateway: Gateway, sites: list[tuple[str, int]]) -> tuple[dict, list]:
+    patient = call(gateway, "POST", "/Patient", CLINIC, body=PATIENT).json()
+    order = pathology_order(patient["id"])
     placed = call(gateway, "POST", "/ServiceRequest", CLINIC, body=order)
     assert placed.status_code == 201, placed.text
     order = placed.json()
