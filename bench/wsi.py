@@ -82,11 +82,18 @@ def start_yilian(work: Path) -> tuple[Server, str, httpx.Client]:
     return Server("Yilian", "YILIAN", proc), f"http://127.0.0.1:{http_port}/dicomweb", client
 
 
-def own_peak_mb(server: Server) -> float:
+def own_mb(server: Server, field: str = "VmHWM") -> float:
+    """The serving process's peak (``VmHWM``) or current (``VmRSS``) resident set, MB."""
     for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def reset_peak(server: Server) -> None:
+    """Start the process's ``VmHWM`` again from its current RSS (proc(5), ``clear_refs`` 5), so
+    that the next reading is the peak of what happens after, not of the start-up."""
+    Path(f"/proc/{server.proc.pid}/clear_refs").write_text("5")
 
 
 def push(server: Server, slide: WrittenSlide) -> float:
@@ -134,19 +141,21 @@ def measure(name: str, start, slide: WrittenSlide, frames: int) -> dict[str, flo
             server = start(work / "orthanc", (PLUGIN,), ())
             root, client = "http://127.0.0.1:18042/dicom-web", httpx.Client(timeout=120)
         try:
-            before = (own_peak_mb(server), server.peak_rss_mb())
+            before = (own_mb(server), server.peak_rss_mb(), own_mb(server, "VmRSS"))
+            reset_peak(server)
             seconds = push(server, slide)
-            after = (own_peak_mb(server), server.peak_rss_mb())
+            after = (own_mb(server), server.peak_rss_mb())
             times = frame_latencies(client, root, slide, frames, check=name == "Yilian")
-            served = (own_peak_mb(server), server.peak_rss_mb())
+            served = (own_mb(server), server.peak_rss_mb())
         finally:
             server.stop()
     return {
         "MB/s": slide.size / 1e6 / seconds,
         "seconds": seconds,
-        "peak RSS before (MB)": before[0],
-        "peak RSS after push (MB)": after[0],
-        "peak RSS after frames (MB)": served[0],
+        "peak RSS of start-up (MB)": before[0],
+        "RSS before push (MB)": before[2],
+        "peak RSS of push (MB)": after[0],
+        "peak RSS push+frames (MB)": served[0],
         "with children before (MB)": before[1],
         "with children after push (MB)": after[1],
         "frame p50 (ms)": statistics.median(times),

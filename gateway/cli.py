@@ -21,6 +21,7 @@ from storage import (
     parse_alliance_file,
 )
 from storage.logs import configure_logging
+from storage.malloc import fix_mmap_threshold
 
 
 def _platform_options(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "serve":
+            fix_mmap_threshold()  # before any thread: what a request frees is given back
             # uvloop (from uvicorn[standard]): less event-loop overhead per HTTP request.
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 return runner.run(serve(settings, args.only or list(ALL_SERVICES)))

@@ -5,7 +5,8 @@ workers, which then live on with init as their parent, holding memory and databa
 connections.  So each worker watches for itself: the pool's initializer starts a daemon thread
 that ends the worker within half a second of its parent's death (when it is re-parented).
 Polling the parent id needs no signal set-up that would tie the workers to one thread of the
-parent (``PR_SET_PDEATHSIG`` fires when the *thread* that forked dies).
+parent (``PR_SET_PDEATHSIG`` fires when the *thread* that forked dies).  Each worker also
+fixes its allocator's mmap threshold (:mod:`storage.malloc`), as ``yilian serve`` does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
+
+from storage.malloc import fix_mmap_threshold
 
 WATCH_SECONDS = 0.5
 
@@ -34,6 +37,7 @@ def worker_pool(
 
 
 def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    fix_mmap_threshold()
     threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
