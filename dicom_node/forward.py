@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dicom_node import transport
-from dicom_node.instances import contexts_for, load
+from dicom_node.instances import contexts_for, outgoing
 from storage import transaction
 from storage.audit import audit
 from storage.dicom import StoredInstance
@@ -96,7 +96,8 @@ def _send(
     try:
         for instance in pending:
             try:
-                status = assoc.send_c_store(load(platform.blobs, instance))
+                with outgoing(platform.blobs, instance, assoc.accepted_contexts) as sendable:
+                    status = assoc.send_c_store(sendable)
             except (ValueError, AttributeError, RuntimeError):
                 continue  # not sendable on this association: counted below
             if status is not None and status.get("Status") in DELIVERED:
