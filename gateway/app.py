@@ -4,6 +4,7 @@ app) plug in here."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +28,7 @@ from gateway.auth import routes as auth_routes
 from gateway.auth.tokens import KeyRing
 from gateway.dicomweb import routes as dicomweb_routes
 from gateway.dicomweb import workitems as dicomweb_workitems
-from gateway.errors import HttpError
+from gateway.errors import HttpError, ServiceUnavailable
 from gateway.fhir import routes as fhir_routes
 from gateway.fhir import websocket as fhir_websocket
 from gateway.fhir.catalogue import publish_catalogue
@@ -40,7 +41,10 @@ from gateway.indicators.measures import publish_measures
 from gateway.unhandled import AnswerUnhandled
 from gateway.viewer import site as viewer_site
 from gateway.workflow.capacity import publish_capacity
+from storage.errors import StorageError
 from storage.platform import Platform
+
+log = logging.getLogger("yilian.http")
 
 REQUESTS = Counter("yilian_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("yilian_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -138,6 +142,15 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError) -> Response:
         return error(request, exc.status, exc.message, exc.headers, exc.problems)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> Response:
+        """A database or object store that cannot take the work now (down, locked, full) is
+        a 503 on every route: the client tries again; the transaction rolled back."""
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.warning("storage unavailable", extra={"route": route, "error": type(exc).__name__})
+        refused = ServiceUnavailable("storage unavailable, try again later")
+        return error(request, refused.status, refused.message, refused.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:

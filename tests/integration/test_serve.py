@@ -41,11 +41,16 @@ class Running:
     mllp: int
 
 
-def start(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Running:
+def start(
+    tmp: Path, *extra: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> Running:
+    """``yilian serve --demo`` with its data in ``tmp/data``; ``prefix``: the command it runs
+    under (an ``unshare`` giving it a mount of its own)."""
     ports = {name: free_port() for name in ("http", "dicom", "mllp")}
     log = tmp / "yilian.log"
     proc = subprocess.Popen(
         [
+            *prefix,
             YILIAN,
             "serve",
             "--demo",
