@@ -14,15 +14,19 @@ Run as root from the repository (``apt-get install orthanc orthanc-dicomweb dcmt
 
     .venv/bin/python bench/wsi.py [--width 49152] [--frames 500] [--skip-orthanc]
 
-Last measured on the 2-core reference machine, shared (load 3-8; 982 MB slide, 6 levels, 36,858
-tiles; Orthanc 1.10.1 with DICOMweb 1.7, 20 frames — it reads the whole instance per frame):
-    push                     Yilian 123 MB/s (8.0 s)   Orthanc 111 MB/s (8.9 s)
-    peak RSS, serving process Yilian 334 MB before the push, 334 MB after it and after the
-                             frames (its worker pools: 927 MB with them, unchanged);
-                             Orthanc 32 MB before, 2,852 MB after
-    single frame             Yilian p50 10.9 ms, p95 20.3 ms   Orthanc p50 1,111 ms, p95 5,104 ms
-Before the fixes of this bench's commit, the same push was aborted by Yilian (the frame index
-of the 736 MB level took minutes to build; DCMTK: "Peer aborted Association").
+Last measured on the 2-core reference machine, shared (load 2-3), 2026-12-03 (982 MB slide, 6
+levels, 36,858 tiles; Orthanc 1.10.1 with DICOMweb 1.7, 20 frames — it reads the whole
+instance per frame):
+    push                        Yilian 137 MB/s (7.2 s)   Orthanc 120 MB/s (8.2 s)
+    RSS of the serving process  Yilian 272 MB before the push, peak during it 288 MB (start-up
+                                peak 288 MB; its worker pools: 729 MB with them, unchanged);
+                                Orthanc 32 MB before, peak 2,851 MB during, 3,950 MB after frames
+    single frame                Yilian p50 8.7 ms, p95 12.7 ms   Orthanc p50 1,087 ms, p95 7,920 ms
+The process was at 309 MB before the push and 327 MB during it until ``yilian serve`` fixed
+glibc's mmap threshold (``storage.malloc``: memory freed by threads, an Argon2 hash of a login
+among them, stayed with the process) and logins hashed with 19 MiB instead of 64 MiB.
+Before the fixes of this bench's first commit, the same push was aborted by Yilian (the frame
+index of the 736 MB level took minutes to build; DCMTK: "Peer aborted Association").
 """
 
 from __future__ import annotations
