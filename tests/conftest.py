@@ -23,7 +23,7 @@ from storage import import_alliance_file, open_platform
 from storage.blobs import BlobStore, FileBlobStore, S3BlobStore
 from storage.db import create_db_engine, migrate, session_factory
 from storage.settings import Settings
-from tests.servers import SeaweedS3, drain_outbox, postgres_cluster
+from tests.servers import PostgresServer, SeaweedS3, drain_outbox, postgres_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_ALLIANCE = REPO / "examples" / "jinhua-alliance.yaml"
@@ -38,9 +38,15 @@ settings.load_profile(os.environ.get("YILIAN_FUZZ", "suite"))
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    with postgres_cluster() as url:
-        yield url
+def postgres() -> Iterator[PostgresServer]:
+    """The suite's PostgreSQL cluster (a test may restart it: same port, same data)."""
+    with postgres_cluster() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres: PostgresServer) -> str:
+    return postgres.url
 
 
 @pytest.fixture(scope="session")

@@ -154,12 +154,12 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """Yield the URL of a superuser connection to a fresh cluster on a free port."""
+def postgres_cluster() -> Iterator[PostgresServer]:
+    """A fresh cluster on a free port, started (``url``: a superuser connection)."""
     server = PostgresServer()
     try:
         server.start()
-        yield server.url
+        yield server
     finally:
         server.close()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pydicom
 import pytest
 from hl7.client import MLLPClient
 from sqlalchemy import func, select
@@ -24,8 +25,9 @@ from storage.models import OutboxEvent, OutboxState
 from tests.conftest import new_postgres_database
 from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, write_series
+from tests.integration import senders as senders_
 from tests.integration.test_serve import Running, ack_fields, oru, start, wait_until_ready
-from tests.servers import SeaweedS3, wait_for_port
+from tests.servers import PostgresServer, SeaweedS3, wait_for_port
 
 POLL_SECONDS = "120"
 LEASE_SECONDS = 6
@@ -238,3 +240,59 @@ def outbox_states(env: dict[str, str]) -> dict[OutboxState, int]:
     finally:
         engine.dispose()
     return {state: count for state, count in rows}
+
+
+def test_postgresql_restarted_and_s3_stopped_under_load_lose_nothing_and_store_once(
+    topology: dict[str, list[Running]],
+    postgres: PostgresServer,
+    seaweed: SeaweedS3,
+    tmp_path: Path,
+):
+    """A modality, a HIS and a LIS send to both endpoints of their protocol while PostgreSQL
+    restarts (down 5 s) and then S3 stops for 30 s.  Each sender is refused at times and sends
+    again; in the end every item is stored exactly once, and a worker is still woken by
+    NOTIFY (its listening connection came back with the database)."""
+    gateway = topology["http"][0]
+    tokens = [token(g, "his-tx-wsy") for g in topology["http"]]
+    study = Study(accession="FAULTS")
+    files = write_series(study, tmp_path / "ct", 400)
+    senders = [
+        senders_.modality(topology["dicom"], files),
+        senders_.his(topology["http"], tokens),
+        senders_.lis(topology["mllp"]),
+    ]
+
+    def faults() -> None:
+        time.sleep(3)
+        postgres.stop()
+        time.sleep(5)
+        postgres.start()
+        time.sleep(5)
+        seaweed.stop()
+        time.sleep(30)
+        seaweed.start()
+        time.sleep(3)
+
+    began = time.monotonic()
+    senders_.run_through(senders, faults)
+    summaries = map(senders_.summary, senders)
+    print(f"faults, {time.monotonic() - began:.0f} s:", *summaries, sep="\n  ")  # for the note
+    for sender in senders:
+        assert sender.refused, f"{sender.name} never saw the faults"
+        assert sorted(sender.stored) == list(range(len(sender.stored))), sender.name
+    modality, his, lis = (len(s.stored) for s in senders)
+    with fhir(gateway, tokens[0]) as client:
+        found = client.get(f"/Patient?identifier={senders_.FAULT_SYSTEM}|&_summary=count")
+        assert found.json()["total"] == his
+        placed = client.post("/ServiceRequest", json=order(client, "恢复后"))
+        eventually(lambda: tasks_of(client, placed.json()["id"]), seconds=30)
+    stored = httpx.get(
+        f"http://127.0.0.1:{gateway.http}/dicomweb/studies/{study.study_uid}/instances",
+        headers={"Authorization": f"Bearer {tokens[0]}", "Accept": "application/dicom+json"},
+    ).json()
+    sent = {pydicom.dcmread(files[n]).SOPInstanceUID for n in range(modality)}
+    assert {i["00080018"]["Value"][0] for i in stored} == sent
+    with fhir(gateway, token(gateway, "his-jhzx")) as lab:
+        for n in range(lis):
+            found = lab.get(f"/DiagnosticReport?identifier=L-FAULT-{n}&_summary=count")
+            assert found.json()["total"] == 1, n
