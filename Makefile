@@ -25,11 +25,11 @@ $(FONT): | $(BIN)/yilian
 	$(BIN)/python -m gateway.reports.fonts
 
 # The OHIF viewer (npm @ohif/app, pinned in gateway/viewer/fetch.py): its dist/, relocated to
-# /viewer/ and precompressed; fetched again only when the pinned version changes.
-OHIF_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' gateway/viewer/fetch.py)
+# /viewer/ and precompressed; fetched again only when the pinned version or the relocation
+# changes (the stamp names both: fetch.py does nothing when they match).
 OHIF := gateway/viewer/ohif/.yilian-ohif-version
 $(OHIF): gateway/viewer/fetch.py | $(BIN)/yilian
-	@grep -qx '$(OHIF_VERSION)' $@ 2>/dev/null || $(BIN)/python -m gateway.viewer.fetch
+	$(BIN)/python -m gateway.viewer.fetch
 	@touch $@
 
 $(WEBAPP_MODULES): $(WEBAPP)/package.json $(WEBAPP)/package-lock.json

@@ -249,10 +249,10 @@ def router(platform: Platform) -> APIRouter:
     ) -> Response:
         require(requester, "r")
         numbers = wado.parse_frame_numbers(frames)
-        want = wado.frame_request(parse_accept(request.headers.get("accept")))
+        wanted = wado.frame_requests(parse_accept(request.headers.get("accept")))
         run = lookup(requester, "WADO-RS frames", study, series, instance, numbers)
         content_type, body = await run_in_threadpool(
-            run, lambda refs: wado.frame_body(blobs, refs[0], numbers, want)
+            run, lambda refs: wado.frame_body(blobs, refs[0], numbers, wanted)
         )
         return Response(body, media_type=content_type)
 

@@ -157,17 +157,28 @@ def _parts(
 class FrameRequest:
     part_type: str
     syntax: str | None  # None: not given
+    q: float = 1.0
 
 
-def frame_request(accept: list[MediaRange]) -> FrameRequest:
+def frame_requests(accept: list[MediaRange]) -> list[FrameRequest]:
+    """Every range of ``Accept`` a frame could be sent as, best first (a client lists several:
+    dicom-microscopy-viewer names JPEG-LS, JPEG 2000, ``application/octet-stream`` with
+    ``transfer-syntax=*`` and JPEG in one header); 406 when none could be."""
+    wanted: list[FrameRequest] = []
     for media in accept:
+        if media.q <= 0:
+            continue
         if media.media_type == MULTIPART:
-            return FrameRequest(media.part_type or OCTET_STREAM, media.transfer_syntax)
-        if media.media_type in ("*/*", "multipart/*"):
-            return FrameRequest(OCTET_STREAM, None)
-        if media.media_type == OCTET_STREAM or media.media_type.startswith("image/"):
-            return FrameRequest(media.media_type, media.transfer_syntax)
-    raise NotAcceptable("frames are offered as multipart/related")
+            wanted.append(
+                FrameRequest(media.part_type or OCTET_STREAM, media.transfer_syntax, media.q)
+            )
+        elif media.media_type in ("*/*", "multipart/*"):
+            wanted.append(FrameRequest(OCTET_STREAM, None, media.q))
+        elif media.media_type == OCTET_STREAM or media.media_type.startswith("image/"):
+            wanted.append(FrameRequest(media.media_type, media.transfer_syntax, media.q))
+    if not wanted:
+        raise NotAcceptable("frames are offered as multipart/related")
+    return wanted
 
 
 def parse_frame_numbers(text: str) -> list[int]:
@@ -180,9 +191,26 @@ def parse_frame_numbers(text: str) -> list[int]:
     return numbers
 
 
-def frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str]:
-    """``(stored|decode, part media type)``: the bytes as stored, or decoded to native pixels;
-    406 when neither is what the client accepts."""
+def frame_mode(ref: InstanceRef, wanted: list[FrameRequest]) -> tuple[str, str]:
+    """``(stored|decode, part media type)``: the bytes as stored, or decoded to native pixels.
+    Of the ranges accepted at the highest quality that can be given, the one naming the stored
+    bytes' own media type (``image/jpeg`` for JPEG tiles) wins, else the first in the client's
+    order; 406 when none can be given."""
+    stored = ref.transfer_syntax_uid
+    own = COMPRESSED_MEDIA.get(stored)
+    offered = [(want, mode) for want in wanted if (mode := _frame_mode(ref, want)) is not None]
+    if not offered:
+        raise NotAcceptable(
+            f"frames are stored as {UID(stored).name}; ask for "
+            f"{own or OCTET_STREAM} or transfer-syntax=*"
+        )
+    best = max(want.q for want, _ in offered)
+    top = [(want, mode) for want, mode in offered if want.q == best]
+    exact = [mode for want, mode in top if want.part_type == own and mode == ("stored", own)]
+    return exact[0] if exact else top[0][1]
+
+
+def _frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str] | None:
     stored = ref.transfer_syntax_uid
     compressed_type = COMPRESSED_MEDIA.get(stored)
     accepts = MediaRange(want.part_type)
@@ -200,14 +228,11 @@ def frame_mode(ref: InstanceRef, want: FrameRequest) -> tuple[str, str]:
         and decodable(stored)
     ):
         return "decode", OCTET_STREAM
-    raise NotAcceptable(
-        f"frames are stored as {UID(stored).name}; ask for "
-        f"{compressed_type or OCTET_STREAM} or transfer-syntax=*"
-    )
+    return None
 
 
 def frame_body(
-    blobs: BlobStore, ref: InstanceRef, numbers: list[int], want: FrameRequest
+    blobs: BlobStore, ref: InstanceRef, numbers: list[int], wanted: list[FrameRequest]
 ) -> tuple[str, bytes]:
     """Content type and body: one part per requested frame, in the order asked.  ``ref`` was
     found with these frame numbers: its ``frames`` are their ranges, in this order."""
@@ -215,7 +240,7 @@ def frame_body(
     missing = [n for n in numbers if n > count]
     if missing:
         raise NotFound(f"frame {missing[0]} does not exist (the instance has {count})")
-    mode, part_type = frame_mode(ref, want)
+    mode, part_type = frame_mode(ref, wanted)
     if mode == "stored":
         assert ref.frames is not None
         frames = [
@@ -254,7 +279,7 @@ def bulk_body(blobs: BlobStore, ref: InstanceRef, path: str) -> tuple[str, bytes
     """A bulk data element as one part; Pixel Data as one part per frame, as stored."""
     if path.lower() == f"{PIXEL_DATA:08x}" and ref.frames is not None:
         numbers = list(range(1, len(ref.frames) + 1))
-        return frame_body(blobs, ref, numbers, FrameRequest(OCTET_STREAM, ANY_SYNTAX))
+        return frame_body(blobs, ref, numbers, [FrameRequest(OCTET_STREAM, ANY_SYNTAX)])
     element = find_bulk(read_full(blobs, ref), path)
     if element is None or element.value is None:
         raise NotFound("no such bulk data in this instance")

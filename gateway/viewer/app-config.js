@@ -5,7 +5,8 @@
 // viewer is opened by the app (a new window, window.opener) or embedded in it (an iframe,
 // window.parent), always from the same origin, and asks that window for its current token at
 // each request — so a refreshed token is used at once, and no token is ever put in a URL or in
-// storage.  The token reaches OHIF's DICOMweb client and its image loader through
+// storage.  The token reaches OHIF's DICOMweb client, its image loader and the microscopy mode's
+// own client (dicom-microscopy-viewer's tiles) through
 // userAuthenticationService.getAuthorizationHeader, set by the extension below.
 //
 // The server decides what may be seen: a study of an organization the person may not see is
@@ -42,10 +43,20 @@
     return null;
   }
 
+  /** The header of the person's login.  Its value is read at each use: OHIF's microscopy mode
+   * builds its DICOMweb client once per slide and keeps the headers object it was given, so a
+   * plain value would send the first token for every later tile, past its expiry. */
   function authorizationHeader() {
     var session = appSession();
-    var token = session && session.accessToken();
-    return token ? { Authorization: 'Bearer ' + token } : undefined;
+    if (!session || !session.accessToken()) return undefined;
+    var header = {};
+    Object.defineProperty(header, 'Authorization', {
+      enumerable: true,
+      get: function () {
+        return 'Bearer ' + (session.accessToken() || '');
+      },
+    });
+    return header;
   }
 
   function showMessage(kind) {

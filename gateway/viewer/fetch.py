@@ -5,8 +5,9 @@ it again does nothing; nothing is fetched at run time.
 
 The build expects to be served from ``/``; it is relocated to ``/viewer/`` here — the chunk
 loader's public path (``__webpack_require__.p``), the page's links and ``window.PUBLIC_URL``,
-the stylesheet's font URL — each rewrite checked, so a new OHIF version that moved them fails
-loudly instead of serving a viewer that cannot load its chunks.  Text assets get a ``.gz``
+the stylesheet's font URL, the path the microscopy mode imports dicom-microscopy-viewer from —
+each rewrite checked, so a new OHIF version that moved them fails loudly instead of serving a
+viewer that cannot load its chunks.  Text assets get a ``.gz``
 beside them, sent to browsers that accept gzip.
 """
 
@@ -26,8 +27,12 @@ VERSION = "3.13.2"
 PREFIX = "/viewer/"
 DIST = Path(__file__).parent / "ohif"
 STAMP = ".yilian-ohif-version"
+# Stamped beside the version: a changed relocation installs the same version again.
+RELOCATION = 2
 COMPRESSED = {".js", ".css", ".wasm", ".json", ".html", ".svg", ".jsonc", ".mjs"}
 PUBLIC_PATH = '__webpack_require__.p = "/";'
+# The app bundle's loader of dicom-microscopy-viewer (a script of its own, not a chunk).
+MICROSCOPY_IMPORT = "window.browserImportFunction('/dicom-microscopy-viewer/"
 # Our index.html names our app-config.js; OHIF's service-worker helper only unregisters
 # workers and then imports from a CDN: it is left out.
 INDEX_DROPPED = (
@@ -41,7 +46,11 @@ def stamp(directory: Path = DIST) -> Path:
 
 def installed(directory: Path = DIST) -> bool:
     marker = stamp(directory)
-    return marker.is_file() and marker.read_text().strip() == VERSION
+    return marker.is_file() and marker.read_text().strip() == _stamped()
+
+
+def _stamped() -> str:
+    return f"{VERSION} relocation {RELOCATION}"
 
 
 def relocate(dist: Path, prefix: str = PREFIX) -> None:
@@ -58,9 +67,14 @@ def relocate(dist: Path, prefix: str = PREFIX) -> None:
     bundles = [p for p in dist.glob("*.js") if PUBLIC_PATH in p.read_text(errors="replace")]
     if not any(p.name.startswith("app.bundle.") for p in bundles):
         raise RuntimeError("OHIF's chunk loader has no public path to relocate: check the version")
+    microscopy = MICROSCOPY_IMPORT.replace("('/", f"('{prefix}")
     for path in bundles:
-        text = path.read_text()
-        path.write_text(text.replace(PUBLIC_PATH, f'__webpack_require__.p = "{prefix}";'))
+        text = path.read_text().replace(PUBLIC_PATH, f'__webpack_require__.p = "{prefix}";')
+        if path.name.startswith("app.bundle."):
+            if MICROSCOPY_IMPORT not in text:
+                raise RuntimeError("OHIF's microscopy import is not as expected: check the version")
+            text = text.replace(MICROSCOPY_IMPORT, microscopy)
+        path.write_text(text)
     for path in dist.glob("*.css"):
         text = path.read_text()
         path.write_text(re.sub(r"url\(/(?!/)", f"url({prefix}", text))
@@ -89,7 +103,7 @@ def install(directory: Path = DIST) -> None:
         (dist / "app-config.js").unlink()  # ours is served in its place
         relocate(dist)
         precompress(dist)
-        (dist / STAMP).write_text(VERSION + "\n")
+        (dist / STAMP).write_text(_stamped() + "\n")
         if directory.exists():
             shutil.rmtree(directory)
         shutil.move(str(dist), directory)

@@ -105,3 +105,54 @@ def test_a_slide_stored_over_stow_rs_is_served_tile_for_tile(
                 f"{instance_path(slide, level)}/frames/{number}", headers={"Accept": TILE}
             )
             assert parts(answer) == [slide.spec.frame(level, number)], (level, number)
+
+
+def _part_type(answer: httpx.Response) -> str:
+    """The Content-Type of the answer's first part."""
+    head = answer.content.split(b"\r\n\r\n", 1)[0].decode()
+    return next(line for line in head.split("\r\n") if line.startswith("Content-Type:"))[14:]
+
+
+def test_a_viewers_list_of_media_types_gets_the_tile_as_stored(
+    gateway: Gateway, slide: WrittenSlide
+) -> None:
+    """dicom-microscopy-viewer names every encoding it decodes in one Accept header (JPEG-LS and
+    JPEG 2000 first, JPEG last): of those equally acceptable, the tile's own, as stored."""
+    pushed = gateway.node.storescu(*slide.files, extra=("-R", "-xy"))
+    assert pushed.returncode == 0, pushed.stderr[-2000:]
+    viewer = ", ".join(
+        [f'multipart/related; type="{kind}"; transfer-syntax=1.2.840.10008.1.2.4.{ts}'
+         for kind, ts in (("image/jls", 80), ("image/jls", 81), ("image/jp2", 90),
+                          ("image/jp2", 91), ("image/jpx", 92), ("image/jpx", 93))]
+        + ['multipart/related; type="application/octet-stream"; transfer-syntax=*', TILE]
+    )  # fmt: skip
+    frame = f"{instance_path(slide, 1)}/frames/3"
+    answer = gateway.get(frame, headers={"Accept": viewer})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith('multipart/related; type="image/jpeg"')
+    assert _part_type(answer) == f"image/jpeg; transfer-syntax={JPEG_BASELINE}"
+    assert parts(answer) == [SPEC.frame(1, 3)]
+
+    # A preference by quality is kept: the stored bytes as octet-stream, asked for first.
+    preferred = f'{TILE}; q=0.5, multipart/related; type="application/octet-stream"; ' + (
+        "transfer-syntax=*; q=0.9"
+    )
+    answer = gateway.get(frame, headers={"Accept": preferred})
+    assert _part_type(answer) == f"application/octet-stream; transfer-syntax={JPEG_BASELINE}"
+    assert parts(answer) == [SPEC.frame(1, 3)]
+
+
+def test_only_encodings_the_server_cannot_give_are_not_acceptable(
+    gateway: Gateway, slide: WrittenSlide
+) -> None:
+    pushed = gateway.node.storescu(*slide.files, extra=("-R", "-xy"))
+    assert pushed.returncode == 0, pushed.stderr[-2000:]
+    frame = f"{instance_path(slide, 0)}/frames/1"
+    for accept in (
+        'multipart/related; type="image/jls"; transfer-syntax=1.2.840.10008.1.2.4.80, '
+        'multipart/related; type="image/jp2"; transfer-syntax=1.2.840.10008.1.2.4.90',
+        f"{TILE}; q=0",  # refused by the client itself
+        "application/dicom+json",
+    ):
+        answer = gateway.get(frame, headers={"Accept": accept})
+        assert answer.status_code == 406, (accept, answer.status_code)

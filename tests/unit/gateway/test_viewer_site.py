@@ -15,6 +15,10 @@ from fastapi import FastAPI
 from gateway.viewer import fetch, site
 
 BUNDLE = b'(()=>{__webpack_require__.p = "/";})();' * 50
+APP_BUNDLE = BUNDLE + (
+    b"async function loadModule(m){if(m==='dicom-microscopy-viewer'){"
+    b"await window.browserImportFunction('/dicom-microscopy-viewer/dicomMicroscopyViewer.min.js')}}"
+)
 INDEX = (
     '<!doctype html><html><head><link rel="manifest" href="/manifest.json">'
     f"{fetch.INDEX_DROPPED}"
@@ -27,7 +31,7 @@ INDEX = (
 @pytest.fixture
 def dist(tmp_path: Path) -> Path:
     (tmp_path / "index.html").write_text(INDEX)
-    (tmp_path / "app.bundle.0f6159c501addfe9.js").write_bytes(BUNDLE)
+    (tmp_path / "app.bundle.0f6159c501addfe9.js").write_bytes(APP_BUNDLE)
     (tmp_path / "100.bundle.cb02411ce321d4e4.js").write_bytes(BUNDLE)
     (tmp_path / "app.bundle.css").write_text("@font-face{src:url(/a34f9d1faa5f3315.woff2)}")
     (tmp_path / "0ddf166f7a343eda.wasm").write_bytes(b"\0asm" + bytes(2000))
@@ -58,6 +62,15 @@ def test_the_build_is_relocated_to_viewer(dist: Path):
     for bundle in ("app.bundle.0f6159c501addfe9.js", "100.bundle.cb02411ce321d4e4.js"):
         assert '__webpack_require__.p = "/viewer/";' in (dist / bundle).read_text()
     assert "url(/viewer/a34f9d1faa5f3315.woff2)" in (dist / "app.bundle.css").read_text()
+    # The microscopy mode's viewer library, a script of its own beside the chunks.
+    microscopy = "browserImportFunction('/viewer/dicom-microscopy-viewer/dicomMicroscopyViewer"
+    assert microscopy in (dist / "app.bundle.0f6159c501addfe9.js").read_text()
+
+
+def test_a_build_whose_microscopy_import_moved_is_refused(dist: Path):
+    (dist / "app.bundle.0f6159c501addfe9.js").write_bytes(BUNDLE)
+    with pytest.raises(RuntimeError, match="microscopy import"):
+        fetch.relocate(dist)
 
 
 def test_a_build_of_another_shape_is_refused(dist: Path):
@@ -94,7 +107,7 @@ def test_hashed_bundles_are_cached_and_compressed_a_missing_one_is_404(dist: Pat
     assert wasm.headers["cache-control"].endswith("immutable")
     assert get(dist, "/viewer/app.bundle.css").headers["cache-control"] == "no-cache"
     assert get(dist, "/viewer/999.bundle.0000000000000000.js").status_code == 404
-    assert gzip.decompress((dist / "app.bundle.0f6159c501addfe9.js.gz").read_bytes()) == BUNDLE
+    assert gzip.decompress((dist / "app.bundle.0f6159c501addfe9.js.gz").read_bytes()) == APP_BUNDLE
 
 
 def test_without_the_viewer_the_page_says_how_to_install_it(tmp_path: Path):

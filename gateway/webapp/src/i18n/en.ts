@@ -176,6 +176,7 @@ const en: typeof zhCN = {
     impressionHint: 'Left empty, it is written from the conclusions',
   },
   pathology: {
+    slides: 'Whole-slide images',
     specimens: 'Specimens',
     number: 'Specimen no.',
     site: 'Site',

@@ -174,6 +174,7 @@ export default {
     impressionHint: '留空则按所选诊断生成',
   },
   pathology: {
+    slides: '数字切片',
     specimens: '标本',
     number: '标本号',
     site: '部位',

@@ -103,6 +103,8 @@ export interface ImagingStudy {
   resourceType: 'ImagingStudy'
   /** The Study Instance UID (Yilian's ImagingStudy ids are the UIDs). */
   id: string
+  /** Its modalities (DICOM codes: CT, SM …). */
+  modality?: { system?: string; code?: string }[]
   series?: { uid: string; number?: number; instance?: { uid: string; number?: number }[] }[]
 }
 

@@ -3,7 +3,7 @@
 // organization.  The server matches and limits it to what the person may see.
 export const PAGE_SIZE = 50
 
-export const MODALITIES = ['CT', 'MR', 'DX', 'CR', 'US', 'MG', 'XA', 'NM', 'PT', 'ECG'] as const
+export const MODALITIES = ['CT', 'MR', 'DX', 'CR', 'US', 'MG', 'XA', 'NM', 'PT', 'ECG', 'SM'] as const
 
 // Returned beside QIDO's defaults: StudyDescription, IssuerOfPatientID (the member).
 export const STUDY_FIELDS = ['00081030', '00100021']
