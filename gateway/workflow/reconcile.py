@@ -1,7 +1,9 @@
 """Study ↔ order (检查与申请单对应): a stable study is linked to the order it answers.
 
 - By its AccessionNumber: the one the order carries (given by the HIS, or by Yilian when it had
-  none, and sent to the modality by the worklist).
+  none, and sent to the modality by the worklist) — an order of the study's organization, or
+  one that organization's centre performs: the slides the pathology centre made from a member's
+  specimens and scanned itself, a clinic's patient sent to the lead hospital's CT.
 - Else by a link a person confirmed (``$link``).
 - An ECG recording uploaded as HL7 aECG names its order itself (``$ingest-aecg?order=``).
 - Else, when the patient, modality and date match exactly one open order of the study's
@@ -29,12 +31,12 @@ from gateway.errors import NotFound
 from gateway.fhir.imaging_study import patient_id_system
 from gateway.fhir.storing import store
 from gateway.workflow import ecg_reading, reading
-from gateway.workflow.orders import reading_category
+from gateway.workflow.orders import centre_of, reading_category
 from storage.clinical import reading_milestones, study_links
 from storage.db import transaction
 from storage.dicom import StudyTree
 from storage.exam_codes import order_modality
-from storage.fhir import StoredResource, by_identifier, referencing
+from storage.fhir import StoredResource, all_by_identifier, by_identifier, referencing
 from storage.fhir import store as fhir_store
 from storage.platform import Platform
 from storage.policy import fhir_viewer
@@ -51,9 +53,8 @@ class Match:
 def match(session: Session, tree: StudyTree) -> Match | None:
     study = tree.study
     if study.accession_number:
-        order = by_identifier(session, "ServiceRequest", None, study.accession_number,
-                              owner_org_id=study.org_id)  # fmt: skip
-        if order is not None and _open(order):
+        order = _by_accession(session, study.accession_number, study.org_id)
+        if order is not None:
             return Match(order, True)
     link = study_links.link_of(session, study.study_uid)
     if link is not None and link.confirmed:
@@ -105,6 +106,28 @@ def ecg_order(session: Session, org_id: str, reference: str) -> Match:
     if reading_category(order.content or {}) != "ecg":
         raise NotFound(f"{reference} is not an ECG order")
     return Match(order, True)
+
+
+def _by_accession(session: Session, number: str, org_id: str) -> StoredResource | None:
+    """The open order with this accession number of ``org_id``; else the one open order with it
+    that ``org_id`` may see and performs (its centre reads it)."""
+    own = by_identifier(session, "ServiceRequest", None, number, owner_org_id=org_id)
+    if own is not None and _open(own):
+        return own
+    visible = all_by_identifier(
+        session, "ServiceRequest", None, number, fhir_viewer(session, org_id)
+    )
+    performed = [
+        order for order in visible if _open(order) and _performer(session, order) == org_id
+    ]
+    return performed[0] if len(performed) == 1 else None
+
+
+def _performer(session: Session, order: StoredResource) -> str | None:
+    """The organization whose centre reads ``order``."""
+    category = reading_category(order.content or {})
+    centre = centre_of(session, order, category) if category else None
+    return centre.org_id if centre is not None else None
 
 
 def _open(order: StoredResource) -> bool:

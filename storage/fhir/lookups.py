@@ -51,10 +51,11 @@ def by_identifier(
 
 
 def all_by_identifier(
-    session: Session, resource_type: str, system: str, value: str, viewer: Viewer
+    session: Session, resource_type: str, system: str | None, value: str, viewer: Viewer
 ) -> list[StoredResource]:
-    """Every current resource of the type with this identifier that ``viewer`` may see (the
-    same person registered by several members: a 身份证号 on each member's Patient)."""
+    """Every current resource of the type with this identifier (``system`` None: in any system)
+    that ``viewer`` may see (the same person registered by several members: a 身份证号 on each
+    member's Patient)."""
     statement = _identified(resource_type, system, value, None, viewer)
     return [as_stored(row) for row in session.scalars(statement.order_by(FhirResource.id))]
 

@@ -16,10 +16,12 @@ from tests.servers import drain_outbox
 CANDIDATE = "http://yilian.example/fhir/StructureDefinition/candidate-order"
 
 
-def pushed(gateway: Gateway, tmp_path: Path, study: Study) -> dict:
-    seed(gateway, *write_series(study, tmp_path / study.study_uid, 1, "CT"))
-    publish_stable_study(gateway.node.platform, {"study_uid": study.study_uid, "org_id": "tx-wsy"})
-    found = call(gateway, "GET", f"/ImagingStudy/{study.study_uid}", CLINIC)
+def pushed(
+    gateway: Gateway, tmp_path: Path, study: Study, org: str = "tx-wsy", ae: str = "TX_CT1"
+) -> dict:
+    seed(gateway, *write_series(study, tmp_path / study.study_uid, 1, "CT"), org=org, ae=ae)
+    publish_stable_study(gateway.node.platform, {"study_uid": study.study_uid, "org_id": org})
+    found = call(gateway, "GET", f"/ImagingStudy/{study.study_uid}", "his-jhzx")
     assert found.status_code == 200, found.text
     return found.json()
 
@@ -69,4 +71,31 @@ def test_a_study_with_an_unknown_accession_is_listed_not_lost(gateway: Gateway, 
     assert link(gateway, stray, order, "wanglei").status_code == 200  # the reading centre
     unlinked = call(gateway, "GET", "/ImagingStudy?basedon:missing=true", "wanglei").json()
     assert stray.study_uid not in [e["resource"]["id"] for e in unlinked.get("entry", [])]
+    assert state(gateway, order) == "待阅片"
+
+
+def accession_of(gateway: Gateway, order: dict) -> str:
+    current = call(gateway, "GET", f"/ServiceRequest/{order['id']}", CLINIC).json()
+    [number] = [i for i in current["identifier"] if i.get("type", {}).get("coding")]
+    return number["value"]
+
+
+def test_the_performing_centres_modality_links_by_the_members_accession(
+    gateway: Gateway, tmp_path: Path
+):
+    """汤溪's patient is examined on the lead hospital's CT (or its pathology centre scans the
+    slides of a member's specimens): the centre's study carries the member's accession number
+    and answers that order.  The same number from a third member's modality links nothing."""
+    order = place_order(gateway)  # 汤溪's order, read by the lead hospital's imaging centre
+    drain_outbox(gateway.node.platform)
+    number = accession_of(gateway, order)
+    elsewhere = Study(patient=Patient(patient_id="CZ000001"), accession=number)
+    published = pushed(gateway, tmp_path, elsewhere, org="cz-sq", ae="CZSQ_US1")
+    assert "basedOn" not in published
+    assert state(gateway, order) == "待检查"
+
+    at_centre = Study(patient=Patient(patient_id="JH0042"), accession=number)
+    published = pushed(gateway, tmp_path, at_centre, org="jhzx", ae="JHZX_CT1")
+    assert published["basedOn"] == [{"reference": f"ServiceRequest/{order['id']}"}]
+    assert published["subject"]["reference"] == order["subject"]["reference"]
     assert state(gateway, order) == "待阅片"

@@ -68,7 +68,7 @@ def _dump(sessions: sessionmaker[Session]) -> dict[str, list[tuple]]:
 def test_demo_alliance_imports_and_reimport_changes_nothing(sessions):
     first = import_alliance_file(sessions, DEMO_ALLIANCE)
     assert first.created["organizations"] == 9
-    assert first.created["ae_titles"] == 12
+    assert first.created["ae_titles"] == 13
     before = _dump(sessions)
     second = import_alliance_file(sessions, DEMO_ALLIANCE)
     assert not second.changed
