@@ -47,7 +47,9 @@ def association(node_port: int) -> Iterator:
     assoc = ae.associate("127.0.0.1", node_port, ae_title=NODE_AE)
     assert assoc.is_established
     try:
-        yield lambda path: assoc.send_c_store(path).Status
+        # The data set, not the path: in a process running the node, pynetdicom sends a path
+        # as stored, on a context of exactly its transfer syntax (``dicom_node.instances``).
+        yield lambda path: assoc.send_c_store(pydicom.dcmread(path)).Status
     finally:
         assoc.release()
 
