@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Locator, Page
 
 from tests.dcmtk import dcmtk_path
 from tests.dicom_data import Study, write_series
@@ -86,3 +87,15 @@ def task_when_ready(base: str, token: str, order: dict) -> dict:
             return dict(tasks[0])
         assert time.monotonic() < deadline, f"never 待阅片: {tasks}"
         time.sleep(0.5)
+
+
+def row_of(page: Page, task: dict) -> Locator:
+    """The worklist's row of this Task."""
+    return page.locator(f"[data-test=tasks] tbody tr:has([data-task='{task['id']}'])")
+
+
+def claim_from_worklist(page: Page, base: str, task: dict) -> None:
+    """From 阅片工作台, claim the Task and land on its reading page."""
+    page.click("[data-test=menu-worklist]")
+    row_of(page, task).locator("[data-test=claim]").click()
+    page.wait_for_url(f"{base}/app/reading/{task['id']}")

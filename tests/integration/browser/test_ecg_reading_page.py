@@ -18,9 +18,11 @@ from tests.ecg_data import MEASURED, synthetic, twelve_lead
 from tests.integration.browser.conftest import logged_in, no_serious_violations, screenshot
 from tests.integration.browser.reading_setup import (
     accession_of,
+    claim_from_worklist,
     fhir,
     his_token,
     push,
+    row_of,
     task_when_ready,
 )
 from tests.integration.test_serve import Running
@@ -93,10 +95,8 @@ def test_a_cardiologist_measures_lead_ii_picks_the_conclusion_and_signs(
     page, task = watched, recorded["task"]
     logged_in(page, base, "hexin")
     page.click("[data-test=menu-worklist]")
-    row = page.locator(f"[data-test=tasks] tbody tr:has([data-task='{task['id']}'])")
-    expect(row.locator("[data-test=state]")).to_have_text("待阅片")
-    row.locator("[data-test=claim]").click()
-    page.wait_for_url(f"{base}/app/reading/{task['id']}")
+    expect(row_of(page, task).locator("[data-test=state]")).to_have_text("待阅片")
+    claim_from_worklist(page, base, task)
 
     chart = page.locator("[data-test=ecg-chart]")
     expect(chart.locator("polyline.lead")).to_have_count(12)

@@ -15,7 +15,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.browser.conftest import logged_in, no_serious_violations, screenshot
-from tests.integration.browser.reading_setup import fhir, his_token, task_when_ready
+from tests.integration.browser.reading_setup import (
+    claim_from_worklist,
+    fhir,
+    his_token,
+    task_when_ready,
+)
 from tests.integration.fhir.test_pathology_specimens import pathology_order, specimen
 from tests.integration.test_serve import Running
 
@@ -128,10 +133,7 @@ def test_specimens_tracked_one_rejected_the_other_read_and_verified(
     # 王磊 reads the case: the order's specimens, the sections, a CK result on the antrum.
     task = task_when_ready(base, ordered["token"], ordered["order"])
     switch_to(page, base, "wanglei")
-    page.click("[data-test=menu-worklist]")
-    tasks = page.locator(f"[data-test=tasks] tbody tr:has([data-task='{task['id']}'])")
-    tasks.locator("[data-test=claim]").click()
-    page.wait_for_url(f"{base}/app/reading/{task['id']}")
+    claim_from_worklist(page, base, task)
     listed = page.locator("[data-test=order-specimens]")
     expect(listed.locator(f"[data-specimen='{margin['id']}']")).to_contain_text("已拒收")
     expect(listed.locator(f"[data-specimen='{stomach['id']}']")).to_contain_text("已接收")

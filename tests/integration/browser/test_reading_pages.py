@@ -27,7 +27,13 @@ from tests.integration.browser.conftest import (
     no_serious_violations,
     screenshot,
 )
-from tests.integration.browser.reading_setup import fhir, his_token, ready_task
+from tests.integration.browser.reading_setup import (
+    claim_from_worklist,
+    fhir,
+    his_token,
+    ready_task,
+    row_of,
+)
 from tests.integration.test_serve import Running
 
 FINDINGS = "脑实质内未见异常密度影，脑室系统未见扩大。"
@@ -44,11 +50,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def task(served: Running, base: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return ready_task(served, base, tmp_path_factory.mktemp("ct"))
-
-
-def row_of(page: Page, task: dict):
-    """The table row of this Task."""
-    return page.locator(f"[data-test=tasks] tbody tr:has([data-task='{task['id']}'])")
 
 
 def test_another_reader_cannot_claim_what_one_holds(browser: Browser, base: str, task: dict):
@@ -256,9 +257,7 @@ def test_a_reader_shows_the_patients_id_number_then_hides_it(
     third = ready_task(served, base, tmp_path / "ct", f"Patient/{patient['id']}")
     page = watched
     logged_in(page, base, "wanglei")
-    page.click("[data-test=menu-worklist]")
-    row_of(page, third).locator("[data-test=claim]").click()
-    page.wait_for_url(f"{base}/app/reading/{third['id']}")
+    claim_from_worklist(page, base, third)
     value = page.locator("[data-test=summary] [data-test=identity-value]")
     toggle = page.locator("[data-test=summary] [data-test=identity-toggle]")
     expect(value).to_have_text("330702********1232")

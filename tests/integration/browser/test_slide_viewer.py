@@ -21,7 +21,13 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.dcmtk import dcmtk_path
 from tests.integration.browser.conftest import ARTIFACTS, TOKEN_SECONDS, logged_in, screenshot
-from tests.integration.browser.reading_setup import accession_of, fhir, his_token, task_when_ready
+from tests.integration.browser.reading_setup import (
+    accession_of,
+    claim_from_worklist,
+    fhir,
+    his_token,
+    task_when_ready,
+)
 from tests.integration.browser.test_study_browser import OHIF
 from tests.integration.fhir.test_pathology_specimens import pathology_order, specimen
 from tests.integration.test_serve import Running
@@ -145,10 +151,7 @@ def test_the_pathologist_reads_the_case_beside_its_slide(
 ):
     slide: WrittenSlide = case["slide"]
     logged_in(page, base, "wanglei")
-    page.click("[data-test=menu-worklist]")
-    row = page.locator(f"[data-test=tasks] tbody tr:has([data-task='{case['task']['id']}'])")
-    row.locator("[data-test=claim]").click()
-    page.wait_for_url(f"{base}/app/reading/{case['task']['id']}")
+    claim_from_worklist(page, base, case["task"])
     frame = page.locator("[data-test=slides] [data-test=viewer-frame]")
     expect(frame).to_have_attribute("data-mode", "microscopy")
     expect(frame).to_have_attribute(
