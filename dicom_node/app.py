@@ -60,6 +60,7 @@ def build_ae(
     ae = RegistryAE(platform.settings.ae_title, platform.sessions)
     ae.require_called_aet = True
     ae.maximum_pdu_size = 0  # no limit on what we receive
+    ae.maximum_associations = platform.settings.dicom_max_associations
     ae.add_supported_context(Verification)
     for context in AllStoragePresentationContexts:
         # Both roles: a modality pushes (SCU), a C-GET requestor receives (SCP).

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="how long a worker holds the events it claimed: those of a worker that died "
         "are taken up by another once this has passed (longer than any handler runs)",
     )
+    dicom_max_associations: int = Field(
+        64,
+        ge=1,
+        description="associations the DICOM node serves at once; one more is rejected as "
+        "transient (local limit exceeded) and the modality retries",
+    )
     dicom_ingest_processes: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 4),
         ge=0,

@@ -124,6 +124,7 @@ def start_node(
     *,
     imported: bool = False,
     ingest_processes: int = 0,
+    max_associations: int | None = None,
 ) -> RunningNode:
     settings = Settings(
         data_dir=tmp,
@@ -131,6 +132,8 @@ def start_node(
         object_store_url=object_store_url,
         ae_title=NODE_AE,
     )
+    if max_associations is not None:
+        settings.dicom_max_associations = max_associations
     platform = open_platform(settings)
     if not imported:
         import_alliance_file(platform.sessions, DEMO_ALLIANCE)
@@ -156,7 +159,12 @@ def node(tmp_path: Path, database_url: str, blob_store_url: str) -> Iterator[Run
 
 
 def start_demo_node(
-    tmp: Path, demo_sqlite: Path, object_store_url: str | None = None, *, ingest_processes: int = 0
+    tmp: Path,
+    demo_sqlite: Path,
+    object_store_url: str | None = None,
+    *,
+    ingest_processes: int = 0,
+    max_associations: int | None = None,
 ) -> RunningNode:
     """A node on a copy of the demo database (``tmp/yilian.db``), objects in ``tmp/objects``
     unless another store is named."""
@@ -167,6 +175,7 @@ def start_demo_node(
         object_store_url or (tmp / "objects").as_uri(),
         imported=True,
         ingest_processes=ingest_processes,
+        max_associations=max_associations,
     )
 
 
