@@ -1,6 +1,6 @@
 """One unit of work for a route: the work runs in a database transaction, or for a read in a
-read-only session answered once its access records are committed; storage that cannot be
-reached is a 503 (the client tries again), never a 500."""
+read-only session answered once its access records are committed.  Storage that cannot be
+reached raises :class:`storage.StorageError`, which the app answers with 503 on every route."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from fastapi import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.errors import ServiceUnavailable
 from gateway.fhir.outcome import FHIR_JSON
-from storage import StorageError
 from storage.db import transaction
 from storage.json_codec import dump_bytes
 from storage.platform import Platform
@@ -22,11 +20,8 @@ T = TypeVar("T")
 
 
 def run_in_transaction(platform: Platform, work: Callable[[Session], T]) -> T:
-    try:
-        with transaction(platform.sessions) as session:
-            return work(session)
-    except StorageError as exc:
-        raise ServiceUnavailable("storage unavailable, try again later") from exc
+    with transaction(platform.sessions) as session:
+        return work(session)
 
 
 async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Response:
@@ -38,11 +33,8 @@ async def json_answer(platform: Platform, work: Callable[[Session], Any]) -> Res
 async def audited_read(platform: Platform, work: Callable[[Session], T]) -> T:
     """``work`` in a read-only session, its result once the audit log has committed its
     access records."""
-    try:
-        body, pending = await run_in_threadpool(platform.audit.read, work)
-        await pending
-    except StorageError as exc:
-        raise ServiceUnavailable("storage unavailable, try again later") from exc
+    body, pending = await run_in_threadpool(platform.audit.read, work)
+    await pending
     return body
 
 

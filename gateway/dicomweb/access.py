@@ -11,9 +11,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from gateway.auth.tokens import Requester
-from gateway.errors import Forbidden, ServiceUnavailable
+from gateway.errors import Forbidden
 from storage.audit import Pending, audit
-from storage.errors import StorageError
 from storage.platform import Platform
 from storage.policy import StudyAccess, study_access
 
@@ -37,7 +36,7 @@ def audited(
 ) -> tuple[T, Pending]:
     """Run ``work(session, studies seen)`` -> ``(result, outcome, audited entities)`` in a
     read-only session and submit the access record: nothing of the result may leave before
-    :func:`confirm` of the returned pending record."""
+    the returned pending record is confirmed (``wait``)."""
 
     def read(session: Session) -> T:
         result, outcome, entities = work(session, study_access(session, requester.org_id))
@@ -52,10 +51,7 @@ def audited(
         )
         return result
 
-    try:
-        return platform.audit.read(read)
-    except StorageError as exc:
-        raise ServiceUnavailable("storage unavailable, try again later") from exc
+    return platform.audit.read(read)
 
 
 def answered(
@@ -66,13 +62,5 @@ def answered(
 ) -> T:
     """:func:`audited`, returned once the access record is committed."""
     result, pending = audited(platform, requester, action, work)
-    confirm(pending)
+    pending.wait()
     return result
-
-
-def confirm(pending: Pending) -> None:
-    """Return once the access record is committed (503 when it cannot be)."""
-    try:
-        pending.wait()
-    except StorageError as exc:
-        raise ServiceUnavailable("storage unavailable, try again later") from exc

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.dicomweb import openapi, qido, render, stow, wado
-from gateway.dicomweb.access import answered, audited, confirm, require
+from gateway.dicomweb.access import answered, audited, require
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
 from storage.dicom import (
@@ -96,7 +96,7 @@ def router(platform: Platform) -> APIRouter:
                     raise NotFound("no such study, series or instance")
                 return answer(refs)
             finally:
-                confirm(pending)
+                pending.wait()
 
         return run
 

@@ -1,11 +1,12 @@
 """What every FHIR route shares: the platform, the validator, and the two ways a route reaches
 storage — an audited read that answers only what the requester may see (read-only, answered
 after the audit log commits its record), and a write in one transaction.  Storage that cannot
-be reached, the audit log included, is a 503 (the client tries again), never a 500."""
+be reached, the audit log included, raises :class:`storage.StorageError`: the app's handler
+answers 503 (the client tries again), never a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -13,11 +14,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.tokens import Requester
-from gateway.errors import Gone, NotFound, ServiceUnavailable
+from gateway.errors import Gone, NotFound
 from gateway.fhir import interactions
 from gateway.fhir.validator import Validator
 from storage.db import transaction
-from storage.errors import StorageError
 from storage.fhir import StoredResource
 from storage.fhir import store as fhir_store
 from storage.platform import Platform
@@ -49,7 +49,7 @@ class Fhir:
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """``work`` in one write transaction, off the event loop."""
-        return await unavailable_as_503(run_in_threadpool(self.run, work))
+        return await run_in_threadpool(self.run, work)
 
     async def access(
         self,
@@ -127,11 +127,4 @@ class Fhir:
             await pending
             return result
 
-        return await unavailable_as_503(answered())
-
-
-async def unavailable_as_503(pending: Awaitable[T]) -> T:
-    try:
-        return await pending
-    except StorageError as exc:
-        raise ServiceUnavailable("storage unavailable, try again later") from exc
+        return await answered()

@@ -15,7 +15,7 @@ from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, PreconditionFailed
 from gateway.fhir import bundle, interactions, openapi, search
-from gateway.fhir.context import Fhir, unavailable_as_503
+from gateway.fhir.context import Fhir
 from gateway.fhir.http import (
     check_format,
     fhir_json,
@@ -66,7 +66,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
                 bundle.batch_response,
                 entries, fhir.run, fhir.read_now, requester, fhir.checked, prepare,
             )  # fmt: skip
-        answer = await unavailable_as_503(run_in_threadpool(work))
+        answer = await run_in_threadpool(work)
         return fhir_json(answer)
 
     @api.post("/{resource_type}", openapi_extra=openapi.RESOURCE)
