@@ -3,7 +3,8 @@
 pynetdicom rejects an association whose calling AE title is not in ``require_calling_aet`` with
 result "rejected-permanent", source "service-user", reason 3 "calling AE title not recognised".
 Here that list is the registry's, re-read at most every few seconds, so titles added through the
-API take effect without a restart.
+API take effect without a restart.  Its server copies the supported contexts for each
+association cheaply (``accepted_contexts``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from pynetdicom import AE
+from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from dicom_node.accepted_contexts import SharedUIDContexts
 from storage import DatabaseUnavailable, transaction
 from storage.registry import RegisteredAE, registered_ae_titles
 
@@ -48,6 +52,12 @@ class RegistryAE(AE):
         """Forget the cached titles: the next association reads the registry again."""
         with self._lock:
             self._loaded_at = float("-inf")
+
+    def start_server(self, *args: Any, **kwargs: Any) -> ThreadedAssociationServer | None:
+        server = super().start_server(*args, **kwargs)
+        if server is not None:
+            server.contexts = SharedUIDContexts(server.contexts)
+        return server
 
     @property  # type: ignore[override]
     def require_calling_aet(self) -> list[str]:
