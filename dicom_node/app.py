@@ -33,6 +33,13 @@ log = logging.getLogger("yilian.dicom")
 # Received data sets go straight to a temporary file (with a file meta header) instead of
 # memory: an instance of any size costs a fixed amount of RAM.
 _config.STORE_RECV_CHUNKED_DATASET = True
+# pynetdicom's own logging stays at WARNING (storage/logs.py), but its standard event handlers
+# and its dumps of every query and answer identifier (patients' names and IDs) are built before
+# the level is checked: about a tenth of a worklist answer's cost, and identifiers must never
+# be formatted for a log.  Associations and refusals are logged by the node itself.
+_config.LOG_HANDLER_LEVEL = "none"
+_config.LOG_REQUEST_IDENTIFIERS = False
+_config.LOG_RESPONSE_IDENTIFIERS = False
 
 QUERY_RETRIEVE = (
     PatientRootQueryRetrieveInformationModelFind,
