@@ -2,7 +2,8 @@
 
 A CT-heavy dataset (CT series of 512x512 slices, some large DX images, ECG waveforms) is pushed
 by DCMTK's ``storescu`` at concurrency 1 and 4 (one storescu process per share of the studies)
-to Yilian on its embedded defaults (SQLite + filesystem, ``yilian serve --only dicom``) and to
+to Yilian on its embedded defaults (SQLite + filesystem; ``yilian serve --demo`` with every
+service, as ``make run`` starts it, or ``--topology dicom`` for ``--only dicom``) and to
 Orthanc from Debian (default SQLite + filesystem storage).  Both run in a network namespace that
 has only the loopback interface (Orthanc 1.10 cannot bind to loopback alone), with their clients.
 Printed: instances/s and MB/s per system and concurrency (median of the repeats), the ratio,
@@ -11,9 +12,19 @@ and Yilian's peak RSS after a small and after the full push.
 Run as root from the repository (``apt-get install orthanc dcmtk`` first):
 
     .venv/bin/python bench/dicom_ingest.py [--ct-studies 5] [--slices 300] [--repeats 3]
+        [--topology default|dicom]
 
-Last measured on the 2-core reference machine (1,540 instances / 961 MB; two runs with
---repeats 1, Orthanc 1.10.1):
+Measured on the 2-core reference machine, 2026-12-03, the default topology (every service in
+one ``yilian serve``), after the association and delayed-ACK fixes of ``dicom_node``, one repeat,
+Orthanc 1.10.1:
+    1,540 instances / 961 MB: concurrency 1: Yilian 50.3 inst/s (31.4 MB/s), Orthanc 20.0 inst/s
+                              (12.5 MB/s), ratio 2.51x; concurrency 4: Yilian 82.2 inst/s
+                              (51.3 MB/s), Orthanc 51.4 inst/s (32.1 MB/s), ratio 1.60x;
+                              peak RSS with workers 715-732 MB (every service)
+    640 instances / 489 MB (--ct-studies 3 --slices 200): ratio 3.40x at 1, 1.79x at 4
+Targets (issue 20): >= 3x at 1 (met on the smaller set only), >= 1.5x at 4 (met).
+
+Earlier, ``--only dicom`` (1,540 instances / 961 MB; two runs with --repeats 1):
     concurrency 1: Yilian 56.2 / 49.1 inst/s (35.1 / 30.6 MB/s), Orthanc 17.1 / 17.6 inst/s,
                    ratio 3.29x / 2.79x
     concurrency 4: Yilian 66.9 / 86.3 inst/s (41.8 / 53.9 MB/s), Orthanc 43.1 / 43.7 inst/s,
@@ -131,16 +142,18 @@ class Server:
             self.proc.wait(10)
 
 
-def yilian_dicom(data: Path, port: int = PORT, prefix: tuple[str, ...] = tuple(IN_NS)) -> Server:
-    """``yilian serve --only dicom`` on its embedded defaults in ``data``, once it answers C-ECHO
-    (inside the namespace by default)."""
+def yilian_dicom(
+    data: Path, port: int = PORT, prefix: tuple[str, ...] = tuple(IN_NS), *, alone: bool = True
+) -> Server:
+    """``yilian serve --only dicom`` (``alone``; else every service, as ``make run`` starts it)
+    on its embedded defaults in ``data``, once it answers C-ECHO (inside the namespace by
+    default)."""
     command = [
         *prefix,
         YILIAN,
         "serve",
         "--demo",
-        "--only",
-        "dicom",
+        *(("--only", "dicom") if alone else ()),
         "--data-dir",
         str(data),
         "--host",
@@ -158,6 +171,10 @@ def yilian_dicom(data: Path, port: int = PORT, prefix: tuple[str, ...] = tuple(I
 
 def start_yilian(work: Path) -> Server:
     return yilian_dicom(work)
+
+
+def start_yilian_whole(work: Path) -> Server:
+    return yilian_dicom(work, alone=False)
 
 
 def start_orthanc(
@@ -236,7 +253,15 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-orthanc", action="store_true")
+    parser.add_argument(
+        "--topology",
+        choices=("default", "dicom"),
+        default="default",
+        help="default: every service in one yilian serve, as make run starts it; "
+        "dicom: yilian serve --only dicom",
+    )
     args = parser.parse_args()
+    start = start_yilian_whole if args.topology == "default" else start_yilian
     (REPO / "var").mkdir(exist_ok=True)
     studies = build_dataset(REPO / "var" / "bench-dataset", args.ct_studies, args.slices)
     files = [p for s in studies for p in s]
@@ -244,9 +269,9 @@ def main() -> int:
     print(f"dataset: {len(files)} instances, {total_mb:.0f} MB, {len(studies)} studies")
     ensure_netns(NETNS)
 
-    _, _, small_rss = measure(start_yilian, studies[:1], 1, 1)
+    _, _, small_rss = measure(start, studies[:1], 1, 1)
     for concurrency in (1, 4):
-        ours = measure(start_yilian, studies, concurrency, args.repeats)
+        ours = measure(start, studies, concurrency, args.repeats)
         line = (
             f"concurrency {concurrency}: Yilian {ours[0]:6.1f} inst/s {ours[1]:6.1f} MB/s"
             f" (peak RSS with workers {ours[2]:.0f} MB; {small_rss:.0f} MB after one study)"
