@@ -30,7 +30,7 @@ def test_the_copy_equals_the_original_and_changing_it_leaves_the_original() -> N
     ct.context_id, ct.result, ct.scp_role = 1, 0, False
     ct.transfer_syntax.clear()
     original = next(c for c in supported if c.abstract_syntax == CTImageStorage)
-    assert original.context_id is None and original.result is None and original.scp_role
+    assert (original.context_id, original.result, original.scp_role) == (None, None, True)
     assert len(original.transfer_syntax) == len(ALL_TRANSFER_SYNTAXES)
     assert all(a is not b for a, b in zip(copied, supported, strict=True))
     # The UIDs themselves are shared, not remade (remaking them is the cost avoided).
