@@ -16,10 +16,11 @@ Run as root from the repository (``apt-get install orthanc dcmtk`` first):
 
 Measured on the 2-core reference machine, 2026-12-03, the default topology (every service in
 one ``yilian serve``), after the association and delayed-ACK fixes of ``dicom_node``, one repeat,
-Orthanc 1.10.1:
-    1,540 instances / 961 MB: concurrency 1: Yilian 50.3 inst/s (31.4 MB/s), Orthanc 20.0 inst/s
-                              (12.5 MB/s), ratio 2.51x; concurrency 4: Yilian 82.2 inst/s
-                              (51.3 MB/s), Orthanc 51.4 inst/s (32.1 MB/s), ratio 1.60x;
+Orthanc 1.10.1, two runs:
+    1,540 instances / 961 MB: concurrency 1: Yilian 50.3 / 50.9 inst/s (31.4 / 31.8 MB/s),
+                              Orthanc 20.0 / 17.5 inst/s (12.5 / 10.9 MB/s), ratio 2.51x / 2.91x;
+                              concurrency 4: Yilian 82.2 / 80.5 inst/s (51.3 / 50.3 MB/s),
+                              Orthanc 51.4 / 51.2 inst/s (32.1 / 32.0 MB/s), ratio 1.60x / 1.57x;
                               peak RSS with workers 715-732 MB (every service)
     640 instances / 489 MB (--ct-studies 3 --slices 200): ratio 3.40x at 1, 1.79x at 4
 Targets (issue 20): >= 3x at 1 (met on the smaller set only), >= 1.5x at 4 (met).
