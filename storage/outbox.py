@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Row, and_, event, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from storage.db import add_rows, transaction
 from storage.models import OutboxEvent, OutboxState
@@ -83,22 +83,45 @@ def claim(
     lease: timedelta = timedelta(minutes=5),
     topics: list[str] | None = None,
 ) -> list[ClaimedEvent]:
+    """Up to ``limit`` events to run: those whose lease ran out (their worker died) first,
+    then the pending ones that are due, oldest first.  Each half is one indexed walk that stops
+    after ``limit`` rows, so a claim costs the same behind a backlog of any length (one query
+    with both conditions OR-ed had the database collect and sort every pending event)."""
     now = datetime.now(UTC)
-    claimable = or_(
-        and_(OutboxEvent.state == OutboxState.PENDING, OutboxEvent.available_at <= now),
-        and_(OutboxEvent.state == OutboxState.RUNNING, OutboxEvent.locked_until < now),
-    )
+    expired = and_(OutboxEvent.state == OutboxState.RUNNING, OutboxEvent.locked_until < now)
+    due = and_(OutboxEvent.state == OutboxState.PENDING, OutboxEvent.available_at <= now)
+    with transaction(sessions) as session:
+        rows = _take(session, expired, OutboxEvent.locked_until, limit, lease, now, topics)
+        if len(rows) < limit:
+            rows += _take(
+                session, due, OutboxEvent.available_at, limit - len(rows), lease, now, topics
+            )
+    return sorted((ClaimedEvent(*row) for row in rows), key=lambda e: e.id)
+
+
+def _take(
+    session: Session,
+    claimable: ColumnElement[bool],
+    oldest: InstrumentedAttribute[Any],
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+    topics: list[str] | None,
+) -> list[Row[Any]]:
+    """Lease up to ``limit`` events matching ``claimable``, ordered by ``oldest`` (on
+    PostgreSQL skipping rows other workers are claiming).  The rows are chosen and leased in
+    one statement, under the subquery's row locks on PostgreSQL and the single writer on
+    SQLite, so the update needs no second look at ``claimable``: with it, SQLite walked
+    every pending event's index entry to apply it."""
     candidates = select(OutboxEvent.id).where(claimable)
     if topics is not None:
         candidates = candidates.where(OutboxEvent.topic.in_(topics))
     candidates = (
-        candidates.order_by(OutboxEvent.available_at, OutboxEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        candidates.order_by(oldest, OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)
     )
     statement = (
         update(OutboxEvent)
-        .where(OutboxEvent.id.in_(candidates.scalar_subquery()), claimable)
+        .where(OutboxEvent.id.in_(candidates.scalar_subquery()))
         .values(
             state=OutboxState.RUNNING,
             attempts=OutboxEvent.attempts + 1,
@@ -108,9 +131,7 @@ def claim(
         .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.attempts)
         .execution_options(synchronize_session=False)
     )
-    with transaction(sessions) as session:
-        rows = session.execute(statement).all()
-    return sorted((ClaimedEvent(*row) for row in rows), key=lambda e: e.id)
+    return list(session.execute(statement).all())
 
 
 def complete(sessions: sessionmaker[Session], event_id: int) -> None:

@@ -217,6 +217,22 @@ def test_outbox_lease_expiry_lets_another_worker_take_over(sessions):
     assert second[0].attempts == 2
 
 
+def test_a_claim_takes_a_dead_workers_events_then_the_oldest_due(sessions):
+    with transaction(sessions) as session:
+        for i in range(3):
+            enqueue(session, "t", {"i": i})
+    abandoned = claim(sessions, limit=1, lease=timedelta(seconds=-1))  # its worker died
+    with transaction(sessions) as session:
+        enqueue(session, "t", {"i": 3}, delay=timedelta(hours=1))
+        enqueue(session, "t", {"i": 4})
+        overdue = session.scalar(select(func.max(OutboxEvent.id)))
+        session.get(OutboxEvent, overdue).available_at -= timedelta(days=1)
+    first = claim(sessions, limit=1)
+    assert [(e.id, e.attempts) for e in first] == [(abandoned[0].id, 2)]
+    assert [e.payload["i"] for e in claim(sessions, limit=2)] == [1, 4]
+    assert [e.payload["i"] for e in claim(sessions, limit=10)] == [2]
+
+
 def test_concurrent_workers_never_claim_the_same_event(sessions):
     with transaction(sessions) as session:
         for i in range(200):
