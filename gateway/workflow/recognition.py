@@ -17,6 +17,7 @@ recognisable for an order when:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,8 +70,9 @@ def recognizable(session: Session, org_id: str, order: dict[str, Any], at: datet
     viewer = recognition_viewer(session, org_id)
     people = same_person(session, subject, viewer)
     order_ref = f"ServiceRequest/{order['id']}" if order.get("id") else None
+    since = at - timedelta(days=max(item.window_days for item in items))
     found: list[Prior] = []
-    for result, what in _results(session, people, viewer, items):
+    for result, what in _results(session, people, viewer, items, since):
         if order_ref in _answered(result.content or {}):
             continue
         for item in items:
@@ -116,17 +118,34 @@ def same_person(session: Session, subject: str, viewer: Viewer) -> list[str]:
 
 
 def _results(
-    session: Session, people: list[str], viewer: Viewer, items: list[RecognitionItem]
+    session: Session,
+    people: list[str],
+    viewer: Viewer,
+    items: list[RecognitionItem],
+    since: datetime,
 ) -> list[tuple[StoredResource, Asked]]:
+    """The people's released results obtained since ``since`` (the widest window of
+    ``items``), with what each was for; older ones cannot be recognised, and what a report
+    was for costs reading its order and images."""
     kinds = {item.kind for item in items}
-    found = []
+    found: list[tuple[StoredResource, Asked]] = []
     if kinds - {RecognitionKind.LAB.value}:
-        for report in referencing(session, "DiagnosticReport", "subject", people, viewer):
-            found.append((report, report_asked(session, report.content or {})))
+        reports = _recent(
+            referencing(session, "DiagnosticReport", "subject", people, viewer), since
+        )
+        found += [(r, report_asked(session, r.content or {})) for r in reports]
     if RecognitionKind.LAB.value in kinds:
-        for observation in referencing(session, "Observation", "subject", people, viewer):
-            found.append((observation, asked(observation.content or {})))
-    return [(r, what) for r, what in found if (r.content or {}).get("status") in RELEASED]
+        results = _recent(referencing(session, "Observation", "subject", people, viewer), since)
+        found += [(r, asked(r.content or {})) for r in results]
+    return found
+
+
+def _recent(results: Iterable[StoredResource], since: datetime) -> Iterator[StoredResource]:
+    for result in results:
+        content = result.content or {}
+        when = obtained(content)
+        if content.get("status") in RELEASED and when is not None and when >= since:
+            yield result
 
 
 def _answered(resource: dict[str, Any]) -> set[str | None]:

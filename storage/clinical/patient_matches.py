@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.audit import audit
 from storage.clinical.patient_features import Features, features
@@ -64,13 +64,18 @@ def linked_patients(session: Session, patient_id: str) -> set[str]:
     """The ids of every Patient linked ``MATCH`` to the person of ``patient_id``, itself
     included (only itself when the index does not know it); deleted Patients are left out.
     Who may see which of them is the caller's question (:func:`storage.policy.fhir_visible`)."""
-    person = person_of(session, patient_id)
-    if person is None:
-        return {patient_id}
-    current = select(FhirResource.id).where(
-        FhirResource.resource_type == "Patient",
-        FhirResource.id.in_(members(session, person)),
-        FhirResource.deleted.is_(False),
+    mine, theirs = aliased(MpiLink), aliased(MpiLink)
+    current = (
+        select(FhirResource.id)
+        .join(theirs, theirs.patient_id == FhirResource.id)
+        .join(mine, mine.person_id == theirs.person_id)
+        .where(
+            mine.patient_id == patient_id,
+            mine.grade == MatchGrade.MATCH,
+            theirs.grade == MatchGrade.MATCH,
+            FhirResource.resource_type == "Patient",
+            FhirResource.deleted.is_(False),
+        )
     )
     return {patient_id, *session.scalars(current)}
 
