@@ -81,7 +81,6 @@ def claim(
     *,
     limit: int = 10,
     lease: timedelta = timedelta(minutes=5),
-    topics: list[str] | None = None,
 ) -> list[ClaimedEvent]:
     """Up to ``limit`` events to run: those whose lease ran out (their worker died) first,
     then the pending ones that are due, oldest first.  Each half is one indexed walk that stops
@@ -91,11 +90,9 @@ def claim(
     expired = and_(OutboxEvent.state == OutboxState.RUNNING, OutboxEvent.locked_until < now)
     due = and_(OutboxEvent.state == OutboxState.PENDING, OutboxEvent.available_at <= now)
     with transaction(sessions) as session:
-        rows = _take(session, expired, OutboxEvent.locked_until, limit, lease, now, topics)
+        rows = _take(session, expired, OutboxEvent.locked_until, limit, lease, now)
         if len(rows) < limit:
-            rows += _take(
-                session, due, OutboxEvent.available_at, limit - len(rows), lease, now, topics
-            )
+            rows += _take(session, due, OutboxEvent.available_at, limit - len(rows), lease, now)
     return sorted((ClaimedEvent(*row) for row in rows), key=lambda e: e.id)
 
 
@@ -106,18 +103,18 @@ def _take(
     limit: int,
     lease: timedelta,
     now: datetime,
-    topics: list[str] | None,
 ) -> list[Row[Any]]:
     """Lease up to ``limit`` events matching ``claimable``, ordered by ``oldest`` (on
     PostgreSQL skipping rows other workers are claiming).  The rows are chosen and leased in
     one statement, under the subquery's row locks on PostgreSQL and the single writer on
     SQLite, so the update needs no second look at ``claimable``: with it, SQLite walked
     every pending event's index entry to apply it."""
-    candidates = select(OutboxEvent.id).where(claimable)
-    if topics is not None:
-        candidates = candidates.where(OutboxEvent.topic.in_(topics))
     candidates = (
-        candidates.order_by(oldest, OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)
+        select(OutboxEvent.id)
+        .where(claimable)
+        .order_by(oldest, OutboxEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     statement = (
         update(OutboxEvent)
