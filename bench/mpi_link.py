@@ -33,11 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert  # noqa: E402
+from stdnum.cn import ric  # noqa: E402
 
 from storage import open_platform, transaction  # noqa: E402
 from storage.clinical.patient_features import features  # noqa: E402
 from storage.clinical.patient_matches import link  # noqa: E402
-from storage.identity_numbers import ID_CARD, id_card_18  # noqa: E402
+from storage.identity_numbers import ID_CARD  # noqa: E402
 from storage.models import MpiKey, MpiLink, MpiRecord, utcnow  # noqa: E402
 from storage.settings import Settings  # noqa: E402
 
@@ -58,7 +59,7 @@ def patient(rng: random.Random, n: int) -> dict:
     if n % 2 == 0:
         digit = 1 if sex == "male" else 2
         body = f"330702{born.replace('-', '')}{n % 100:02d}{digit}"
-        number = next(v for v in (body + c for c in "0123456789X") if id_card_18(v))
+        number = body + ric.calc_check_digit(body + "?")  # over the 17 before it
         resource["identifier"] = [{"system": ID_CARD, "value": number}]
     return resource
 

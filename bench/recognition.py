@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 from sqlalchemy import delete, func, select
+from stdnum.cn import ric
 
 from bench.reading import Server, figures
 from gateway.fhir.storing import store
@@ -61,7 +62,7 @@ from gateway.workflow.recognition import recognizable
 from storage import import_alliance_file, open_platform
 from storage.clinical.patient_matches import link
 from storage.db import transaction
-from storage.identity_numbers import ID_CARD, id_card_18
+from storage.identity_numbers import ID_CARD
 from storage.models import OutboxEvent, OutboxState
 from storage.settings import Settings
 
@@ -77,7 +78,7 @@ def person(n: int, org: str) -> dict[str, Any]:
     born on the ``n // 500``-th day from 1940: an odd sequence code) and that birth date."""
     born = date(1940, 1, 1) + timedelta(days=n // 500)
     body = f"330702{born:%Y%m%d}{2 * (n % 500) + 1:03d}"
-    number = next(v for v in (body + c for c in "0123456789X") if id_card_18(v))
+    number = body + ric.calc_check_digit(body + "?")  # over the 17 before it
     return {"resourceType": "Patient", "id": f"{org}-p{n}",
             "identifier": [{"system": ID_CARD, "value": number}],
             "name": [{"text": f"患者{n}"}], "gender": "male",
