@@ -53,7 +53,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from stdnum.cn import ric
 
 from bench.reading import Server, figures
@@ -63,7 +63,7 @@ from storage import import_alliance_file, open_platform
 from storage.clinical.patient_matches import link
 from storage.db import transaction
 from storage.identity_numbers import ID_CARD
-from storage.models import OutboxEvent, OutboxState
+from storage.models import OutboxEvent
 from storage.settings import Settings
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "jinhua-alliance.yaml"
@@ -142,24 +142,6 @@ def draft(n: int) -> dict[str, Any]:
             "bodySite": [{"coding": [{"system": SNOMED, "code": SITES[0]}]}]}  # fmt: skip
 
 
-def settle(data_dir: Path, limit: float = 300) -> float:
-    """Seconds until the server's worker has no due event left (what it does at start-up:
-    the directory, terminology and measures published), so the asks are timed alone."""
-    platform = open_platform(Settings(data_dir=data_dir), run_migrations=False)
-    began = time.perf_counter()
-    waiting = OutboxEvent.state.in_([OutboxState.PENDING, OutboxState.RUNNING])
-    try:
-        while time.perf_counter() - began < limit:
-            due = OutboxEvent.available_at <= datetime.now(UTC)
-            with platform.sessions() as session:
-                if not session.scalar(select(func.count()).where(waiting, due)):
-                    break
-            time.sleep(1)
-    finally:
-        platform.close()
-    return time.perf_counter() - began
-
-
 def timed(asks: list[int], call: Any) -> list[float]:
     took = []
     for n in asks:
@@ -211,7 +193,7 @@ def main() -> None:
                         "parameter": [{"name": "order", "resource": draft(n)}]}  # fmt: skip
                 his.post("/ServiceRequest/$recognizable-results", json=body).raise_for_status()
 
-            settled = settle(work / "yilian")
+            settled = server.settle()
             print(f"  the server's start-up work done after {settled:.0f} s")
             figures("CDS Hooks order-sign round trip (ms)", timed(asks, hook))
             figures("$recognizable-results round trip (ms)", timed(asks, operation))

@@ -9,6 +9,7 @@ SIGTERM/SIGINT set the shared stop event: listeners close, in-flight work comple
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,17 @@ def bootstrap(platform: Platform) -> None:
         log.info("alliance file imported", extra={"file": str(path), "summary": report.summary()})
 
 
+async def _freeze_when_up(platform: Platform) -> None:
+    """Once every service is up, what start-up made (modules, the app, caches) is moved out of
+    the garbage collector's sight: a full collection then walks only what requests made since,
+    not the ~10^6 start-up objects (it took ~120 ms each time a report's PDF set one off)."""
+    while not platform.readiness.all_up():
+        await asyncio.sleep(0.2)
+    gc.collect()
+    gc.freeze()
+    log.info("start-up objects frozen", extra={"objects": gc.get_freeze_count()})
+
+
 async def serve(settings: Settings, services: Sequence[str]) -> int:
     available: dict[str, ServiceRun] = plugins("yilian.services")
     missing = [s for s in services if s not in available]
@@ -46,6 +58,7 @@ async def serve(settings: Settings, services: Sequence[str]) -> int:
         tasks = {
             asyncio.create_task(available[name](platform, stop), name=name) for name in services
         }
+        freezing = asyncio.create_task(_freeze_when_up(platform))
         log.info("yilian started", extra={"services": ",".join(services)})
         failed = False
         pending = tasks
@@ -63,6 +76,7 @@ async def serve(settings: Settings, services: Sequence[str]) -> int:
                     failed = True
                     log.error("service ended unexpectedly", extra={"service": task.get_name()})
             stop.set()  # one service ending ends them all
+        freezing.cancel()
         log.info("yilian stopped", extra={"clean": not failed})
         return 1 if failed else 0
     finally:

@@ -29,6 +29,10 @@ class Readiness:
         with self._lock:
             self._states[service] = "up"
 
+    def all_up(self) -> bool:
+        with self._lock:
+            return bool(self._states) and all(s == "up" for s in self._states.values())
+
     def states(self) -> dict[str, ServiceState]:
         """Each service and its state, in the order they were named."""
         with self._lock:

@@ -32,3 +32,13 @@ def test_states_is_a_copy() -> None:
     readiness.up("worker")
     assert states == {"worker": "starting"}
     assert readiness.states() == {"worker": "up"}
+
+
+def test_all_up_only_once_every_named_service_is() -> None:
+    readiness = Readiness()
+    assert not readiness.all_up()  # nothing named yet: not started
+    readiness.expect(["http", "worker"])
+    readiness.up("http")
+    assert not readiness.all_up()
+    readiness.up("worker")
+    assert readiness.all_up()
