@@ -20,6 +20,7 @@ from storage import (
     open_platform,
     parse_alliance_file,
 )
+from storage.clinical.patient_batch import link_unindexed
 from storage.logs import configure_logging
 from storage.malloc import fix_mmap_threshold
 
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     _platform_options(imp)
     imp.add_argument("file", type=Path)
 
+    linking = commands.add_parser(
+        "link-patients",
+        help="link every Patient the patient index does not know yet (after a bulk load)",
+    )
+    _platform_options(linking)
+
     check = commands.add_parser("check-config", help="validate an alliance file, write nothing")
     check.add_argument("file", type=Path)
     return parser
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "import-alliance":
                 report = import_alliance_file(platform.sessions, args.file)
                 print(f"{args.file}: imported - {report.summary()}")
+            elif args.command == "link-patients":
+                print(link_unindexed(platform.sessions).summary())
             else:
                 bootstrap(platform)
                 scheme = settings.effective_object_store_url.split(":")[0]

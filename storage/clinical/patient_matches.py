@@ -177,7 +177,7 @@ def link(session: Session, patient_id: str, org_id: str | None, patient: dict[st
         )
     for other_person, candidate in possible.items():
         if other_person not in proposed:
-            row = _row(patient_id, other_person, MatchGrade.POSSIBLE_MATCH, candidate.source,
+            row = link_row(patient_id, other_person, MatchGrade.POSSIBLE_MATCH, candidate.source,
                        candidate.score, "mpi")  # fmt: skip
             add_rows(session, MpiLink, [row])
             _audit(session, WORKER, "mpi-possible-match", patient_id, other_person,
@@ -216,7 +216,7 @@ def set_match(
         )
     )
     made_by = actor["actor"]
-    add_rows(session, MpiLink, [_row(patient_id, person_id, MatchGrade.MATCH, source, score,
+    add_rows(session, MpiLink, [link_row(patient_id, person_id, MatchGrade.MATCH, source, score,
                                      made_by)])  # fmt: skip
     _audit(session, actor, "mpi-link", patient_id, person_id, score, source=source.value)
 
@@ -254,7 +254,7 @@ def _links(session: Session, patient_id: str) -> list[Any]:
     )
 
 
-def _row(
+def link_row(
     patient_id: str,
     person_id: str,
     grade: MatchGrade,
@@ -277,7 +277,20 @@ def _audit(
     score: float | None,
     **more: Any,
 ) -> None:
+    audit(session, **link_audit(actor, action, patient_id, person_id, score, **more))
+
+
+def link_audit(
+    actor: dict[str, Any],
+    action: str,
+    patient_id: str,
+    person_id: str,
+    score: float | None,
+    **more: Any,
+) -> dict[str, Any]:
+    """The audit record (its fields) of a link made or proposed."""
     entities = {"id": patient_id, "person": person_id, **more}
     if score is not None:
         entities["score"] = round(score, 4)
-    audit(session, **actor, action=action, outcome="success", resource_type="Patient", **entities)
+    return {**actor, "action": action, "outcome": "success", "resource_type": "Patient",
+            **entities}  # fmt: skip

@@ -64,19 +64,23 @@ def _classifier() -> recordlinkage.LogisticRegressionClassifier:
 
 def scores(query: Features, others: Sequence[Features]) -> list[float]:
     """The match probability of ``query`` with each of ``others``, in their order."""
-    if not others:
+    return pair_scores([(query, other) for other in others])
+
+
+def pair_scores(pairs: Sequence[tuple[Features, Features]]) -> list[float]:
+    """The match probability of each pair of records, in their order."""
+    if not pairs:
         return []
     import pandas
 
     left, right = [], []
-    for other in others:
-        shared = [r for r in other.readings if r in query.readings]
-        left.append(_row(query, shared[0] if shared else _first(query.readings)))
+    for one, other in pairs:
+        shared = [r for r in other.readings if r in one.readings]
+        left.append(_row(one, shared[0] if shared else _first(one.readings)))
         right.append(_row(other, shared[0] if shared else _first(other.readings)))
-    pairs = pandas.MultiIndex.from_arrays([range(len(others)), range(len(others))])
-    columns = ("name", "pinyin", "birth", "sex", "phone", "address")
+    index = pandas.MultiIndex.from_arrays([range(len(pairs)), range(len(pairs))])
     compared = _comparison().compute(
-        pairs, pandas.DataFrame(left, columns=columns), pandas.DataFrame(right, columns=columns)
+        index, pandas.DataFrame(left, columns=FIELDS), pandas.DataFrame(right, columns=FIELDS)
     )
     return [float(p) for p in _classifier().prob(compared[list(FIELDS)])]
 
