@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dicom_node.ingest_pool import IngestPool
 from dicom_node.registry_ae import RegistryAE
 from storage import transaction
-from storage.audit import audit
+from storage.audit import Pending, audit
 from storage.dicom import IngestResult, Sender, ingest_file
 from storage.platform import Platform
 from storage.policy import StudyAccess, visible_orgs
@@ -65,14 +65,20 @@ class Node:
     def audit(self, requestor: Requestor, action: str, outcome: str, **entities: object) -> None:
         """Return once the access record is committed (with those of concurrent requests);
         raises ``StorageError`` when it cannot be."""
-        self.platform.audit.record(
+        self.record(requestor, action, outcome, **entities).wait()
+
+    def record(
+        self, requestor: Requestor, action: str, outcome: str, **entities: object
+    ) -> Pending:
+        """The access record handed to the audit log: wait for it before answering."""
+        return self.platform.audit.record(
             channel="dicom",
             actor=requestor.ae_title,
             actor_org_id=requestor.org_id,
             action=action,
             outcome=outcome,
             **entities,
-        ).wait()
+        )
 
     def audit_in(
         self,

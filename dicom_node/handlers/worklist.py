@@ -69,8 +69,12 @@ def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
             with transaction(node.platform.sessions) as session:
                 orders = with_study_uids(session, orders)
         items = (worklist_item(order, requestor.ae_title, zone) for order in orders)
-        answers = [answer(query, item) for item in items if matches(query, item)]
-        node.audit(requestor, "C-FIND", "success", level="WORKLIST", matches=len(answers))
+        matched = [item for item in items if matches(query, item)]
+        # The access record is committed while the answers are made; none goes out before.
+        recorded = node.record(requestor, "C-FIND", "success", level="WORKLIST",
+                               matches=len(matched))  # fmt: skip
+        answers = [answer(query, item) for item in matched]
+        recorded.wait()
     except NotWorklist as exc:
         DIMSE.labels("C-FIND", "bad_identifier").inc()
         log.warning("worklist C-FIND refused", extra={"reason": str(exc)})

@@ -5,6 +5,7 @@ unregistered one is turned away, and dates match as ranges."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from tests.integration.dicom.conftest import NODE_AE, OTHER_CLINIC_AE
-from tests.integration.dicomweb.conftest import Gateway
+from tests.integration.dicomweb.conftest import Gateway, start_gateway
 from tests.integration.fhir.test_rest import call
 from tests.integration.worklist.orders import (
     STEP,
@@ -128,3 +129,35 @@ def _query(date: str) -> Dataset:
     query.AccessionNumber = ""
     query.ScheduledProcedureStepSequence = [step]
     return query
+
+
+def test_no_item_goes_out_before_the_access_is_recorded(
+    demo_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The audit log cannot commit (another writer holds SQLite's lock past the 1 s wait): the
+    modality gets 0xA700 and not one item; once the lock is gone it gets its order."""
+    monkeypatch.setenv("YILIAN_DATABASE_LOCK_WAIT_SECONDS", "1")
+    with start_gateway(tmp_path, demo_sqlite) as gateway:
+        place_order(gateway)
+        ae = AE("TX_CT1")
+        ae.add_requested_context(ModalityWorklistInformationFind)
+        assoc = ae.associate("127.0.0.1", gateway.node.port, ae_title=NODE_AE)
+        assert assoc.is_established
+
+        def ask() -> list[tuple[int, Dataset | None]]:
+            found = assoc.send_c_find(_query("20261202"), ModalityWorklistInformationFind)
+            return [(status.Status, item) for status, item in found]
+
+        try:
+            assert [status for status, _ in ask()] == [0xFF00, 0x0000]  # its study UID made
+            locker = sqlite3.connect(tmp_path / "yilian.db")
+            locker.execute("BEGIN EXCLUSIVE")
+            try:
+                refused = ask()
+            finally:
+                locker.rollback()
+                locker.close()
+            assert refused == [(0xA700, None)]
+            assert [status for status, _ in ask()] == [0xFF00, 0x0000]
+        finally:
+            assoc.release()
