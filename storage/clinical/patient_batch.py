@@ -14,7 +14,8 @@ The rules are the one-by-one linking's, in the same order of strength:
 
 Two groups are never joined when each holds a different valid 身份证号, and two persons the
 index already knows are never merged (a new record joins one of them; merging is a reviewer's
-decision) — so the result does not depend on the order of the records.  A record is compared
+decision) — so no chain of scores makes one person of people their numbers keep apart (of two
+such joins, the surer is made; a tie goes to the lower record ids).  A record is compared
 with at most :data:`WINDOW` others per blocking key, its nearest in birth date (a phone number a
 clinic typed for everybody would otherwise pair every record with every other).
 
