@@ -36,6 +36,14 @@ populated write's outbox events (290,000 at 10,000 people; /health took 64 ms be
 that version was run again on 12-03).  A backlog that size also showed the outbox claim walking
 every pending event: 50 events/s drained, 170 since ``storage/outbox.py`` stops after its batch.
 The in-process figure was 3.3 ms that day; this host's speed moves by up to 2x between days.
+
+2026-12-04, idle machine, 10,000 people / 100,000 results (populated in 102-112 s); the round
+trips are now timed after 20 untimed asks of each kind (the server's first order-sign took
+795 ms, its first operation 21 ms: modules and caches loaded on first use):
+    recognizable() in process          3.2 / 4.4
+    CDS Hooks order-sign round trip    6.6 / 9.9      (not warmed up, the run before: 7.5 / 30.5)
+    $recognizable-results round trip   5.5 / 8.2
+    GET /health beside it              0.6 / 0.7
 """
 
 from __future__ import annotations
@@ -195,6 +203,10 @@ def main() -> None:
 
             settled = server.settle()
             print(f"  the server's start-up work done after {settled:.0f} s")
+            first = timed(asks[:1], hook) + timed(asks[:1], operation)
+            print(f"  the first ask of each kind: {first[0]:.0f} / {first[1]:.0f} ms")
+            timed(asks[:20], hook)  # warmed up, then timed
+            timed(asks[:20], operation)
             figures("CDS Hooks order-sign round trip (ms)", timed(asks, hook))
             figures("$recognizable-results round trip (ms)", timed(asks, operation))
             figures("GET /health beside it (ms)", timed(asks, lambda _n: hooks.get("/health")))
