@@ -158,7 +158,7 @@ def link_unindexed(sessions: sessionmaker[Session]) -> BatchReport:
         else:
             possible.append((score, a, b))  # a group of its own: a person reviews it
     person_of = _persons(records, groups)
-    proposals = _proposals(records, groups, person_of, possible)
+    proposals = _proposals(groups, person_of, possible)
     report.persons = len(set(person_of[records.known :]))
     report.possible = sum(len(p) for p in proposals.values())
     report.skipped = _write(sessions, records, person_of, how, proposals)
@@ -242,13 +242,13 @@ def _persons(records: _Records, groups: _Groups) -> list[str]:
     person_of = []
     for i in range(len(records.ids)):
         root = groups.find(i)
-        known = groups.person[root]
-        person_of.append(known or made.setdefault(root, str(uuid.uuid4())))
+        if not groups.person[root] and root not in made:
+            made[root] = str(uuid.uuid4())
+        person_of.append(groups.person[root] or made[root])
     return person_of
 
 
 def _proposals(
-    records: _Records,
     groups: _Groups,
     person_of: list[str],
     possible: list[tuple[float, int, int]],
