@@ -8,10 +8,12 @@ performing lab for what happens in it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from gateway.indicators.daily import rows_in
 from gateway.indicators.model import (
     By,
     Figure,
@@ -23,17 +25,26 @@ from gateway.indicators.model import (
     per,
     proportion,
 )
-from storage.clinical import lab_turnaround
+from storage.clinical import lab_turnaround, register_days
 
 COUNTED = ("preAnalytical", "intraLaboratory")  # the intervals these indicators score
 _REQUESTER = By("Organization", "requester_org_id")
 _PERFORMER = By("Organization", "performer_org_id")
 
 
-def _orders(session: Session, scope: Scope) -> Table:
-    rows = lab_turnaround.clocks_in(session, scope.orgs, scope.start, scope.end, COUNTED)
+def _read(session: Session, start: datetime, end: datetime) -> Table:
+    rows = lab_turnaround.clocks_in(session, None, start, end, COUNTED)
     return Table.of(rows, text=(_REQUESTER.column, _PERFORMER.column),
                     flags=("specimen", "rejected"), numbers=COUNTED)  # fmt: skip
+
+
+def _orders(session: Session, scope: Scope) -> Table:
+    orgs = np.array(sorted(scope.orgs), dtype=str)
+
+    def kept(orders: Table) -> np.ndarray:
+        return np.isin(orders[_REQUESTER.column], orgs) | np.isin(orders[_PERFORMER.column], orgs)
+
+    return rows_in(session, register_days.LAB, scope, _read, kept)
 
 
 def _evaluated(figure: Callable[[Table], Figure], by: By) -> Callable[[Session, Scope], Result]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from gateway.indicators.daily import rows_in
 from gateway.indicators.model import (
     By,
     Figure,
@@ -23,7 +25,7 @@ from gateway.indicators.model import (
     per,
     proportion,
 )
-from storage.clinical import reading_milestones
+from storage.clinical import reading_milestones, register_days
 from storage.registry import centres_of
 
 # FHIR request-priority, as a clinician reads it.
@@ -39,15 +41,25 @@ _STRATA = (
 def tasks(session: Session, scope: Scope) -> Table:
     """The scope's reading Tasks as columns, read once per scope (the chest-pain indicators
     count a part of them)."""
+    return scope.shared("reading", lambda: _tasks(session, scope))
 
-    def read() -> Table:
-        rows = reading_milestones.clocks_in(
-            session, scope.orgs, centres_of(session, scope.orgs), scope.start, scope.end,
-            datetime.now(UTC), ("imagesToReport",))  # fmt: skip
-        return Table.of(rows, text=(_CENTRE.column, _PRIORITY.column, "requester_org_id"),
-                        flags=("verified", "on_time"), numbers=("imagesToReport",))  # fmt: skip
 
-    return scope.shared("reading", read)
+def _tasks(session: Session, scope: Scope) -> Table:
+    orgs = np.array(sorted(scope.orgs), dtype=str)
+    centres = np.array(sorted(centres_of(session, scope.orgs)), dtype=str)
+
+    def kept(tasks: Table) -> np.ndarray:
+        return np.isin(tasks["requester_org_id"], orgs) | np.isin(tasks[_CENTRE.column], centres)
+
+    return rows_in(session, register_days.READING, scope, _read, kept)
+
+
+def _read(session: Session, start: datetime, end: datetime) -> Table:
+    # The time now only decides ``overdue``, which is not kept.
+    rows = reading_milestones.clocks_in(
+        session, None, None, start, end, datetime.now(UTC), ("imagesToReport",))  # fmt: skip
+    return Table.of(rows, text=(_CENTRE.column, _PRIORITY.column, "requester_org_id"),
+                    flags=("verified", "on_time"), numbers=("imagesToReport",))  # fmt: skip
 
 
 def _evaluated(figure: Callable[[Table], Figure]) -> Callable[[Session, Scope], Result]:

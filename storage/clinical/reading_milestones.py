@@ -152,14 +152,15 @@ class Figures:
 
 def clocks_in(
     session: Session,
-    orgs: set[str],
-    centres: set[str],
+    orgs: set[str] | None,
+    centres: set[str] | None,
     since: datetime,
     until: datetime,
     now: datetime,
     wanted: Iterable[str] = tuple(INTERVALS),
 ) -> list[Any]:
-    """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres``, as rows of
+    """The Tasks ordered in ``[since, until)`` by ``orgs`` or read by ``centres`` (None for
+    both: every Task), as rows of
     ``centre_id``, ``requester_org_id``, ``priority``, ``modality``, ``verified``, ``on_time``
     (verified by its due time, 报告时限), ``overdue`` (open past due at ``now``) and the
     ``wanted`` intervals' minutes by name, the minutes computed by the database."""
@@ -174,10 +175,11 @@ def clocks_in(
         row.verified_at.is_not(None).label("verified"),
         and_(row.verified_at.is_not(None), row.verified_at <= row.due_at).label("on_time"),
         and_(row.finished_at.is_(None), row.due_at < now).label("overdue"), *intervals,
-    ).where(
-        row.ordered_at >= since, row.ordered_at < until,
-        or_(row.requester_org_id.in_(orgs), row.centre_id.in_(centres)),
-    )  # fmt: skip
+    ).where(row.ordered_at >= since, row.ordered_at < until)  # fmt: skip
+    if orgs is not None or centres is not None:
+        statement = statement.where(
+            or_(row.requester_org_id.in_(orgs or ()), row.centre_id.in_(centres or ()))
+        )
     return list(session.execute(statement).all())
 
 

@@ -12,6 +12,7 @@ from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.booking import SlotBooking
 from storage.models.charges import Charge, FeeBasis, RemoteService, ServiceKind
 from storage.models.critical import AlertState, CriticalAlert, CriticalAlertStep
+from storage.models.daily import DailyColumns, RegisterDayVersion
 from storage.models.dicom import (
     ConflictKind,
     DicomConflict,
@@ -93,6 +94,7 @@ __all__ = [
     "ConflictKind",
     "CriticalAlert",
     "CriticalAlertStep",
+    "DailyColumns",
     "DicomConflict",
     "DicomDelivery",
     "DicomInstance",
@@ -142,6 +144,7 @@ __all__ = [
     "ReferralShare",
     "ReferralSteps",
     "RefreshToken",
+    "RegisterDayVersion",
     "RemoteService",
     "Role",
     "ServiceKind",

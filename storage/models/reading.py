@@ -17,6 +17,7 @@ class ReadingMilestones(Base):
         Index("ix_reading_milestones_centre", "centre_id", "ordered_at"),
         Index("ix_reading_milestones_order", "order_id"),
         Index("ix_reading_milestones_open", "finished_at", "due_at"),
+        Index("ix_reading_milestones_ordered", "ordered_at"),
     )
 
     task_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Task id

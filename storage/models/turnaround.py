@@ -16,6 +16,7 @@ class LabTurnaround(Base):
     __table_args__ = (
         Index("ix_lab_turnaround_requester", "requester_org_id", "ordered_at"),
         Index("ix_lab_turnaround_performer", "performer_org_id", "ordered_at"),
+        Index("ix_lab_turnaround_ordered", "ordered_at"),
     )
 
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # ServiceRequest id
