@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -25,14 +27,27 @@ from gateway.indicators.model import Scope, Table
 from storage.clinical import register_days
 
 log = logging.getLogger("yilian.indicators")
+COPY_LOCK_WAIT_MS = 500  # SQLite: how long keeping copies waits for the writer's lock
 # Every organization's rows ordered in [start, end), as columns.
 Read = Callable[[Session, datetime, datetime], Table]
 # Which of a table's rows the scope counts.
 Kept = Callable[[Table], np.ndarray]
 
 
-def rows_in(session: Session, register: str, scope: Scope, read: Read, kept: Kept) -> Table:
+@dataclass(frozen=True, slots=True)
+class Register:
+    """A register kept by day: ``name`` as ``register_days`` versions it, ``layout`` naming
+    what ``read`` returns (change it with the columns or their meaning: copies of another
+    layout are not read)."""
+
+    name: str
+    layout: str
+    read: Read
+
+
+def rows_in(session: Session, register: Register, scope: Scope, kept: Kept) -> Table:
     """``register``'s rows in ``scope``: its whole days from their copies, the rest read."""
+    read = register.read
     zone = scope.start.tzinfo
     days = _whole_days(scope.start, scope.end)
     if zone is None or not days:
@@ -40,9 +55,10 @@ def rows_in(session: Session, register: str, scope: Scope, read: Read, kept: Kep
     bounds = {day: (_midnight(day, zone), _midnight(day + timedelta(days=1), zone)) for day in days}
     # The versions first, then the rows: a write committed in between makes a copy stale.
     versions = register_days.versions(
-        session, register, register_days.utc_days(scope.start, scope.end)
+        session, register.name, register_days.utc_days(scope.start, scope.end)
     )
-    kept_copies = register_days.copies(session, register, str(zone), days[0], days[-1])
+    key = f"{register.name}/{register.layout}"
+    kept_copies = register_days.copies(session, key, str(zone), days[0], days[-1])
     parts, built = [], {}
     for day, (start, end) in bounds.items():
         version = sum(versions.get(d, 0) for d in register_days.utc_days(start, end))
@@ -56,7 +72,7 @@ def rows_in(session: Session, register: str, scope: Scope, read: Read, kept: Kep
         parts.append(read(session, scope.start, bounds[days[0]][0]))
     if bounds[days[-1]][1] < scope.end:
         parts.append(read(session, bounds[days[-1]][1], scope.end))
-    _keep(session, register, str(zone), built)
+    _keep(session, key, str(zone), built)
     return _filtered(joined(parts), kept)
 
 
@@ -89,12 +105,27 @@ def _keep(session: Session, register: str, zone: str, built: dict[date, tuple[in
     if not built:
         return
     try:
-        with Session(session.get_bind()) as writer, writer.begin():
+        with Session(session.get_bind()) as writer, writer.begin(), _short_lock_wait(writer):
             register_days.keep(writer, register, zone, built)
     except SQLAlchemyError as exc:
         log.warning(
             "daily copies not kept", extra={"register": register, "error": type(exc).__name__}
         )
+
+
+@contextmanager
+def _short_lock_wait(session: Session) -> Iterator[None]:
+    """On SQLite, a read that keeps copies waits at most a moment for another writer."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={COPY_LOCK_WAIT_MS}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual or 0)}")
 
 
 def encoded(table: Table) -> bytes:

@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from gateway.indicators.daily import rows_in
+from gateway.indicators.daily import Register, rows_in
 from gateway.indicators.model import (
     By,
     Figure,
@@ -38,13 +38,16 @@ def _read(session: Session, start: datetime, end: datetime) -> Table:
                     flags=("specimen", "rejected"), numbers=COUNTED)  # fmt: skip
 
 
+_REGISTER = Register(register_days.LAB, "lab-clocks-1", _read)
+
+
 def _orders(session: Session, scope: Scope) -> Table:
     orgs = np.array(sorted(scope.orgs), dtype=str)
 
     def kept(orders: Table) -> np.ndarray:
         return np.isin(orders[_REQUESTER.column], orgs) | np.isin(orders[_PERFORMER.column], orgs)
 
-    return rows_in(session, register_days.LAB, scope, _read, kept)
+    return rows_in(session, _REGISTER, scope, kept)
 
 
 def _evaluated(figure: Callable[[Table], Figure], by: By) -> Callable[[Session, Scope], Result]:

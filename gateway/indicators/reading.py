@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from gateway.indicators.daily import rows_in
+from gateway.indicators.daily import Register, rows_in
 from gateway.indicators.model import (
     By,
     Figure,
@@ -51,7 +51,7 @@ def _tasks(session: Session, scope: Scope) -> Table:
     def kept(tasks: Table) -> np.ndarray:
         return np.isin(tasks["requester_org_id"], orgs) | np.isin(tasks[_CENTRE.column], centres)
 
-    return rows_in(session, register_days.READING, scope, _read, kept)
+    return rows_in(session, _REGISTER, scope, kept)
 
 
 def _read(session: Session, start: datetime, end: datetime) -> Table:
@@ -60,6 +60,9 @@ def _read(session: Session, start: datetime, end: datetime) -> Table:
         session, None, None, start, end, datetime.now(UTC), ("imagesToReport",))  # fmt: skip
     return Table.of(rows, text=(_CENTRE.column, _PRIORITY.column, "requester_org_id"),
                     flags=("verified", "on_time"), numbers=("imagesToReport",))  # fmt: skip
+
+
+_REGISTER = Register(register_days.READING, "reading-clocks-1", _read)
 
 
 def _evaluated(figure: Callable[[Table], Figure]) -> Callable[[Session, Scope], Result]:

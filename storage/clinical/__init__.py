@@ -13,7 +13,9 @@ read-back, and the figures — the same chain for a lab result, an imaging or an
 ``lab_turnaround`` keeps each lab order's milestones (ordered, collected, sent, received,
 rejected, reported) and the turnaround figures.  Each register is used as a module
 (``from storage.clinical import critical_alerts``).  The tables are ``storage.models.critical``
-and ``storage.models.turnaround``.
+and ``storage.models.turnaround``.  ``register_days`` versions the days of those two registers
+as they are written (its session hooks are on once any of these modules is imported) and keeps
+the indicators' copies of the days.
 """
 
 from storage.clinical import (
@@ -22,6 +24,7 @@ from storage.clinical import (
     lab_turnaround,
     patient_links,
     reading_milestones,
+    register_days,
     slot_bookings,
     study_links,
 )
@@ -32,6 +35,7 @@ __all__ = [
     "lab_turnaround",
     "patient_links",
     "reading_milestones",
+    "register_days",
     "slot_bookings",
     "study_links",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
@@ -27,7 +27,9 @@ from storage.models import DailyColumns, LabTurnaround, ReadingMilestones, Regis
 
 LAB, READING = "lab", "reading"
 REGISTERS: dict[type, str] = {LabTurnaround: LAB, ReadingMilestones: READING}
-_TOUCHED = "register_days.touched"  # session.info: (register, UTC day) to bump at commit
+# session.info: the rows written in this transaction by model, and the (register, UTC day)
+# pairs their order times had as this session knew them; bumped at commit.
+_TOUCHED, _DAYS = "register_days.touched", "register_days.days"
 
 
 def utc_days(start: datetime, end: datetime) -> list[date]:
@@ -81,6 +83,7 @@ def keep(session: Session, register: str, zone: str, built: dict[date, tuple[int
     statement = statement.on_conflict_do_update(
         index_elements=["register", "zone", "day"],
         set_={name: statement.excluded[name] for name in ("version", "columns", "built_at")},
+        where=DailyColumns.version <= statement.excluded.version,  # never back to an older one
     )
     session.connection().execute(statement, rows)
 
@@ -96,7 +99,9 @@ def _insert(session: Session) -> Any:
 
 
 def _order_days(row: Any) -> set[date]:
-    """The UTC days of ``row``'s order time now and before this flush's change."""
+    """The UTC days of ``row``'s order time now and before this flush's change, as this
+    session knows them (the rows are read again at commit: another writer may have moved
+    them since this session loaded them)."""
     history = attributes.get_history(row, "ordered_at")
     moments = [*history.added, *history.unchanged, *history.deleted]
     return {moment.astimezone(UTC).date() for moment in moments if moment is not None}
@@ -104,14 +109,13 @@ def _order_days(row: Any) -> set[date]:
 
 @event.listens_for(Session, "after_flush")
 def _touched(session: Session, _context: Any) -> None:
-    touched = {
-        (register, day)
-        for row in (*session.new, *session.dirty, *session.deleted)
-        if (register := REGISTERS.get(type(row))) is not None
-        for day in _order_days(row)
-    }
-    if touched:
-        session.info.setdefault(_TOUCHED, set()).update(touched)
+    touched: dict[type, set[Any]] = session.info.setdefault(_TOUCHED, {})
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if type(row) in REGISTERS:
+            key = inspect(type(row)).primary_key[0].key
+            touched.setdefault(type(row), set()).add(getattr(row, key))
+            days: set[date] = session.info.setdefault(_DAYS, set())
+            days.update((REGISTERS[type(row)], day) for day in _order_days(row))
 
 
 @event.listens_for(Session, "before_commit")
@@ -121,19 +125,36 @@ def _bump(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.flush()  # what the commit would flush is touched too
-    touched = session.info.pop(_TOUCHED, None)
-    if not touched:
+    touched: dict[type, set[Any]] = session.info.pop(_TOUCHED, None) or {}
+    days: set[tuple[str, date]] = session.info.pop(_DAYS, None) or set()
+    for model, keys in touched.items():
+        days |= {(REGISTERS[model], day) for day in _committed_days(session, model, keys)}
+    if not days:
         return
     table = RegisterDayVersion.__table__
     statement = _insert(session).insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=["register", "day"], set_={"version": table.c.version + 1}
     )
-    rows = [{"register": r, "day": d, "version": 1} for r, d in sorted(touched)]
+    rows = [{"register": r, "day": d, "version": 1} for r, d in sorted(days)]
     session.connection().execute(statement, rows)
+
+
+def _committed_days(session: Session, model: Any, keys: set[Any]) -> set[date]:
+    """The UTC days of the rows' order times as this transaction now reads them (after its
+    own writes; on PostgreSQL also after what others committed since it loaded the rows)."""
+    key = inspect(model).primary_key[0]
+    found: set[date] = set()
+    ordered = list(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        moments = session.scalars(select(model.ordered_at).where(key.in_(chunk)))
+        found |= {moment.astimezone(UTC).date() for moment in moments if moment is not None}
+    return found
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_touched(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # a savepoint's rows rolled back cost one bump too many
         session.info.pop(_TOUCHED, None)
+        session.info.pop(_DAYS, None)

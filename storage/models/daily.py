@@ -27,7 +27,9 @@ class RegisterDayVersion(Base):
 class DailyColumns(Base):
     __tablename__ = "daily_columns"
 
-    register: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The register and the layout of the columns kept (a reader that changes what it keeps
+    # changes its layout name, and the copies of the old layout are no longer read).
+    register: Mapped[str] = mapped_column(String(64), primary_key=True)
     zone: Mapped[str] = mapped_column(String(64), primary_key=True)  # the day's time zone
     day: Mapped[date] = mapped_column(Date, primary_key=True)  # local day of the order time
     version: Mapped[int] = mapped_column(Integer)

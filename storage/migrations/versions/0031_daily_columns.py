@@ -25,7 +25,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "daily_columns",
-        sa.Column("register", sa.String(32), primary_key=True),
+        sa.Column("register", sa.String(64), primary_key=True),
         sa.Column("zone", sa.String(64), primary_key=True),
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("version", sa.Integer(), nullable=False),

@@ -17,6 +17,7 @@ from gateway.indicators.measures import INDICATORS
 from gateway.indicators.model import Result, Scope
 from storage import import_alliance_file
 from storage.clinical.intervals import interval_figures
+from storage.clinical.reading_milestones import stamp
 from storage.db import reading, transaction
 from storage.models import DailyColumns, LabTurnaround, ReadingMilestones
 from storage.policy import visible_orgs
@@ -46,10 +47,9 @@ def figure(results: dict[str, Result], indicator: str) -> tuple[dict[str, int], 
 
 
 def copies(sessions: sessionmaker[Session]) -> dict[date, datetime]:
+    lab = DailyColumns.register.startswith("lab/")
     with transaction(sessions) as session:
-        rows = session.execute(
-            select(DailyColumns.day, DailyColumns.built_at).where(DailyColumns.register == "lab")
-        ).all()
+        rows = session.execute(select(DailyColumns.day, DailyColumns.built_at).where(lab)).all()
     return {day: built for day, built in rows}
 
 
@@ -148,3 +148,50 @@ def test_a_scope_from_copies_gives_the_figures_of_the_table(alliance: sessionmak
     with transaction(alliance) as session:
         zones = set(session.scalars(select(DailyColumns.zone)))
     assert zones == {"Asia/Shanghai", "UTC"}
+
+
+def test_a_write_from_a_session_that_loaded_the_row_before_it_moved_still_counts(
+    alliance: sessionmaker[Session],
+):
+    """A report's writer loaded the lab order while it had no order time yet (its specimen
+    came first); the order then arrived, and the day was copied; the report's write, to a row
+    this session still thinks has no day, makes the day's copy stale all the same."""
+    tenth = datetime(2025, 9, 10, 9, tzinfo=BEIJING)
+    day = tenth.replace(hour=0)
+    with transaction(alliance) as session:
+        session.add(lab_order(1, tenth, 30, None))
+        session.flush()
+        session.get(LabTurnaround, "day-1").ordered_at = None
+    report_writer = alliance()
+    try:
+        row = report_writer.get(LabTurnaround, "day-1")
+        assert row is not None
+        assert row.ordered_at is None
+        with transaction(alliance) as session:  # the order arrives
+            session.get(LabTurnaround, "day-1").ordered_at = tenth
+        before = evaluated(alliance, "sj-sq", day, day + timedelta(days=1))
+        assert figure(before, "lab-intra-laboratory-median") == ({"measure-population": 0}, None)
+        row.reported_at = tenth + timedelta(minutes=90)
+        report_writer.commit()
+    finally:
+        report_writer.close()
+    after = evaluated(alliance, "sj-sq", day, day + timedelta(days=1))
+    assert figure(after, "lab-intra-laboratory-median") == ({"measure-population": 1}, 60.0)
+
+
+def test_a_reading_task_verified_after_its_day_was_copied_counts(alliance: sessionmaker[Session]):
+    tenth = datetime(2025, 9, 10, 9, tzinfo=BEIJING)
+    day = tenth.replace(hour=0)
+    with transaction(alliance) as session:
+        session.add(ReadingMilestones(
+            task_id="read-1", order_id="order-1", centre_id="jhzx-imaging",
+            requester_org_id="sj-sq", modality="CT", priority="routine", ordered_at=tenth,
+            images_at=tenth, due_at=tenth + timedelta(hours=2),
+        ))  # fmt: skip
+    before = evaluated(alliance, "sj-sq", day, day + timedelta(days=1))
+    assert figure(before, "reading-on-time-rate") == ({"numerator": 0, "denominator": 0}, None)
+    with transaction(alliance) as session:
+        stamp(session, "read-1", "verified", tenth + timedelta(minutes=45), "lihua")
+    after = evaluated(alliance, "sj-sq", day, day + timedelta(days=1))
+    assert figure(after, "reading-on-time-rate") == ({"numerator": 1, "denominator": 1}, 1.0)
+    assert figure(after, "reading-turnaround-median") == ({"measure-population": 1}, 45.0)
