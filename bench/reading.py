@@ -147,7 +147,17 @@ class Server:
             stdout=subprocess.DEVNULL, stderr=open(work / "yilian.log", "ab"), env=env,  # noqa: SIM115
         )  # fmt: skip
         wait_for_port(port, 120, self.proc)
+        self._wait_until_ready(120)
         self.clients: dict[str, httpx.Client] = {}
+
+    def _wait_until_ready(self, limit: float) -> None:
+        """Until ``/health`` says every service is up (its worker processes started too): the
+        port opens before that."""
+        deadline = time.monotonic() + limit
+        while httpx.get(f"{self.base}/health", timeout=10).status_code != 200:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("yilian serve did not get ready")
+            time.sleep(0.2)
 
     def settle(self, limit: float = 600) -> float:
         """Seconds until the server's worker has no due event left (its start-up work, or the

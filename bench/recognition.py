@@ -38,8 +38,10 @@ every pending event: 50 events/s drained, 170 since ``storage/outbox.py`` stops 
 The in-process figure was 3.3 ms that day; this host's speed moves by up to 2x between days.
 
 2026-12-04, idle machine, 10,000 people / 100,000 results (populated in 102-112 s); the round
-trips are now timed after 20 untimed asks of each kind (the server's first order-sign took
-795 ms, its first operation 21 ms: modules and caches loaded on first use):
+trips are now timed after 20 untimed asks of each kind.  (The server's first order-sign took
+795 ms: the bench asked once the port was open, while the server still started its worker
+processes.  ``Server`` now waits for ``/health`` to say every service is up; the first
+order-sign after that took 45-58 ms at 300 people, the second 7 ms.)
     recognizable() in process          3.2 / 4.4
     CDS Hooks order-sign round trip    6.6 / 9.9      (not warmed up, the run before: 7.5 / 30.5)
     $recognizable-results round trip   5.5 / 8.2
