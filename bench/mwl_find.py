@@ -58,6 +58,14 @@ association), 49-54 ms from pynetdicom, whose own exchange is 32-38 ms of it.  I
 process, per day-list query: the order index 6.5 ms, the 22 answers as data sets 3.3 ms, the
 access record's commit, the rest pynetdicom (each answer's identifier and command set encoded by
 pydicom, ~0.75 ms of CPU an answer).
+
+2026-12-04 evening (the host slower than in the morning), findscu now also asks each query 11
+times over one association (``--repeat``; one association, checked against a pynetdicom SCP),
+and the single run is subtracted: what a query costs a modality that holds its association.
+p50 ms, two runs: the day list (22 answers) 50.4 / 52.3 held, 79.3 / 69.2 with its process
+and association; one accession 12.0 / 12.3 held; pynetdicom client 74.5 / 62.0 for the day
+list beside a bare pynetdicom exchange of 30.2 / 43.0.  The code of the morning, run beside it,
+gave 55.3 for the day list: no change, the host.  Still at the target's edge; not claimed.
 """
 
 from __future__ import annotations
