@@ -2,7 +2,8 @@
 
 A transaction that adds, changes or deletes a lab order's clocks (``LabTurnaround``) or a
 reading Task's (``ReadingMilestones``) bumps, as it commits, the version of the UTC day of
-each such row's order time (before and after the change).  A reader that copies a day of
+each such row's order time (before and after the change, the rows read again at commit: a
+session may hold a row another writer has moved since).  A reader that copies a day of
 rows reads the versions first and keeps the copy with them; the copy is current while the
 versions are the same.  A writer that commits after the versions were read has bumped one, so
 a copy can only be found stale, never taken for current when it is not (under PostgreSQL's
@@ -10,7 +11,7 @@ READ COMMITTED as under SQLite's snapshot).
 
 What the copy holds is the reader's business (``gateway.indicators.daily``); here it is bytes.
 Writes that bypass the ORM (a bulk load straight into the tables) bump nothing: load before
-the first copy is made, or clear the copies (``forget``).
+the first copy is made.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
@@ -86,11 +87,6 @@ def keep(session: Session, register: str, zone: str, built: dict[date, tuple[int
         where=DailyColumns.version <= statement.excluded.version,  # never back to an older one
     )
     session.connection().execute(statement, rows)
-
-
-def forget(session: Session, register: str) -> None:
-    """Drop every copy of ``register`` (after a load that bypassed the ORM)."""
-    session.execute(delete(DailyColumns).where(DailyColumns.register == register))
 
 
 def _insert(session: Session) -> Any:
