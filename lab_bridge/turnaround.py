@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lab_bridge.orders_out import is_lab_order
-from storage import transaction
 from storage.clinical.lab_turnaround import note
 from storage.fhir import store as fhir_store
 from storage.platform import Platform
+from storage.worker import InBatch
 
 
 class _Milestones:
@@ -32,15 +32,18 @@ class _Milestones:
 MILESTONES = _Milestones()
 
 
-def note_milestones(platform: Platform, payload: dict[str, Any]) -> None:
-    with transaction(platform.sessions) as session:
-        stored = fhir_store.vread(session, payload["type"], payload["id"], payload["version"])
-        if (
-            stored is not None
-            and stored.content is not None
-            and not _of_other_orders(session, stored.content)
-        ):
-            note(session, stored.content, stored.owner_org_id)
+def _note(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
+    stored = fhir_store.vread(session, payload["type"], payload["id"], payload["version"])
+    if (
+        stored is not None
+        and stored.content is not None
+        and not _of_other_orders(session, stored.content)
+    ):
+        note(session, stored.content, stored.owner_org_id)
+
+
+# ``lab.turnaround``: the milestones are written in the event's completing transaction.
+note_milestones = InBatch(_note)
 
 
 def _of_other_orders(session: Session, resource: dict[str, Any]) -> bool:

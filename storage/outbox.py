@@ -133,10 +133,31 @@ def _take(
 
 def complete(sessions: sessionmaker[Session], event_id: int) -> None:
     with transaction(sessions) as session:
+        complete_in(session, [event_id])
+
+
+def complete_in(session: Session, event_ids: list[int]) -> None:
+    """Mark events done in the caller's transaction (with the effects of their handlers)."""
+    if event_ids:
         session.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.id == event_id)
+            .where(OutboxEvent.id.in_(event_ids))
             .values(state=OutboxState.DONE, locked_until=None, last_error=None)
+        )
+
+
+def release(sessions: sessionmaker[Session], event_ids: list[int]) -> None:
+    """Give claimed events back, not started: due again at once, the attempt not counted."""
+    with transaction(sessions) as session:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(event_ids), OutboxEvent.state == OutboxState.RUNNING)
+            .values(
+                state=OutboxState.PENDING,
+                attempts=OutboxEvent.attempts - 1,
+                locked_until=None,
+                available_at=datetime.now(UTC),
+            )
         )
 
 

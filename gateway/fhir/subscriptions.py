@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+from sqlalchemy.orm import Session
 
 from gateway.errors import HttpError
 from gateway.fhir import search
@@ -28,7 +29,7 @@ from storage.fhir import store as fhir_store
 from storage.outbox import enqueue, recent_events
 from storage.platform import Platform
 from storage.policy import fhir_viewer
-from storage.worker import PermanentFailure
+from storage.worker import InBatch, PermanentFailure
 
 NOTIFY_TOPIC = "subscription.notify"
 NOTIFY_ATTEMPTS = 40
@@ -43,43 +44,46 @@ def _criteria(subscription: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]
     return (resource_type, parse_qsl(query)) if resource_type else None
 
 
-def on_change(platform: Platform, payload: dict[str, Any]) -> None:
-    """``fhir.changed`` handler: enqueue a notification for every matching Subscription."""
+def tell_subscriptions(platform: Platform, session: Session, payload: dict[str, Any]) -> None:
+    """Enqueue a notification for every Subscription the changed resource now matches."""
     resource_type, resource_id = payload["type"], payload["id"]
-    with transaction(platform.sessions) as session:
-        current = fhir_store.read(session, resource_type, resource_id)
-        if current is not None and payload.get("version") not in (None, current.version_id):
-            return  # a newer version has its own event: told once, of what is now true
-        for subscription in fhir_store.current_of_type(session, "Subscription"):
-            content = subscription.content or {}
-            channel = content.get("channel", {})
-            wanted = _criteria(content)
-            if (
-                content.get("status") not in ACTIVE
-                or channel.get("type") not in CHANNELS
-                or wanted is None
-                or wanted[0] != resource_type
-            ):
-                continue
-            try:
-                query = search.parse(resource_type, wanted[1], strict=False)
-            except HttpError:
-                continue  # criteria that cannot be searched never match
-            this_one = Criterion("_id", "token", matches=[Match(resource_id)])
-            viewer = fhir_viewer(session, subscription.owner_org_id or "")
-            found, _ = fhir_search.search(
-                session, resource_type, [*query.criteria, this_one], viewer, count=1,
-                with_total=False,
-            )  # fmt: skip
-            if found and channel["type"] == "websocket":
-                subscription_pings.record(session, subscription.id)
-            elif found:
-                enqueue(
-                    session,
-                    NOTIFY_TOPIC,
-                    {"subscription": subscription.id, **payload},
-                    max_attempts=NOTIFY_ATTEMPTS,
-                )
+    current = fhir_store.read(session, resource_type, resource_id)
+    if current is not None and payload.get("version") not in (None, current.version_id):
+        return  # a newer version has its own event: told once, of what is now true
+    for subscription in fhir_store.current_of_type(session, "Subscription"):
+        content = subscription.content or {}
+        channel = content.get("channel", {})
+        wanted = _criteria(content)
+        if (
+            content.get("status") not in ACTIVE
+            or channel.get("type") not in CHANNELS
+            or wanted is None
+            or wanted[0] != resource_type
+        ):
+            continue
+        try:
+            query = search.parse(resource_type, wanted[1], strict=False)
+        except HttpError:
+            continue  # criteria that cannot be searched never match
+        this_one = Criterion("_id", "token", matches=[Match(resource_id)])
+        viewer = fhir_viewer(session, subscription.owner_org_id or "")
+        found, _ = fhir_search.search(
+            session, resource_type, [*query.criteria, this_one], viewer, count=1,
+            with_total=False,
+        )  # fmt: skip
+        if found and channel["type"] == "websocket":
+            subscription_pings.record(session, subscription.id)
+        elif found:
+            enqueue(
+                session,
+                NOTIFY_TOPIC,
+                {"subscription": subscription.id, **payload},
+                max_attempts=NOTIFY_ATTEMPTS,
+            )
+
+
+# ``fhir.changed``: the notifications are enqueued in the event's completing transaction.
+on_change = InBatch(tell_subscriptions)
 
 
 def notify(platform: Platform, payload: dict[str, Any]) -> None:

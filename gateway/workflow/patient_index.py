@@ -3,18 +3,20 @@
 A Patient write (any service: the FHIR API, the lab bridge's registrations) → ``mpi.link`` (a
 ``yilian.fhir_listeners`` entry) → the worker indexes the Patient's current version and links
 it (:func:`storage.clinical.patient_matches.link`: idempotent, so a repeated or late event
-changes nothing; a Patient deleted since leaves the index), in one transaction with the audit
-records of the links it made.
+changes nothing; a Patient deleted since leaves the index), in the worker's transaction (with the
+event's completion) with the audit records of the links it made.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from storage.clinical import patient_matches
-from storage.db import transaction
 from storage.fhir import store as fhir_store
 from storage.platform import Platform
+from storage.worker import InBatch
 
 
 class _Patients:
@@ -27,11 +29,13 @@ class _Patients:
 PATIENTS = _Patients()
 
 
-def on_patient(platform: Platform, payload: dict[str, Any]) -> None:
-    """Worker handler for ``mpi.link``."""
-    with transaction(platform.sessions) as session:
-        stored = fhir_store.read(session, "Patient", payload["id"])
-        if stored is None or stored.deleted or stored.content is None:
-            patient_matches.forget(session, payload["id"])
-            return
-        patient_matches.link(session, stored.id, stored.owner_org_id, stored.content)
+def _index(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
+    stored = fhir_store.read(session, "Patient", payload["id"])
+    if stored is None or stored.deleted or stored.content is None:
+        patient_matches.forget(session, payload["id"])
+        return
+    patient_matches.link(session, stored.id, stored.owner_org_id, stored.content)
+
+
+# ``mpi.link``: the links are written in the event's completing transaction.
+on_patient = InBatch(_index)

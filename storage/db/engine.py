@@ -94,9 +94,18 @@ def _translated() -> Iterator[None]:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error, DB errors translated."""
+def transaction(sessions: sessionmaker[Session], *, immediate: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, DB errors translated.
+
+    ``immediate``: on SQLite, take the write lock before the first read.  A transaction that
+    reads, then writes, after another writer committed in between, cannot write on the
+    snapshot it read and fails at once (SQLITE_BUSY_SNAPSHOT: waiting cannot help); one that
+    reads for a while before writing, under a steady stream of other commits, needs this."""
     with _translated(), sessions.begin() as session:
+        if immediate:
+            connection = session.connection()
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
         yield session
 
 
