@@ -46,6 +46,16 @@ order-sign after that took 45-58 ms at 300 people, the second 7 ms.)
     CDS Hooks order-sign round trip    6.6 / 9.9      (not warmed up, the run before: 7.5 / 30.5)
     $recognizable-results round trip   5.5 / 8.2
     GET /health beside it              0.6 / 0.7
+
+2026-12-04 late evening, idle machine, ten times that: 100,000 people (200,000 Patient records,
+linked) and 1,000,000 results, populated in 1,058 s (~5 GB); 200 asks, ~27 % with a prior:
+    recognizable() in process          2.8 / 3.6
+    CDS Hooks order-sign round trip    4.8 / 7.2      (the first ask 46 ms)
+    $recognizable-results round trip   5.1 / 8.8
+    GET /health beside it              0.6 / 0.8
+Flat with the data, as index lookups of one person's records are.  The target's size (1,000,000
+people, 20,000,000 results: ~108 GB and ~6 hours to populate at this rate) does not fit this
+machine's disk (76 GB free).
 """
 
 from __future__ import annotations
