@@ -80,11 +80,16 @@ lease, 300 s).  Before (main at 40b93cc) and after, back to back:
     1 conn, after    24/s      37.9 / 68.7 / 89.7      24/s             40.1 ms
     8 conn, before   61/s      126.1 / 158.4 / 180.1   38/s             31.4 ms (23.9)
     8 conn, after    65/s      114.6 / 142.6 / 470.3   54/s             23.6 ms (16.9)
-(Other runs of the after, with the claim at 10 and 50 and before the write lock was taken
-first: 46-55/s with the follow-up at 8 connections.)  What the platform sustains went from
-38 to 54 messages a second, and a message costs 8 ms less CPU.  The price: a message's commit
-sometimes waits for a worker transaction (up to ~20 ms of handlers), which shows at one
-connection (p50 +10 ms) and in the p99 at eight.  Still 2.2x from the target: ~24 ms of CPU a
+A second run of the after: 23/s at one connection; 50/s AA, 49/s with the follow-up, p95 174
+ms, p99 869 ms at eight.  (Runs with the claim at 10 and 50 before the write lock was taken
+first: 46-55/s with the follow-up at 8 connections; with 5 ms instead of 20 ms of work a
+transaction: 40/s and a p99 of 1.2 s.)  What the platform sustains went from 38 to 49-54
+messages a second, and a message costs 5-8 ms less CPU.  The price: a message's commit waits
+for a worker transaction when one holds the lock (up to ~20 ms of handlers), which shows at
+one connection (p50 +10 ms) and in the p99 at eight, most likely because a writer waiting for
+SQLite's lock polls with growing sleeps (up to 100 ms) while the worker's next transaction
+takes the lock the moment the last one ends; a fair write gate in the process is not built.
+Still 2.2x from the target: ~24 ms of CPU a
 message on two cores (the listener process ~17 ms: the writer thread's SQL, the handlers; the
 preparing workers ~7 ms, mostly validation).
 """
