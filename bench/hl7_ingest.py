@@ -89,9 +89,8 @@ for a worker transaction when one holds the lock (up to ~20 ms of handlers), whi
 one connection (p50 +10 ms) and in the p99 at eight, most likely because a writer waiting for
 SQLite's lock polls with growing sleeps (up to 100 ms) while the worker's next transaction
 takes the lock the moment the last one ends; a fair write gate in the process is not built.
-Still 2.2x from the target: ~24 ms of CPU a
-message on two cores (the listener process ~17 ms: the writer thread's SQL, the handlers; the
-preparing workers ~7 ms, mostly validation).
+Still 2.2x from the target: ~24 ms of CPU a message on two cores (the listener process ~17 ms:
+the writer thread's SQL, the handlers; the preparing workers ~7 ms, mostly validation).
 """
 
 from __future__ import annotations
