@@ -83,14 +83,20 @@ lease, 300 s).  Before (main at 40b93cc) and after, back to back:
 A second run of the after: 23/s at one connection; 50/s AA, 49/s with the follow-up, p95 174
 ms, p99 869 ms at eight.  (Runs with the claim at 10 and 50 before the write lock was taken
 first: 46-55/s with the follow-up at 8 connections; with 5 ms instead of 20 ms of work a
-transaction: 40/s and a p99 of 1.2 s.)  What the platform sustains went from 38 to 49-54
-messages a second, and a message costs 5-8 ms less CPU.  The price: a message's commit waits
-for a worker transaction when one holds the lock (up to ~20 ms of handlers), which shows at
-one connection (p50 +10 ms) and in the p99 at eight, most likely because a writer waiting for
-SQLite's lock polls with growing sleeps (up to 100 ms) while the worker's next transaction
-takes the lock the moment the last one ends; a fair write gate in the process is not built.
-Still 2.2x from the target: ~24 ms of CPU a message on two cores (the listener process ~17 ms:
-the writer thread's SQL, the handlers; the preparing workers ~7 ms, mostly validation).
+transaction: 40/s and a p99 of 1.2 s.)  The tail: a writer waiting for SQLite's lock polls it
+with growing sleeps (up to 100 ms), and the worker's next transaction took the lock the moment
+its last one ended.  So the worker now lets the HL7 writer of its process go first when it is
+waiting (``storage/db/turns.py``: the group commit marks its transactions urgent; the worker
+waits for them, 100 ms at most, before each of its own).  Two runs with that:
+                     AA rate   ACK p50 / p95 / p99     with follow-up   CPU a message
+    1 connection     30 / 27   32.4 / 46.8 / 55.1      30 / 27/s        32.8 / 36.7 ms
+                               35.1 / 55.5 / 66.6
+    8 connections    62 / 67   122.1 / 164.2 / 198.1   51 / 55/s        25.1 / 23.2 ms
+                               116.1 / 155.5 / 179.8
+What the platform sustains went from 38 to 51-55 messages a second at eight connections, with
+the latencies of before, and a message costs 6-8 ms less CPU.  Still 2.2x from the target: ~24
+ms of CPU a message on two cores (the listener process ~17 ms: the writer thread's SQL, the
+worker's handlers; the preparing workers ~7 ms, mostly validation).
 """
 
 from __future__ import annotations

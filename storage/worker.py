@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from storage import outbox, wake
 from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import refresh_statistics, transaction
+from storage.db.turns import WRITE_TURNS
 from storage.dicom import emit_stable_studies
 from storage.errors import StorageError
 from storage.fhir import subscription_pings
@@ -44,6 +45,7 @@ PERIODIC_EVERY = 5.0
 WAKE_CHECK = 0.02  # seconds between looks at outbox.work_committed while idle
 BATCH = 50  # events claimed at once (the InBatch ones of them commit together)
 HOLD_SECONDS = 0.02  # of InBatch work in one transaction (others wait for its write lock)
+YIELD_SECONDS = 0.1  # longest wait for the urgent writers of this process before each one
 
 
 class PermanentFailure(Exception):
@@ -104,6 +106,7 @@ def _run_together(
     waiting = list(events)
     while waiting:
         done: list[outbox.ClaimedEvent] = []
+        WRITE_TURNS.after_urgent(YIELD_SECONDS)
         with transaction(platform.sessions, immediate=True) as session:
             began = time.monotonic()
             while waiting and time.monotonic() - began < HOLD_SECONDS:
