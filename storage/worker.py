@@ -5,8 +5,8 @@ Handlers are registered by the services under the ``yilian.outbox_handlers`` ent
 
 A handler whose work is only database writes can be :class:`InBatch`: the worker then runs it
 in one transaction with the other such events of the batch it claimed, each in a savepoint, and
-marks them done in that same transaction.  A batch of ten costs one commit instead of twenty
-(the handler's and the completion's), and there is no moment where an event's effects are
+marks them done in that same transaction: one commit per ~20 ms of such work instead of two
+per event (the handler's and the completion's), and there is no moment where an event's effects are
 committed but the event is not done: a worker killed at any point leaves either both or
 neither, so its successor never repeats them.  Handlers that talk to the outside (an HTTP
 POST, a DICOM association) stay plain: what they did cannot be rolled back with a savepoint.
@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from storage import outbox, wake
 from storage.blobs import FileBlobStore, sweep_orphans
 from storage.db import refresh_statistics, transaction
-from storage.db.turns import WRITE_TURNS
 from storage.dicom import emit_stable_studies
 from storage.errors import StorageError
 from storage.fhir import subscription_pings
@@ -45,7 +44,6 @@ PERIODIC_EVERY = 5.0
 WAKE_CHECK = 0.02  # seconds between looks at outbox.work_committed while idle
 BATCH = 50  # events claimed at once (the InBatch ones of them commit together)
 HOLD_SECONDS = 0.02  # of InBatch work in one transaction (others wait for its write lock)
-YIELD_SECONDS = 0.1  # longest wait for the urgent writers of this process before each one
 
 
 class PermanentFailure(Exception):
@@ -61,7 +59,7 @@ class InBatch:
 
 
 def process_batch(
-    platform: Platform, handlers: dict[str, Handler | InBatch], limit: int = 10
+    platform: Platform, handlers: dict[str, Handler | InBatch], limit: int = BATCH
 ) -> int:
     """Claim and run up to ``limit`` events; return how many were claimed.  Plain handlers
     run one after another: once half the lease has gone by, the events not yet started are
@@ -106,7 +104,6 @@ def _run_together(
     waiting = list(events)
     while waiting:
         done: list[outbox.ClaimedEvent] = []
-        WRITE_TURNS.after_urgent(YIELD_SECONDS)
         with transaction(platform.sessions, immediate=True) as session:
             began = time.monotonic()
             while waiting and time.monotonic() - began < HOLD_SECONDS:
@@ -207,7 +204,7 @@ async def _work(
             if time.monotonic() - last_periodic > periodic_every:
                 await asyncio.to_thread(periodic, platform)
                 last_periodic = time.monotonic()
-            claimed = await asyncio.to_thread(process_batch, platform, handlers, BATCH)
+            claimed = await asyncio.to_thread(process_batch, platform, handlers)
         except StorageError as exc:
             log.warning("worker cannot reach storage", extra={"error": str(exc)})
             claimed = 0

@@ -44,7 +44,7 @@ def _criteria(subscription: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]
     return (resource_type, parse_qsl(query)) if resource_type else None
 
 
-def tell_subscriptions(platform: Platform, session: Session, payload: dict[str, Any]) -> None:
+def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
     """Enqueue a notification for every Subscription the changed resource now matches."""
     resource_type, resource_id = payload["type"], payload["id"]
     current = fhir_store.read(session, resource_type, resource_id)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from storage import json_codec
+from storage.db.turns import WRITE_TURNS, YIELD_SECONDS
 from storage.errors import DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
@@ -97,15 +98,18 @@ def _translated() -> Iterator[None]:
 def transaction(sessions: sessionmaker[Session], *, immediate: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error, DB errors translated.
 
-    ``immediate``: on SQLite, take the write lock before the first read.  A transaction that
-    reads, then writes, after another writer committed in between, cannot write on the
-    snapshot it read and fails at once (SQLITE_BUSY_SNAPSHOT: waiting cannot help); one that
-    reads for a while before writing, under a steady stream of other commits, needs this."""
+    ``immediate``: on SQLite, a background writer's transaction that takes the write lock
+    before its first read.  A transaction that reads, then writes, after another writer
+    committed in between, cannot write on the snapshot it read and fails at once
+    (SQLITE_BUSY_SNAPSHOT: waiting cannot help); one that reads for a while before writing,
+    under a steady stream of other commits, needs this.  It first lets this process's urgent
+    writers go (``turns``): SQLite's lock has no queue."""
+    sqlite = immediate and sessions.kw["bind"].dialect.name == "sqlite"
+    if sqlite:
+        WRITE_TURNS.after_urgent(YIELD_SECONDS)
     with _translated(), sessions.begin() as session:
-        if immediate:
-            connection = session.connection()
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if sqlite:
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session
 
 

@@ -4,9 +4,9 @@ A writer that waits for SQLite's lock polls it with growing sleeps (up to 100 ms
 that starts a transaction the moment its last one ended wins every race against it.  The
 worker's batches (``storage.worker``) are such a writer; the HL7 group commit, whose senders
 wait for their ACK, is not.  The latency-bound writer marks its transactions ``urgent``; the
-background one, before each of its transactions, lets the urgent ones pending go first (for
-at most a bound, so that it is never starved).  On PostgreSQL it costs nothing and changes
-nothing that matters: there are no whole-database locks there.
+background one (``transaction(..., immediate=True)`` on SQLite), before each of its
+transactions, lets the urgent ones pending go first (for at most ``YIELD_SECONDS``, so that it
+is never starved).  PostgreSQL has no whole-database lock: nothing waits there.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+YIELD_SECONDS = 0.1  # the longest a background writer lets the urgent ones go first
 
 
 class Turns:
