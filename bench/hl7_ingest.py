@@ -93,7 +93,9 @@ waits for them, 100 ms at most, before each of its own).  Two runs with that:
                                35.1 / 55.5 / 66.6
     8 connections    62 / 67   122.1 / 164.2 / 198.1   51 / 55/s        25.1 / 23.2 ms
                                116.1 / 155.5 / 179.8
-What the platform sustains went from 38 to 51-55 messages a second at eight connections, with
+Two runs after the wait moved into ``transaction(immediate=True)`` (same behaviour): 45 / 53/s
+with the follow-up at eight connections, p99 217 / 195 ms; 25 / 28/s at one.
+What the platform sustains went from 38 to 45-55 messages a second at eight connections, with
 the latencies of before, and a message costs 6-8 ms less CPU.  Still 2.2x from the target: ~24
 ms of CPU a message on two cores (the listener process ~17 ms: the writer thread's SQL, the
 worker's handlers; the preparing workers ~7 ms, mostly validation).
