@@ -33,13 +33,16 @@ def audited(
     requester: Requester,
     action: str,
     work: Callable[[Session, StudyAccess], tuple[T, str, dict[str, Any]]],
+    study: str | None = None,
 ) -> tuple[T, Pending]:
     """Run ``work(session, studies seen)`` -> ``(result, outcome, audited entities)`` in a
     read-only session and submit the access record: nothing of the result may leave before
-    the returned pending record is confirmed (``wait``)."""
+    the returned pending record is confirmed (``wait``).  ``study``: the one study the request
+    is about (only its share is looked up)."""
 
     def read(session: Session) -> T:
-        result, outcome, entities = work(session, study_access(session, requester.org_id))
+        access = study_access(session, requester.org_id, study)
+        result, outcome, entities = work(session, access)
         audit(
             session,
             channel=CHANNEL,
@@ -59,8 +62,9 @@ def answered(
     requester: Requester,
     action: str,
     work: Callable[[Session, StudyAccess], tuple[T, str, dict[str, Any]]],
+    study: str | None = None,
 ) -> T:
     """:func:`audited`, returned once the access record is committed."""
-    result, pending = audited(platform, requester, action, work)
+    result, pending = audited(platform, requester, action, work, study)
     pending.wait()
     return result

@@ -90,7 +90,7 @@ def router(platform: Platform) -> APIRouter:
             return refs, outcome, {"study_uid": study, "instances": len(refs)}
 
         def run(answer: Callable[[list[InstanceRef]], R]) -> R:
-            refs, pending = audited(platform, requester, action, work)
+            refs, pending = audited(platform, requester, action, work, study)
             try:
                 if not refs:
                     raise NotFound("no such study, series or instance")
@@ -208,7 +208,9 @@ def router(platform: Platform) -> APIRouter:
             outcome = "success" if documents else "not_found"
             return documents, outcome, {"study_uid": study, "series": len(documents)}
 
-        documents = await run_in_threadpool(answered, platform, requester, "WADO-RS metadata", work)
+        documents = await run_in_threadpool(
+            answered, platform, requester, "WADO-RS metadata", work, study
+        )
         if not documents:
             raise NotFound("no such study or series")
         inner = b",".join(d[1:-1] for d in documents if len(d) > 2)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.dicom.parse import FrameRanges
@@ -53,7 +54,40 @@ def find_instances(
     picked = list(dict.fromkeys(frame_numbers or ()))
     if len(picked) > MAX_PICKED_FRAMES:
         picked = []  # as many as that: the whole list at once
-    ranges = [DicomInstance.frames[n - 1] for n in picked] if picked else [DicomInstance.frames]
+    shape = (
+        len(picked),
+        series_uid is not None,
+        sop_instance_uid is not None,
+        bool(access.studies),
+    )
+    parameters: dict[str, Any] = {
+        "study": study_uid,
+        "series": series_uid,
+        "instance": sop_instance_uid,
+        "orgs": sorted(access.orgs),
+        "shared": sorted(access.studies),
+        **{f"frame{k}": n - 1 for k, n in enumerate(picked)},
+    }
+    found = []
+    for row in session.execute(_statement(*shape), parameters):
+        frames = _frames_asked(row[8:], picked, frame_numbers)
+        found.append(InstanceRef(*row[:8], frames))  # type: ignore[arg-type]
+    return found
+
+
+@cache
+def _statement(picked: int, by_series: bool, by_instance: bool, shared: bool) -> Select[Any]:
+    """The statement of one shape of request, built once: SQLAlchemy builds a statement in
+    Python, which cost a frame request more than the database's answer."""
+    ranges = (
+        [DicomInstance.frames[bindparam(f"frame{k}", type_=JSON.JSONIntIndexType)]
+         for k in range(picked)]
+        if picked
+        else [DicomInstance.frames]
+    )  # fmt: skip
+    visible = DicomStudy.org_id.in_(bindparam("orgs", expanding=True))
+    if shared:
+        visible = or_(visible, DicomStudy.study_uid.in_(bindparam("shared", expanding=True)))
     statement = (
         select(
             DicomStudy.study_uid,
@@ -68,10 +102,7 @@ def find_instances(
         )
         .join(DicomSeries, DicomSeries.series_uid == DicomInstance.series_uid)
         .join(DicomStudy, DicomStudy.study_uid == DicomSeries.study_uid)
-        .where(
-            DicomStudy.study_uid == study_uid,
-            access.sees(DicomStudy.org_id, DicomStudy.study_uid),
-        )
+        .where(DicomStudy.study_uid == bindparam("study"), visible)
         .order_by(
             DicomSeries.series_number,
             DicomSeries.series_uid,
@@ -79,15 +110,11 @@ def find_instances(
             DicomInstance.sop_instance_uid,
         )
     )
-    if series_uid is not None:
-        statement = statement.where(DicomSeries.series_uid == series_uid)
-    if sop_instance_uid is not None:
-        statement = statement.where(DicomInstance.sop_instance_uid == sop_instance_uid)
-    found = []
-    for row in session.execute(statement):
-        frames = _frames_asked(row[8:], picked, frame_numbers)
-        found.append(InstanceRef(*row[:8], frames))  # type: ignore[arg-type]
-    return found
+    if by_series:
+        statement = statement.where(DicomSeries.series_uid == bindparam("series"))
+    if by_instance:
+        statement = statement.where(DicomInstance.sop_instance_uid == bindparam("instance"))
+    return statement
 
 
 def _frames_asked(

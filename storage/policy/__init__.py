@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -89,11 +89,12 @@ def visible_orgs(session: Session, org_id: str) -> set[str]:
     return set(orgs)
 
 
-def study_access(session: Session, org_id: str) -> StudyAccess:
+def study_access(session: Session, org_id: str, study_uid: str | None = None) -> StudyAccess:
     """The stored studies ``org_id`` sees (DICOMweb): its visible organizations' and those whose
-    ImagingStudy is shared with one of them (not cached: a share applies at once)."""
+    ImagingStudy is shared with one of them (not cached: a share applies at once).
+    ``study_uid``: a request about that one study needs only its share looked up."""
     orgs = visible_orgs(session, org_id)
-    return StudyAccess(frozenset(orgs), shared_studies(session, orgs))
+    return StudyAccess(frozenset(orgs), shared_studies(session, orgs, study_uid))
 
 
 # Elements naming the organizations an order, task or message is placed with or comes from.
@@ -247,20 +248,23 @@ def fhir_viewer(session: Session, org_id: str) -> Viewer:
     )
 
 
+# The Consents naming an organization as an actor (built once: every FHIR read asks).
+_NAMING_CONSENTS = select(FhirResource.content).where(
+    FhirResource.resource_type == "Consent",
+    FhirResource.deleted.is_(False),
+    FhirResource.id.in_(
+        select(FhirReferenceIndex.resource_id).where(
+            FhirReferenceIndex.resource_type == "Consent",
+            FhirReferenceIndex.param == "actor",
+            FhirReferenceIndex.target == bindparam("actor"),
+        )
+    ),
+)
+
+
 def _denied_patients(session: Session, org_id: str) -> frozenset[str]:
     """Patients with an active Consent whose provision denies ``org_id`` (as an actor)."""
-    naming = select(FhirReferenceIndex.resource_id).where(
-        FhirReferenceIndex.resource_type == "Consent",
-        FhirReferenceIndex.param == "actor",
-        FhirReferenceIndex.target == f"Organization/{org_id}",
-    )
-    consents = session.scalars(
-        select(FhirResource.content).where(
-            FhirResource.resource_type == "Consent",
-            FhirResource.deleted.is_(False),
-            FhirResource.id.in_(naming),
-        )
-    )
+    consents = session.scalars(_NAMING_CONSENTS, {"actor": f"Organization/{org_id}"})
     denied = set()
     for consent in consents:
         provision = consent.get("provision", {})

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import DicomStudy, FhirResource, FhirResourceGrant, FhirTokenIndex
@@ -33,45 +33,57 @@ class StudyAccess:
         return or_(org_id.in_(self.orgs), study_uid.in_(self.studies))
 
 
-def shared_studies(session: Session, orgs: Collection[str]) -> frozenset[str]:
-    """The studies whose ImagingStudy is granted to one of ``orgs`` — only as the study's own
-    organization describes it (an ImagingStudy owned by another names no study of ours)."""
-    described = (
-        select(FhirTokenIndex.code, FhirResource.owner_org_id)
-        .join(
-            FhirResourceGrant,
-            and_(
-                FhirResourceGrant.resource_type == FhirTokenIndex.resource_type,
-                FhirResourceGrant.resource_id == FhirTokenIndex.resource_id,
-            ),
-        )
-        .join(
-            FhirResource,
-            and_(
-                FhirResource.resource_type == FhirTokenIndex.resource_type,
-                FhirResource.id == FhirTokenIndex.resource_id,
-            ),
-        )
-        .where(
-            FhirTokenIndex.resource_type == "ImagingStudy",
-            FhirTokenIndex.param == "identifier",
-            FhirTokenIndex.system == UID_SYSTEM,
-            FhirResourceGrant.org_id.in_(orgs),
-            FhirResource.deleted.is_(False),
-        )
+# Built once (SQLAlchemy builds a statement in Python; a frame request cannot afford it each
+# time): the (UID, owner) pairs of ImagingStudies granted to ``orgs``, and the same for one
+# study (``code``: its UID as the ImagingStudy names it).
+_DESCRIBED = (
+    select(FhirTokenIndex.code, FhirResource.owner_org_id)
+    .join(
+        FhirResourceGrant,
+        and_(
+            FhirResourceGrant.resource_type == FhirTokenIndex.resource_type,
+            FhirResourceGrant.resource_id == FhirTokenIndex.resource_id,
+        ),
     )
+    .join(
+        FhirResource,
+        and_(
+            FhirResource.resource_type == FhirTokenIndex.resource_type,
+            FhirResource.id == FhirTokenIndex.resource_id,
+        ),
+    )
+    .where(
+        FhirTokenIndex.resource_type == "ImagingStudy",
+        FhirTokenIndex.param == "identifier",
+        FhirTokenIndex.system == UID_SYSTEM,
+        FhirResourceGrant.org_id.in_(bindparam("orgs", expanding=True)),
+        FhirResource.deleted.is_(False),
+    )
+)
+_DESCRIBED_ONE = _DESCRIBED.where(FhirTokenIndex.code == bindparam("code"))
+_STORED = select(DicomStudy.study_uid, DicomStudy.org_id).where(
+    DicomStudy.study_uid.in_(bindparam("uids", expanding=True))
+)
+
+
+def shared_studies(
+    session: Session, orgs: Collection[str], study_uid: str | None = None
+) -> frozenset[str]:
+    """The studies whose ImagingStudy is granted to one of ``orgs`` — only as the study's own
+    organization describes it (an ImagingStudy owned by another names no study of ours).
+    ``study_uid``: only whether that one study is (a retrieve names its study)."""
+    parameters: dict[str, Any] = {"orgs": list(orgs)}
+    statement = _DESCRIBED
+    if study_uid is not None:
+        statement, parameters["code"] = _DESCRIBED_ONE, UID_PREFIX + study_uid
     claims = {
         (code.removeprefix(UID_PREFIX), owner)
-        for code, owner in session.execute(described)
+        for code, owner in session.execute(statement, parameters)
         if code and code.startswith(UID_PREFIX)
     }
     if not claims:
         return frozenset()
-    stored = session.execute(
-        select(DicomStudy.study_uid, DicomStudy.org_id).where(
-            DicomStudy.study_uid.in_({uid for uid, _ in claims})
-        )
-    )
+    stored = session.execute(_STORED, {"uids": sorted({uid for uid, _ in claims})})
     return frozenset(uid for uid, org in stored if (uid, org) in claims)
 
 
