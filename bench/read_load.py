@@ -14,22 +14,25 @@ access records written, which must equal the 2xx answers Yilian gave.
         [--only WADO]
 
 Targets (issue 20): FHIR read >= 0.5x bare with p99 <= 100 ms; FHIR search >= 500/s; WADO-RS
-frames >= 1,000/s.  Not reached.  Last measured on the shared 2-core machine (other sessions'
-test suites running: load average 4-11, so +-30 % between runs), 2026-12-02, 10 s per kind,
-before (each read's audit row in its own write transaction, main at efe4dfd) and after (group
-commit), back to back, req/s and p99:
-                              before              after              bare FastAPI
-    FHIR read by id           234/s   887 ms      472/s   308 ms     6,576-8,150/s
-    FHIR search by identifier 214/s   941 ms      318/s   336 ms     7,182-9,117/s
-    WADO-RS frame             446/s   592 ms      340/s   304 ms     8,289-9,433/s
-An earlier pair (load average 9-11): read 171 -> 271/s, search 152 -> 182/s, frame 386 -> 256/s,
-p99 1.0-1.4 s -> 0.5 s.  No errors; audit rows = answers (+ requests in flight at the end).
-Reads no longer queue on the write lock (the p99), and every answered read is now durable
-(synchronous=FULL; before, a relaxed commit could lose it with the machine), which a frame pays
-for: ~2.0 ms of server CPU per frame before, ~2.3-2.5 after.  The rest is CPU in one process:
-~2.4 ms per FHIR read against ~0.15 ms for the bare app; py-spy (GIL holder): ~55 % in the event
-loop (FastAPI routing over ~100 routes, middleware, sending), ~30 % in the read's thread (the
-session, the resource, the policy's Consent query), the audit writer ~3 %.
+frames >= 1,000/s.  2026-12-05, the 2-core machine idle, 10 s per kind, req/s and p99:
+                              12-02 (one process)  12-05 (two processes)   bare FastAPI
+    FHIR read by id           472/s   308 ms       1,280/s    56 ms        9,300-12,100/s
+    FHIR search by identifier 318/s   336 ms         606/s   118 ms
+    WADO-RS frame             340/s   304 ms       1,071/s    64 ms
+Met: search and frames; read's p99.  Not met: read at 0.5x bare (0.11x).  The bare app does
+nothing a request needs (token, policy, database, access record), ~0.08 ms of CPU each;
+Yilian's FHIR read costs ~1.4 ms of CPU in one process (in-process, no HTTP), a frame ~1.4 ms.
+What changed, in the order measured (one process, same data, A/B in one run):
+- the policy's and the frame lookup's statements built once with bound parameters, and a
+  retrieve looking up only its own study's share: frame CPU 2.0 -> 1.5 ms, read ~-15 %;
+- a read-only SQLite pool whose connections stay ``query_only`` (no two PRAGMAs per read;
+  not measured on its own);
+- two HTTP processes on the port (``YILIAN_HTTP_PROCESSES``, default the CPUs up to 4): one
+  Python process answers with one core at most.  Alone this gave read 1,133/s, search 712/s,
+  frames 800/s, but p99 up to 717 ms: the two processes' access-log commits raced at SQLite's
+  lock, whose waiters poll with sleeps growing to 100 ms.  They now queue at a file lock
+  beside the database (``storage/db/write_queue.py``): the p99 above.
+Every answered read is still durable before it is sent (synchronous=FULL, group commit).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,17 +85,21 @@ class _Measure:
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-def create_app(platform: Platform) -> FastAPI:
+def create_app(platform: Platform, *, publish: bool = True) -> FastAPI:
+    """``publish``: write the server's own resources (terminology, directory, measures,
+    catalogue, capacity) at start-up; the further HTTP processes of ``yilian serve`` leave it
+    to the first."""
     settings = platform.settings
     validation = Validator(settings.fhir_validation_processes, settings.fhir_required_profiles)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(publish_terminology, platform)
-        await run_in_threadpool(publish_directory, platform)
-        await run_in_threadpool(publish_measures, platform)
-        await run_in_threadpool(publish_catalogue, platform)
-        await run_in_threadpool(publish_capacity, platform)
+        if publish:
+            await run_in_threadpool(publish_terminology, platform)
+            await run_in_threadpool(publish_directory, platform)
+            await run_in_threadpool(publish_measures, platform)
+            await run_in_threadpool(publish_catalogue, platform)
+            await run_in_threadpool(publish_capacity, platform)
         yield
         await run_in_threadpool(validation.close)
 
@@ -112,6 +124,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webapp_site.router())
     app.include_router(viewer_site.router())
     app.add_middleware(AnswerUnhandled, fhir_prefix=PREFIX)
+    app.add_middleware(_Measure)
     if platform.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -165,6 +178,16 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _metrics() -> bytes:
+    """This process's figures; under ``yilian serve``, those of all its processes (each writes
+    its own to the directory named by ``PROMETHEUS_MULTIPROC_DIR``)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)

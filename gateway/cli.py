@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,8 @@ from storage import (
 from storage.clinical.patient_batch import link_unindexed
 from storage.logs import configure_logging
 from storage.malloc import fix_mmap_threshold
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _platform_options(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +89,23 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**given)
 
 
+@contextmanager
+def shared_metrics() -> Iterator[None]:
+    """The figures of every process ``yilian serve`` starts (HTTP helpers, ingest and HL7
+    workers) in one directory that ``/metrics`` sums (prometheus_client's multiprocess mode:
+    set before any metric exists), removed when it stops."""
+    if os.environ.get(METRICS_DIR):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="yilian-metrics-")
+    os.environ[METRICS_DIR] = directory
+    try:
+        yield
+    finally:
+        del os.environ[METRICS_DIR]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -98,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             fix_mmap_threshold()  # before any thread: what a request frees is given back
             # uvloop (from uvicorn[standard]): less event-loop overhead per HTTP request.
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            with shared_metrics(), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 return runner.run(serve(settings, args.only or list(ALL_SERVICES)))
         platform = open_platform(settings)
         try:

@@ -28,7 +28,6 @@ from lab_bridge.prepare import Prepared
 from lab_bridge.receive import Processed, record
 from storage import transaction
 from storage.blobs import BlobInfo
-from storage.db.turns import WRITE_TURNS
 from storage.errors import DatabaseUnavailable, StorageError
 from storage.platform import Platform
 
@@ -100,7 +99,7 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Entry]) -> None:
         try:
-            with WRITE_TURNS.urgent(), transaction(self._platform.sessions) as session:
+            with transaction(self._platform.sessions, urgent=True) as session:
                 results = [record(session, self._platform, e.prepared, e.stored) for e in batch]
         except Exception as exc:  # every failure must reach the connections waiting on it
             if len(batch) > 1 and not isinstance(exc, DatabaseUnavailable):

@@ -37,10 +37,16 @@ def worker_pool(
 
 
 def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    fix_mmap_threshold()
-    threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
+    die_with(parent)
     if initializer is not None:
         initializer(*initargs)
+
+
+def die_with(parent: int) -> None:
+    """Make this (spawned) process end within half a second of ``parent``'s death, and fix
+    its allocator's mmap threshold as ``yilian serve`` does."""
+    fix_mmap_threshold()
+    threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
 
 
 def _watch(parent: int) -> None:

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="how long a worker holds the events it claimed: those of a worker that died "
         "are taken up by another once this has passed (longer than any handler runs)",
     )
+    http_processes: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 4),
+        ge=1,
+        description="processes that answer HTTP on the one port (the first runs the other "
+        "services too); one Python process uses one core for requests",
+    )
     dicom_max_associations: int = Field(
         64,
         ge=1,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from gateway.indicators.model import Scope, Table
 from storage.clinical import register_days
+from storage.db import writable
 
 log = logging.getLogger("yilian.indicators")
 COPY_LOCK_WAIT_MS = 500  # SQLite: how long keeping copies waits for the writer's lock
@@ -105,7 +106,8 @@ def _keep(session: Session, register: str, zone: str, built: dict[date, tuple[in
     if not built:
         return
     try:
-        with Session(session.get_bind()) as writer, writer.begin(), _short_lock_wait(writer):
+        engine = writable(session.get_bind())
+        with Session(engine) as writer, writer.begin(), _short_lock_wait(writer):
             register_days.keep(writer, register, zone, built)
     except SQLAlchemyError as exc:
         log.warning(

@@ -141,7 +141,7 @@ class AuditLog:
 
     def _commit(self, batch: list[_Entry]) -> None:
         try:
-            with transaction(self._sessions) as session:
+            with transaction(self._sessions, urgent=True) as session:
                 add_rows(session, AuditRecord, [row for entry in batch for row in entry.rows])
         except Exception as exc:  # every failure must reach the requests waiting on it
             if len(batch) > 1 and not isinstance(exc, DatabaseUnavailable):

@@ -17,6 +17,7 @@ from storage.db.engine import (
     refresh_statistics,
     session_factory,
     transaction,
+    writable,
     write_pending,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "refresh_statistics",
     "session_factory",
     "transaction",
+    "writable",
     "write_pending",
 ]

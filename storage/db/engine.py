@@ -14,6 +14,7 @@ from functools import cache
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
 from alembic import command
@@ -24,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from storage import json_codec
 from storage.db.turns import WRITE_TURNS, YIELD_SECONDS
+from storage.db.write_queue import write_turn
 from storage.errors import DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
@@ -95,7 +97,9 @@ def _translated() -> Iterator[None]:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session], *, immediate: bool = False) -> Iterator[Session]:
+def transaction(
+    sessions: sessionmaker[Session], *, immediate: bool = False, urgent: bool = False
+) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error, DB errors translated.
 
     ``immediate``: on SQLite, a background writer's transaction that takes the write lock
@@ -103,14 +107,29 @@ def transaction(sessions: sessionmaker[Session], *, immediate: bool = False) -> 
     committed in between, cannot write on the snapshot it read and fails at once
     (SQLITE_BUSY_SNAPSHOT: waiting cannot help); one that reads for a while before writing,
     under a steady stream of other commits, needs this.  It first lets this process's urgent
-    writers go (``turns``): SQLite's lock has no queue."""
-    sqlite = immediate and sessions.kw["bind"].dialect.name == "sqlite"
-    if sqlite:
-        WRITE_TURNS.after_urgent(YIELD_SECONDS)
-    with _translated(), sessions.begin() as session:
-        if sqlite:
+    writers go (``turns``): SQLite's lock has no queue.  ``urgent``: the same for a writer
+    someone waits for (an HL7 sender its ACK, a read its access record), which background
+    writers let go first.  Both queue with the other processes' at the database file
+    (``write_queue``).  On PostgreSQL neither changes anything."""
+    engine: Engine = sessions.kw["bind"]
+    if (immediate or urgent) and engine.dialect.name == "sqlite":
+        with _sqlite_writer(engine, urgent), _translated(), sessions.begin() as session:
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+        return
+    with _translated(), sessions.begin() as session:
         yield session
+
+
+@contextmanager
+def _sqlite_writer(engine: Engine, urgent: bool) -> Iterator[None]:
+    if urgent:
+        with WRITE_TURNS.urgent(), write_turn(str(engine.url.database)):
+            yield
+        return
+    WRITE_TURNS.after_urgent(YIELD_SECONDS)
+    with write_turn(str(engine.url.database)):
+        yield
 
 
 @contextmanager
@@ -118,22 +137,62 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work that only reads: nothing is committed, no write lock is taken, and the
     database refuses a write in it (SQLite ``query_only``, a PostgreSQL ``READ ONLY``
     transaction), so a read path that starts writing fails loudly instead of queueing
-    behind the one writer."""
+    behind the one writer.  On SQLite its connections come from the database's read-only
+    companion pool (:func:`_readers`), refusing writes from the moment they are opened."""
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":
+        with _translated(), _readers(engine)() as session:
+            yield session
+        return
     with _translated(), sessions() as session:
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            yield session
-            return
-        connection.exec_driver_sql("PRAGMA query_only=ON")
-        try:
-            yield session
-        finally:
-            try:
-                connection.exec_driver_sql("PRAGMA query_only=OFF")
-            except DBAPIError:
-                connection.invalidate()  # never back to the pool refusing writes
-                raise
+        session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+        yield session
+
+
+_companions: dict[Engine, sessionmaker[Session]] = {}
+_writers: dict[Engine, Engine] = {}  # companion -> the engine it reads for
+_companions_lock = Lock()
+
+
+def writable(engine: Engine) -> Engine:
+    """The engine that may write to ``engine``'s database (a reading session's bind is the
+    read-only companion on SQLite)."""
+    return _writers.get(engine, engine)
+
+
+def _readers(engine: Engine) -> sessionmaker[Session]:
+    """The read-only sessions of an SQLite database: a second pool on the same file whose
+    connections are ``query_only`` for good (a read then runs no statement of its own to
+    switch it on and off).  Disposed with ``engine``."""
+    with _companions_lock:
+        readers = _companions.get(engine)
+        if readers is None:
+            companion = create_engine(
+                engine.url,
+                connect_args={"check_same_thread": False},
+                pool_size=SQLITE_POOL_SIZE,
+                max_overflow=SQLITE_POOL_SIZE,
+                **_JSON,
+            )
+            event.listen(companion, "connect", _read_only_pragmas)
+            event.listen(engine, "engine_disposed", lambda _: _drop_readers(engine))
+            readers = _companions[engine] = session_factory(companion)
+            _writers[companion] = engine
+        return readers
+
+
+def _drop_readers(engine: Engine) -> None:
+    with _companions_lock:
+        readers = _companions.pop(engine, None)
+        if readers is not None:
+            _writers.pop(readers.kw["bind"], None)
+    if readers is not None:
+        readers.kw["bind"].dispose()
+
+
+def _read_only_pragmas(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA query_only=ON")
 
 
 def alembic_config(engine: Engine) -> Config:
