@@ -52,12 +52,20 @@ def stopped_with_nothing_left(running: Running, pids: set[int]) -> int:
     return code
 
 
-def test_two_processes_answer_on_one_port_and_stop_together(tmp_path: Path):
+def started(tmp_path: Path) -> tuple[Running, set[int]]:
+    """``yilian serve`` with two HTTP processes, ready; and the processes below it."""
     running = start(tmp_path, env=TWO)
-    pids: set[int] = set()
     try:
         wait_until_ready(running)
-        pids = descendants(running.proc.pid)
+    except BaseException:
+        running.proc.kill()
+        raise
+    return running, descendants(running.proc.pid)
+
+
+def test_two_processes_answer_on_one_port_and_stop_together(tmp_path: Path):
+    running, pids = started(tmp_path)
+    try:
         serving = listening_on(running.http, pids | {running.proc.pid})
         assert running.proc.pid in serving
         assert len(serving) == 2, serving
@@ -82,11 +90,8 @@ def test_two_processes_answer_on_one_port_and_stop_together(tmp_path: Path):
 
 
 def test_a_helper_that_dies_ends_serve(tmp_path: Path):
-    running = start(tmp_path, env=TWO)
-    pids: set[int] = set()
+    running, pids = started(tmp_path)
     try:
-        wait_until_ready(running)
-        pids = descendants(running.proc.pid)
         (helper,) = listening_on(running.http, pids)
         os.kill(helper, signal.SIGKILL)
         assert stopped_with_nothing_left(running, pids) != 0
