@@ -44,6 +44,8 @@ def env(postgres_server: str, seaweed: SeaweedS3) -> dict[str, str]:
         "YILIAN_WORKER_POLL_SECONDS": POLL_SECONDS,
         "YILIAN_STUDY_STABLE_SECONDS": "2",
         "YILIAN_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
+        # Two gateways of one process each: the topology scales by processes of its own.
+        "YILIAN_HTTP_PROCESSES": "1",
     }
 
 
