@@ -19,6 +19,7 @@ from gateway.auth.routes import Auth, public_base
 from gateway.auth.tokens import Requester
 from gateway.dicomweb import openapi, qido, render, stow, wado
 from gateway.dicomweb.access import answered, audited, require
+from gateway.dicomweb.batches import in_batches
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
 from storage.dicom import (
@@ -163,10 +164,10 @@ def router(platform: Platform) -> APIRouter:
             run, lambda refs: wado.instance_parts(blobs, refs, syntax, spool)
         )
         if not parts.left_out:
-            return StreamingResponse(parts.body, media_type=parts.content_type)
+            return StreamingResponse(in_batches(parts.body), media_type=parts.content_type)
         # PS3.18: 206 when only some of the target instances are returned, and why in Warning.
         return StreamingResponse(
-            parts.body,
+            in_batches(parts.body),
             status_code=206,
             media_type=parts.content_type,
             headers={"Warning": warning(parts.left_out)},
