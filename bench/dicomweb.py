@@ -29,7 +29,8 @@ DICOMweb plugin 1.7; Yilian / Orthanc, medians):
 series retrieve, from run to run).  The code of the morning (one process answering HTTP, the
 body's chunks read one by one in worker threads), then now (two HTTP processes, one
 hand-off per 8 MB of the body: ``gateway/dicomweb/batches.py``):
-    series retrieve     704 / 863 MB/s (0.82x)    861 / 682, 710 / 662, 781 / 601 (1.26x, 1.07x, 1.30x)
+    series retrieve     704 / 863 MB/s (0.82x)    861 / 682, 710 / 662, 781 / 601 MB/s
+                                                  (1.26x, 1.07x, 1.30x)
     single frame        4.0 / 12.0 ms             3.2 / 12.7, 5.4 / 15.0, 3.3 / 11.9 ms
     single instance     4.8 / 11.8 ms             3.3 / 12.5 ms
 Series retrieve at >= 1.2x Orthanc in two of three runs; one frame is 3-5 ms against the
