@@ -25,6 +25,16 @@ Orthanc 1.10.1, two runs:
     640 instances / 489 MB (--ct-studies 3 --slices 200): ratio 3.40x at 1, 1.79x at 4
 Targets (issue 20): >= 3x at 1 (met on the smaller set only), >= 1.5x at 4 (met).
 
+2026-12-05, idle machine, the default topology, 1,540 instances / 961 MB, --repeats 1, the code
+of the morning and then with two HTTP processes (the default since), back to back:
+    morning: concurrency 1 78.9 inst/s (49.3 MB/s), Orthanc 20.3, ratio 3.89x;
+             concurrency 4 109.3 inst/s (68.2 MB/s), Orthanc 49.0, ratio 2.23x; peak RSS 943 MB
+    now:     concurrency 1 76.4 inst/s (47.7 MB/s), Orthanc 20.3, ratio 3.75x;
+             concurrency 4 101.5 inst/s (63.4 MB/s), Orthanc 49.5, ratio 2.05x; peak RSS 1,189 MB
+Both targets met on the full set.  Yilian is ~1.5x its 12-03 rate against the same Orthanc
+(the worker's batched commits of 12-04 are the likely cause; not isolated).  The second HTTP
+process and its validation worker cost ~250 MB of the peak RSS.
+
 Earlier, ``--only dicom`` (1,540 instances / 961 MB; two runs with --repeats 1):
     concurrency 1: Yilian 56.2 / 49.1 inst/s (35.1 / 30.6 MB/s), Orthanc 17.1 / 17.6 inst/s,
                    ratio 3.29x / 2.79x
