@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import os
 import signal
 import socket
@@ -38,7 +37,6 @@ from storage.platform import Platform, open_platform
 from storage.processes import die_with
 from storage.settings import Settings
 
-log = logging.getLogger("yilian.http")
 START_SECONDS = 180.0  # a helper imports and opens everything; a loaded machine is slow at it
 POLL_SECONDS = 0.5
 
