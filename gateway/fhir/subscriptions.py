@@ -50,7 +50,7 @@ def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str,
     current = fhir_store.read(session, resource_type, resource_id)
     if current is not None and payload.get("version") not in (None, current.version_id):
         return  # a newer version has its own event: told once, of what is now true
-    for subscription in fhir_store.current_of_type(session, "Subscription"):
+    for subscription in fhir_store.subscriptions_on(session, resource_type, ACTIVE):
         content = subscription.content or {}
         channel = content.get("channel", {})
         wanted = _criteria(content)

@@ -18,8 +18,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import add_rows
@@ -336,11 +336,40 @@ def type_history(
     return [as_stored(row) for row in rows]
 
 
-def current_of_type(session: Session, resource_type: str) -> list[StoredResource]:
-    """Every current, not deleted resource of a type (for small types such as Subscription)."""
-    rows = session.scalars(
-        select(FhirResource).where(
-            FhirResource.resource_type == resource_type, FhirResource.deleted.is_(False)
+# The Subscriptions in some statuses whose criteria name a resource type, found through
+# their index (built once: every change of every resource asks).
+_SUBSCRIPTIONS_ON = select(FhirResource).where(
+    FhirResource.resource_type == "Subscription",
+    FhirResource.deleted.is_(False),
+    FhirResource.id.in_(
+        select(FhirStringIndex.resource_id).where(
+            FhirStringIndex.resource_type == "Subscription",
+            FhirStringIndex.param == "criteria",
+            or_(
+                FhirStringIndex.value == bindparam("named"),
+                FhirStringIndex.value.like(bindparam("queried")),
+            ),
         )
+    ),
+    FhirResource.id.in_(
+        select(FhirTokenIndex.resource_id).where(
+            FhirTokenIndex.resource_type == "Subscription",
+            FhirTokenIndex.param == "status",
+            FhirTokenIndex.code.in_(bindparam("statuses", expanding=True)),
+        )
+    ),
+)
+
+
+def subscriptions_on(
+    session: Session, resource_type: str, statuses: Iterable[str]
+) -> list[StoredResource]:
+    """The current Subscriptions in one of ``statuses`` whose criteria start with
+    ``resource_type`` (the index holds criteria lower-cased; the caller checks the exact
+    type): a change reads these, not every Subscription of the alliance."""
+    named = resource_type.lower()  # letters only: nothing LIKE would read as a wildcard
+    rows = session.scalars(
+        _SUBSCRIPTIONS_ON,
+        {"named": named, "queried": f"{named}?%", "statuses": list(statuses)},
     )
     return [as_stored(row) for row in rows]

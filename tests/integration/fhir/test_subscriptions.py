@@ -51,12 +51,14 @@ def fhir(gateway: Gateway, method: str, path: str, who: str, body: dict | None =
     return httpx.request(method, f"{gateway.url}/fhir{path}", headers=headers, content=content)
 
 
-def subscribe(gateway: Gateway, who: str, endpoint: str) -> str:
+def subscribe(
+    gateway: Gateway, who: str, endpoint: str, criteria: str = "DiagnosticReport?status=final"
+) -> str:
     subscription = {
         "resourceType": "Subscription",
         "status": "requested",
         "reason": "报告已出",
-        "criteria": "DiagnosticReport?status=final",
+        "criteria": criteria,
         "channel": {
             "type": "rest-hook",
             "endpoint": endpoint,
@@ -113,6 +115,25 @@ def test_rest_hook_delivery(gateway: Gateway, receiver: Receiver):
     failing = status(broken)
     assert failing["pending"] == 1  # retried later, with backoff
     assert "ConnectError" in failing["last-error"]
+
+
+def test_a_change_tells_the_subscriptions_on_its_type_only(gateway: Gateway, receiver: Receiver):
+    """Criteria naming a bare type match every resource of it; Subscriptions on other types
+    (the alliance has many) are not told of it."""
+    endpoint = f"http://127.0.0.1:{receiver.server_port}"
+    subscribe(gateway, "his-jhzx", f"{endpoint}/every-report", "DiagnosticReport")
+    subscribe(gateway, "his-jhzx", f"{endpoint}/final-reports")
+    for n, criteria in enumerate(("Observation", "Task?status=ready", "DiagnosticReport?status=x")):
+        subscribe(gateway, "his-jhzx", f"{endpoint}/other-{n}", criteria)
+
+    fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("preliminary"))
+    run_worker(gateway)
+    assert [path for path, _, _ in receiver.received] == ["/every-report"]
+
+    receiver.received.clear()
+    fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("final"))
+    run_worker(gateway)
+    assert sorted(path for path, _, _ in receiver.received) == ["/every-report", "/final-reports"]
 
 
 def test_websocket_subscription(gateway: Gateway):
