@@ -59,6 +59,7 @@ class Intake:
         self._executor = self._start() if processes else None
         self._commits = GroupCommit(platform)
         self._preparing = 0
+        self._committing = 0  # prepared, not yet answered: the writer's thread has work
 
     def _start(self) -> ProcessPoolExecutor:
         settings = self.platform.settings.model_dump()
@@ -84,6 +85,13 @@ class Intake:
         prepared = await self._prepare(raw)
         if isinstance(prepared, Outcome):
             return prepared
+        self._committing += 1  # one event loop: no lock needed
+        try:
+            return await self._store(prepared, raw)
+        finally:
+            self._committing -= 1
+
+    async def _store(self, prepared: Prepared, raw: bytes) -> Outcome:
         peer = prepared.peer
         now = datetime.now(UTC)
         key = f"hl7/{now:%Y/%m/%d}/{peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
@@ -109,9 +117,10 @@ class Intake:
 
     async def _prepare(self, raw: bytes) -> Prepared | Outcome:
         """Alone, in a thread of this process (a hop to a worker costs a single connection more
-        than it saves); while other messages are being prepared, in a worker process."""
+        than it saves); while other messages are being prepared or committed, in a worker
+        process (this one's interpreter is the writer's then)."""
         executor = self._executor
-        alone = self._preparing == 0
+        alone = self._preparing == 0 and self._committing == 0
         self._preparing += 1  # one event loop: no lock needed
         try:
             if executor is None or alone:
