@@ -4,12 +4,15 @@ conditional writes and the lab bridge's matching of patients and orders by ident
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.fhir.store import StoredResource, as_stored
 from storage.models import FhirReferenceIndex, FhirResource, FhirTokenIndex
-from storage.policy import Viewer, fhir_visible
+from storage.policy import Viewer, fhir_visible, fhir_visible_bound, viewer_params
 
 
 def references(
@@ -95,9 +98,31 @@ def by_identifiers(
     viewer: Viewer | None = None,
 ) -> dict[tuple[str, str, str], StoredResource]:
     """:func:`by_identifier` for many ``(type, system, value)`` keys in one query (in Core over
-    the tables' columns: the lab bridge's writer runs it three times a message)."""
+    the tables' columns, built once per shape: the lab bridge's writer runs it three times a
+    message)."""
     if not keys:
         return {}
+    distinct = list(dict.fromkeys(keys))
+    params: dict[str, Any] = {}
+    for n, (resource_type, system, value) in enumerate(distinct):
+        params |= {f"type{n}": resource_type, f"system{n}": system, f"value{n}": value}
+    if owner_org_id is not None:
+        params["owner"] = owner_org_id
+    if viewer is not None:
+        params |= viewer_params(viewer)
+    shape = None if viewer is None else bool(viewer.denied_patients)
+    statement = _by_identifiers(len(distinct), owner_org_id is not None, shape)
+    found: dict[tuple[str, str, str], StoredResource] = {}
+    for row in session.execute(statement, params):
+        *stored, system, code = row
+        found.setdefault((stored[0], system, code), StoredResource(*stored))
+    return found
+
+
+@lru_cache(maxsize=256)
+def _by_identifiers(keys: int, owned: bool, denied: bool | None) -> Select[Any]:
+    """The statement of :func:`by_identifiers` for ``keys`` keys, the owner given or not, a
+    viewer given (``denied``: with patients denied to it) or not."""
     token = _TOKEN.c
     statement = (
         select(*_STORED, token.system, token.code)
@@ -115,21 +140,21 @@ def by_identifiers(
         .where(
             token.param == "identifier",
             or_(*(
-                and_(token.resource_type == t, token.code == v, token.system == s)
-                for t, s, v in dict.fromkeys(keys)
+                and_(
+                    token.resource_type == bindparam(f"type{n}"),
+                    token.code == bindparam(f"value{n}"),
+                    token.system == bindparam(f"system{n}"),
+                )
+                for n in range(keys)
             )),
             _RESOURCE.c.deleted.is_(False),
         )
     )  # fmt: skip
-    if owner_org_id is not None:
-        statement = statement.where(_RESOURCE.c.owner_org_id == owner_org_id)
-    if viewer is not None:
-        statement = statement.where(fhir_visible(viewer, _RESOURCE.c))
-    found: dict[tuple[str, str, str], StoredResource] = {}
-    for row in session.execute(statement.order_by(_RESOURCE.c.id)):
-        *stored, system, code = row
-        found.setdefault((stored[0], system, code), StoredResource(*stored))
-    return found
+    if owned:
+        statement = statement.where(_RESOURCE.c.owner_org_id == bindparam("owner"))
+    if denied is not None:
+        statement = statement.where(fhir_visible_bound(_RESOURCE.c, denied=denied))
+    return statement.order_by(_RESOURCE.c.id)
 
 
 _TOKEN = FhirTokenIndex.__table__

@@ -61,9 +61,10 @@ from storage.policy.shares import kept_shares, share_for_referral, share_recogni
 __all__ = [
     "Administration", "StudyAccess", "Viewer", "administration", "booking_refusal",
     "charge_parties", "fhir_sees", "fhir_sees_current", "fhir_viewer", "fhir_visible",
-    "kept_shares", "known_organizations", "recognition_viewer", "remember_order",
-    "reviews_patient_links", "runs_centre", "settlement_refusal", "settles",
-    "share_for_referral", "share_recognizable", "sharing", "study_access", "visible_orgs",
+    "fhir_visible_bound", "kept_shares", "known_organizations", "recognition_viewer",
+    "remember_order", "reviews_patient_links", "runs_centre", "settlement_refusal", "settles",
+    "share_for_referral", "share_recognizable", "sharing", "study_access", "viewer_params",
+    "visible_orgs",
 ]  # fmt: skip
 
 CACHE_SECONDS = 10.0
@@ -286,33 +287,59 @@ def remember_order(session: Session, order_id: str, orgs: set[str]) -> None:
 
 def fhir_visible(viewer: Viewer, table: Any = FhirResource) -> ColumnElement[bool]:
     """The SQL condition: a row of ``table`` (resources or their versions) ``viewer`` sees."""
+    return _visible(table, viewer.orgs, viewer.org_id, viewer.denied_patients or None)
+
+
+def fhir_visible_bound(table: Any, *, denied: bool) -> ColumnElement[bool]:
+    """:func:`fhir_visible` with the viewer given when the statement runs
+    (:func:`viewer_params`), for statements built once; ``denied``: whether the viewer has
+    patients denied to it (the condition's shape)."""
+    return _visible(
+        table,
+        bindparam("viewer_orgs", expanding=True),
+        bindparam("viewer_org"),
+        bindparam("viewer_denied", expanding=True) if denied else None,
+    )
+
+
+def viewer_params(viewer: Viewer) -> dict[str, Any]:
+    """The parameters of :func:`fhir_visible_bound` for ``viewer``."""
+    params: dict[str, Any] = {"viewer_orgs": sorted(viewer.orgs), "viewer_org": viewer.org_id}
+    if viewer.denied_patients:
+        params["viewer_denied"] = sorted(viewer.denied_patients)
+    return params
+
+
+def _visible(table: Any, orgs: Any, org_id: Any, denied: Any) -> ColumnElement[bool]:
+    """``orgs``, ``org_id`` and ``denied`` (None: no patient is denied) as values or as
+    parameters bound later."""
     granted = (
         select(FhirResourceGrant.org_id)
         .where(
             FhirResourceGrant.resource_type == table.resource_type,
             FhirResourceGrant.resource_id == table.id,
-            FhirResourceGrant.org_id.in_(viewer.orgs),
+            FhirResourceGrant.org_id.in_(orgs),
         )
         .exists()
     )
-    condition = or_(table.owner_org_id.is_(None), table.owner_org_id.in_(viewer.orgs), granted)
-    if not viewer.denied_patients:
+    condition = or_(table.owner_org_id.is_(None), table.owner_org_id.in_(orgs), granted)
+    if denied is None:
         return condition
     about_denied = or_(
         and_(
             table.resource_type == "Patient",
-            (literal("Patient/") + table.id).in_(viewer.denied_patients),
+            (literal("Patient/") + table.id).in_(denied),
         ),
         select(FhirReferenceIndex.id)
         .where(
             FhirReferenceIndex.resource_type == table.resource_type,
             FhirReferenceIndex.resource_id == table.id,
             FhirReferenceIndex.param.in_(("patient", "subject")),
-            FhirReferenceIndex.target.in_(viewer.denied_patients),
+            FhirReferenceIndex.target.in_(denied),
         )
         .exists(),
     )
-    own = and_(table.owner_org_id.is_not(None), table.owner_org_id == viewer.org_id)
+    own = and_(table.owner_org_id.is_not(None), table.owner_org_id == org_id)
     return and_(condition, or_(own, not_(about_denied)))
 
 
