@@ -342,9 +342,9 @@ _SUBSCRIPTIONS_ON = select(FhirResource).where(
     FhirResource.resource_type == "Subscription",
     FhirResource.deleted.is_(False),
     FhirResource.id.in_(
-        select(FhirStringIndex.resource_id).where(
-            FhirStringIndex.resource_type == "Subscription",
-            FhirStringIndex.param == "criteria",
+        FhirStringIndex.ids(
+            "Subscription",
+            "criteria",
             or_(
                 FhirStringIndex.value == bindparam("named"),
                 FhirStringIndex.value.like(bindparam("queried")),
@@ -352,10 +352,8 @@ _SUBSCRIPTIONS_ON = select(FhirResource).where(
         )
     ),
     FhirResource.id.in_(
-        select(FhirTokenIndex.resource_id).where(
-            FhirTokenIndex.resource_type == "Subscription",
-            FhirTokenIndex.param == "status",
-            FhirTokenIndex.code.in_(bindparam("statuses", expanding=True)),
+        FhirTokenIndex.ids(
+            "Subscription", "status", FhirTokenIndex.code.in_(bindparam("statuses", expanding=True))
         )
     ),
 )

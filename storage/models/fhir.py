@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigIntPK, UTCDateTime, utcnow
@@ -57,6 +57,13 @@ class _IndexRow:
     resource_type: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str] = mapped_column(String(64))
     param: Mapped[str] = mapped_column(String(64))
+
+    @classmethod
+    def ids(cls, resource_type: str, param: str, *conditions: Any) -> Select[Any]:
+        """The ids of the resources of a type whose ``param`` rows meet ``conditions``."""
+        return select(cls.resource_id).where(
+            cls.resource_type == resource_type, cls.param == param, *conditions
+        )
 
 
 def _owner_index(table: str, *values: str) -> Index:

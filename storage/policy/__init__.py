@@ -254,11 +254,7 @@ _NAMING_CONSENTS = select(FhirResource.content).where(
     FhirResource.resource_type == "Consent",
     FhirResource.deleted.is_(False),
     FhirResource.id.in_(
-        select(FhirReferenceIndex.resource_id).where(
-            FhirReferenceIndex.resource_type == "Consent",
-            FhirReferenceIndex.param == "actor",
-            FhirReferenceIndex.target == bindparam("actor"),
-        )
+        FhirReferenceIndex.ids("Consent", "actor", FhirReferenceIndex.target == bindparam("actor"))
     ),
 )
 
