@@ -53,13 +53,8 @@ def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str,
     for subscription in fhir_store.subscriptions_on(session, resource_type, ACTIVE):
         content = subscription.content or {}
         channel = content.get("channel", {})
-        wanted = _criteria(content)
-        if (
-            content.get("status") not in ACTIVE
-            or channel.get("type") not in CHANNELS
-            or wanted is None
-            or wanted[0] != resource_type
-        ):
+        wanted = _criteria(content)  # the index found a prefix: the type is checked exactly
+        if channel.get("type") not in CHANNELS or wanted is None or wanted[0] != resource_type:
             continue
         try:
             query = search.parse(resource_type, wanted[1], strict=False)

@@ -119,12 +119,18 @@ def test_rest_hook_delivery(gateway: Gateway, receiver: Receiver):
 
 def test_a_change_tells_the_subscriptions_on_its_type_only(gateway: Gateway, receiver: Receiver):
     """Criteria naming a bare type match every resource of it; Subscriptions on other types
-    (the alliance has many) are not told of it."""
+    (the alliance has many), or switched off, are not told of it."""
     endpoint = f"http://127.0.0.1:{receiver.server_port}"
     subscribe(gateway, "his-jhzx", f"{endpoint}/every-report", "DiagnosticReport")
     subscribe(gateway, "his-jhzx", f"{endpoint}/final-reports")
     for n, criteria in enumerate(("Observation", "Task?status=ready", "DiagnosticReport?status=x")):
         subscribe(gateway, "his-jhzx", f"{endpoint}/other-{n}", criteria)
+    stopped = subscribe(gateway, "his-jhzx", f"{endpoint}/stopped", "DiagnosticReport")
+    current = fhir(gateway, "GET", f"/Subscription/{stopped}", "his-jhzx").json()
+    switched = fhir(
+        gateway, "PUT", f"/Subscription/{stopped}", "his-jhzx", {**current, "status": "off"}
+    )
+    assert switched.status_code == 200, switched.text
 
     fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("preliminary"))
     run_worker(gateway)
