@@ -15,16 +15,14 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
 )
 
+from dicom_node.handlers.answers import Answer, pending_then_success
 from dicom_node.handlers.worklist import handle_worklist_find
 from dicom_node.metrics import DIMSE
 from dicom_node.node import Node
 from dicom_node.status import (
-    CANCELLED,
     IDENTIFIER_DOES_NOT_MATCH,
     NOT_AUTHORIZED,
     OUT_OF_RESOURCES,
-    PENDING,
-    SUCCESS,
 )
 from storage import transaction
 from storage.dicom import Level, QueryError, find, parse_level
@@ -37,8 +35,6 @@ LEVELS = {
     PatientRootQueryRetrieveInformationModelFind: tuple(Level),
     StudyRootQueryRetrieveInformationModelFind: STUDY_ROOT_LEVELS,
 }
-
-Answer = tuple[int, Dataset | None]
 
 
 def handle_find(event: Event, node: Node) -> Iterator[Answer]:
@@ -66,14 +62,7 @@ def handle_find(event: Event, node: Node) -> Iterator[Answer]:
         yield OUT_OF_RESOURCES, None
         return
     node.audit(requestor, "C-FIND", "success", level=level.value, matches=len(matches))
-    for answer in matches:
-        if event.is_cancelled:
-            DIMSE.labels("C-FIND", "cancelled").inc()
-            yield CANCELLED, None
-            return
-        yield PENDING, answer
-    DIMSE.labels("C-FIND", "success").inc()
-    yield SUCCESS, None
+    yield from pending_then_success(event, matches)
 
 
 HANDLERS = [(evt.EVT_C_FIND, handle_find)]

@@ -8,19 +8,16 @@ import logging
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 
+from dicom_node.handlers.answers import Answer, pending_then_success
 from dicom_node.metrics import DIMSE
 from dicom_node.node import Node
 from dicom_node.status import (
-    CANCELLED,
     CANNOT_UNDERSTAND,
     IDENTIFIER_DOES_NOT_MATCH,
     NOT_AUTHORIZED,
     OUT_OF_RESOURCES,
-    PENDING,
-    SUCCESS,
 )
 from dicom_node.worklist_items import worklist_item
 from dicom_node.worklist_query import (
@@ -45,8 +42,6 @@ IMAGING = (f"{CANONICAL}/CodeSystem/exam-category", "imaging")
 # At most this many orders are considered per query (oldest first): a day of a busy clinic is
 # a few hundred; a universal query over months is cut here.
 MAX_ORDERS = 2000
-
-Answer = tuple[int, Dataset | None]
 
 
 def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
@@ -89,11 +84,4 @@ def handle_worklist_find(event: Event, node: Node) -> Iterator[Answer]:
         DIMSE.labels("C-FIND", "out_of_resources").inc()
         yield OUT_OF_RESOURCES, None
         return
-    for found in answers:
-        if event.is_cancelled:
-            DIMSE.labels("C-FIND", "cancelled").inc()
-            yield CANCELLED, None
-            return
-        yield PENDING, found
-    DIMSE.labels("C-FIND", "success").inc()
-    yield SUCCESS, None
+    yield from pending_then_success(event, answers)
