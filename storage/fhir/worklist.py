@@ -18,9 +18,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from storage.models import (
     FhirTokenIndex,
     WorklistStudy,
 )
-from storage.policy import Viewer, fhir_visible
+from storage.policy import Viewer, fhir_visible, fhir_visible_bound, viewer_params
 
 ORDER = "ServiceRequest"
 ACCESSION_TYPE = "ACSN"  # identifier type (v2-0203) of an accession number
@@ -83,36 +84,27 @@ def scheduled_orders(
     """The scheduled orders ``viewer.org_id`` placed, at most ``limit``, oldest id first;
     without ``make_uids`` (a read-only session) an order asked for the first time has no Study
     Instance UID yet."""
+    params = _params(narrowing, viewer.org_id)
     narrowed = [
-        _tokens("identifier", list(narrowing.accessions)) if narrowing.accessions else None,
-        _of_patients(narrowing.patient_ids) if narrowing.patient_ids else None,
-        _scheduled(narrowing) if narrowing.start or narrowing.end else None,
+        kind
+        for kind, asked in (
+            ("accessions", narrowing.accessions),
+            ("patients", narrowing.patient_ids),
+            ("window", narrowing.start or narrowing.end),
+        )
+        if asked
     ]
-    checks = [n for n in narrowed if n is not None]
-    plain = [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
-    if narrowing.modalities:  # a check, never the driver: a modality has orders of years
-        plain.append(_modalities(narrowing.modalities))
-    statement = select(FhirResource.id, FhirResource.content).where(
-        FhirResource.resource_type == ORDER,
-        FhirResource.owner_org_id == viewer.org_id,
-        FhirResource.deleted.is_(False),
-    )
-    if checks:
+    if narrowed:
         # The narrowest list of ids drives (an accession, a patient, then a window of days),
         # fetched first: a plain list of ids is cheaper to bind than a subquery to build.  Each
         # candidate is checked against the others through the index tables' per-resource index.
-        driver, *others = checks
-        plain = others + plain
-        ids = list(session.scalars(driver))
-        if not ids:
+        params["ids"] = list(session.scalars(_narrowing(narrowed[0]), params))
+        if not params["ids"]:
             return []
-        statement = statement.where(FhirResource.id.in_(ids))
-    statement = statement.where(
-        *(check.where(check.selected_columns[0] == FhirResource.id).exists() for check in plain)
-    )
+    statement = _orders(category, bool(narrowed), tuple(narrowed[1:]), bool(narrowing.modalities))
     rows = [
         (order_id, content)
-        for order_id, content in session.execute(statement.order_by(FhirResource.id))
+        for order_id, content in session.execute(statement, params)
         if content.get("intent") == "order" and accession_of(content) is not None
     ]
     over = _over(session, [order_id for order_id, _ in rows])
@@ -127,7 +119,60 @@ def scheduled_orders(
     ]
 
 
-def _tokens(param: str, codes: list[str], system: str | None = None) -> Select[Any]:
+# The statements below are built once per shape and given their values when they run: a
+# modality asks for its day list every few seconds, and building them anew cost more than
+# SQLite took to answer them.
+
+
+def _params(narrowing: Narrowing, owner: str) -> dict[str, Any]:
+    low = narrowing.start.strftime(_ISO) if narrowing.start else "0000-01-01T00:00:00"
+    high = narrowing.end.strftime(_ISO) if narrowing.end else "9999-12-31T23:59:59"
+    return {
+        "owner": owner,
+        "accessions": list(narrowing.accessions),
+        "patient_ids": list(narrowing.patient_ids),
+        "modalities": list(narrowing.modalities),
+        "low": low,
+        "high": high,
+        # a value of a day or less starts at most a day before the window
+        "earliest": (narrowing.start - _DAY).strftime(_ISO) if narrowing.start else low,
+    }
+
+
+@lru_cache(maxsize=64)
+def _orders(
+    category: tuple[str, str], driven: bool, checks: tuple[str, ...], modalities: bool
+) -> Select[Any]:
+    """The owner's current orders (among the driving ``ids``), each checked for ``checks``,
+    being active, of ``category`` and (``modalities``) of one of the modalities asked."""
+    plain = [_narrowing(kind) for kind in checks]
+    plain += [_tokens("status", ["active"]), _tokens("category", [category[1]], category[0])]
+    if modalities:  # a check, never the driver: a modality has orders of years
+        plain.append(_modalities())
+    statement = select(FhirResource.id, FhirResource.content).where(
+        FhirResource.resource_type == ORDER,
+        FhirResource.owner_org_id == bindparam("owner"),
+        FhirResource.deleted.is_(False),
+    )
+    if driven:
+        statement = statement.where(FhirResource.id.in_(bindparam("ids", expanding=True)))
+    return statement.where(
+        *(check.where(check.selected_columns[0] == FhirResource.id).exists() for check in plain)
+    ).order_by(FhirResource.id)
+
+
+@lru_cache(maxsize=8)
+def _narrowing(kind: str) -> Select[Any]:
+    """The ids of the orders with one of the accession numbers asked, of a patient asked, or
+    scheduled in the window asked."""
+    if kind == "accessions":
+        return _tokens("identifier", bindparam("accessions", expanding=True))
+    if kind == "patients":
+        return _of_patients()
+    return _scheduled()
+
+
+def _tokens(param: str, codes: Any, system: str | None = None) -> Select[Any]:
     condition = [FhirTokenIndex.code.in_(codes)]
     if system is not None:
         condition.append(FhirTokenIndex.system == system)
@@ -136,24 +181,23 @@ def _tokens(param: str, codes: list[str], system: str | None = None) -> Select[A
     )
 
 
-def _modalities(modalities: tuple[str, ...]) -> Select[Any]:
+def _modalities() -> Select[Any]:
     return select(FhirTokenIndex.resource_id).where(
         FhirTokenIndex.resource_type == ORDER,
         FhirTokenIndex.param.in_(("code", "category")),
         FhirTokenIndex.system == DCM,
-        FhirTokenIndex.code.in_(modalities),
+        FhirTokenIndex.code.in_(bindparam("modalities", expanding=True)),
     )
 
 
-def _scheduled(narrowing: Narrowing) -> Select[Any]:
-    """Orders with an occurrence or authoring time in the window: a range of the date index
-    (a value of a day or less starts at most a day before the window)."""
+def _scheduled() -> Select[Any]:
+    """Orders with an occurrence or authoring time in the window: a range of the date index."""
     table = FhirDateIndex
-    low = narrowing.start.strftime(_ISO) if narrowing.start else "0000-01-01T00:00:00"
-    high = narrowing.end.strftime(_ISO) if narrowing.end else "9999-12-31T23:59:59"
-    earliest = (narrowing.start - _DAY).strftime(_ISO) if narrowing.start else low
+    low, high = bindparam("low"), bindparam("high")
     overlaps: ColumnElement[bool] = or_(
-        and_(table.wide.is_(False), table.low.between(earliest, high), table.high >= low),
+        and_(
+            table.wide.is_(False), table.low.between(bindparam("earliest"), high), table.high >= low
+        ),
         and_(table.wide.is_(True), table.low <= high, table.high >= low),
     )
     return select(table.resource_id).where(
@@ -161,11 +205,11 @@ def _scheduled(narrowing: Narrowing) -> Select[Any]:
     )
 
 
-def _of_patients(patient_ids: tuple[str, ...]) -> Select[Any]:
+def _of_patients() -> Select[Any]:
     patients = select(FhirTokenIndex.resource_id).where(
         FhirTokenIndex.resource_type == "Patient",
         FhirTokenIndex.param == "identifier",
-        FhirTokenIndex.code.in_(patient_ids),
+        FhirTokenIndex.code.in_(bindparam("patient_ids", expanding=True)),
     )
     subjects = patients.with_only_columns(
         (literal("Patient/") + FhirTokenIndex.resource_id).label("target")
@@ -178,14 +222,11 @@ def _of_patients(patient_ids: tuple[str, ...]) -> Select[Any]:
     )
 
 
-def _over(session: Session, order_ids: list[str]) -> set[str]:
-    """The orders among these whose reading Task is over or whose exam was completed."""
-    if not order_ids:
-        return set()
+def _finished_referrers() -> Select[Any]:
+    """The orders among ``targets`` whose reading Task is over or whose exam was completed.
+    Driven by the orders' references (a few per order), each referrer's status checked in its
+    per-resource index: never a walk over every finished Task of the alliance."""
     reference, status = FhirReferenceIndex, FhirTokenIndex
-    targets = [f"{ORDER}/{order_id}" for order_id in order_ids]
-    # Driven by the orders' references (a few per order), each referrer's status checked in
-    # its per-resource index: never a walk over every finished Task of the alliance.
     finished = (
         select(status.resource_id)
         .where(
@@ -199,34 +240,50 @@ def _over(session: Session, order_ids: list[str]) -> set[str]:
         )
         .exists()
     )
-    statement = select(reference.target).where(
+    return select(reference.target).where(
         reference.resource_type.in_(("Task", "Procedure")),
         reference.param == "based-on",
-        reference.target.in_(targets),
+        reference.target.in_(bindparam("targets", expanding=True)),
         finished,
     )
-    return {target.removeprefix(f"{ORDER}/") for target in session.scalars(statement)}
+
+
+_FINISHED = _finished_referrers()
+
+
+def _over(session: Session, order_ids: list[str]) -> set[str]:
+    if not order_ids:
+        return set()
+    targets = [f"{ORDER}/{order_id}" for order_id in order_ids]
+    return {
+        target.removeprefix(f"{ORDER}/")
+        for target in session.scalars(_FINISHED, {"targets": targets})
+    }
 
 
 def _subject(order: dict[str, Any]) -> str:
     return str((order.get("subject") or {}).get("reference", ""))
 
 
+@lru_cache(maxsize=2)
+def _visible_patients(denied: bool) -> Select[Any]:
+    return select(FhirResource.id, FhirResource.content).where(
+        FhirResource.resource_type == "Patient",
+        FhirResource.id.in_(bindparam("subjects", expanding=True)),
+        FhirResource.deleted.is_(False),
+        fhir_visible_bound(FhirResource, denied=denied),
+    )
+
+
 def _patients(
     session: Session, viewer: Viewer, orders: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     subjects = {_subject(order) for order in orders}
-    ids = {s.removeprefix("Patient/") for s in subjects if s.startswith("Patient/")}
+    ids = sorted(s.removeprefix("Patient/") for s in subjects if s.startswith("Patient/"))
     if not ids:
         return {}
-    rows = session.execute(
-        select(FhirResource.id, FhirResource.content).where(
-            FhirResource.resource_type == "Patient",
-            FhirResource.id.in_(ids),
-            FhirResource.deleted.is_(False),
-            fhir_visible(viewer),
-        )
-    )
+    statement = _visible_patients(bool(viewer.denied_patients))
+    rows = session.execute(statement, {"subjects": ids, **viewer_params(viewer)})
     return {f"Patient/{patient_id}": content for patient_id, content in rows}
 
 
@@ -236,11 +293,13 @@ def with_study_uids(session: Session, orders: list[ScheduledOrder]) -> list[Sche
     return [replace(o, study_uid=o.study_uid or uids[o.order["id"]]) for o in orders]
 
 
+_KNOWN_UIDS = select(WorklistStudy.order_id, WorklistStudy.study_uid).where(
+    WorklistStudy.order_id.in_(bindparam("orders", expanding=True))
+)
+
+
 def _known_uids(session: Session, order_ids: list[str]) -> dict[str, str]:
-    statement = select(WorklistStudy.order_id, WorklistStudy.study_uid).where(
-        WorklistStudy.order_id.in_(order_ids)
-    )
-    return {order_id: uid for order_id, uid in session.execute(statement)}
+    return {order_id: uid for order_id, uid in session.execute(_KNOWN_UIDS, {"orders": order_ids})}
 
 
 def study_uids(session: Session, order_ids: list[str]) -> dict[str, str]:
