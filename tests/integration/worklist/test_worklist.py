@@ -161,3 +161,30 @@ def test_no_item_goes_out_before_the_access_is_recorded(
             assert [status for status, _ in ask()] == [0xFF00, 0x0000]
         finally:
             assoc.release()
+
+
+def test_a_modality_that_cancels_gets_no_more_items(gateway: Gateway):
+    """C-CANCEL after the first item: the list stops there with Cancel (0xFE00)."""
+    placed = 40
+    for _ in range(placed):
+        place_order(gateway)
+    ae = AE("TX_CT1")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", gateway.node.port, ae_title=NODE_AE)
+    assert assoc.is_established
+    try:
+        [context] = assoc.accepted_contexts
+        statuses = []
+        for status, _ in assoc.send_c_find(
+            _query("20261202"), ModalityWorklistInformationFind, msg_id=7
+        ):
+            if not statuses:
+                assoc.send_c_cancel(7, context.context_id)
+            statuses.append(status.Status)
+        assert statuses[-1] == 0xFE00
+        assert 1 <= statuses.count(0xFF00) < placed
+        # The association is still good for the next query, which lists them all.
+        found = assoc.send_c_find(_query("20261202"), ModalityWorklistInformationFind)
+        assert [status.Status for status, _ in found].count(0xFF00) == placed
+    finally:
+        assoc.release()
