@@ -29,22 +29,42 @@ def place_order(gateway: Gateway, when: str = "2026-12-02T09:30:00+08:00") -> di
     """A CT order of 汤溪卫生院 for 张三丰, scheduled ``when``; returned as stored after the
     worker ran (with its accession number)."""
     patient = call(gateway, "POST", "/Patient", HIS, body=PATIENT).json()
-    order = {
+    placed = call(
+        gateway, "POST", "/ServiceRequest", HIS, body=_order(f"Patient/{patient['id']}", when)
+    )
+    assert placed.status_code == 201, placed.text
+    drain_outbox(gateway.node.platform)
+    return call(gateway, "GET", f"/ServiceRequest/{placed.json()['id']}", HIS).json()
+
+
+def place_orders(gateway: Gateway, count: int, when: str = "2026-12-02T09:30:00+08:00") -> None:
+    """``count`` such orders for one patient, in one transaction Bundle, the worker run after."""
+    entries = [{"fullUrl": "urn:uuid:patient", "resource": PATIENT,
+                "request": {"method": "POST", "url": "Patient"}}]  # fmt: skip
+    entries += [
+        {"resource": _order("urn:uuid:patient", when),
+         "request": {"method": "POST", "url": "ServiceRequest"}}
+        for _ in range(count)
+    ]  # fmt: skip
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    posted = call(gateway, "POST", "", HIS, body=bundle)
+    assert posted.status_code == 200, posted.text
+    drain_outbox(gateway.node.platform)
+
+
+def _order(subject: str, when: str) -> dict:
+    return {
         "resourceType": "ServiceRequest", "status": "active", "intent": "order",
         "priority": "routine",
         "category": [{"coding": [{"system": CATEGORY, "code": "imaging"}]}],
         "code": {"coding": [{"system": "urn:his:tx-wsy", "code": "CT-HEAD"},
                             {"system": DCM, "code": "CT"}], "text": "头颅CT平扫"},
-        "subject": {"reference": f"Patient/{patient['id']}"},
+        "subject": {"reference": subject},
         "requester": {"reference": "Organization/tx-wsy", "display": "李四"},
         "performer": [{"reference": "Organization/jhzx"}],
         "occurrenceDateTime": when,
         "authoredOn": "2026-12-01T16:00:00+08:00",
     }  # fmt: skip
-    placed = call(gateway, "POST", "/ServiceRequest", HIS, body=order)
-    assert placed.status_code == 201, placed.text
-    drain_outbox(gateway.node.platform)
-    return call(gateway, "GET", f"/ServiceRequest/{placed.json()['id']}", HIS).json()
 
 
 def accession(order: dict) -> str:

@@ -21,6 +21,7 @@ from tests.integration.worklist.orders import (
     accession,
     findscu_worklist,
     place_order,
+    place_orders,
 )
 
 
@@ -166,8 +167,7 @@ def test_no_item_goes_out_before_the_access_is_recorded(
 def test_a_modality_that_cancels_gets_no_more_items(gateway: Gateway):
     """C-CANCEL after the first item: the list stops there with Cancel (0xFE00)."""
     placed = 40
-    for _ in range(placed):
-        place_order(gateway)
+    place_orders(gateway, placed)
     ae = AE("TX_CT1")
     ae.add_requested_context(ModalityWorklistInformationFind)
     assoc = ae.associate("127.0.0.1", gateway.node.port, ae_title=NODE_AE)
