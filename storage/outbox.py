@@ -16,23 +16,27 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, event, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from storage import wake_datagrams
 from storage.db import add_rows, transaction
 from storage.models import OutboxEvent, OutboxState
 
 MAX_BACKOFF = timedelta(hours=1)
 _ENQUEUED = "outbox.enqueued"  # session.info: this transaction holds new events
 # Set when a transaction commits new events: a worker of the same process (``yilian serve``
-# runs them together) starts on them at once instead of at its next poll.  On PostgreSQL the
-# commit also notifies WAKE_CHANNEL, and the workers of other processes listen to it
-# (``storage.wake``); elsewhere they find the events at their next poll.
+# runs them together) starts on them at once instead of at its next poll.  The workers of
+# other processes are told too: on PostgreSQL the commit notifies WAKE_CHANNEL, which they
+# listen to (``storage.wake``); on SQLite a datagram goes to the database's worker
+# (``storage.wake_datagrams``).
 work_committed = threading.Event()
 WAKE_CHANNEL = "yilian_outbox"
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_workers(session: Session) -> None:
-    if session.info.pop(_ENQUEUED, False):
+    if _ENQUEUED in session.info:
         work_committed.set()
+        if (sqlite_url := session.info.pop(_ENQUEUED)) is not None:
+            wake_datagrams.tell(sqlite_url)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -69,9 +73,12 @@ def enqueue(
         "updated_at": now,
     }
     add_rows(session, OutboxEvent, [event])
-    if delay <= timedelta(0) and not session.info.get(_ENQUEUED):
-        session.info[_ENQUEUED] = True
-        if session.get_bind().dialect.name == "postgresql":
+    if delay <= timedelta(0) and _ENQUEUED not in session.info:
+        bind = session.get_bind()
+        sqlite = bind.dialect.name == "sqlite"
+        # What to tell once the transaction commits (SQLite: its database; see _wake_workers)
+        session.info[_ENQUEUED] = bind.url.render_as_string() if sqlite else None
+        if bind.dialect.name == "postgresql":
             # Delivered when (and only if) the transaction commits; one per transaction.
             session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
 

@@ -1,23 +1,28 @@
-"""Workers of other processes woken by PostgreSQL's LISTEN/NOTIFY.
+"""Workers of other processes woken when events are committed.
 
-A transaction that enqueues an outbox event notifies :data:`storage.outbox.WAKE_CHANNEL`; the
-notification is delivered when it commits.  :func:`listen` holds one connection listening on
-that channel and sets :data:`storage.outbox.work_committed` for each notification, so that a
-worker in another process than the writer (the production topology: gateways, DICOM nodes and
-MLLP listeners apart from the workers) starts on new events at once instead of at its next poll.
-A lost connection is reopened; polling still finds whatever arrives meanwhile.  SQLite has no
-such channel: its workers share the writer's process or poll.
+PostgreSQL: a transaction that enqueues an outbox event notifies
+:data:`storage.outbox.WAKE_CHANNEL`; the notification is delivered when it commits.
+:func:`listen` holds one connection listening on that channel and sets
+:data:`storage.outbox.work_committed` for each notification, so that a worker in another process
+than the writer (the production topology: gateways, DICOM nodes and MLLP listeners apart from
+the workers) starts on new events at once instead of at its next poll.  A lost connection is
+reopened; polling still finds whatever arrives meanwhile.
+
+SQLite has no such channel: the committer sends a datagram to the database's worker instead
+(:mod:`storage.wake_datagrams`), which :func:`listen` receives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-from storage import outbox
+from storage import outbox, wake_datagrams
 
 log = logging.getLogger("yilian.worker")
 
@@ -26,14 +31,30 @@ WAIT_SECONDS = 0.5  # how long one wait for a notification lasts before ``stop``
 
 
 def listen(database_url: str, stop: threading.Event) -> threading.Thread | None:
-    """Start listening in a daemon thread (None when the database is not PostgreSQL)."""
+    """Start listening in a daemon thread (None: nothing to listen to, e.g. another worker of
+    this SQLite database listens already)."""
     url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
+    if url.get_backend_name() == "postgresql":
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        target, args = _loop, (plain, stop)
+    elif (receiver := wake_datagrams.bind(database_url)) is not None:
+        target, args = _datagrams, (database_url, receiver, stop)
+    else:
         return None
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    thread = threading.Thread(target=_loop, args=(plain, stop), name="outbox-listen", daemon=True)
+    thread = threading.Thread(target=target, args=args, name="outbox-listen", daemon=True)
     thread.start()
     return thread
+
+
+def _datagrams(database_url: str, receiver: socket.socket, stop: threading.Event) -> None:
+    receiver.settimeout(WAIT_SECONDS)
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                receiver.recv(16)
+                outbox.work_committed.set()
+    finally:
+        wake_datagrams.unbind(database_url, receiver)
 
 
 def _loop(conninfo: str, stop: threading.Event) -> None:

@@ -162,7 +162,7 @@ def periodic(platform: Platform) -> None:
 
 async def _idle(stop: asyncio.Event, poll: float) -> None:
     """Until ``poll`` seconds pass, ``stop`` is set, or new events are committed (by this
-    process, or by another on PostgreSQL: ``storage.wake``)."""
+    process, or by another: ``storage.wake``)."""
     deadline = time.monotonic() + poll
     while not stop.is_set() and time.monotonic() < deadline:
         if outbox.work_committed.is_set():
