@@ -8,7 +8,8 @@ interpreters that open the platform and serve only HTTP.  Every one binds the po
 ``SO_REUSEPORT`` and the kernel spreads new connections over them.
 
 What a helper does not hold is already shared: tokens are verified with the keys in the
-database, sessions and access records are rows, websocket Subscriptions poll the database, and
+database, sessions and access records are rows, websocket Subscriptions poll the database, the
+events a helper's writes enqueue wake the first process's worker (``storage.wake``), and
 ``/metrics`` sums every process's figures (``PROMETHEUS_MULTIPROC_DIR``).  A helper writes
 nothing at start-up (the first publishes the server's own resources), and it listens only once
 every service of the first is up, so whichever process answers ``/health`` 200, all are.
