@@ -190,7 +190,9 @@ def start_bare(
 
 
 def run_wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    threads = min(2, connections)  # wrk takes no more threads than connections
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    args += ["--timeout", "10s"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
