@@ -30,6 +30,7 @@ from storage.logs import configure_logging
 from storage.malloc import fix_mmap_threshold
 
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_PREFIX = "yilian-metrics-"  # then the pid of the `yilian serve` that made it
 
 
 def _platform_options(parser: argparse.ArgumentParser) -> None:
@@ -93,17 +94,37 @@ def _settings(args: argparse.Namespace) -> Settings:
 def shared_metrics() -> Iterator[None]:
     """The figures of every process ``yilian serve`` starts (HTTP helpers, ingest and HL7
     workers) in one directory that ``/metrics`` sums (prometheus_client's multiprocess mode:
-    set before any metric exists), removed when it stops."""
+    set before any metric exists), removed when it stops, or by the next start after a kill."""
     if os.environ.get(METRICS_DIR):
         yield
         return
-    directory = tempfile.mkdtemp(prefix="yilian-metrics-")
+    sweep_metrics(Path(tempfile.gettempdir()))
+    directory = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
     os.environ[METRICS_DIR] = directory
     try:
         yield
     finally:
         del os.environ[METRICS_DIR]
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def sweep_metrics(parent: Path) -> None:
+    """Remove the metrics directories of ``yilian serve`` processes that are gone (a
+    ``kill -9`` or an OOM kill gives no chance to remove one at exit)."""
+    for directory in parent.glob(f"{METRICS_PREFIX}*-*"):
+        owner = directory.name.removeprefix(METRICS_PREFIX).partition("-")[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,17 @@
 """``kill -9`` of ``yilian serve`` (or the OOM killer) leaves no process behind: its DICOM ingest
-and FHIR validation workers end by themselves within a second or so."""
+and FHIR validation workers end by themselves within a second or so; the metrics directory it
+could not remove goes at the next start."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from gateway.cli import METRICS_DIR, METRICS_PREFIX, shared_metrics
 from tests.integration.test_serve import start, wait_until_ready
 
 PATIENT = {"resourceType": "Patient", "gender": "female", "birthDate": "1990-02-03"}
@@ -41,8 +45,11 @@ def alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended; only its parent's bookkeeping is left
 
 
-def test_kill_9_of_serve_leaves_no_worker_behind(tmp_path: Path):
-    env = {"YILIAN_DICOM_INGEST_PROCESSES": "2", "YILIAN_FHIR_VALIDATION_PROCESSES": "1"}
+def test_kill_9_of_serve_leaves_no_worker_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {"YILIAN_DICOM_INGEST_PROCESSES": "2", "YILIAN_FHIR_VALIDATION_PROCESSES": "1",
+           "TMPDIR": str(temporary)}  # fmt: skip
     running = start(tmp_path, env=env)
     try:
         wait_until_ready(running)
@@ -67,3 +74,8 @@ def test_kill_9_of_serve_leaves_no_worker_behind(tmp_path: Path):
     while any(alive(pid) for pid in workers):
         assert time.monotonic() < deadline, [pid for pid in workers if alive(pid)]
         time.sleep(0.1)
+    (left,) = temporary.glob(f"{METRICS_PREFIX}{running.proc.pid}-*")
+    monkeypatch.delenv(METRICS_DIR, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    with shared_metrics():  # what the next `yilian serve` starts with
+        assert not left.exists()
