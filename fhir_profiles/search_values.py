@@ -102,16 +102,20 @@ def _compile(expression: str) -> tuple[_Evaluator, frozenset[str] | None]:
     evaluate = fhirpath(expression)
     if _ANSWERS_ON_ABSENCE.search(expression):
         return evaluate, None
-    roots = set(re.findall(r"\b[A-Z]\w*\.([a-z]\w*)", expression))
+    # Without any element the expression starts from it has no value (choice types:
+    # ``value`` -> ``valueString``, ...): a resource without them is not evaluated at all.
+    needs = frozenset(
+        key
+        for resource_type, name in re.findall(r"\b([A-Z]\w*)\.([a-z]\w*)", expression)
+        for key in _json_keys(resource_type, name)
+    )
+    return evaluate, needs
 
-    def present(resource: dict[str, Any]) -> bool:
-        """Any element the expression starts from (choice types: ``value`` -> ``valueString``)."""
-        return any(
-            key in roots or any(key.startswith(r) and key[len(r) :][:1].isupper() for r in roots)
-            for key in resource
-        )
 
-    return (lambda resource, env: evaluate(resource, env) if present(resource) else []), None
+def _json_keys(resource_type: str, name: str) -> list[str]:
+    """The JSON keys element ``name`` of ``resource_type`` may be under."""
+    choices = _R4["choiceTypePaths"].get(f"{resource_type}.{name}")
+    return [name + c[0].upper() + c[1:] for c in choices] if choices else [name]
 
 
 def _distinct(values: Iterable[Any]) -> list[Any]:
