@@ -34,7 +34,7 @@ from lab_bridge.prepare import MAPPERS, Prepared, mapping_context
 from storage import transaction
 from storage.audit import audit
 from storage.blobs import BlobInfo
-from storage.db import deferred_writes
+from storage.db import add_rows, deferred_writes
 from storage.models import Hl7Message, Hl7State, StoredObject
 from storage.platform import Platform
 
@@ -53,8 +53,9 @@ def record(
 ) -> tuple[int, Processed]:
     """Archive the message whose bytes are ``stored`` and apply it, in the caller's
     transaction; its ``hl7_messages`` id and what became of it."""
-    session.add(StoredObject(key=stored.key, size=stored.size, sha256=stored.sha256))
-    session.flush()  # the stored object's row first: the message row refers to it
+    # The stored object's row first (the message's refers to it), without an ORM flush.
+    add_rows(session, StoredObject, [{"key": stored.key, "size": stored.size,
+                                      "sha256": stored.sha256}])  # fmt: skip
     header = prepared.header
     row = Hl7Message(
         peer_id=prepared.peer.id,
@@ -63,9 +64,11 @@ def record(
         version=without_control_characters(header.version)[:8],
         object_key=stored.key,
         state=Hl7State.RECEIVED,
+        attempts=1,
+        processed_at=datetime.now(UTC),
     )
     session.add(row)
-    session.flush()
+    session.flush()  # its id
     return row.id, process_in(session, platform, row, prepared.message, prepared.peer.org, prepared)
 
 
@@ -74,6 +77,8 @@ def process(platform: Platform, message_id: int, message: Message, org: str) -> 
     with transaction(platform.sessions) as session:
         row = session.get(Hl7Message, message_id)
         assert row is not None
+        row.attempts += 1
+        row.processed_at = datetime.now(UTC)
         return process_in(session, platform, row, message, org)
 
 
@@ -88,9 +93,8 @@ def process_in(
     """Apply the message in the caller's transaction — the one that archives it, so one commit
     makes the archive, the FHIR resources and the outcome durable together.  A content error
     undoes only what the message had written (a savepoint) and is recorded on its row.
-    ``prepared``: the message as a worker mapped and validated it; else it is mapped here."""
-    row.attempts += 1
-    row.processed_at = datetime.now(UTC)
+    ``prepared``: the message as a worker mapped and validated it; else it is mapped here.
+    The caller counts the attempt on ``row``."""
     version, kind = message.version, message.message_type
     if version not in SUPPORTED_VERSIONS:
         error = ContentError("MSH[1]-12", 203, f"HL7 version {version!r} is not supported")

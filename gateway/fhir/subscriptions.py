@@ -47,10 +47,13 @@ def _criteria(subscription: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]
 def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
     """Enqueue a notification for every Subscription the changed resource now matches."""
     resource_type, resource_id = payload["type"], payload["id"]
+    subscriptions = fhir_store.subscriptions_on(session, resource_type, ACTIVE)
+    if not subscriptions:
+        return  # most changes: nobody subscribes to their type, nothing more to read
     current = fhir_store.read(session, resource_type, resource_id)
     if current is not None and payload.get("version") not in (None, current.version_id):
         return  # a newer version has its own event: told once, of what is now true
-    for subscription in fhir_store.subscriptions_on(session, resource_type, ACTIVE):
+    for subscription in subscriptions:
         content = subscription.content or {}
         channel = content.get("channel", {})
         wanted = _criteria(content)  # the index found a prefix: the type is checked exactly
