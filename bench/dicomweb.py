@@ -46,6 +46,16 @@ So the server answers one 512 KB frame in 1.8 ms at the median (the issue's 2 ms
 Python client had hidden Orthanc's own speed: ~10 ms of Orthanc's figure above is the exchange
 with httpx, not Orthanc, and with a C client Orthanc is twice as fast as Yilian for one frame,
 with a far shorter tail.  The earlier "single frame/instance" ratios overstate Yilian.
+
+2026-12-05, the series retrieve asked by wrk too (one kept connection, 10 s).  httpx reads a
+multipart body at ~0.7-0.9 GB/s whoever sends it, which is what both servers had measured as:
+                          this script's client        wrk (p50 of a retrieve)
+    series retrieve       718 / 645, 679 / 738,       2,368 / 1,554, 2,612 / 1,726,
+                          825 / 752 MB/s              2,538 / 1,747 MB/s (1.52x, 1.51x, 1.45x)
+    single frame, wrk     p50 2.0 / 1.3, 2.0 / 1.1, 1.8 / 0.9 ms; p99 4.2 / 2.1, 21 / 2.1, 37 / 1.6
+The issue's series retrieve >= 1.2x Orthanc holds with a client that does not cap both; one
+frame is at the 2 ms median, with a tail Orthanc does not have (the access record's commit and
+the interpreter's pauses: 3-9 ms p99 alone on the machine, more when this script has just run).
 """
 
 from __future__ import annotations
