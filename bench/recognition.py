@@ -56,6 +56,17 @@ linked) and 1,000,000 results, populated in 1,058 s (~5 GB); 200 asks, ~27 % wit
 Flat with the data, as index lookups of one person's records are.  The target's size (1,000,000
 people, 20,000,000 results: ~108 GB and ~6 hours to populate at this rate) does not fit this
 machine's disk (76 GB free).
+
+2026-12-05, at the target's density of 20 results a person: 100,000 people (200,000 Patient
+records, linked) and 2,000,000 results, populated in 1,824 s (~10 GB; another bench ran beside
+it for 5 of those minutes); 200 asks, 0.40 priors offered per ask (135 asks with none):
+    recognizable() in process          2.9 / 4.0
+    CDS Hooks order-sign round trip    8.1 / 13.5     (the first ask 57 ms)
+    $recognizable-results round trip   7.0 / 10.3     (the first ask 51 ms)
+    GET /health beside it              0.8 / 1.2
+Twice the results a person costs the eligibility itself ~0.4 ms at p95; the round trips moved
+more than that between days (the same host measured /health 0.6 then 0.8 ms p50).  At the
+target's full size the data would be ~100 GB: 72 GB of this disk is free.
 """
 
 from __future__ import annotations
