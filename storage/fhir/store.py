@@ -139,7 +139,7 @@ def new_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-# One row by its key, as plain columns (no ORM object: a third of ``Session.get``'s cost).
+# One row by its key, as plain columns (no ORM object: about half of ``Session.get``'s cost).
 _CURRENT = select(FhirResource.__table__).where(
     FhirResource.resource_type == bindparam("type"), FhirResource.id == bindparam("id")
 )
