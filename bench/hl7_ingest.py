@@ -218,7 +218,9 @@ def oru(number: int, results: int, patients: int, rng: random.Random) -> bytes:
     critical = rng.random() < CRITICAL_SHARE
     for index, (code, name, unit, limits) in enumerate(ITEMS[:results], 1):
         low, high = (float(limit) for limit in limits.split("-"))
-        value = rng.uniform(low * 0.8, high * 1.2)
+        # Around the reference range (flags H and L), inside the lab's critical limits.
+        margin = (high - low) / 10
+        value = rng.uniform(low - margin, high + margin)
         flag = "H" if value > high else "L" if value < low else "N"
         if critical and index == 1:
             value, flag = high * 1.5, "HH"  # 危急值: the lab's critical limit passed

@@ -10,7 +10,8 @@ base R4 checks of :mod:`fhir_profiles.validation`:
 - types: choice elements narrowed (``effective[x] only dateTime``), reference targets;
 - ``fixed[x]`` (exactly) and ``pattern[x]`` (at least these parts) values;
 - required bindings to the alliance's value sets (``yilian/ValueSet-*.json``);
-- error-severity FHIRPath invariants (fhirpathpy), at the element they are declared on.
+- error-severity FHIRPath invariants (fhirpathpy; presence tests walk the JSON:
+  ``invariant_paths.py``), at the element they are declared on.
 
 A profile applies to a resource that claims it in ``meta.profile``, and to every resource of a
 type for which the server requires it.  A claimed profile under Yilian's canonical that is not
@@ -29,6 +30,7 @@ from typing import Any
 from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.models import models
 
+from fhir_profiles.invariant_paths import presence_rule
 from fhir_profiles.problem import Problem
 
 CANONICAL = "http://yilian.example/fhir"
@@ -240,7 +242,7 @@ class _Profile:
         for rule in element.get("constraint", []):
             if rule.get("severity") != "error":
                 continue
-            holds = _invariant(rule["expression"])
+            holds = _invariant(rule["expression"], _node_type(element))
             problems += [
                 Problem(at, f"{rule['key']}: {rule['human']}")
                 for at, value in values
@@ -250,16 +252,30 @@ class _Profile:
 
 
 @cache
-def _invariant(expression: str) -> Callable[[Any, Any], bool]:
+def _invariant(expression: str, node_type: str) -> Callable[[Any, Any], bool]:
     compiled = compile_fhirpath(expression, models["r4"])
+    fast = presence_rule(expression, node_type)
 
     def holds(node: Any, resource: Any) -> bool:
+        answer = fast(node) if fast is not None else None
+        if answer is not None:
+            return answer
         try:
             return compiled(node, {"resource": resource}) in ([True], [])
         except Exception:
             return False
 
     return holds
+
+
+def _node_type(element: dict[str, Any]) -> str:
+    """The type of the nodes an element of a profile addresses, as the R4 model names it: the
+    resource, the one type the profile allows, the base type, or a backbone's path."""
+    path = element["path"]
+    codes = [t["code"] for t in element.get("type", [])]
+    if "." in path and len(codes) == 1:
+        return codes[0]
+    return models["r4"]["path2Type"].get(path, path)
 
 
 def _assigned(element: dict[str, Any]) -> tuple[str, Any] | None:

@@ -1,6 +1,7 @@
 """Is this a valid FHIR R4 resource?  Structure, cardinality and primitive types, checked with
-the ``fhir.resources`` models; then the base definitions' FHIRPath invariants (fhirpathpy) and
-required bindings, compiled from the official StructureDefinitions into ``r4/constraints.json``
+the ``fhir.resources`` models; then the base definitions' FHIRPath invariants (fhirpathpy; those
+that test only whether elements are present walk the JSON: ``invariant_paths.py``) and required
+bindings, compiled from the official StructureDefinitions into ``r4/constraints.json``
 (``build_constraints.py``); then Yilian's own profiles (:mod:`fhir_profiles.profiles`).
 
 Model choice: ``fhir.resources`` 8 ships R5 and R4B models, not R4.  R4B (4.3) keeps the R4
@@ -24,6 +25,7 @@ from fhirpathpy import compile as compile_fhirpath
 from fhirpathpy.models import models
 from pydantic import ValidationError
 
+from fhir_profiles.invariant_paths import presence_rule
 from fhir_profiles.json_form import json_problems, model_of
 from fhir_profiles.problem import Problem
 from fhir_profiles.profiles import conformance
@@ -83,11 +85,14 @@ def _constraints(resource_type: str) -> tuple[list[_Invariant], list[tuple[str, 
     built = json.loads(CONSTRAINTS.read_text())[resource_type]
     invariants = []
     for rule in built["invariants"]:
-        context = rule["path"].partition(".")[2]
-        expression = f"{context}.all({rule['expression']})" if context else rule["expression"]
+        expression = rule_expression(rule["path"], rule["expression"])
         compiled = compile_fhirpath(expression, models["r4"])
+        fast = presence_rule(expression, resource_type)
 
-        def holds(resource: dict[str, Any], run: Any = compiled) -> bool:
+        def holds(resource: dict[str, Any], run: Any = compiled, fast: Any = fast) -> bool:
+            answer = fast(resource) if fast is not None else None
+            if answer is not None:
+                return answer
             return run(resource, {"resource": resource}) in ([True], [])
 
         # Names the expression may read; when none is in the resource and the rule holds for
@@ -100,6 +105,13 @@ def _constraints(resource_type: str) -> tuple[list[_Invariant], list[tuple[str, 
         )
     bindings = [(b["path"], frozenset(b["codes"])) for b in built["bindings"]]
     return invariants, bindings
+
+
+def rule_expression(path: str, expression: str) -> str:
+    """An invariant declared on ``path`` (``Observation.referenceRange``) as an expression on
+    the resource."""
+    context = path.partition(".")[2]
+    return f"{context}.all({expression})" if context else expression
 
 
 def _invariant_problems(resource: dict[str, Any]) -> list[Problem]:

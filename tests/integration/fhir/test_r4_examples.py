@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from fhir_profiles.invariant_paths import presence_rule
 from fhir_profiles.search_values import DEFINITIONS, fhirpath, parameters
-from fhir_profiles.validation import SUPPORTED_TYPES, validate
+from fhir_profiles.validation import CONSTRAINTS, SUPPORTED_TYPES, rule_expression, validate
 from gateway.fhir.interactions import (
     CATALOGUE_TYPES,
     DIRECTORY_TYPES,
@@ -103,6 +104,27 @@ def test_index_values_are_what_fhirpath_gives(r4_examples: list[dict[str, Any]])
                 assert not reference, f"{parameter.code} skipped but has values"
             checked += bool(reference)
     assert checked > 3000
+
+
+def test_presence_rules_answer_as_fhirpath(r4_examples: list[dict[str, Any]]):
+    """Every base invariant the JSON walk takes (``invariant_paths``) gives fhirpathpy's answer
+    on every example of its type, or leaves it to fhirpathpy."""
+    constraints = json.loads(CONSTRAINTS.read_text())
+    decided = 0
+    for example in r4_examples:
+        resource_type = example["resourceType"]
+        for rule in constraints.get(resource_type, {}).get("invariants", []):
+            expression = rule_expression(rule["path"], rule["expression"])
+            fast = presence_rule(expression, resource_type)
+            if fast is None:
+                continue
+            answer = fast(example)
+            if answer is None:
+                continue
+            reference = fhirpath(expression)(example, {"resource": example}) in ([True], [])
+            assert answer == reference, f"{resource_type}/{example.get('id')} {rule['key']}"
+            decided += 1
+    assert decided > 2000
 
 
 def _plain(values: list[Any]) -> Any:
