@@ -12,7 +12,6 @@ an item the lab is qualified for carries the recognition mark (:mod:`lab_bridge.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -192,24 +191,19 @@ def invalid(resource: dict[str, Any]) -> str | None:
     return f"{problems[0].expression}: {problems[0].message}" if problems else None
 
 
-def _resolved(resource: dict[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
-    """A copy with ``draft:KEY`` references pointing at the stored resources."""
-    result = copy.deepcopy(resource)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            reference = node.get("reference")
-            if isinstance(reference, str) and reference.startswith("draft:"):
-                key = reference.removeprefix("draft:")
-                node["reference"] = f"{_TYPES[key.split(':')[0]]}/{ids[key]}"
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(result)
-    return result
+def _resolved(node: Any, ids: Mapping[str, str]) -> Any:
+    """A copy of ``node`` with ``draft:KEY`` references pointing at the stored resources (one
+    pass, no separate deep copy: the writer does this for every resource of a group)."""
+    if isinstance(node, dict):
+        copied = {key: _resolved(value, ids) for key, value in node.items()}
+        reference = copied.get("reference")
+        if isinstance(reference, str) and reference.startswith("draft:"):
+            key = reference.removeprefix("draft:")
+            copied["reference"] = f"{_TYPES[key.split(':')[0]]}/{ids[key]}"
+        return copied
+    if isinstance(node, list):
+        return [_resolved(item, ids) for item in node]
+    return node
 
 
 _ORDER = {"Patient": 0, "ServiceRequest": 1, "Specimen": 2, "Observation": 3,

@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from lab_bridge.ack import AckCode
@@ -52,24 +53,30 @@ def record(
     session: Session, platform: Platform, prepared: Prepared, stored: BlobInfo
 ) -> tuple[int, Processed]:
     """Archive the message whose bytes are ``stored`` and apply it, in the caller's
-    transaction; its ``hl7_messages`` id and what became of it."""
-    # The stored object's row first (the message's refers to it), without an ORM flush.
+    transaction; its ``hl7_messages`` id and what became of it.  Its row is written once, with
+    its outcome, and without the ORM (the writer of a commit group does this for every
+    message)."""
+    # The stored object's row first (the message's refers to it).
     add_rows(session, StoredObject, [{"key": stored.key, "size": stored.size,
                                       "sha256": stored.sha256}])  # fmt: skip
     header = prepared.header
-    row = Hl7Message(
-        peer_id=prepared.peer.id,
-        control_id=without_control_characters(header.control_id)[:199],
-        message_type=without_control_characters(header.message_type)[:20],
-        version=without_control_characters(header.version)[:8],
-        object_key=stored.key,
-        state=Hl7State.RECEIVED,
-        attempts=1,
-        processed_at=datetime.now(UTC),
-    )
-    session.add(row)
-    session.flush()  # its id
-    return row.id, process_in(session, platform, row, prepared.message, prepared.peer.org, prepared)
+    peer, org = prepared.peer.id, prepared.peer.org
+    control_id = without_control_characters(header.control_id)[:199]
+    processed, outcome = process_in(session, platform, peer, control_id, prepared.message, org,
+                                    prepared=prepared)  # fmt: skip
+    message_id = session.execute(
+        insert(Hl7Message)
+        .values(
+            peer_id=peer, control_id=control_id,
+            message_type=without_control_characters(header.message_type)[:20],
+            version=without_control_characters(header.version)[:8],
+            object_key=stored.key, attempts=1,
+            processed_at=datetime.now(UTC), **outcome.columns(),
+        )
+        .returning(Hl7Message.id)
+    ).scalar_one()  # fmt: skip
+    _audit(session, peer, org, prepared.message, message_id, outcome)
+    return message_id, processed
 
 
 def process(platform: Platform, message_id: int, message: Message, org: str) -> Processed:
@@ -77,40 +84,62 @@ def process(platform: Platform, message_id: int, message: Message, org: str) -> 
     with transaction(platform.sessions) as session:
         row = session.get(Hl7Message, message_id)
         assert row is not None
+        processed, outcome = process_in(
+            session, platform, row.peer_id, row.control_id, message, org, replayed=row.id
+        )
         row.attempts += 1
         row.processed_at = datetime.now(UTC)
-        return process_in(session, platform, row, message, org)
+        for column, value in outcome.columns().items():
+            setattr(row, column, value)
+        _audit(session, row.peer_id, org, message, row.id, outcome)
+        return processed
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a message's archive row records of its processing."""
+
+    state: str
+    error: str | None = None
+    resources: list[str] | None = None
+    unmapped_codes: list[str] | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {"state": self.state, "error": self.error, "resources": self.resources,
+                "unmapped_codes": self.unmapped_codes}  # fmt: skip
 
 
 def process_in(
     session: Session,
     platform: Platform,
-    row: Hl7Message,
+    peer: str,
+    control_id: str,
     message: Message,
     org: str,
+    *,
     prepared: Prepared | None = None,
-) -> Processed:
+    replayed: int | None = None,
+) -> tuple[Processed, Outcome]:
     """Apply the message in the caller's transaction — the one that archives it, so one commit
     makes the archive, the FHIR resources and the outcome durable together.  A content error
-    undoes only what the message had written (a savepoint) and is recorded on its row.
-    ``prepared``: the message as a worker mapped and validated it; else it is mapped here.
-    The caller counts the attempt on ``row``."""
+    undoes only what the message had written (a savepoint).  ``prepared``: the message as a
+    worker mapped and validated it; else it is mapped here.  ``replayed``: the archive row of
+    a message applied again (not a duplicate of itself).  The caller records the outcome."""
     version, kind = message.version, message.message_type
     if version not in SUPPORTED_VERSIONS:
         error = ContentError("MSH[1]-12", 203, f"HL7 version {version!r} is not supported")
-        return _refused(row, Hl7State.REJECTED, error)
+        return _refused(Hl7State.REJECTED, error)
     mapper = MAPPERS.get(kind)
     if mapper is None:
         error = ContentError("MSH[1]-9", 200, f"message type {kind!r} is not taken here")
-        return _refused(row, Hl7State.REJECTED, error)
+        return _refused(Hl7State.REJECTED, error)
     if not message.control_id:
         error = ContentError("MSH[1]-10", 101, "the message control id (MSH-10) is missing")
-        return _refused(row, Hl7State.REJECTED, error)
+        return _refused(Hl7State.REJECTED, error)
     if message.problem is not None:  # the frame, the header or the encoding is broken
-        return _refused(row, Hl7State.FAILED, message.problem)
-    if _applied_before(session, row):
-        row.state = Hl7State.DUPLICATE
-        return Processed(AckCode.ACCEPT, "duplicate: already applied")
+        return _refused(Hl7State.FAILED, message.problem)
+    if _applied_before(session, peer, control_id, replayed):
+        return Processed(AckCode.ACCEPT, "duplicate: already applied"), Outcome(Hl7State.DUPLICATE)
     try:
         with session.begin_nested(), deferred_writes(session):
             if prepared is None:
@@ -126,32 +155,35 @@ def process_in(
             raise_critical_results(session, applied.critical, org, deadline)
     except ContentError as error:
         log.warning("HL7 message refused", extra={"where": error.where, "code": error.code})
-        return _refused(row, Hl7State.FAILED, error)
-    row.state, row.error = Hl7State.PROCESSED, None
-    row.resources, row.unmapped_codes = applied.written, mapped.unmapped_codes or None
-    audit(
-        session, channel="hl7", actor=row.peer_id, actor_org_id=org, action="create",
-        outcome="success", message_type=kind, message=row.id, resources=applied.written,
-    )  # fmt: skip
-    return Processed(AckCode.ACCEPT, "message stored and applied")
+        return _refused(Hl7State.FAILED, error)
+    outcome = Outcome(Hl7State.PROCESSED, None, applied.written, mapped.unmapped_codes or None)
+    return Processed(AckCode.ACCEPT, "message stored and applied"), outcome
 
 
-def _applied_before(session: Session, row: Hl7Message) -> bool:
+def _audit(
+    session: Session, peer: str, org: str, message: Message, message_id: int, outcome: Outcome
+) -> None:
+    if outcome.state == Hl7State.PROCESSED:
+        audit(
+            session, channel="hl7", actor=peer, actor_org_id=org, action="create",
+            outcome="success", message_type=message.message_type, message=message_id,
+            resources=outcome.resources,
+        )  # fmt: skip
+
+
+def _applied_before(session: Session, peer: str, control_id: str, replayed: int | None) -> bool:
     """Whether the sender had this control id applied.  The states are compared here, not in
     SQL: with ``state`` in the query SQLite's planner took the index on state and read every
     processed message (a cost growing with the archive), not the few rows of this control id."""
-    states = session.scalars(
-        select(Hl7Message.state).where(
-            Hl7Message.peer_id == row.peer_id,
-            Hl7Message.control_id == row.control_id,
-            Hl7Message.id != row.id,
-        )
+    query = select(Hl7Message.state).where(
+        Hl7Message.peer_id == peer, Hl7Message.control_id == control_id
     )
-    return Hl7State.PROCESSED in set(states)
+    if replayed is not None:
+        query = query.where(Hl7Message.id != replayed)
+    return Hl7State.PROCESSED in set(session.execute(query).scalars())
 
 
-def _refused(row: Hl7Message, state: Hl7State, error: ContentError) -> Processed:
+def _refused(state: str, error: ContentError) -> tuple[Processed, Outcome]:
     reason = without_control_characters(f"{error.where}: {error.code}: {error.reason}")
-    row.state, row.error = state, reason[:2000]
-    return Processed(AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR,
-                     error.reason, error)  # fmt: skip
+    code = AckCode.REJECT if state == Hl7State.REJECTED else AckCode.ERROR
+    return Processed(code, error.reason, error), Outcome(state, reason[:2000])
