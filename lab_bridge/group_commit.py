@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from lab_bridge.prepare import Prepared
-from lab_bridge.receive import Processed, record
+from lab_bridge.receive import Processed, applied_already, record, sent
 from storage import transaction
 from storage.blobs import BlobInfo
 from storage.errors import DatabaseUnavailable, StorageError
@@ -100,7 +100,10 @@ class GroupCommit:
     def _commit(self, batch: list[_Entry]) -> None:
         try:
             with transaction(self._platform.sessions, urgent=True) as session:
-                results = [record(session, self._platform, e.prepared, e.stored) for e in batch]
+                applied = applied_already(session, [sent(e.prepared) for e in batch])
+                results = [
+                    record(session, self._platform, e.prepared, e.stored, applied) for e in batch
+                ]
         except Exception as exc:  # every failure must reach the connections waiting on it
             if len(batch) > 1 and not isinstance(exc, DatabaseUnavailable):
                 for entry in batch:  # a message that trips a bug fails alone

@@ -49,21 +49,47 @@ class Processed:
     error: ContentError | None = None
 
 
+Sent = tuple[str, str]  # (peer, control id): what a re-sent message repeats
+
+
+def sent(prepared: Prepared) -> Sent:
+    return prepared.peer.id, without_control_characters(prepared.header.control_id)[:199]
+
+
+def applied_already(session: Session, messages: list[Sent]) -> set[Sent]:
+    """Which of ``messages`` their sender had applied: one query for a commit group.  The
+    states are compared here, not in SQL: with ``state`` in the query SQLite's planner took the
+    index on state and read every processed message (a cost growing with the archive), not the
+    few rows of these control ids."""
+    rows = session.execute(
+        select(Hl7Message.peer_id, Hl7Message.control_id, Hl7Message.state).where(
+            Hl7Message.peer_id.in_({peer for peer, _ in messages}),
+            Hl7Message.control_id.in_({control for _, control in messages}),
+        )
+    )
+    wanted = set(messages)
+    return {(p, c) for p, c, state in rows if state == Hl7State.PROCESSED and (p, c) in wanted}
+
+
 def record(
-    session: Session, platform: Platform, prepared: Prepared, stored: BlobInfo
+    session: Session, platform: Platform, prepared: Prepared, stored: BlobInfo, applied: set[Sent]
 ) -> tuple[int, Processed]:
     """Archive the message whose bytes are ``stored`` and apply it, in the caller's
-    transaction; its ``hl7_messages`` id and what became of it.  Its row is written once, with
-    its outcome, and without the ORM (the writer of a commit group does this for every
-    message)."""
+    transaction; its ``hl7_messages`` id and what became of it.  ``applied``: the messages
+    already applied (:func:`applied_already`, and those of this transaction, which this adds
+    to).  Its row is written once, with its outcome, and without the ORM (the writer of a
+    commit group does this for every message)."""
     # The stored object's row first (the message's refers to it).
     add_rows(session, StoredObject, [{"key": stored.key, "size": stored.size,
                                       "sha256": stored.sha256}])  # fmt: skip
     header = prepared.header
-    peer, org = prepared.peer.id, prepared.peer.org
-    control_id = without_control_characters(header.control_id)[:199]
-    processed, outcome = process_in(session, platform, peer, control_id, prepared.message, org,
-                                    prepared=prepared)  # fmt: skip
+    (peer, control_id), org = sent(prepared), prepared.peer.org
+    processed, outcome = process_in(
+        session, platform, prepared.message, org,
+        duplicate=(peer, control_id) in applied, prepared=prepared,
+    )  # fmt: skip
+    if outcome.state == Hl7State.PROCESSED:
+        applied.add((peer, control_id))
     message_id = session.execute(
         insert(Hl7Message)
         .values(
@@ -84,9 +110,8 @@ def process(platform: Platform, message_id: int, message: Message, org: str) -> 
     with transaction(platform.sessions) as session:
         row = session.get(Hl7Message, message_id)
         assert row is not None
-        processed, outcome = process_in(
-            session, platform, row.peer_id, row.control_id, message, org, replayed=row.id
-        )
+        duplicate = _applied_before(session, row)
+        processed, outcome = process_in(session, platform, message, org, duplicate=duplicate)
         row.attempts += 1
         row.processed_at = datetime.now(UTC)
         for column, value in outcome.columns().items():
@@ -112,19 +137,17 @@ class Outcome:
 def process_in(
     session: Session,
     platform: Platform,
-    peer: str,
-    control_id: str,
     message: Message,
     org: str,
     *,
+    duplicate: bool,
     prepared: Prepared | None = None,
-    replayed: int | None = None,
 ) -> tuple[Processed, Outcome]:
     """Apply the message in the caller's transaction — the one that archives it, so one commit
     makes the archive, the FHIR resources and the outcome durable together.  A content error
     undoes only what the message had written (a savepoint).  ``prepared``: the message as a
-    worker mapped and validated it; else it is mapped here.  ``replayed``: the archive row of
-    a message applied again (not a duplicate of itself).  The caller records the outcome."""
+    worker mapped and validated it; else it is mapped here.  ``duplicate``: its sender had it
+    applied already.  The caller records the outcome."""
     version, kind = message.version, message.message_type
     if version not in SUPPORTED_VERSIONS:
         error = ContentError("MSH[1]-12", 203, f"HL7 version {version!r} is not supported")
@@ -138,7 +161,7 @@ def process_in(
         return _refused(Hl7State.REJECTED, error)
     if message.problem is not None:  # the frame, the header or the encoding is broken
         return _refused(Hl7State.FAILED, message.problem)
-    if _applied_before(session, peer, control_id, replayed):
+    if duplicate:
         return Processed(AckCode.ACCEPT, "duplicate: already applied"), Outcome(Hl7State.DUPLICATE)
     try:
         with session.begin_nested(), deferred_writes(session):
@@ -171,16 +194,16 @@ def _audit(
         )  # fmt: skip
 
 
-def _applied_before(session: Session, peer: str, control_id: str, replayed: int | None) -> bool:
-    """Whether the sender had this control id applied.  The states are compared here, not in
-    SQL: with ``state`` in the query SQLite's planner took the index on state and read every
-    processed message (a cost growing with the archive), not the few rows of this control id."""
-    query = select(Hl7Message.state).where(
-        Hl7Message.peer_id == peer, Hl7Message.control_id == control_id
+def _applied_before(session: Session, row: Hl7Message) -> bool:
+    """Whether another archived message with this one's control id was applied."""
+    states = session.execute(
+        select(Hl7Message.state).where(
+            Hl7Message.peer_id == row.peer_id,
+            Hl7Message.control_id == row.control_id,
+            Hl7Message.id != row.id,
+        )
     )
-    if replayed is not None:
-        query = query.where(Hl7Message.id != replayed)
-    return Hl7State.PROCESSED in set(session.execute(query).scalars())
+    return Hl7State.PROCESSED in set(states.scalars())
 
 
 def _refused(state: str, error: ContentError) -> tuple[Processed, Outcome]:

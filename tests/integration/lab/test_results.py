@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from hl7apy.consts import VALIDATION_LEVEL
@@ -173,6 +174,19 @@ def test_a_resent_message_is_acknowledged_but_not_applied_twice(lab: Lab):
     again = lab.send(message)
     assert again["MSA"][1:4] == ["AA", "R-0004", "duplicate: already applied"]
     assert [m.state for m in lab.messages()] == ["processed", "duplicate"]
+    found = lab.fhir("/Observation")
+    assert found["total"] == 2
+    assert {e["resource"]["meta"]["versionId"] for e in found["entry"]} == {"1"}
+
+
+def test_a_message_sent_on_several_connections_at_once_is_applied_once(lab: Lab):
+    """A LIS that times out and sends again on new connections: the copies may meet in one
+    commit group; one is applied, the others are duplicates."""
+    message = oru("R-0005", [POTASSIUM, SODIUM])
+    with ThreadPoolExecutor(4) as pool:
+        acks = list(pool.map(lambda _: lab.send(message), range(4)))
+    assert sorted(ack["MSA"][1] for ack in acks) == ["AA"] * 4
+    assert sorted(m.state for m in lab.messages()) == ["duplicate"] * 3 + ["processed"]
     found = lab.fhir("/Observation")
     assert found["total"] == 2
     assert {e["resource"]["meta"]["versionId"] for e in found["entry"]} == {"1"}
