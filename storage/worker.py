@@ -53,9 +53,13 @@ class PermanentFailure(Exception):
 @dataclass(frozen=True, slots=True)
 class InBatch:
     """A handler that writes in the worker's transaction (``run(platform, session, payload)``)
-    and never commits it: its writes commit with its event's completion, or not at all."""
+    and never commits it: its writes commit with its event's completion, or not at all.
+    ``wanted(session, payload)``: whether the event has anything to do, found by reading only
+    (most change events: nobody subscribes to the type); one that has not is completed without
+    a savepoint or a run."""
 
     run: Callable[[Platform, Session, dict[str, Any]], None]
+    wanted: Callable[[Session, dict[str, Any]], bool] | None = None
 
 
 def process_batch(
@@ -111,8 +115,9 @@ def _run_together(
                 handler = handlers[event.topic]
                 assert isinstance(handler, InBatch)
                 try:
-                    with session.begin_nested():
-                        handler.run(platform, session, event.payload)
+                    if handler.wanted is None or handler.wanted(session, event.payload):
+                        with session.begin_nested():
+                            handler.run(platform, session, event.payload)
                 except Exception as exc:
                     failed.append((event, exc))
                 else:

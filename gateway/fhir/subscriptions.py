@@ -23,7 +23,7 @@ from gateway.errors import HttpError
 from gateway.fhir import search
 from gateway.workflow import reading_report
 from storage.db import transaction
-from storage.fhir import Criterion, Match, subscription_pings
+from storage.fhir import Criterion, Match, StoredResource, subscription_pings
 from storage.fhir import search as fhir_search
 from storage.fhir import store as fhir_store
 from storage.outbox import enqueue, recent_events
@@ -44,10 +44,25 @@ def _criteria(subscription: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]
     return (resource_type, parse_qsl(query)) if resource_type else None
 
 
+def _subscriptions_on(session: Session, resource_type: str) -> list[StoredResource]:
+    """The active Subscriptions on ``resource_type``, read once per worker transaction (a batch
+    of change events holds many of a few types; none of its handlers writes a Subscription)."""
+    found: dict[str, list[StoredResource]]
+    found = session.info.setdefault("fhir.subscriptions_on", {})
+    if resource_type not in found:
+        found[resource_type] = fhir_store.subscriptions_on(session, resource_type, ACTIVE)
+    return found[resource_type]
+
+
+def subscribed(session: Session, payload: dict[str, Any]) -> bool:
+    """Whether any active Subscription is on the changed resource's type."""
+    return bool(_subscriptions_on(session, payload["type"]))
+
+
 def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
     """Enqueue a notification for every Subscription the changed resource now matches."""
     resource_type, resource_id = payload["type"], payload["id"]
-    subscriptions = fhir_store.subscriptions_on(session, resource_type, ACTIVE)
+    subscriptions = _subscriptions_on(session, resource_type)
     if not subscriptions:
         return  # most changes: nobody subscribes to their type, nothing more to read
     current = fhir_store.read(session, resource_type, resource_id)
@@ -81,7 +96,7 @@ def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str,
 
 
 # ``fhir.changed``: the notifications are enqueued in the event's completing transaction.
-on_change = InBatch(tell_subscriptions)
+on_change = InBatch(tell_subscriptions, wanted=subscribed)
 
 
 def notify(platform: Platform, payload: dict[str, Any]) -> None:
