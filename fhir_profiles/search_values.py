@@ -57,14 +57,16 @@ class Parameter:
 
 # Parameters whose value is a column of the store, not an index row.
 NOT_INDEXED = {"_id", "_lastUpdated"}
-# The simple expressions (512 of the 520 definitions): element paths, a union of them, a type
-# filter (and elements under it) or a ``where`` on a reference prefix or a telecom system.
+# The simple expressions (654 of the 660 parameters): element paths, a union of them, a type
+# filter (and elements under it) or a ``where`` on a reference prefix or a telecom system; and
+# the extensions of a url (``_EXTENSION``).
 _PATH = re.compile(
     r"^\(?(?P<path>[A-Z]\w*(?:\.[a-z]\w*)+)"
     r"(?:\.ofType\((?P<of>\w+)\)(?P<tail>(?:\.[a-z]\w*)*)| as (?P<as>\w+)"
     r"|\.where\(reference\.startsWith\('(?P<prefix>\w+/)'\)\)"
     r"|\.where\(system='(?P<system>[\w-]+)'\))?\)?$"
 )
+_EXTENSION = re.compile(r"[A-Z]\w*\.extension\('(?P<url>[^'\\]+)'\)")
 _R4 = models["r4"]
 # Expressions with a value even when the elements they name are absent (``deceased``: false).
 _ANSWERS_ON_ABSENCE = re.compile(r"exists\(|empty\(|not\(|count\(|iif\(| and | or |=")
@@ -133,6 +135,9 @@ def fhirpath(expression: str) -> Callable[[Any, dict[str, Any]], list[Any]]:
 
 def _walk(part: str) -> tuple[Callable[[dict[str, Any]], list[Any]], tuple[str, ...]] | None:
     """A walker of a simple path, and the top-level keys it starts from."""
+    extension = _EXTENSION.fullmatch(part)
+    if extension is not None:  # Type.extension('url'): the resource's extensions of that url
+        return _extensions_of(extension["url"]), ("extension",)
     match = _PATH.match(part)
     if match is None:
         return None
@@ -182,6 +187,14 @@ def _walk(part: str) -> tuple[Callable[[dict[str, Any]], list[Any]], tuple[str, 
         return nodes
 
     return walk, steps[0]
+
+
+def _extensions_of(url: str) -> Callable[[dict[str, Any]], list[Any]]:
+    def walk(resource: dict[str, Any]) -> list[Any]:
+        found = resource.get("extension", [])
+        return [e for e in found if isinstance(e, dict) and e.get("url") == url]
+
+    return walk
 
 
 def reference_targets(resource_type: str, code: str) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fhir_profiles.search_values import SearchValue, date_range, extract
+from fhir_profiles.search_values import SearchValue, date_range, extract, fhirpath, parameters
 
 PATIENT = {
     "resourceType": "Patient",
@@ -58,3 +58,20 @@ def test_date_precision():
     assert date_range("2024-02") == ("2024-02-01T00:00:00", "2024-02-29T23:59:59")
     assert date_range("2026-11-23T09:30Z") == ("2026-11-23T09:30:00", "2026-11-23T09:30:59")
     assert date_range("not a date") is None
+
+
+def test_extension_parameters_take_only_their_url():
+    """``Observation.extension('url')`` walked on the JSON: the extensions of that url, as
+    fhirpathpy gives them."""
+    gene = "http://hl7.org/fhir/StructureDefinition/observation-geneticsGene"
+    extensions = [
+        {"url": "http://yilian.example/fhir/StructureDefinition/recognition-mark",
+         "valueString": "浙HR"},
+        {"url": gene, "valueCodeableConcept": {"coding": [
+            {"system": "http://www.genenames.org", "code": "HGNC:1100"}]}},
+    ]  # fmt: skip
+    marked = {**OBSERVATION, "extension": extensions}
+    [parameter] = [p for p in parameters("Observation") if p.code == "gene-identifier"]
+    assert parameter.evaluate(marked, {}) == [extensions[1]]
+    assert fhirpath(f"Observation.extension('{gene}')")(marked, {}) == [extensions[1]]
+    assert parameter.evaluate({**marked, "extension": extensions[:1]}, {}) == []
