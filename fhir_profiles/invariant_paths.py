@@ -21,6 +21,8 @@ from typing import Any
 
 from fhirpathpy.models import models
 
+from fhir_profiles.search_values import collect
+
 _R4 = models["r4"]
 _TEST = re.compile(r"(?P<path>[a-z]\w*(?:\.[a-z]\w*)*)\.(?P<test>exists|empty)\(\)")
 _MATCHES = re.compile(r"matches\('(?P<pattern>[^'\\]*)'\)")
@@ -103,14 +105,9 @@ def _walk(nodes: list[Any], steps: _Steps) -> list[Any]:
         for node in nodes:
             if not isinstance(node, dict):
                 raise _Unsure  # a step below a primitive: not read here
-            for key in keys:
-                if "_" + key in node:
-                    raise _Unsure  # a primitive with extensions exists without a value
-                value = node.get(key)
-                if isinstance(value, list):
-                    found.extend(value)
-                elif value is not None:
-                    found.append(value)
+            if any("_" + key in node for key in keys):
+                raise _Unsure  # a primitive with extensions exists without a value
+            collect(node, keys, found)
         nodes = found
     return nodes
 

@@ -171,14 +171,8 @@ def _walk(part: str) -> tuple[Callable[[dict[str, Any]], list[Any]], tuple[str, 
         for keys in steps:
             found: list[Any] = []
             for node in nodes:
-                if not isinstance(node, dict):
-                    continue
-                for key in keys:
-                    value = node.get(key)
-                    if isinstance(value, list):
-                        found.extend(value)
-                    elif value is not None:
-                        found.append(value)
+                if isinstance(node, dict):
+                    collect(node, keys, found)
             nodes = found
         if prefix:
             return [n for n in nodes if str(n.get("reference", "")).startswith(prefix)]
@@ -187,6 +181,17 @@ def _walk(part: str) -> tuple[Callable[[dict[str, Any]], list[Any]], tuple[str, 
         return nodes
 
     return walk, steps[0]
+
+
+def collect(node: dict[str, Any], keys: tuple[str, ...], found: list[Any]) -> None:
+    """Add the values of ``node`` under ``keys`` to ``found``, a list's items one by one (what
+    a FHIRPath step gives)."""
+    for key in keys:
+        value = node.get(key)
+        if isinstance(value, list):
+            found.extend(value)
+        elif value is not None:
+            found.append(value)
 
 
 def _extensions_of(url: str) -> Callable[[dict[str, Any]], list[Any]]:
