@@ -56,17 +56,20 @@ def sent(prepared: Prepared) -> Sent:
     return prepared.peer.id, without_control_characters(prepared.header.control_id)[:199]
 
 
-def applied_already(session: Session, messages: list[Sent]) -> set[Sent]:
-    """Which of ``messages`` their sender had applied: one query for a commit group.  The
-    states are compared here, not in SQL: with ``state`` in the query SQLite's planner took the
-    index on state and read every processed message (a cost growing with the archive), not the
-    few rows of these control ids."""
-    rows = session.execute(
-        select(Hl7Message.peer_id, Hl7Message.control_id, Hl7Message.state).where(
-            Hl7Message.peer_id.in_({peer for peer, _ in messages}),
-            Hl7Message.control_id.in_({control for _, control in messages}),
-        )
+def applied_already(
+    session: Session, messages: list[Sent], besides: int | None = None
+) -> set[Sent]:
+    """Which of ``messages`` their sender had applied (archived messages other than the one
+    ``besides``): one query for a commit group.  The states are compared here, not in SQL: with
+    ``state`` in the query SQLite's planner took the index on state and read every processed
+    message (a cost growing with the archive), not the few rows of these control ids."""
+    query = select(Hl7Message.peer_id, Hl7Message.control_id, Hl7Message.state).where(
+        Hl7Message.peer_id.in_({peer for peer, _ in messages}),
+        Hl7Message.control_id.in_({control for _, control in messages}),
     )
+    if besides is not None:
+        query = query.where(Hl7Message.id != besides)
+    rows = session.execute(query)
     wanted = set(messages)
     return {(p, c) for p, c, state in rows if state == Hl7State.PROCESSED and (p, c) in wanted}
 
@@ -111,7 +114,7 @@ def process(platform: Platform, message_id: int, message: Message, org: str) -> 
     with transaction(platform.sessions) as session:
         row = session.get(Hl7Message, message_id)
         assert row is not None
-        duplicate = _applied_before(session, row)
+        duplicate = bool(applied_already(session, [(row.peer_id, row.control_id)], row.id))
         processed, outcome = process_in(session, platform, message, org, duplicate=duplicate)
         row.attempts += 1
         row.processed_at = datetime.now(UTC)
@@ -193,18 +196,6 @@ def _audit(
             outcome="success", message_type=message.message_type, message=message_id,
             resources=outcome.resources,
         )  # fmt: skip
-
-
-def _applied_before(session: Session, row: Hl7Message) -> bool:
-    """Whether another archived message with this one's control id was applied."""
-    states = session.execute(
-        select(Hl7Message.state).where(
-            Hl7Message.peer_id == row.peer_id,
-            Hl7Message.control_id == row.control_id,
-            Hl7Message.id != row.id,
-        )
-    )
-    return Hl7State.PROCESSED in set(states.scalars())
 
 
 def _refused(state: str, error: ContentError) -> tuple[Processed, Outcome]:
