@@ -201,10 +201,11 @@ def test_lis_senders_use_both_listeners_and_every_result_is_stored(
 
 
 def test_a_worker_killed_while_it_holds_events_loses_none_and_repeats_none(
-    topology: dict[str, list[Running]], env: dict[str, str]
+    topology: dict[str, list[Running]], env: dict[str, str], tmp_path: Path
 ):
     """The other worker is paused while the victim claims the orders' events and is killed
-    mid-batch; resumed, it takes the victim's events up once their lease has passed."""
+    mid-batch; resumed, it takes the victim's events up once their lease has passed.  The
+    victim is then started again, as its supervisor would: later tests run on two workers."""
     victim, survivor = topology["worker"]
     gateway = topology["http"][0]
     survivor.proc.send_signal(signal.SIGSTOP)
@@ -225,6 +226,8 @@ def test_a_worker_killed_while_it_holds_events_loses_none_and_repeats_none(
     # A handler's effects commit before its event is marked done: the last Task can be
     # visible a moment before the last event is.
     eventually(lambda: set(outbox_states(env)) == {OutboxState.DONE})
+    topology["worker"][0] = start(tmp_path, "--only", "worker", env=env)
+    ready("worker", topology["worker"][0])
 
 
 def kill_while_holding(victim: Running, env: dict[str, str]) -> dict[OutboxState, int]:
@@ -241,6 +244,31 @@ def kill_while_holding(victim: Running, env: dict[str, str]) -> dict[OutboxState
         victim.proc.send_signal(signal.SIGCONT)
         time.sleep(0.01)
     raise AssertionError(f"the victim held no event within 30 s: {held}")
+
+
+def order_events(env: dict[str, str], order_id: str) -> list[tuple[Any, ...]]:
+    """The outbox events about one order: state, attempts, when due, last error."""
+    engine = create_db_engine(env["YILIAN_DATABASE_URL"])
+    columns = (
+        OutboxEvent.payload,
+        OutboxEvent.state,
+        OutboxEvent.attempts,
+        OutboxEvent.available_at,
+        OutboxEvent.locked_until,
+        OutboxEvent.last_error,
+    )
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(*columns).where(OutboxEvent.topic == "reading.order"))
+            return [tuple(row)[1:] for row in rows if row.payload.get("id") == order_id]
+    finally:
+        engine.dispose()
+
+
+def log_tail(process: Running, lines: int = 15) -> str:
+    alive = "running" if process.proc.poll() is None else f"exited {process.proc.returncode}"
+    tail = process.log.read_text(errors="replace").splitlines()[-lines:]
+    return "\n  ".join([f"{process.log} ({alive}):", *tail])
 
 
 def outbox_states(env: dict[str, str]) -> dict[OutboxState, int]:
@@ -263,6 +291,7 @@ def test_postgresql_restarted_and_s3_stopped_under_load_lose_nothing_and_store_o
     postgres: PostgresServer,
     seaweed: SeaweedS3,
     tmp_path: Path,
+    env: dict[str, str],
 ):
     """A modality, a HIS and a LIS send to both endpoints of their protocol while PostgreSQL
     restarts (down 5 s) and then S3 stops for 30 s.  Each sender is refused at times and sends
@@ -293,6 +322,8 @@ def test_postgresql_restarted_and_s3_stopped_under_load_lose_nothing_and_store_o
     senders_.run_through(senders, faults)
     summaries = map(senders_.summary, senders)
     print(f"faults, {time.monotonic() - began:.0f} s:", *summaries, sep="\n  ")  # for the note
+    for process in (p for processes in topology.values() for p in processes):
+        assert process.proc.poll() is None, log_tail(process)  # each rode the faults out
     for sender in senders:
         assert sender.refused, f"{sender.name} never saw the faults"
         assert sorted(sender.stored) == list(range(len(sender.stored))), sender.name
@@ -300,8 +331,13 @@ def test_postgresql_restarted_and_s3_stopped_under_load_lose_nothing_and_store_o
     with fhir(gateway, tokens[0]) as client:
         found = client.get(f"/Patient?identifier={senders_.FAULT_SYSTEM}|&_summary=count")
         assert found.json()["total"] == his
-        placed = client.post("/ServiceRequest", json=order(client, "恢复后"))
-        eventually(lambda: tasks_of(client, placed.json()["id"]), seconds=30)
+        placed = client.post("/ServiceRequest", json=order(client, "恢复后")).json()
+        try:
+            eventually(lambda: tasks_of(client, placed["id"]), seconds=30)
+        except AssertionError as missing:
+            workers = "\n".join(map(log_tail, topology["worker"]))
+            events = order_events(env, placed["id"])
+            raise AssertionError(f"no Task; its events: {events}\n{workers}") from missing
     stored = httpx.get(
         f"http://127.0.0.1:{gateway.http}/dicomweb/studies/{study.study_uid}/instances",
         headers={"Authorization": f"Bearer {tokens[0]}", "Accept": "application/dicom+json"},
