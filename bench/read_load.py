@@ -31,7 +31,13 @@ What changed, in the order measured (one process, same data, A/B in one run):
   Python process answers with one core at most.  Alone this gave read 1,133/s, search 712/s,
   frames 800/s, but p99 up to 717 ms: the two processes' access-log commits raced at SQLite's
   lock, whose waiters poll with sleeps growing to 100 ms.  They now queue at a file lock
-  beside the database (``storage/db/write_queue.py``): the p99 above.
+  beside the database (``storage/db/write_queue.py``): the p99 above;
+- 12-06, the machine slower that day (bare 6,300-6,700/s), same script alternating with the
+  code before: the DICOMweb and FHIR routers matched first.  A request was matched against
+  ~47 routes of the health, auth and admin routers before reaching the FHIR read, at a few
+  microseconds each in the one-core event loop (py-spy: route matching ~30 % of the main
+  thread).  Read 636-702 -> 791-809/s (p99 95-112 -> 80-82 ms), search 322-353 -> 381-412/s,
+  frames 622-627 -> 723/s (with FHIR's 64 routes before DICOMweb's, frames fell to 572-595).
 Every answered read is still durable before it is sent (synchronous=FULL, group commit).
 """
 
