@@ -109,12 +109,14 @@ def create_app(platform: Platform, *, publish: bool = True) -> FastAPI:
     app.state.platform = platform
     app.state.keys = keys = KeyRing(platform.sessions)
     # A request is matched against the routes in this order, at a few microseconds a route:
-    # the routers readers and HIS systems call most come first.  Of the others, only the FHIR
-    # websocket and the DICOMweb workitems have paths under /fhir or /dicomweb; they stay after.
+    # the routers readers and HIS systems call most come first.  The token routes go before
+    # FHIR's /{type}/{id}: SMART discovery is at /fhir/.well-known/smart-configuration.  The
+    # other paths under /fhir or /dicomweb (the FHIR websocket, the workitems) cannot be
+    # taken by the routes before them.
     app.include_router(dicomweb_routes.router(platform))
+    app.include_router(auth_routes.router(platform, keys))
     app.include_router(fhir_routes.router(platform, validation))
     app.include_router(health.router(platform))
-    app.include_router(auth_routes.router(platform, keys))
     app.include_router(authorize.router(platform, keys))
     app.include_router(dicomweb_workitems.router(platform))
     app.include_router(hl7_admin.router(platform))

@@ -69,7 +69,7 @@ def merged(target: Any, patch: Any) -> Any:
 
 
 def mount(api: APIRouter, fhir: Fhir) -> None:
-    @api.patch("/{resource_type}/{resource_id}", openapi_extra=openapi.PATCH)
+    @api.patch("/{resource_type}/{resource_id:fhir_id}", openapi_extra=openapi.PATCH)
     async def patch(
         request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:

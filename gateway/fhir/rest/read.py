@@ -59,7 +59,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
             }
         )
 
-    @api.get("/{resource_type}/{resource_id}")
+    @api.get("/{resource_type}/{resource_id:fhir_id}")
     async def read(
         request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
@@ -70,7 +70,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         stored = await fhir.current(requester, resource_type, resource_id, "read")
         return resource_response(stored)
 
-    @api.get("/{resource_type}/{resource_id}/_history/{version_id}")
+    @api.get("/{resource_type}/{resource_id:fhir_id}/_history/{version_id}")
     async def vread(
         request: Request,
         requester: Auth,
@@ -91,7 +91,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         )
         return resource_response(stored)
 
-    @api.get("/{resource_type}/{resource_id}/_history")
+    @api.get("/{resource_type}/{resource_id:fhir_id}/_history")
     async def instance_history(
         request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:

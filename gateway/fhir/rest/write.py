@@ -90,7 +90,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         stored, status = await fhir.write(create_unless_found)
         return written(request, stored, status)
 
-    @api.put("/{resource_type}/{resource_id}", openapi_extra=openapi.RESOURCE)
+    @api.put("/{resource_type}/{resource_id:fhir_id}", openapi_extra=openapi.RESOURCE)
     async def update(
         request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
@@ -144,7 +144,7 @@ def mount(api: APIRouter, fhir: Fhir) -> None:
         await fhir.write(delete_matching)
         return Response(status_code=204)
 
-    @api.delete("/{resource_type}/{resource_id}")
+    @api.delete("/{resource_type}/{resource_id:fhir_id}")
     async def delete(
         request: Request, requester: Auth, resource_type: ResourceType, resource_id: str
     ) -> Response:
