@@ -2,7 +2,7 @@
 reads, every registered operation (:mod:`gateway.fhir.operations`), then the writes
 (:mod:`gateway.fhir.rest`).  The order matters: a literal path (``/metadata``,
 ``/Patient/_history``) must be mounted before the ``/{type}`` or ``/{type}/{id}`` pattern that
-would also match it; a read's id is never ``$name`` (:mod:`gateway.fhir.rest.read`), so the
+would also match it; a resource id is never ``$name`` (:mod:`gateway.fhir.rest`), so the
 reads come before the operations.  Routes are tried in this order at a few microseconds each:
 the most used come first."""
 

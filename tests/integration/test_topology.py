@@ -246,23 +246,23 @@ def kill_while_holding(victim: Running, env: dict[str, str]) -> dict[OutboxState
     raise AssertionError(f"the victim held no event within 30 s: {held}")
 
 
-def order_events(env: dict[str, str], order_id: str) -> list[tuple[Any, ...]]:
-    """The outbox events about one order: state, attempts, when due, last error."""
+def reading_orders(env: dict[str, str], *columns: Any, group: Any = None) -> list[Any]:
+    """Rows of the ``reading.order`` events, read outside the topology."""
     engine = create_db_engine(env["YILIAN_DATABASE_URL"])
-    columns = (
-        OutboxEvent.payload,
-        OutboxEvent.state,
-        OutboxEvent.attempts,
-        OutboxEvent.available_at,
-        OutboxEvent.locked_until,
-        OutboxEvent.last_error,
-    )
+    statement = select(*columns).where(OutboxEvent.topic == "reading.order")
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(*columns).where(OutboxEvent.topic == "reading.order"))
-            return [tuple(row)[1:] for row in rows if row.payload.get("id") == order_id]
+            return list(conn.execute(statement if group is None else statement.group_by(group)))
     finally:
         engine.dispose()
+
+
+def order_events(env: dict[str, str], order_id: str) -> list[tuple[Any, ...]]:
+    """The outbox events about one order: state, attempts, when due, last error."""
+    columns = (OutboxEvent.state, OutboxEvent.attempts, OutboxEvent.available_at,
+               OutboxEvent.locked_until, OutboxEvent.last_error, OutboxEvent.payload)  # fmt: skip
+    rows = reading_orders(env, *columns)
+    return [tuple(row)[:-1] for row in rows if row.payload.get("id") == order_id]
 
 
 def log_tail(process: Running, lines: int = 15) -> str:
@@ -273,16 +273,7 @@ def log_tail(process: Running, lines: int = 15) -> str:
 
 def outbox_states(env: dict[str, str]) -> dict[OutboxState, int]:
     """How many ``reading.order`` events are in each state."""
-    engine = create_db_engine(env["YILIAN_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(OutboxEvent.state, func.count())
-                .where(OutboxEvent.topic == "reading.order")
-                .group_by(OutboxEvent.state)
-            ).all()
-    finally:
-        engine.dispose()
+    rows = reading_orders(env, OutboxEvent.state, func.count(), group=OutboxEvent.state)
     return {state: count for state, count in rows}
 
 
