@@ -1,11 +1,12 @@
 """One received message from its bytes to its answer, for the MLLP listener (``service.py``).
 
-1. Prepared (``prepare.py``: parsed, its sender found, mapped, every resource validated) in a
-   worker process — ``hl7_prepare_processes`` of them, beside the process that writes, so the
-   CPU-bound part of many connections runs on all cores (0: in a thread of this process) —
-   or, when no other message is being prepared, in a thread of this process.
-2. Its raw bytes written to the object store (durable before the call returns).
-3. Archived and applied with the other messages of its commit group (``group_commit.py``); the
+1. Prepared (``prepare.py``: parsed, its sender found, mapped, every resource validated) and
+   its raw bytes written to the object store (durable before the call returns) in a worker
+   process — ``hl7_prepare_processes`` of them, beside the process that writes, so the
+   CPU-bound part of many connections and the object's fsyncs run on all cores (0: in a
+   thread of this process) — or, when no other message is being prepared, in a thread of
+   this process.
+2. Archived and applied with the other messages of its commit group (``group_commit.py``); the
    answer is built only after the commit holding it: AA means stored.
 A fault of Yilian's own anywhere on the way is AE with ERR-3 207 ("send again later") and
 leaves no row; an object whose row was not committed is removed (or swept as an orphan).
@@ -19,6 +20,7 @@ import logging
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,7 @@ from lab_bridge.decode import best_header
 from lab_bridge.group_commit import GroupCommit
 from lab_bridge.prepare import Prepared, prepare
 from storage import StorageError
+from storage.blobs import BlobInfo
 from storage.platform import Platform, open_platform
 from storage.processes import worker_pool
 from storage.settings import Settings
@@ -41,9 +44,30 @@ def _start_worker(settings: dict[str, Any]) -> None:
     _platform = open_platform(Settings(**settings), run_migrations=False)
 
 
-def _prepare_in_worker(raw: bytes) -> Prepared | Outcome:
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A prepared message and its raw bytes in the object store (None: the store refused)."""
+
+    prepared: Prepared
+    stored: BlobInfo | None
+
+
+def kept(platform: Platform, raw: bytes) -> Kept | Outcome:
+    """The message prepared and, unless it is answered already, its bytes made durable."""
+    prepared = prepare(platform, raw)
+    if isinstance(prepared, Outcome):
+        return prepared
+    now = datetime.now(UTC)
+    key = f"hl7/{now:%Y/%m/%d}/{prepared.peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
+    try:
+        return Kept(prepared, platform.blobs.put(key, [raw]))
+    except StorageError:
+        return Kept(prepared, None)
+
+
+def _kept_in_worker(raw: bytes) -> Kept | Outcome:
     assert _platform is not None, "worker started without its platform"
-    return prepare(_platform, raw)
+    return kept(_platform, raw)
 
 
 def _ready() -> bool:
@@ -82,27 +106,26 @@ class Intake:
             )  # fmt: skip
 
     async def _answer(self, raw: bytes) -> Outcome:
-        prepared = await self._prepare(raw)
-        if isinstance(prepared, Outcome):
-            return prepared
+        received = await self._prepare(raw)
+        if isinstance(received, Outcome):
+            return received
         self._committing += 1  # one event loop: no lock needed
         try:
-            return await self._store(prepared, raw)
+            return await self._store(received)
         finally:
             self._committing -= 1
 
-    async def _store(self, prepared: Prepared, raw: bytes) -> Outcome:
-        peer = prepared.peer
-        now = datetime.now(UTC)
-        key = f"hl7/{now:%Y/%m/%d}/{peer.id}/{now:%H%M%S}-{uuid.uuid4().hex}.hl7"
+    async def _store(self, received: Kept) -> Outcome:
+        prepared, stored, peer = received.prepared, received.stored, received.prepared.peer
         try:
-            stored = await asyncio.to_thread(self.platform.blobs.put, key, [raw])
+            if stored is None:
+                raise StorageError("the object store refused the message")
             try:
                 row_id, processed = await asyncio.wrap_future(
                     self._commits.submit(prepared, stored)
                 )
             except Exception:
-                await asyncio.to_thread(self._remove, key)
+                await asyncio.to_thread(self._remove, stored.key)
                 raise
         except StorageError:
             log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
@@ -113,19 +136,19 @@ class Intake:
         log.info("HL7 message stored", extra={"peer": peer.id, "type": prepared.header.message_type,
                                               "ack": processed.code.value})  # fmt: skip
         ack = build_ack(prepared.header, processed.code, processed.text, processed.error)
-        return Outcome(processed.code, ack.encode(prepared.encoding, "replace"), key, row_id)
+        return Outcome(processed.code, ack.encode(prepared.encoding, "replace"), stored.key, row_id)
 
-    async def _prepare(self, raw: bytes) -> Prepared | Outcome:
-        """Alone, in a thread of this process (a hop to a worker costs a single connection more
-        than it saves); while other messages are being prepared or committed, in a worker
-        process (this one's interpreter is the writer's then)."""
+    async def _prepare(self, raw: bytes) -> Kept | Outcome:
+        """:func:`kept`: alone, in a thread of this process (a hop to a worker costs a single
+        connection more than it saves); while other messages are being prepared or committed,
+        in a worker process (this one's interpreter is the writer's then)."""
         executor = self._executor
         alone = self._preparing == 0 and self._committing == 0
         self._preparing += 1  # one event loop: no lock needed
         try:
             if executor is None or alone:
-                return await asyncio.to_thread(prepare, self.platform, raw)
-            return await asyncio.wrap_future(executor.submit(_prepare_in_worker, raw))
+                return await asyncio.to_thread(kept, self.platform, raw)
+            return await asyncio.wrap_future(executor.submit(_kept_in_worker, raw))
         except BrokenProcessPool:
             if self._executor is executor:  # the first to notice (one event loop) restarts it
                 log.error("an HL7 worker died; restarting the pool")
