@@ -142,6 +142,10 @@ def _record_failure(platform: Platform, event: outbox.ClaimedEvent, exc: Excepti
     )
 
 
+# The prefixes whose every object has a ``stored_objects`` row once its write committed.
+_RECORDED = ("dicom/", "hl7/")
+
+
 def maintenance(platform: Platform) -> None:
     """Remove what interrupted writes left (partial uploads, objects no row records); keep
     the query planner's statistics fresh."""
@@ -152,7 +156,7 @@ def maintenance(platform: Platform) -> None:
     refresh_statistics(platform.engine)
     with transaction(platform.sessions) as session:
         subscription_pings.forget_older_than(session, timedelta(days=1))
-    orphans = sweep_orphans(platform.sessions, platform.blobs, prefix="dicom/")
+    orphans = sum(sweep_orphans(platform.sessions, platform.blobs, prefix=p) for p in _RECORDED)
     if orphans:
         log.info("removed objects without an index row", extra={"count": orphans})
 
