@@ -58,6 +58,27 @@ group, and the groups are small: 2-3 messages — 14 %); the preparing workers ~
 JSON form 8 %, unpickling and parsing); the serving process hands each message across six
 threads and a process and back (asyncio, the blob store's thread, the pool's feeder and
 manager threads, the writer): the kernel's share is mostly those wake-ups and the fsyncs.
+
+Later on 2026-12-06: the serving process was the one near a full core (10.3 ms of CPU a message
+at 91/s), and its blob-store threads spent their time in the two fsyncs of each message's
+object (file and directory).  The worker process that prepared a message now also writes its
+object (``intake.kept``): the fsyncs, the put and one thread hop leave the serving process.
+Alternately with the code before, 1,500 messages at 8 connections:
+                          AA rate           CPU a message (serving)
+    before                99, 99/s          16.3, 16.1 ms (10.0, 9.9)
+    after                 112, 104/s        15.5, 16.8 ms (8.5, 9.2)
+The default run (2,000 messages a stage), twice: 48-49/s on one connection, 117/s on eight
+(ACK p95 98-101 ms, 108/s with the follow-up), 14.0-14.1 ms of CPU a message (7.5-7.6 serving).
+Tried and dropped, each alternated with the code before in 3-5 pairs of runs:
+- the objects written without fsync and made durable by one ``syncfs`` of the store before
+  each group's commit: 104-121/s against 111-127/s (no gain; syncfs writes back the database's
+  dirty pages too);
+- only the header segment of a prepared message sent back to the serving process (less to
+  unpickle): 116-128/s against 118-123/s, within the noise;
+- 3 or 4 preparing processes instead of 2 (one per core): 111-118/s and 101-110/s against
+  116-122/s.
+The two cores are now full (the script's client included) at ~117/s: 120/s needs ~3 % less
+CPU a message somewhere on the path.
 """
 
 from __future__ import annotations
