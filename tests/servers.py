@@ -24,15 +24,25 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+# Every port this process handed out: the kernel may give a port it just released to the
+# next bind, so three ports picked in a row for one server could be the same one twice.
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port(also_free: Callable[[int], list[int]] = lambda p: []) -> int:
-    """A free TCP port on 127.0.0.1 (and the extra ports ``also_free`` derives from it)."""
+    """A free TCP port on 127.0.0.1 (and the extra ports ``also_free`` derives from it), never
+    one this process handed out before."""
     for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         extra = also_free(port)
-        if all(_is_free(p) for p in extra):
-            return port
+        with _handed_out_lock:
+            if {port, *extra} & _handed_out or not all(_is_free(p) for p in extra):
+                continue
+            _handed_out.update({port, *extra})
+        return port
     raise RuntimeError("no free port found")
 
 
