@@ -1,7 +1,8 @@
 """R4 criteria-based Subscriptions, rest-hook channel (websocket: ``websocket.py``): how a
 clinic's HIS is told that a report is ready.
 
-Every FHIR write enqueues ``fhir.changed`` (``interactions.store``).  Its handler finds the
+Every FHIR write of a type an active Subscription is on enqueues ``fhir.changed``
+(``storage.fhir.store.subscribed_on``).  Its handler finds the
 active Subscriptions whose criteria the changed resource now matches — evaluated by the search
 code, with the visibility of the organization that owns the Subscription — and enqueues one
 ``subscription.notify`` per match.  Each notification is its own outbox event: a failing
@@ -23,7 +24,7 @@ from gateway.errors import HttpError
 from gateway.fhir import search
 from gateway.workflow import reading_report
 from storage.db import transaction
-from storage.fhir import Criterion, Match, StoredResource, subscription_pings
+from storage.fhir import Criterion, Match, subscription_pings
 from storage.fhir import search as fhir_search
 from storage.fhir import store as fhir_store
 from storage.outbox import enqueue, recent_events
@@ -33,7 +34,6 @@ from storage.worker import InBatch, PermanentFailure
 
 NOTIFY_TOPIC = "subscription.notify"
 NOTIFY_ATTEMPTS = 40
-ACTIVE = ("requested", "active")
 CHANNELS = ("rest-hook", "websocket")
 TIMEOUT_SECONDS = 10.0
 
@@ -44,25 +44,15 @@ def _criteria(subscription: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]
     return (resource_type, parse_qsl(query)) if resource_type else None
 
 
-def _subscriptions_on(session: Session, resource_type: str) -> list[StoredResource]:
-    """The active Subscriptions on ``resource_type``, read once per worker transaction (a batch
-    of change events holds many of a few types; none of its handlers writes a Subscription)."""
-    found: dict[str, list[StoredResource]]
-    found = session.info.setdefault("fhir.subscriptions_on", {})
-    if resource_type not in found:
-        found[resource_type] = fhir_store.subscriptions_on(session, resource_type, ACTIVE)
-    return found[resource_type]
-
-
 def subscribed(session: Session, payload: dict[str, Any]) -> bool:
     """Whether any active Subscription is on the changed resource's type."""
-    return bool(_subscriptions_on(session, payload["type"]))
+    return bool(fhir_store.subscribed_on(session, payload["type"]))
 
 
 def tell_subscriptions(_platform: Platform, session: Session, payload: dict[str, Any]) -> None:
     """Enqueue a notification for every Subscription the changed resource now matches."""
     resource_type, resource_id = payload["type"], payload["id"]
-    subscriptions = _subscriptions_on(session, resource_type)
+    subscriptions = fhir_store.subscribed_on(session, resource_type)
     if not subscriptions:
         return  # most changes: nobody subscribes to their type, nothing more to read
     current = fhir_store.read(session, resource_type, resource_id)
@@ -106,7 +96,7 @@ def notify(platform: Platform, payload: dict[str, Any]) -> None:
         resource = fhir_store.read(session, payload["type"], payload["id"])
     if subscription is None or subscription.deleted or subscription.content is None:
         return  # withdrawn since: nothing to deliver
-    if subscription.content.get("status") not in ACTIVE:
+    if subscription.content.get("status") not in fhir_store.SUBSCRIBED:
         return
     channel = subscription.content.get("channel", {})
     endpoint = str(channel.get("endpoint", ""))

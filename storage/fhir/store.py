@@ -40,9 +40,11 @@ from storage.models import (
 from storage.outbox import enqueue
 from storage.policy import Viewer, fhir_visible, kept_shares, remember_order, sharing
 
-# Every write but a Subscription's enqueues this (in the writer's transaction): the worker
-# matches it against the Subscriptions.
+# A write of a type some Subscription is on enqueues this (in the writer's transaction): the
+# worker matches it against those Subscriptions.
 CHANGED_TOPIC = "fhir.changed"
+# The statuses of a Subscription that is told of changes.
+SUBSCRIBED = ("requested", "active")
 LISTENERS = "yilian.fhir_listeners"
 
 # Versions are 32-bit integers in the database (PostgreSQL ``integer``).
@@ -244,9 +246,12 @@ def put(
                 for org in sorted(grants)
             ],
         )
-    if resource_type != "Subscription":
+    if resource_type == "Subscription":
+        session.info.pop(_SUBSCRIBED_KEY, None)  # read again by the next write of this one
+    else:
         payload = {"type": resource_type, "id": resource_id, "version": version}
-        enqueue(session, CHANGED_TOPIC, payload)
+        if subscribed_on(session, resource_type):
+            enqueue(session, CHANGED_TOPIC, payload)
         for topic, listener in _listeners():
             if listener.wants(content):
                 enqueue(session, topic, payload, max_attempts=listener.max_attempts)
@@ -371,15 +376,23 @@ _SUBSCRIPTIONS_ON = select(FhirResource).where(
 )
 
 
-def subscriptions_on(
-    session: Session, resource_type: str, statuses: Iterable[str]
-) -> list[StoredResource]:
-    """The current Subscriptions in one of ``statuses`` whose criteria start with
-    ``resource_type`` (the index holds criteria lower-cased; the caller checks the exact
-    type): a change reads these, not every Subscription of the alliance."""
-    named = resource_type.lower()  # letters only: nothing LIKE would read as a wildcard
-    rows = session.scalars(
-        _SUBSCRIPTIONS_ON,
-        {"named": named, "queried": f"{named}?%", "statuses": list(statuses)},
-    )
-    return [as_stored(row) for row in rows]
+_SUBSCRIBED_KEY = "fhir.subscribed_on"
+
+
+def subscribed_on(session: Session, resource_type: str) -> list[StoredResource]:
+    """The current Subscriptions told of changes (:data:`SUBSCRIBED`) whose criteria start with
+    ``resource_type`` (the index holds criteria lower-cased; the caller checks the exact type):
+    a change reads these, not every Subscription of the alliance.  Read once per transaction
+    (a transaction writes many resources of a few types), and again after it wrote a
+    Subscription.  A write of a type none is on enqueues no :data:`CHANGED_TOPIC`: a
+    Subscription is told of the changes committed after it was (on PostgreSQL, a change whose
+    transaction began before a Subscription on its type was committed may go untold)."""
+    found: dict[str, list[StoredResource]] = session.info.setdefault(_SUBSCRIBED_KEY, {})
+    if resource_type not in found:
+        named = resource_type.lower()  # letters only: nothing LIKE would read as a wildcard
+        rows = session.scalars(
+            _SUBSCRIPTIONS_ON,
+            {"named": named, "queried": f"{named}?%", "statuses": list(SUBSCRIBED)},
+        )
+        found[resource_type] = [as_stored(row) for row in rows]
+    return found[resource_type]

@@ -10,9 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from sqlalchemy import select
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from storage.db import reading
+from storage.models import OutboxEvent
 from storage.platform import plugins
 from storage.worker import process_batch
 from tests.integration.dicomweb.conftest import Gateway
@@ -140,6 +143,49 @@ def test_a_change_tells_the_subscriptions_on_its_type_only(gateway: Gateway, rec
     fhir(gateway, "POST", "/DiagnosticReport", "his-jhzx", report("final"))
     run_worker(gateway)
     assert sorted(path for path, _, _ in receiver.received) == ["/every-report", "/final-reports"]
+
+
+def test_only_changes_after_a_subscription_on_their_type_are_told(
+    gateway: Gateway, receiver: Receiver
+):
+    """A write of a type no Subscription is on leaves the worker nothing to do; a Subscription
+    is told of the changes written after it, even later in the same transaction."""
+    endpoint = f"http://127.0.0.1:{receiver.server_port}/specimens"
+    specimen = {"resourceType": "Specimen", "status": "available", "note": [{"text": "血清"}]}
+
+    def changes_queued() -> list[str]:
+        with reading(gateway.node.platform.sessions) as session:
+            payloads = session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.topic == "fhir.changed")
+            )
+            return [p["id"] for p in payloads if p["type"] == "Specimen"]
+
+    before = fhir(gateway, "POST", "/Specimen", "his-jhzx", specimen)
+    assert before.status_code == 201, before.text
+    assert changes_queued() == []
+
+    subscription = {
+        "resourceType": "Subscription", "status": "requested", "reason": "标本登记",
+        "criteria": "Specimen",
+        "channel": {"type": "rest-hook", "endpoint": endpoint, "payload": FHIR_JSON},
+    }  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
+            for resource in (specimen, subscription, specimen)
+        ],
+    }
+    answer = fhir(gateway, "POST", "", "his-jhzx", bundle)
+    assert answer.status_code == 200, answer.text
+    first, _, second = (e["response"]["location"].split("/")[1] for e in answer.json()["entry"])
+    assert changes_queued() == [second]
+    run_worker(gateway)
+    assert [(path, json.loads(body)["id"]) for path, _, body in receiver.received] == [
+        ("/specimens", second)
+    ]
+    assert first != second
 
 
 def test_websocket_subscription(gateway: Gateway):
