@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lab_bridge.ack import AckCode, Header, Outcome, answered, header_of
@@ -124,13 +124,15 @@ def prepare(platform: Platform, raw: bytes) -> Prepared | Outcome:
     return Prepared(message, prepared.header, peer, encoding, mapped, checks=checks)
 
 
+_ORGANIZATIONS = select(Organization.id)
+_LAB_ITEMS = select(LabItem).where(LabItem.org_id == bindparam("org"))
+
+
 def mapping_context(session: Session, platform: Platform, org: str) -> Context:
     """How the sender's codes and times are read: the alliance's organizations, the lab's
     catalogue (LOINC, critical limits), the centre serving it."""
-    known = set(session.scalars(select(Organization.id)))
-    items = {
-        item.code: item for item in session.scalars(select(LabItem).where(LabItem.org_id == org))
-    }
+    known = set(session.scalars(_ORGANIZATIONS))
+    items = {item.code: item for item in session.scalars(_LAB_ITEMS, {"org": org})}
     context = Context(org, known, ZoneInfo(platform.settings.local_timezone), items)
     context.lab_centre = centre_serving(session, "lab", org)
     return context

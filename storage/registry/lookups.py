@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.models import AETitle, ApiClient, Centre, CentreServed, MllpPeer, Role, User, UserRole
@@ -28,12 +28,24 @@ def registered_ae_titles(session: Session) -> dict[str, RegisteredAE]:
     }
 
 
+# Statements asked for every HL7 message, built once (building one costs about as much as
+# running it).
+_MLLP_PEER = select(MllpPeer).where(
+    MllpPeer.sending_application == bindparam("application"),
+    MllpPeer.sending_facility == bindparam("facility"),
+)
+_SERVING_CENTRE = (
+    select(Centre)
+    .join(CentreServed, CentreServed.centre_id == Centre.id)
+    .where(Centre.kind == bindparam("kind"), CentreServed.org_id == bindparam("org"))
+    .order_by(Centre.id)
+    .limit(1)
+)
+
+
 def find_mllp_peer(session: Session, application: str, facility: str) -> MllpPeer | None:
-    return session.scalars(
-        select(MllpPeer).where(
-            MllpPeer.sending_application == application, MllpPeer.sending_facility == facility
-        )
-    ).one_or_none()
+    found = session.scalars(_MLLP_PEER, {"application": application, "facility": facility})
+    return found.one_or_none()
 
 
 def authenticate_client(session: Session, client_id: str, secret: str) -> ApiClient | None:
@@ -67,12 +79,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 def serving_centre(session: Session, kind: str, org_id: str) -> Centre | None:
     """The centre of ``kind`` (lab, imaging…) that serves ``org_id``."""
-    return session.scalars(
-        select(Centre)
-        .join(CentreServed, CentreServed.centre_id == Centre.id)
-        .where(Centre.kind == kind, CentreServed.org_id == org_id)
-        .order_by(Centre.id)
-    ).first()
+    return session.scalars(_SERVING_CENTRE, {"kind": kind, "org": org_id}).first()
 
 
 def centres_of(session: Session, orgs: set[str]) -> set[str]:
