@@ -1,17 +1,18 @@
 """The FHIR resource store: versions, history, search indexes and search.
 
 Owns keeping FHIR resources (``store``: create, update, delete with versions and history, the
-search-index rows extracted at write time, the ``fhir.changed`` events), answering searches
-in SQL on those indexes (``search``, with ``combos`` for the code+date pair index), the
-modality worklist's scheduled orders (``worklist``), the performed steps (MPPS) with their
-Procedures (``performed_steps``), and the record of Subscription matches that websocket clients
-read (``subscription_pings``).  Validation is not here: the services validate through
-``fhir_profiles`` before they write.  The tables are ``storage.models.fhir`` and
-``storage.models.worklist``.
+search-index rows extracted at write time — ``index_rows`` —, the ``fhir.changed`` events),
+answering searches in SQL on those indexes (``search``, with ``combos`` for the code+date
+pair index), the modality worklist's scheduled orders (``worklist``), the performed steps
+(MPPS) with their Procedures (``performed_steps``), and the record of Subscription matches
+that websocket clients read (``subscription_pings``).  Validation is not here: the services
+validate through ``fhir_profiles`` before they write.  The tables are ``storage.models.fhir``
+and ``storage.models.worklist``.
 """
 
 from storage.fhir.combos import COMBOS, combo_param, pairs
 from storage.fhir.criteria import Criterion, Has, Match
+from storage.fhir.index_rows import IndexRows, index_rows
 from storage.fhir.lookups import (
     all_by_identifier,
     by_identifier,
@@ -32,11 +33,9 @@ from storage.fhir.performed_steps import (
     start_step,
 )
 from storage.fhir.store import (
-    IndexRows,
     StoredResource,
     VersionConflict,
     as_stored,
-    index_rows,
     instant,
     new_id,
 )

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Protocol
@@ -23,18 +22,13 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from storage.db import add_rows
-from storage.fhir.combos import pairs
+from storage.fhir.index_rows import INDEX_TABLES, IndexRows
 from storage.models import (
-    FhirDateIndex,
-    FhirQuantityIndex,
-    FhirReferenceIndex,
     FhirResource,
     FhirResourceGrant,
     FhirResourceVersion,
     FhirStringIndex,
-    FhirTokenDateIndex,
     FhirTokenIndex,
-    FhirUriIndex,
     utcnow,
 )
 from storage.outbox import enqueue
@@ -66,33 +60,7 @@ def _listeners() -> tuple[tuple[str, Listener], ...]:
     return tuple((ep.name, ep.load()) for ep in entry_points(group=LISTENERS))
 
 
-class SearchValue(Protocol):
-    """One value a resource is found by (computed by the caller from the SearchParameters)."""
-
-    param: str
-    kind: str
-    system: str | None
-    code: str | None
-    text: str | None
-    low: str | None
-    high: str | None
-    number: float | None
-
-
-INDEX_TABLES = (
-    FhirTokenIndex,
-    FhirStringIndex,
-    FhirDateIndex,
-    FhirReferenceIndex,
-    FhirQuantityIndex,
-    FhirUriIndex,
-    FhirTokenDateIndex,
-)
-
-
 _TABLES = {table.__tablename__: table for table in INDEX_TABLES}
-
-IndexRows = dict[str, list[dict[str, Any]]]  # the index rows of one resource, by table name
 
 
 class VersionConflict(Exception):
@@ -125,9 +93,6 @@ def as_stored(row: FhirResource | FhirResourceVersion | Row[Any]) -> StoredResou
 def instant(moment: datetime) -> str:
     """A FHIR ``instant`` (UTC, milliseconds)."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-_DAY = timedelta(days=1)
 
 
 def new_id() -> str:
@@ -247,19 +212,16 @@ def put(
             ],
         )
     if resource_type == "Subscription":
-        session.info.pop(_SUBSCRIBED_KEY, None)  # read again by the next write of this one
+        session.info.pop(_SUBSCRIBED_TYPES, None)  # read again by the next change
+        session.info.pop(_SUBSCRIBED_ON, None)
     else:
         payload = {"type": resource_type, "id": resource_id, "version": version}
-        if subscribed_on(session, resource_type):
+        if _subscribed(session, resource_type):
             enqueue(session, CHANGED_TOPIC, payload)
         for topic, listener in _listeners():
             if listener.wants(content):
                 enqueue(session, topic, payload, max_attempts=listener.max_attempts)
     return StoredResource(resource_type, resource_id, version, now, False, owner_org_id, content)
-
-
-def _short(text: str | None) -> str | None:
-    return text[:255] if text is not None else None
 
 
 def _drop_index(session: Session, resource_type: str, resource_id: str) -> None:
@@ -269,41 +231,6 @@ def _drop_index(session: Session, resource_type: str, resource_id: str) -> None:
                 table.resource_type == resource_type, table.resource_id == resource_id
             )
         )
-
-
-def index_rows(resource: dict[str, Any], values: Iterable[SearchValue]) -> IndexRows:
-    """The index rows of ``resource`` (which has its ``id``) for the values it is found by:
-    plain data, so that they can be made in another process than the one that writes them."""
-    key_of = {"resource_type": resource["resourceType"], "resource_id": resource["id"]}
-    rows: dict[type, list[dict[str, Any]]] = {table: [] for table in INDEX_TABLES}
-    for v in values:
-        key = {**key_of, "param": v.param}
-        if v.kind == "token":
-            rows[FhirTokenIndex].append(
-                {**key, "system": _short(v.system), "code": _short(v.code), "text": _short(v.text)}
-            )
-        elif v.kind == "string" and v.text:
-            rows[FhirStringIndex].append({**key, "value": _short(v.text)})
-        elif v.kind == "date" and v.low and v.high:
-            wide = datetime.fromisoformat(v.high) - datetime.fromisoformat(v.low) > _DAY
-            rows[FhirDateIndex].append({**key, "low": v.low, "high": v.high, "wide": wide})
-        elif v.kind == "reference" and v.code:
-            rows[FhirReferenceIndex].append({**key, "target": _short(v.code)})
-        elif v.kind in ("quantity", "number") and v.number is not None:
-            rows[FhirQuantityIndex].append(
-                {
-                    **key,
-                    "system": _short(v.system),
-                    "code": (v.code or "")[:64] or None,
-                    "value": v.number,
-                }
-            )
-        elif v.kind == "uri" and v.code:
-            rows[FhirUriIndex].append({**key, "value": _short(v.code)})
-    rows[FhirTokenDateIndex] = pairs(
-        resource["resourceType"], rows[FhirTokenIndex], rows[FhirDateIndex]
-    )
-    return {table.__tablename__: batch for table, batch in rows.items() if batch}
 
 
 def delete(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
@@ -376,18 +303,42 @@ _SUBSCRIPTIONS_ON = select(FhirResource).where(
 )
 
 
-_SUBSCRIBED_KEY = "fhir.subscribed_on"
+# The criteria (lower-cased in the index) of every Subscription told of changes.
+_SUBSCRIBED_CRITERIA = (
+    select(FhirStringIndex.value)
+    .distinct()
+    .where(
+        FhirStringIndex.resource_type == "Subscription",
+        FhirStringIndex.param == "criteria",
+        FhirStringIndex.resource_id.in_(
+            FhirTokenIndex.ids("Subscription", "status", FhirTokenIndex.code.in_(SUBSCRIBED))
+        ),
+    )
+)
+# What a transaction has read of the Subscriptions (forgotten when it writes one).
+_SUBSCRIBED_TYPES, _SUBSCRIBED_ON = "fhir.subscribed_types", "fhir.subscribed_on"
+
+
+def _subscribed(session: Session, resource_type: str) -> bool:
+    """Whether a Subscription told of changes may be on ``resource_type``: the types their
+    criteria name, read once per transaction (one statement before its first write's rows are
+    sent, not one per type between them).  A write of a type none is on enqueues no
+    :data:`CHANGED_TOPIC`: a Subscription is told of the changes committed after it was (on
+    PostgreSQL, a change whose transaction had read them before a new Subscription on its type
+    was committed may go untold)."""
+    types = session.info.get(_SUBSCRIBED_TYPES)
+    if types is None:
+        criteria = session.scalars(_SUBSCRIBED_CRITERIA)
+        types = session.info[_SUBSCRIBED_TYPES] = {c.partition("?")[0] for c in criteria}
+    return resource_type.lower() in types
 
 
 def subscribed_on(session: Session, resource_type: str) -> list[StoredResource]:
     """The current Subscriptions told of changes (:data:`SUBSCRIBED`) whose criteria start with
     ``resource_type`` (the index holds criteria lower-cased; the caller checks the exact type):
     a change reads these, not every Subscription of the alliance.  Read once per transaction
-    (a transaction writes many resources of a few types), and again after it wrote a
-    Subscription.  A write of a type none is on enqueues no :data:`CHANGED_TOPIC`: a
-    Subscription is told of the changes committed after it was (on PostgreSQL, a change whose
-    transaction began before a Subscription on its type was committed may go untold)."""
-    found: dict[str, list[StoredResource]] = session.info.setdefault(_SUBSCRIBED_KEY, {})
+    (the worker's batch of changes holds many of a few types)."""
+    found: dict[str, list[StoredResource]] = session.info.setdefault(_SUBSCRIBED_ON, {})
     if resource_type not in found:
         named = resource_type.lower()  # letters only: nothing LIKE would read as a wildcard
         rows = session.scalars(
