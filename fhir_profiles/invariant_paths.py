@@ -3,7 +3,8 @@
 Most FHIRPath invariants of R4 and of Yilian's profiles are ``a.exists() or b.empty()`` —
 elements tested for presence, joined by ``and`` / ``or`` — maybe under a context
 (``referenceRange.all(low.exists() or high.exists() or text.exists())``), or a ``matches`` of a
-string.  fhirpathpy evaluates each through its model of the whole resource, 20-60 us a rule; a
+string; and ``path.where(...).empty()``, which holds without its filter when ``path`` is
+absent.  fhirpathpy evaluates each through its model of the whole resource, 20-60 us a rule; a
 lab message has ~40 such checks.  :func:`presence_rule` compiles that subset into a walk of the
 JSON (~1 us): element names resolve through the R4 model fhirpathpy uses (``value`` is
 ``valueQuantity``...), so both give the same answer, which
@@ -27,6 +28,7 @@ _R4 = models["r4"]
 _TEST = re.compile(r"(?P<path>[a-z]\w*(?:\.[a-z]\w*)*)\.(?P<test>exists|empty)\(\)")
 _MATCHES = re.compile(r"matches\('(?P<pattern>[^'\\]*)'\)")
 _ALL = re.compile(r"(?P<path>[a-z]\w*(?:\.[a-z]\w*)*)\.all\((?P<inner>.*)\)")
+_NONE_WHERE = re.compile(r"(?P<path>[a-z]\w*(?:\.[a-z]\w*)*)\.where\(.*\)\.empty\(\)")
 
 # A rule of a node: whether it holds, or None where the walk cannot tell (see the module).
 Rule = Callable[[Any], bool | None]
@@ -63,14 +65,35 @@ def _term(text: str, type_path: str) -> Rule | None:
         pattern = re.compile(matched["pattern"], re.DOTALL)
         return lambda node: pattern.search(node) is not None if isinstance(node, str) else None
     matched = _TEST.fullmatch(text)
-    if matched is None:
+    if matched is not None:
+        walked = _resolve(type_path, matched["path"].split("."))
+        if walked is None:
+            return None
+        steps, _ = walked
+        present = matched["test"] == "exists"
+        return lambda node: bool(_walk([node], steps)) is present
+    matched = _NONE_WHERE.fullmatch(text)
+    if matched is None or not _balanced(text):
         return None
+    # ``path.where(...).empty()`` holds when ``path`` is absent, whatever the filter; when it
+    # is present, fhirpathpy decides (obs-7: ``component.code.where(...)``, most results have no
+    # components).
     walked = _resolve(type_path, matched["path"].split("."))
     if walked is None:
         return None
     steps, _ = walked
-    present = matched["test"] == "exists"
-    return lambda node: bool(_walk([node], steps)) is present
+    return lambda node: True if not _walk([node], steps) else None
+
+
+def _balanced(text: str) -> bool:
+    """Whether every parenthesis of ``text`` closes within it (a term cut out of a longer
+    expression at an ``or`` inside a ``where(...)`` does not)."""
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _either(alternatives: list[list[Rule]]) -> Rule:

@@ -9,6 +9,7 @@ import pytest
 
 from fhir_profiles.invariant_paths import presence_rule
 from fhir_profiles.search_values import fhirpath
+from fhir_profiles.validation import validate
 
 OBSERVATION = {"resourceType": "Observation", "status": "final", "code": {"text": "钾"}}
 CASES = [
@@ -63,4 +64,32 @@ def test_matches_reads_a_string():
     ["value.where(code = 'x').exists()", "nosuch.exists()", "(a.exists())", "value.unit.exists()"],
 )
 def test_other_expressions_are_left_to_fhirpath(expression: str):
+    assert presence_rule(expression, "Observation") is None
+
+
+OBS_7 = (
+    "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists())"
+    ".empty()"
+)
+
+
+def test_a_filtered_path_that_is_absent_holds_and_one_present_is_left_to_fhirpath():
+    """obs-7: a result without components holds whatever the filter says; one with components
+    is fhirpathpy's to decide, which finds a component coded as the result itself."""
+    rule = presence_rule(OBS_7, "Observation")
+    assert rule is not None
+    potassium = {"system": "http://loinc.org", "code": "2823-3"}
+    result = {**OBSERVATION, "code": {"coding": [potassium]}, "valueQuantity": {"value": 4.1}}
+    assert rule(result) is True
+    repeated = {**result, "component": [{"code": {"coding": [potassium]}}]}
+    assert rule(repeated) is None
+    assert fhirpath(OBS_7)(repeated, {"resource": repeated}) == [False]
+    assert validate(repeated)[0].message.startswith("obs-7")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["component.where(code.exists() or value.exists()).empty()", "a.where(b.exists()).empty()"],
+)
+def test_a_filter_cut_at_its_or_or_of_unknown_elements_is_left_to_fhirpath(expression: str):
     assert presence_rule(expression, "Observation") is None
