@@ -61,7 +61,7 @@ webapp-check: $(WEBAPP_MODULES)
 
 ## Install everything the tests need (Debian packages too, when root) and run the whole suite.
 test: system-deps install lint webapp-check
-	$(BIN)/pytest -q -p no:cacheprovider --durations=25
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) var $(WEBAPP)/node_modules $(WEBAPP)/dist gateway/viewer/ohif

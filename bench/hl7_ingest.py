@@ -79,6 +79,26 @@ Tried and dropped, each alternated with the code before in 3-5 pairs of runs:
   116-122/s.
 The two cores are now full (the script's client included) at ~117/s: 120/s needs ~3 % less
 CPU a message somewhere on the path.
+
+2026-12-06, later: the same machine ran ~15 % slower (the code above: 100-108/s, 16.4-17.7 ms
+a message; so 120/s was ~20 % away that afternoon, not 3 %).  Three cuts:
+- a write enqueued ``fhir.changed`` for every resource, and the worker claimed, ran and
+  completed each to find no Subscription on its type; the writer now asks once per transaction
+  which types Subscriptions are on (``storage.fhir.store``) and enqueues only for those: 7 of a
+  lab message's ~9 outbox events are gone;
+- the registry lookups of every message (sender, serving centre, catalogue) run statements
+  built once: preparing a message 4.1 -> 3.8 ms in-process;
+- obs-7, the one invariant of an Observation left to fhirpathpy, holds without it when the
+  result has no components (``fhir_profiles/invariant_paths.py``).
+1,500 messages on 8 connections, alternately with the code before (57b1ffb), 4 pairs:
+                 AA rate            with follow-up     CPU a message (serving)
+    before       101-108/s          87-93/s            16.3-17.7 ms (9.0-9.6)
+    after        94-106/s           92-102/s           14.9-16.9 ms (8.3-9.1)
+The work a message costs fell ~7 % and the follow-up now keeps up (the answered rate alone
+did not rise: the worker no longer falls behind during the burst, so it takes its CPU then).
+The default run afterwards: 49/s on one connection, 109/s on eight (ACK p95 102 ms, p99
+122 ms), 109/s with the follow-up, 14.1 ms of CPU a message (7.8 serving).
+With ``--subscriptions 150`` (800 messages): 96/s answered, 92/s with the follow-up, 16.5 ms.
 """
 
 from __future__ import annotations
