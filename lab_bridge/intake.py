@@ -116,25 +116,20 @@ class Intake:
             self._committing -= 1
 
     async def _store(self, received: Kept) -> Outcome:
-        prepared, stored, peer = received.prepared, received.stored, received.prepared.peer
+        prepared, stored = received.prepared, received.stored
+        if stored is None:  # the object store refused the message
+            return _unavailable(prepared)
         try:
-            if stored is None:
-                raise StorageError("the object store refused the message")
-            try:
-                row_id, processed = await asyncio.wrap_future(
-                    self._commits.submit(prepared, stored)
-                )
-            except Exception:
-                await asyncio.to_thread(self._remove, stored.key)
+            row_id, processed = await asyncio.wrap_future(self._commits.submit(prepared, stored))
+        except Exception as exc:
+            await asyncio.to_thread(self._remove, stored.key)
+            if not isinstance(exc, StorageError):
                 raise
-        except StorageError:
-            log.error("HL7 message not stored: storage unavailable", extra={"peer": peer.id})
-            return answered(
-                prepared.header, prepared.encoding, AckCode.ERROR,
-                "storage unavailable, send again later", internal=True,
-            )  # fmt: skip
-        log.info("HL7 message stored", extra={"peer": peer.id, "type": prepared.header.message_type,
-                                              "ack": processed.code.value})  # fmt: skip
+            return _unavailable(prepared)
+        log.info("HL7 message stored", extra={
+            "peer": prepared.peer.id, "type": prepared.header.message_type,
+            "ack": processed.code.value,
+        })  # fmt: skip
         ack = build_ack(prepared.header, processed.code, processed.text, processed.error)
         return Outcome(processed.code, ack.encode(prepared.encoding, "replace"), stored.key, row_id)
 
@@ -167,3 +162,12 @@ class Intake:
         self._commits.close(timeout)
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _unavailable(prepared: Prepared) -> Outcome:
+    """AE "send again later": the message could not be stored (nothing of it is kept)."""
+    log.error("HL7 message not stored: storage unavailable", extra={"peer": prepared.peer.id})
+    return answered(
+        prepared.header, prepared.encoding, AckCode.ERROR,
+        "storage unavailable, send again later", internal=True,
+    )  # fmt: skip
