@@ -2,7 +2,7 @@
 clinic's HIS is told that a report is ready.
 
 Every FHIR write of a type an active Subscription is on enqueues ``fhir.changed``
-(``storage.fhir.store.subscribed_on``).  Its handler finds the
+(``storage.fhir.store.put``).  Its handler finds the
 active Subscriptions whose criteria the changed resource now matches — evaluated by the search
 code, with the visibility of the organization that owns the Subscription — and enqueues one
 ``subscription.notify`` per match.  Each notification is its own outbox event: a failing
