@@ -21,7 +21,7 @@ from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from storage.db import add_rows
+from storage.db import add_rows, execute_plain
 from storage.fhir.index_rows import INDEX_TABLES, IndexRows
 from storage.models import (
     FhirResource,
@@ -118,7 +118,8 @@ _VERSION = select(FhirResourceVersion.__table__).where(
 
 
 def read(session: Session, resource_type: str, resource_id: str) -> StoredResource | None:
-    row = session.execute(_CURRENT, {"type": resource_type, "id": resource_id}).first()
+    key = {"type": resource_type, "id": resource_id}
+    row = execute_plain(session, _CURRENT, key).first()
     return as_stored(row) if row is not None else None
 
 
@@ -128,7 +129,7 @@ def vread(
     if not 0 < version_id <= MAX_VERSION:
         return None  # no such version could ever have been written
     key = {"type": resource_type, "id": resource_id, "version": version_id}
-    row = session.execute(_VERSION, key).first()
+    row = execute_plain(session, _VERSION, key).first()
     return as_stored(row) if row is not None else None
 
 

@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
+from storage.db import execute_plain
 from storage.models import (
     AllianceMember,
     Centre,
@@ -261,7 +262,8 @@ _NAMING_CONSENTS = select(FhirResource.content).where(
 
 def _denied_patients(session: Session, org_id: str) -> frozenset[str]:
     """Patients with an active Consent whose provision denies ``org_id`` (as an actor)."""
-    consents = session.scalars(_NAMING_CONSENTS, {"actor": f"Organization/{org_id}"})
+    actor = {"actor": f"Organization/{org_id}"}
+    consents = execute_plain(session, _NAMING_CONSENTS, actor).scalars()
     denied = set()
     for consent in consents:
         provision = consent.get("provision", {})

@@ -21,18 +21,21 @@ from storage import (
     transaction,
 )
 from storage.blobs import BlobInfo, BlobStore
-from storage.db import add_rows, deferred_writes, migrate, write_pending
+from storage.db import add_rows, deferred_writes, migrate, reading, write_pending
+from storage.fhir import store as fhir_store
 from storage.models import (
     AETitle,
     Alliance,
     ApiClient,
     Base,
     Centre,
+    FhirResource,
     Organization,
     OutboxEvent,
     StoredObject,
     User,
 )
+from storage.models.base import utcnow
 from storage.outbox import claim, complete, enqueue, fail, replay
 from storage.registry import authenticate_client, authenticate_user, registered_ae_titles
 from tests.conftest import DEMO_ALLIANCE
@@ -222,6 +225,31 @@ def test_deferred_rows_of_any_shape_are_written_with_their_types(sessions):
         ("mixed", [4], 7, "pending"),
     ]
     assert all(e.created_at.tzinfo is not None and e.available_at for e in events)
+
+
+def test_a_read_by_key_sees_what_its_transaction_has_not_sent_yet(sessions):
+    """Reads by key run on the session's connection, past the ORM (``execute_plain``): they
+    still see the rows a deferred block holds and the ORM objects added but not flushed."""
+    patient = {"resourceType": "Patient", "id": "p-deferred", "gender": "female"}
+    with transaction(sessions) as session, deferred_writes(session):
+        fhir_store.put(session, patient, None, new=True)
+        assert fhir_store.read(session, "Patient", "p-deferred").content["gender"] == "female"
+        assert fhir_store.vread(session, "Patient", "p-deferred", 1) is not None
+        session.add(
+            FhirResource(
+                resource_type="Patient",
+                id="p-added",
+                version_id=1,
+                last_updated=utcnow(),
+                deleted=False,
+                owner_org_id=None,
+                content={"resourceType": "Patient", "id": "p-added"},
+            )
+        )
+        assert fhir_store.read(session, "Patient", "p-added") is not None
+    with reading(sessions) as session:
+        assert fhir_store.read(session, "Patient", "p-deferred").version_id == 1
+        assert fhir_store.vread(session, "Patient", "p-deferred", 2) is None
 
 
 def test_outbox_lease_expiry_lets_another_worker_take_over(sessions):
