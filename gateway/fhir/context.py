@@ -59,11 +59,13 @@ class Fhir:
         find: Callable[[Session], Any],
         *,
         current: bool = False,
+        by_key: bool = False,
         **entities: Any,
     ) -> Any:
         """What ``find`` returns when the requester may see all of it, else None; the access is
         audited either way (``not_found`` when nothing visible was found).  ``current``: what
-        ``find`` returns are current versions."""
+        ``find`` returns are current versions; ``by_key``: ``find`` reads one resource (or
+        version) by its key (:meth:`read_only`)."""
         interactions.authorize(requester, resource_type, "r")
 
         def work(session: Session) -> Any:
@@ -78,7 +80,7 @@ class Fhir:
             interactions.audit_fhir(session, requester, action, resource_type, outcome, **entities)
             return found if visible else None
 
-        return await self.read_only(work)
+        return await self.read_only(work, by_key=by_key)
 
     async def found(
         self,
@@ -92,10 +94,10 @@ class Fhir:
         current: bool = False,
         **entities: Any,
     ) -> StoredResource:
-        """:meth:`access` for one resource (or version): 404 ``missing`` when there is none the
-        requester may see, 410 ``deleted`` when it is a deletion."""
+        """:meth:`access` for one resource (or version) by its key: 404 ``missing`` when there
+        is none the requester may see, 410 ``deleted`` when it is a deletion."""
         stored = await self.access(
-            requester, resource_type, action, find, current=current, **entities
+            requester, resource_type, action, find, current=current, by_key=True, **entities
         )
         if stored is None:
             raise NotFound(missing)
@@ -118,13 +120,14 @@ class Fhir:
             id=resource_id,
         )
 
-    async def read_only(self, work: Callable[[Session], T]) -> T:
-        """``work`` in a read-only session, off the event loop; what it returns is answered only
-        once the access records it made are committed by the audit log (else 503)."""
-
-        async def answered() -> T:
+    async def read_only(self, work: Callable[[Session], T], *, by_key: bool = False) -> T:
+        """``work`` in a read-only session, off the event loop — unless it reads by key and the
+        platform reads such rows in place (:attr:`Platform.reads_in_place`); what it returns is
+        answered only once the access records it made are committed by the audit log (else
+        503)."""
+        if by_key and self.platform.reads_in_place:
+            result, pending = self.platform.audit.read(work)
+        else:
             result, pending = await run_in_threadpool(self.platform.audit.read, work)
-            await pending
-            return result
-
-        return await answered()
+        await pending
+        return result
