@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from storage.db import execute_plain
 from storage.dicom.parse import FrameRanges
 from storage.models import DicomInstance, DicomPatient, DicomSeries, DicomStudy
 from storage.policy import StudyAccess
@@ -69,7 +70,7 @@ def find_instances(
         **{f"frame{k}": n - 1 for k, n in enumerate(picked)},
     }
     found = []
-    for row in session.execute(_statement(*shape), parameters):
+    for row in execute_plain(session, _statement(*shape), parameters):
         frames = _frames_asked(row[8:], picked, frame_numbers)
         found.append(InstanceRef(*row[:8], frames))  # type: ignore[arg-type]
     return found

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from storage.db import execute_plain
 from storage.models import DicomStudy, FhirResource, FhirResourceGrant, FhirTokenIndex
 
 # How an ImagingStudy names its study (written from DICOM: gateway.fhir.imaging_study).
@@ -78,12 +79,12 @@ def shared_studies(
         statement, parameters["code"] = _DESCRIBED_ONE, UID_PREFIX + study_uid
     claims = {
         (code.removeprefix(UID_PREFIX), owner)
-        for code, owner in session.execute(statement, parameters)
+        for code, owner in execute_plain(session, statement, parameters)
         if code and code.startswith(UID_PREFIX)
     }
     if not claims:
         return frozenset()
-    stored = session.execute(_STORED, {"uids": sorted({uid for uid, _ in claims})})
+    stored = execute_plain(session, _STORED, {"uids": sorted({uid for uid, _ in claims})})
     return frozenset(uid for uid, org in stored if (uid, org) in claims)
 
 
