@@ -32,6 +32,7 @@ from gateway.fhir import interactions
 from gateway.fhir.http import body_bytes
 from gateway.fhir.recognition_catalogue import system_url
 from gateway.fhir.recognition_offer import offer
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from gateway.workflow.recognition import Prior, institution_names
 from gateway.workflow.recognition_decisions import REASONS, REPEAT_REASONS, checked, record
@@ -50,7 +51,7 @@ SOURCE = "医联 区域互认"
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
+    api = PrefixRouter(prefix="/cds-services", tags=["CDS Hooks"])
 
     @api.get("")
     async def discovery() -> JSONResponse:

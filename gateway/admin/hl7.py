@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.admin.access import RowId, administrator, audit_admin
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, NotFound
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from storage.fhir import instant
 from storage.hl7 import messages_of, request_replay
@@ -22,7 +23,7 @@ from storage.platform import Platform
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/admin/hl7-messages", tags=["administration"])
+    api = PrefixRouter(prefix="/admin/hl7-messages", tags=["administration"])
 
     @api.get("")
     async def log(requester: Auth, state: str | None = None, limit: int = 100) -> Response:

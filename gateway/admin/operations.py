@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.admin.access import RowId, administrator, audit_admin, json_response, operator
 from gateway.auth.routes import Auth
 from gateway.errors import BadRequest, NotFound
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from storage.audit import AuditQuery, find_records, records_about
 from storage.fhir import instant
@@ -70,7 +71,7 @@ def _record(row: AuditRecord) -> dict[str, Any]:
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/admin", tags=["administration"])
+    api = PrefixRouter(prefix="/admin", tags=["administration"])
 
     async def run(work: Any) -> Any:
         return await run_in_threadpool(run_in_transaction, platform, work)

@@ -27,6 +27,7 @@ from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import BadRequest, Forbidden, Unprocessable
 from gateway.fhir.http import body_bytes
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from storage.platform import Platform
 from storage.policy import Administration
@@ -160,7 +161,7 @@ SHEETS = {
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/admin/recognition", tags=["administration"])
+    api = PrefixRouter(prefix="/admin/recognition", tags=["administration"])
 
     def sheet(name: str) -> _Sheet:
         if name not in SHEETS:

@@ -28,6 +28,7 @@ from gateway.admin.access import administrator, json_response
 from gateway.auth.routes import Auth
 from gateway.auth.tokens import Requester
 from gateway.errors import Conflict, Forbidden, MethodNotAllowed, NotFound, Unprocessable
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from storage.models import (
     AEKind,
@@ -156,7 +157,7 @@ def _section(section: str) -> str:
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/admin/registry", tags=["administration"])
+    api = PrefixRouter(prefix="/admin/registry", tags=["administration"])
 
     async def run(work: Any) -> Any:
         return await run_in_threadpool(run_in_transaction, platform, work)

@@ -22,6 +22,7 @@ from gateway.dicomweb.access import answered, audited, require
 from gateway.dicomweb.batches import in_batches
 from gateway.dicomweb.media import DICOM_JSON, parse_accept, warning
 from gateway.errors import NotAcceptable, NotFound
+from gateway.routing import PrefixRouter
 from storage.dicom import (
     InstanceRef,
     Level,
@@ -65,7 +66,7 @@ def _image_type(request: Request) -> str:
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix=PREFIX, tags=["DICOMweb"])
+    api = PrefixRouter(prefix=PREFIX, tags=["DICOMweb"])
     blobs = platform.blobs
 
     def base(request: Request) -> str:

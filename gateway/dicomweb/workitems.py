@@ -18,6 +18,7 @@ from gateway.dicomweb.media import DICOM_JSON
 from gateway.errors import BadRequest, NotFound
 from gateway.fhir import interactions
 from gateway.fhir.http import body_bytes
+from gateway.routing import PrefixRouter
 from gateway.transactions import run_in_transaction
 from gateway.workflow import reading, ups
 from storage.json_codec import dump_bytes, loads
@@ -31,7 +32,7 @@ MAX_LIMIT = 500
 
 
 def router(platform: Platform) -> APIRouter:
-    api = APIRouter(prefix="/dicomweb", tags=["DICOMweb UPS-RS"])
+    api = PrefixRouter(prefix="/dicomweb", tags=["DICOMweb UPS-RS"])
 
     @api.get("/workitems")
     def search(request: Request, requester: Auth) -> Response:

@@ -15,11 +15,12 @@ from gateway.fhir.context import Fhir
 from gateway.fhir.http import PREFIX
 from gateway.fhir.rest import conformance, patch, read, search, write
 from gateway.fhir.validator import Validator
+from gateway.routing import PrefixRouter
 from storage.platform import Platform
 
 
 def router(platform: Platform, validation: Validator) -> APIRouter:
-    api = APIRouter(prefix=PREFIX, tags=["FHIR"])
+    api = PrefixRouter(prefix=PREFIX, tags=["FHIR"])
     fhir = Fhir(platform, validation)
     conformance.mount(api, fhir)
     search.mount(api, fhir)
