@@ -259,7 +259,7 @@ def add_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def execute_plain(
-    session: Session, statement: Executable, params: dict[str, Any]
+    session: Session, statement: Executable, params: dict[str, Any] | None = None
 ) -> CursorResult[Any]:
     """A Core statement on the session's connection, without the ORM's work per statement
     (a read by key takes about half the time of ``session.execute``).  What the session holds

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
+from storage.db import execute_plain
 from storage.fhir.combos import COMBOS, combo_param
 from storage.fhir.criteria import (
     TABLES,
@@ -215,7 +216,7 @@ def _driver(
     best, fewest = None, ESTIMATE_CAP
     for criterion, matching in plain:
         capped = select(func.count()).select_from(matching.limit(fewest).subquery())
-        size = session.scalar(capped) or 0
+        size = execute_plain(session, capped).scalar() or 0
         if size < fewest:
             best, fewest = criterion, size
         if fewest <= 100:
@@ -294,11 +295,11 @@ def search(
         page = walked[offset:] if walked is not None else None
     if count and page is None:
         ordered = ids.order_by(*order_by(resource_type, sort)).offset(offset).limit(count)
-        page = list(session.scalars(ordered))
+        page = list(execute_plain(session, ordered).scalars())
     found = _rows(session, resource_type, page or [])
     total = None
     if with_total:
-        total = session.scalar(select(func.count()).select_from(ids.subquery()))
+        total = execute_plain(session, select(func.count()).select_from(ids.subquery())).scalar()
     elif count and len(found) < count and (found or offset == 0):
         total = offset + len(found)
     return found, total
@@ -309,10 +310,11 @@ def _rows(session: Session, resource_type: str, ids: list[str]) -> list[StoredRe
     sorted without them."""
     if not ids:
         return []
-    rows = session.scalars(
-        select(FhirResource).where(
+    rows = execute_plain(
+        session,
+        select(FhirResource.__table__).where(
             FhirResource.resource_type == resource_type, FhirResource.id.in_(ids)
-        )
+        ),
     )
     by_id = {row.id: as_stored(row) for row in rows}
     return [by_id[i] for i in ids]
