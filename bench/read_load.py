@@ -14,14 +14,16 @@ access records written, which must equal the 2xx answers Yilian gave.
         [--only WADO]
 
 Targets (issue 20): FHIR read >= 0.5x bare with p99 <= 100 ms; FHIR search >= 500/s; WADO-RS
-frames >= 1,000/s.  2026-12-05, the 2-core machine idle, 10 s per kind, req/s and p99:
-                              12-02 (one process)  12-05 (two processes)   bare FastAPI
-    FHIR read by id           472/s   308 ms       1,280/s    56 ms        9,300-12,100/s
-    FHIR search by identifier 318/s   336 ms         606/s   118 ms
-    WADO-RS frame             340/s   304 ms       1,071/s    64 ms
-Met: search and frames; read's p99.  Not met: read at 0.5x bare (0.11x).  The bare app does
-nothing a request needs (token, policy, database, access record), ~0.08 ms of CPU each;
-Yilian's FHIR read costs ~1.4 ms of CPU in one process (in-process, no HTTP), a frame ~1.4 ms.
+frames >= 1,000/s.  The 2-core machine idle, 8-10 s per kind, req/s and p99 (the bare app
+answered 9,300-12,100/s on 12-05, 8,800-9,400/s in the afternoon of 12-06):
+                              12-02 (one process)  12-05 (two processes)  12-06 afternoon
+    FHIR read by id           472/s   308 ms       1,280/s    56 ms       1,839-1,929/s  31-32 ms
+    FHIR search by identifier 318/s   336 ms         606/s   118 ms         605-670/s   91-107 ms
+    WADO-RS frame             340/s   304 ms       1,071/s    64 ms       1,047-1,080/s  58-59 ms
+Met: search, frames, read's p99.  Not met: read at 0.5x bare (0.21x).  The bare app does nothing
+a request needs (token, policy, database, access record): ~0.1 ms of CPU each.  A FHIR read
+costs ~0.9 ms of CPU in one HTTP process, ~0.45 ms of it the read itself (in process, no HTTP):
+the rest is uvicorn, FastAPI's middleware and dependencies, the access record's wait.
 What changed, in the order measured (one process, same data, A/B in one run):
 - the policy's and the frame lookup's statements built once with bound parameters, and a
   retrieve looking up only its own study's share: frame CPU 2.0 -> 1.5 ms, read ~-15 %;
@@ -39,7 +41,21 @@ What changed, in the order measured (one process, same data, A/B in one run):
   thread).  Read 636-702 -> 791-809/s (p99 95-112 -> 80-82 ms), search 322-353 -> 381-412/s,
   frames 622-627 -> 723/s (with FHIR's 64 routes before DICOMweb's, frames fell to 572-595);
 - then FHIR's searches and reads before its 49 operations (a read's id is never ``$name``):
-  read 745-805 -> 816-901/s, search 364-418 -> 395-446/s, frames within the noise.
+  read 745-805 -> 816-901/s, search 364-418 -> 395-446/s, frames within the noise;
+- 12-06 afternoon, alternating with the code of the morning in 3 pairs of this script (two
+  HTTP processes): read 1,276-1,298 -> 1,839-1,929/s (p99 47 -> 32 ms), search 524-560 ->
+  605-670/s, frames 993 -> 1,047/s.  One process, perf and py-spy: a read handed to a pool
+  thread made ~50 context switches (the interpreter's lock passed between the event loop and
+  ~32 busy threads, each SQLite call releasing it) and spent 42 % of its CPU in the kernel.  A
+  read or vread by key runs on the event loop on SQLite (``Platform.reads_in_place``): 5
+  context switches, 743 -> 1,130/s.  Frames were measured the same way and kept on a thread:
+  their lookup, file read and record overlap on two cores there (in place: 597 -> 500/s);
+- the reads by key, the Consent query, the frame lookup and the search's statements run on
+  the session's connection (``storage.db.execute_plain``), not through the ORM's session:
+  ~28 instead of ~65 us a statement; a search's page read as rows, not ORM objects.  Frames
+  597 -> 663/s, searches 302 -> ~330/s in one process;
+- routers with a prefix refuse other paths at once (``gateway.routing.PrefixRouter``): route
+  matching went from 10 to 3.6 % of a read's interpreter time (within the noise in req/s).
 Every answered read is still durable before it is sent (synchronous=FULL, group commit).
 """
 
