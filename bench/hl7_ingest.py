@@ -124,7 +124,7 @@ from hl7.client import MLLPClient
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
-from tests.servers import free_port, stop_process, wait_for_port
+from tests.servers import cpu_seconds, free_port, stop_process, wait_for_port
 
 YILIAN = str(Path(sys.executable).with_name("yilian"))
 ITEMS = [
@@ -249,11 +249,11 @@ def main() -> int:
                 batch = [oru(first + n, args.results, args.patients, rng)
                          for n in range(args.messages)]  # fmt: skip
                 first += args.messages
-                cpu_before, began = _cpu_seconds(proc.pid), time.perf_counter()
+                cpu_before, began = cpu_seconds(proc.pid), time.perf_counter()
                 rate, latencies = send_all(ports["mllp"], batch, connections)
                 _followed_up(Path(tmp) / "yilian.db")
                 overall = len(batch) / (time.perf_counter() - began)
-                cpu = {k: v - cpu_before.get(k, 0.0) for k, v in _cpu_seconds(proc.pid).items()}
+                cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(proc.pid).items()}
                 cuts = statistics.quantiles(latencies, n=100)
                 print(f"{connections} connection(s): {rate:,.0f} ORU^R01/s "
                       f"({rate * (args.results + 2):,.0f} FHIR resources/s), ACK latency "
@@ -304,17 +304,6 @@ def _subscribe(port: int, count: int) -> None:
                 "channel": {"type": "rest-hook", "endpoint": f"http://127.0.0.1:9/{n}"},
             }  # fmt: skip
             client.post("/fhir/Subscription", json=subscription).raise_for_status()
-
-
-def _cpu_seconds(pid: int) -> dict[int, float]:
-    """CPU time (user + system) of the server process and of each of its worker processes."""
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    seconds = {}
-    for process in [pid, *(int(line) for line in found.stdout.split())]:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-            seconds[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
 
 
 def _followed_up(database: Path) -> None:

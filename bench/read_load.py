@@ -5,9 +5,10 @@ files) gets a Patient (created through the API) and a small CT (STOW-RS).  Besid
 FastAPI + uvicorn app (one process, uvloop, no auth, no database) answers the same bytes with
 the same content type on the same paths.  Both are loaded with 32 connections, one kind of
 request at a time: FHIR read by id, FHIR search by identifier, WADO-RS frame.  Printed per kind:
-requests/s, p50 / p99 latency, errors (non-2xx and socket errors), Yilian / bare.  With ``wrk``
-(Debian) when installed, else a load generator in this script (asyncio + aiohttp, which costs
-the machine more CPU per request, so it understates both servers).  Each run also counts the
+requests/s, p50 / p99 latency, errors (non-2xx and socket errors), Yilian / bare, and the CPU
+time a request cost each server (all of Yilian's processes).  With ``wrk`` (Debian) when
+installed, else a load generator in this script (asyncio + aiohttp, which costs the machine
+more CPU per request, so it understates both servers).  Each run also counts the
 access records written, which must equal the 2xx answers Yilian gave.
 
     .venv/bin/python bench/read_load.py [--seconds 10] [--connections 32] [--tool wrk|python]
@@ -81,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from tests.dicom_data import Patient, Study, write_series
-from tests.servers import free_port, stop_process, wait_for_port
+from tests.servers import cpu_seconds, free_port, stop_process, wait_for_port
 
 YILIAN = str(Path(sys.executable).with_name("yilian"))
 IDENTIFIER = "urn:yilian:patient-id:jhzx|BENCH0001"
@@ -278,6 +279,13 @@ async def _load(url: str, headers: dict[str, str], seconds: int, connections: in
     return Result(len(times) / elapsed, cuts[49] * 1000, cuts[98] * 1000, len(times), errors)
 
 
+def cpu_per_request(pid: int, before: dict[int, float], result: Result) -> float:
+    """Milliseconds of CPU the server's processes spent a request since ``before`` (steadier
+    than requests/s on a machine whose speed varies from hour to hour)."""
+    spent = sum(v - before.get(k, 0.0) for k, v in cpu_seconds(pid).items())
+    return spent * 1000 / max(result.ok + result.errors, 1)
+
+
 def audit_rows(work: Path) -> int:
     with sqlite3.connect(work / "yilian" / "yilian.db") as db:
         return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
@@ -305,15 +313,19 @@ def main() -> int:
                     continue
                 headers = {"Authorization": f"Bearer {token}", "Accept": kind.accept}
                 load(base + kind.path, headers, 2, args.connections)  # warm
-                before = audit_rows(work)
+                before, cpu_before = audit_rows(work), cpu_seconds(yilian.pid)
                 ours = load(base + kind.path, headers, args.seconds, args.connections)
+                ours_cpu = cpu_per_request(yilian.pid, cpu_before, ours)
                 recorded = audit_rows(work) - before
+                cpu_before = cpu_seconds(bare.pid)
                 ceiling = load(bare_base + kind.path, headers, args.seconds, args.connections)
+                bare_cpu = cpu_per_request(bare.pid, cpu_before, ceiling)
                 print(
                     f"{kind.name:27s} Yilian {ours.rate:7,.0f}/s p50 {ours.p50_ms:6.1f} ms "
                     f"p99 {ours.p99_ms:7.1f} ms errors {ours.errors:4d} | bare "
                     f"{ceiling.rate:7,.0f}/s p50 {ceiling.p50_ms:5.1f} ms p99 "
                     f"{ceiling.p99_ms:6.1f} ms | {ours.rate / ceiling.rate:.2f}x | "
+                    f"CPU a request {ours_cpu:.2f} ms, bare {bare_cpu:.2f} ms | "
                     f"audit rows {recorded} for {ours.ok} answers",
                     flush=True,
                 )

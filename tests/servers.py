@@ -83,6 +83,17 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of process ``pid`` and of each of its child processes."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    seconds = {}
+    for process in [pid, *(int(line) for line in found.stdout.split())]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def _pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
