@@ -21,10 +21,13 @@ answered 9,300-12,100/s on 12-05, 8,800-9,400/s in the afternoon of 12-06):
     FHIR read by id           472/s   308 ms       1,280/s    56 ms       1,839-1,929/s  31-32 ms
     FHIR search by identifier 318/s   336 ms         606/s   118 ms         605-670/s   91-107 ms
     WADO-RS frame             340/s   304 ms       1,071/s    64 ms       1,047-1,080/s  58-59 ms
-Met: search, frames, read's p99.  Not met: read at 0.5x bare (0.21x).  The bare app does nothing
-a request needs (token, policy, database, access record): ~0.1 ms of CPU each.  A FHIR read
-costs ~0.9 ms of CPU in one HTTP process, ~0.45 ms of it the read itself (in process, no HTTP):
-the rest is uvicorn, FastAPI's middleware and dependencies, the access record's wait.
+CPU a request, all of Yilian's processes, the code of the morning of 12-06 then of the
+afternoon (one pair): read 1.26 -> 0.98 ms, search 2.99 -> 2.92 ms, frame 1.65 -> 1.45 ms;
+the bare app 0.11-0.12 ms.  Met: search, frames, read's p99.  Not met: read at 0.5x bare
+(0.21x).  The bare app does nothing a request needs (token, policy, database, access
+record).  A FHIR read costs ~0.9 ms of CPU in one HTTP process, ~0.45 ms of it the read itself
+(in process, no HTTP): the rest is uvicorn, FastAPI's middleware and dependencies, the access
+record's wait.
 What changed, in the order measured (one process, same data, A/B in one run):
 - the policy's and the frame lookup's statements built once with bound parameters, and a
   retrieve looking up only its own study's share: frame CPU 2.0 -> 1.5 ms, read ~-15 %;
