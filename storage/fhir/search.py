@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.db import execute_plain
@@ -305,16 +305,18 @@ def search(
     return found, total
 
 
+# A page's resources by their ids (built once: every search with matches reads one).
+_PAGE = select(FhirResource.__table__).where(
+    FhirResource.resource_type == bindparam("type"),
+    FhirResource.id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _rows(session: Session, resource_type: str, ids: list[str]) -> list[StoredResource]:
     """The resources of ``ids``, in that order: read only for the page, after the ids were
     sorted without them."""
     if not ids:
         return []
-    rows = execute_plain(
-        session,
-        select(FhirResource.__table__).where(
-            FhirResource.resource_type == resource_type, FhirResource.id.in_(ids)
-        ),
-    )
+    rows = execute_plain(session, _PAGE, {"type": resource_type, "ids": ids})
     by_id = {row.id: as_stored(row) for row in rows}
     return [by_id[i] for i in ids]
