@@ -7,6 +7,12 @@ commit was running and commits them in one transaction — one disk flush for al
 however many requests wait on it (group commit, as databases do with their own logs).  No read
 takes the database's write lock or waits for a flush of its own.
 
+A request that comes alone — no other read of this process under way, nothing queued, the
+writer idle — commits its own records in its own thread (the leader of a group of one, as
+databases' group commit has it): two thread hand-offs less, ~0.2 ms off a lone frame's answer.
+Never on the event loop (a read by key in place hands its records to the writer): a commit
+there would hold every other connection.
+
 A record that cannot be committed (database down, disk full, a locked database past the lock
 wait) fails every request waiting on it with :class:`storage.errors.AuditUnavailable`; they
 answer with their protocol's "unavailable", never with data.
@@ -78,31 +84,57 @@ class AuditLog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._committing = threading.Lock()  # held by whoever commits: the writer or a leader
+        self._reading = 0  # reads under way (their work, up to their records' submission)
 
     def read(self, work: Callable[[Session], T]) -> tuple[T, Pending]:
         """``work`` in a read-only session; the records it made (``storage.audit.audit``) are
         submitted, and must be waited for before anything of the result is answered."""
         collected: list[dict[str, Any]] = []
-        with reading_session(self._sessions, collected) as session:
-            result = work(session)
-        return result, self.submit(collected)
+        with self._lock:
+            self._reading += 1
+        try:
+            with reading_session(self._sessions, collected) as session:
+                result = work(session)
+            return result, self._submit(collected, reading=True)
+        finally:
+            with self._lock:
+                self._reading -= 1
 
     def record(self, **record: Any) -> Pending:
         """Submit one record (``storage.audit.record_row``'s arguments)."""
         return self.submit([record_row(**record)])
 
     def submit(self, rows: list[dict[str, Any]]) -> Pending:
+        return self._submit(rows, reading=False)
+
+    def _submit(self, rows: list[dict[str, Any]], *, reading: bool) -> Pending:
+        """``reading``: submitted by a read this log counts in ``_reading``."""
         entry = _Entry(rows)
         if not rows:
             entry.future.set_result(None)
             return Pending(entry.future, self._wait_seconds)
+        on_loop = _on_event_loop()
         with self._lock:
             if self._closed:
                 raise AuditUnavailable("the access log is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="audit-log", daemon=True)
-                self._thread.start()
-            self._queue.put(entry)
+            lead = (
+                not on_loop
+                and self._reading == int(reading)
+                and self._queue.empty()
+                and self._committing.acquire(blocking=False)
+            )
+            if not lead:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="audit-log", daemon=True)
+                    self._thread.start()
+                self._queue.put(entry)
+        if lead:
+            try:
+                entry.future.set_running_or_notify_cancel()
+                self._commit([entry])
+            finally:
+                self._committing.release()
         return Pending(entry.future, self._wait_seconds)
 
     def close(self) -> None:
@@ -135,7 +167,8 @@ class AuditLog:
             # cancel its record: it is committed like the others.
             for entry in batch:
                 entry.future.set_running_or_notify_cancel()
-            self._commit(batch)
+            with self._committing:
+                self._commit(batch)
             if stopping:
                 return
 
@@ -159,6 +192,14 @@ class AuditLog:
             return
         for entry in batch:
             _settle(entry, None)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _settle(entry: _Entry, failure: Exception | None) -> None:

@@ -1,9 +1,11 @@
 """The audit log's group commit, on SQLite and PostgreSQL: every read's record is committed
-before the read is released, concurrent records share commits, a read cannot write, and a
-record that cannot be committed fails the read waiting on it."""
+before the read is released, concurrent records share commits, a lone read off the event loop
+commits its own, a read cannot write, and a record that cannot be committed fails the read
+waiting on it."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,19 +89,48 @@ def test_records_queued_during_a_commit_share_the_next_one(sessions: sessionmake
     listener = lambda _conn: commits.append(threading.current_thread().name)  # noqa: E731
     event.listen(engine, "commit", listener)
     log = AuditLog(sessions, wait_seconds=60)
+    leader = threading.Thread(target=lambda: submit(log, "first"), name="leader")
     try:
         with write_lock_held(sessions):
-            first = submit(log, "first")
-            # The writer has taken the first record and waits for the lock; these queue.
-            rest = [submit(log, f"next-{n}") for n in range(READERS)]
-        first.wait()
+            # Alone, the first commits its record itself, and waits for the lock meanwhile.
+            leader.start()
+            while not log._committing.locked():
+                leader.join(0.01)
+            rest = [submit(log, f"next-{n}") for n in range(READERS)]  # these queue
+        leader.join(60)
         for pending in rest:
             pending.wait()
     finally:
         log.close()
         event.remove(engine, "commit", listener)
     assert recorded(sessions) == READERS + 1
+    assert commits.count("leader") == 1
     assert 1 <= commits.count("audit-log") <= 2  # one commit for all that queued
+
+
+def test_a_lone_read_commits_its_own_record_one_on_the_event_loop_hands_it_over(
+    sessions: sessionmaker[Session],
+):
+    commits: list[str] = []
+    engine = sessions.kw["bind"]
+    listener = lambda _conn: commits.append(threading.current_thread().name)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    log = AuditLog(sessions, wait_seconds=60)
+
+    async def read_on_the_loop() -> None:
+        _, pending = log.read(lambda session: record(session, "on the loop"))
+        await pending
+
+    try:
+        _, pending = log.read(lambda session: record(session, "alone"))
+        assert commits == [threading.current_thread().name]  # committed before read returned
+        pending.wait()
+        asyncio.run(read_on_the_loop())
+    finally:
+        log.close()
+        event.remove(engine, "commit", listener)
+    assert commits[1:] == ["audit-log"]
+    assert (recorded(sessions, "alone"), recorded(sessions, "on the loop")) == (1, 1)
 
 
 def test_a_read_cannot_write(sessions: sessionmaker[Session]):
