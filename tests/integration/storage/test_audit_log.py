@@ -83,26 +83,35 @@ def write_lock_held(sessions: sessionmaker[Session]) -> Iterator[None]:
             session.rollback()
 
 
-def test_records_queued_during_a_commit_share_the_next_one(sessions: sessionmaker[Session]):
+@contextmanager
+def commits_by_thread(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
+    """The names of the threads that commit on the database meanwhile, in order."""
     commits: list[str] = []
     engine = sessions.kw["bind"]
     listener = lambda _conn: commits.append(threading.current_thread().name)  # noqa: E731
     event.listen(engine, "commit", listener)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "commit", listener)
+
+
+def test_records_queued_during_a_commit_share_the_next_one(sessions: sessionmaker[Session]):
     log = AuditLog(sessions, wait_seconds=60)
     leader = threading.Thread(target=lambda: submit(log, "first"), name="leader")
-    try:
-        with write_lock_held(sessions):
-            # Alone, the first commits its record itself, and waits for the lock meanwhile.
-            leader.start()
-            while not log._committing.locked():
-                leader.join(0.01)
-            rest = [submit(log, f"next-{n}") for n in range(READERS)]  # these queue
-        leader.join(60)
-        for pending in rest:
-            pending.wait()
-    finally:
-        log.close()
-        event.remove(engine, "commit", listener)
+    with commits_by_thread(sessions) as commits:
+        try:
+            with write_lock_held(sessions):
+                # Alone, the first commits its record itself, and waits for the lock meanwhile.
+                leader.start()
+                while not log._committing.locked():
+                    leader.join(0.01)
+                rest = [submit(log, f"next-{n}") for n in range(READERS)]  # these queue
+            leader.join(60)
+            for pending in rest:
+                pending.wait()
+        finally:
+            log.close()
     assert recorded(sessions) == READERS + 1
     assert commits.count("leader") == 1
     assert 1 <= commits.count("audit-log") <= 2  # one commit for all that queued
@@ -111,24 +120,20 @@ def test_records_queued_during_a_commit_share_the_next_one(sessions: sessionmake
 def test_a_lone_read_commits_its_own_record_one_on_the_event_loop_hands_it_over(
     sessions: sessionmaker[Session],
 ):
-    commits: list[str] = []
-    engine = sessions.kw["bind"]
-    listener = lambda _conn: commits.append(threading.current_thread().name)  # noqa: E731
-    event.listen(engine, "commit", listener)
     log = AuditLog(sessions, wait_seconds=60)
 
     async def read_on_the_loop() -> None:
         _, pending = log.read(lambda session: record(session, "on the loop"))
         await pending
 
-    try:
-        _, pending = log.read(lambda session: record(session, "alone"))
-        assert commits == [threading.current_thread().name]  # committed before read returned
-        pending.wait()
-        asyncio.run(read_on_the_loop())
-    finally:
-        log.close()
-        event.remove(engine, "commit", listener)
+    with commits_by_thread(sessions) as commits:
+        try:
+            _, pending = log.read(lambda session: record(session, "alone"))
+            assert commits == [threading.current_thread().name]  # committed before it returned
+            pending.wait()
+            asyncio.run(read_on_the_loop())
+        finally:
+            log.close()
     assert commits[1:] == ["audit-log"]
     assert (recorded(sessions, "alone"), recorded(sessions, "on the loop")) == (1, 1)
 
